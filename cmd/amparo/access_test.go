@@ -1,0 +1,293 @@
+package main
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/google/uuid"
+)
+
+// The demo users, one per role; "referred" below means a case of SBS
+// referred to PGN and accepted there.
+var matrixUsers = []string{"officer@pgn.demo", "supervisor@pgn.demo", "officer@sbs.demo", "intake@igm.demo",
+	"oversight@pdh.demo", "admin@amparo.demo"}
+
+// fixtures are the records the matrix acts on.
+type fixtures struct {
+	app        *testApp
+	cases      map[string]string // label → case id
+	complaints map[string]string // label → complaint id
+	evidence   map[string]string // case label → evidence id
+}
+
+// Case records, named by their relation to officer@pgn.demo: own (filed by
+// and assigned to them), institution (PGN, assigned to the supervisor),
+// other (SBS), referred (SBS, referred to PGN and accepted).
+var caseRecords = []string{"own", "institution", "other", "referred"}
+
+// Complaint records: received at IGM by intake, and at PGN by the officer.
+var complaintRecords = []string{"igm", "pgn"}
+
+func newFixtures(t *testing.T, app *testApp) *fixtures {
+	f := &fixtures{app: app, cases: map[string]string{}, complaints: map[string]string{}, evidence: map[string]string{}}
+	f.cases["own"] = app.fileCase("officer@pgn.demo", "mx-own-case")
+	f.cases["institution"] = app.fileCase("supervisor@pgn.demo", "mx-inst-case")
+	f.cases["other"] = app.fileCase("officer@sbs.demo", "mx-other-case")
+	f.cases["referred"] = app.fileCase("officer@sbs.demo", "mx-referred-case")
+	owner := app.db.Owner(t)
+	sbsOfficer := userID(t, app, "officer@sbs.demo")
+	if _, err := owner.Exec(`INSERT INTO referrals (id, case_id, from_institution, to_institution, status, reason, created_by, created_at)
+		VALUES ($1, $2, 'SBS', 'PGN', 'ACCEPTED', 'atención especializada', $3, now())`, uuid.New(), f.cases["referred"], sbsOfficer); err != nil {
+		t.Fatal(err)
+	}
+	for label, uploader := range map[string]string{"own": "officer@pgn.demo", "institution": "supervisor@pgn.demo",
+		"other": "officer@sbs.demo", "referred": "officer@sbs.demo"} {
+		var out struct {
+			UploadEvidence struct{ Evidence struct{ ID string } }
+		}
+		app.upload(app.token(uploader), uploadMutation, map[string]any{"caseId": f.cases[label]}, "acta.txt",
+			strings.NewReader("acta de entrega")).decode(t, &out)
+		f.evidence[label] = out.UploadEvidence.Evidence.ID
+	}
+	f.complaints["igm"] = f.submitComplaint("intake@igm.demo", "mx-igm-complaint")
+	f.complaints["pgn"] = f.submitComplaint("officer@pgn.demo", "mx-pgn-complaint")
+	return f
+}
+
+func (f *fixtures) submitComplaint(email, key string) string {
+	var out submitted
+	f.app.do(f.app.token(email), submitComplaintMutation, map[string]any{"input": complaintInput(key)}).decode(f.app.t, &out)
+	return out.SubmitComplaint.Complaint.ID
+}
+
+func userID(t testing.TB, app *testApp, email string) uuid.UUID {
+	t.Helper()
+	var id uuid.UUID
+	if err := app.db.App.Get(&id, `SELECT id FROM users WHERE email = $1`, email); err != nil {
+		t.Fatal(err)
+	}
+	return id
+}
+
+// newAccount creates a fresh account (as the schema owner) to act on.
+func newAccount(t testing.TB, app *testApp, institution string) string {
+	t.Helper()
+	id := uuid.New()
+	var inst any
+	if institution != "" {
+		inst = institution
+	}
+	if _, err := app.db.Owner(t).Exec(`INSERT INTO users (id, email, display_name, institution_code, subject)
+		VALUES ($1, $2, 'Cuenta de prueba', $3, $2)`, id, id.String()+"@test.demo", inst); err != nil {
+		t.Fatal(err)
+	}
+	return id.String()
+}
+
+// A matrix row: one operation on one record, and its outcome for each demo
+// user in matrixUsers order: "ok", or the error code.
+type row struct {
+	op     string // the Query or Mutation field exercised
+	record string // a key of caseRecords or complaintRecords, or "-"
+	doc    string
+	vars   func(f *fixtures, record string) map[string]any
+	want   [6]string
+}
+
+const (
+	ok = "ok"
+	nf = "NOT_FOUND"
+	fb = "FORBIDDEN"
+)
+
+func caseVars(f *fixtures, record string) map[string]any {
+	return map[string]any{"id": f.cases[record]}
+}
+
+func complaintVars(f *fixtures, record string) map[string]any {
+	return map[string]any{"id": f.complaints[record]}
+}
+
+func noVars(*fixtures, string) map[string]any { return nil }
+
+// evidenceVars names the evidence attached to each case record.
+func evidenceVars(f *fixtures, record string) map[string]any {
+	return map[string]any{"id": f.evidence[record]}
+}
+
+// perCase expands one operation over the four case records; want lists,
+// for each record, the outcomes of the six users.
+func perCase(op, doc string, vars func(*fixtures, string) map[string]any, want map[string][6]string) []row {
+	var out []row
+	for _, rec := range caseRecords {
+		out = append(out, row{op: op, record: rec, doc: doc, vars: vars, want: want[rec]})
+	}
+	return out
+}
+
+func matrix() []row {
+	//                         officer@pgn supervisor@pgn officer@sbs intake@igm oversight@pdh admin
+	caseRead := map[string][6]string{
+		"own":         {ok, ok, nf, fb, ok, fb},
+		"institution": {nf, ok, nf, fb, ok, fb},
+		"other":       {nf, nf, ok, fb, ok, fb},
+		"referred":    {ok, ok, ok, fb, ok, fb},
+	}
+	caseWork := map[string][6]string{ // notes and evidence: no oversight, no intake
+		"own":         {ok, ok, nf, fb, fb, fb},
+		"institution": {nf, ok, nf, fb, fb, fb},
+		"other":       {nf, nf, ok, fb, fb, fb},
+		"referred":    {ok, ok, ok, fb, fb, fb},
+	}
+	identity := map[string][6]string{ // only who may read the identity sees who revealed it
+		"own":         {ok, ok, nf, fb, fb, fb},
+		"institution": {nf, ok, nf, fb, fb, fb},
+		"other":       {nf, nf, ok, fb, fb, fb},
+		"referred":    {nf, nf, ok, fb, fb, fb},
+	}
+	reveal := map[string][6]string{
+		"own": {fb, fb, fb, fb, ok, fb}, "institution": {fb, fb, fb, fb, ok, fb},
+		"other": {fb, fb, fb, fb, ok, fb}, "referred": {fb, fb, fb, fb, ok, fb},
+	}
+	link := map[string][6]string{ // a fresh PGN complaint linked to each case
+		"own":         {ok, ok, nf, fb, fb, fb},
+		"institution": {nf, ok, nf, fb, fb, fb},
+		"other":       {nf, nf, nf, fb, fb, fb},
+		"referred":    {nf, nf, nf, fb, fb, fb},
+	}
+	var rows []row
+	rows = append(rows, perCase("case", `query($id: ID!) { case(id: $id) { id reference } }`, caseVars, caseRead)...)
+	rows = append(rows, perCase("addCaseNote", `mutation($id: ID!) { addCaseNote(input: {caseId: $id, text: "seguimiento"}) { note { id } } }`, caseVars, caseWork)...)
+	rows = append(rows, perCase("uploadEvidence", "upload", caseVars, caseWork)...)
+	rows = append(rows, perCase("requestEvidenceDownload", `mutation($id: ID!) { requestEvidenceDownload(evidenceId: $id) { url } }`, evidenceVars, caseWork)...)
+	rows = append(rows, perCase("verifyEvidence", `mutation($id: ID!) { verifyEvidence(evidenceId: $id) { intact } }`, evidenceVars, caseRead)...)
+	rows = append(rows, perCase("identityReveals", `query($id: ID!) { identityReveals(caseId: $id) { id } }`, caseVars, identity)...)
+	rows = append(rows, perCase("revealIdentity", `mutation($id: ID!) { revealIdentity(input: {caseId: $id, justification: "Revisión de oficio por queja recibida en la PDH"}) { givenName } }`, caseVars, reveal)...)
+	rows = append(rows, perCase("linkComplaintToCase", `mutation($c: ID!, $id: ID!) { linkComplaintToCase(input: {complaintId: $c, caseId: $id}) { complaint { id } } }`,
+		func(f *fixtures, rec string) map[string]any {
+			return map[string]any{"id": f.cases[rec], "c": f.submitComplaint("officer@pgn.demo", "mx-link-"+uuid.NewString())}
+		}, link)...)
+	rows = append(rows,
+		row{op: "complaint", record: "igm", doc: `query($id: ID!) { complaint(id: $id) { id } }`, vars: complaintVars, want: [6]string{nf, nf, nf, ok, ok, fb}},
+		row{op: "complaint", record: "pgn", doc: `query($id: ID!) { complaint(id: $id) { id } }`, vars: complaintVars, want: [6]string{ok, ok, nf, nf, ok, fb}},
+		row{op: "linkComplaintToCase", record: "igm", doc: `mutation($id: ID!) { linkComplaintToCase(input: {complaintId: $id, newCase: {idempotencyKey: "mx-newcase-x", child: {ageYears: 9, sex: MALE, nationality: "GTM", populationStatus: RETURNEE, careStatus: SEPARATED}, violations: [{type: "NEGLECT"}], departmentCode: "GT-01", urgency: LOW, summary: "retorno"}}) { complaint { id } } }`,
+			vars: complaintVars, want: [6]string{nf, nf, nf, fb, fb, fb}},
+		row{op: "me", record: "-", doc: `{ me { user { email } roles } }`, vars: noVars, want: [6]string{ok, ok, ok, ok, ok, ok}},
+		row{op: "cases", record: "-", doc: `{ cases { totalCount } }`, vars: noVars, want: [6]string{ok, ok, ok, fb, ok, fb}},
+		row{op: "complaints", record: "-", doc: `{ complaints { totalCount } }`, vars: noVars, want: [6]string{ok, ok, ok, ok, ok, fb}},
+		row{op: "complaintStatus", record: "-", doc: `{ complaintStatus(trackingCode: "AAAA") { status } }`, vars: noVars, want: [6]string{ok, ok, ok, ok, ok, ok}},
+		row{op: "violationTypes", record: "-", doc: `{ violationTypes { code } }`, vars: noVars, want: [6]string{ok, ok, ok, ok, ok, ok}},
+		row{op: "violationCategories", record: "-", doc: `{ violationCategories { code } }`, vars: noVars, want: [6]string{ok, ok, ok, ok, ok, ok}},
+		row{op: "departments", record: "-", doc: `{ departments { code } }`, vars: noVars, want: [6]string{ok, ok, ok, ok, ok, ok}},
+		row{op: "institutions", record: "-", doc: `{ institutions { code } }`, vars: noVars, want: [6]string{ok, ok, ok, ok, ok, ok}},
+		row{op: "entryPoints", record: "-", doc: `{ entryPoints { code } }`, vars: noVars, want: [6]string{ok, ok, ok, ok, ok, ok}},
+		row{op: "identityReveals", record: "-", doc: `{ identityReveals { id } }`, vars: noVars, want: [6]string{fb, ok, fb, fb, fb, fb}},
+		row{op: "users", record: "-", doc: `{ users { id } }`, vars: noVars, want: [6]string{fb, fb, fb, fb, fb, ok}},
+		row{op: "fileCase", record: "-", doc: fileCaseMutation,
+			vars: func(*fixtures, string) map[string]any {
+				return map[string]any{"input": fileCaseInput("mx-file-" + uuid.NewString())}
+			}, want: [6]string{ok, ok, ok, fb, fb, fb}},
+		row{op: "submitComplaint", record: "-", doc: submitComplaintMutation,
+			vars: func(*fixtures, string) map[string]any {
+				return map[string]any{"input": complaintInput("mx-submit-" + uuid.NewString())}
+			}, want: [6]string{ok, ok, ok, ok, fb, fb}},
+		row{op: "createUser", record: "-", doc: `mutation($e: String!) { createUser(input: {email: $e, name: "Nueva", institutionCode: "PGN", subject: $e}) { user { id } } }`,
+			vars: func(*fixtures, string) map[string]any {
+				return map[string]any{"e": uuid.NewString() + "@new.demo"}
+			}, want: [6]string{fb, fb, fb, fb, fb, ok}},
+		row{op: "grantRole", record: "-", doc: `mutation($id: ID!) { grantRole(input: {userId: $id, role: "officer"}) { user { roles } } }`,
+			vars: func(f *fixtures, _ string) map[string]any {
+				return map[string]any{"id": newAccount(f.app.t, f.app, "PGN")}
+			}, want: [6]string{fb, fb, fb, fb, fb, ok}},
+		row{op: "revokeRole", record: "-", doc: `mutation($id: ID!) { revokeRole(input: {userId: $id, role: "officer"}) { user { roles } } }`,
+			vars: func(f *fixtures, _ string) map[string]any {
+				return map[string]any{"id": newAccount(f.app.t, f.app, "PGN")}
+			}, want: [6]string{fb, fb, fb, fb, fb, ok}},
+		row{op: "disableUser", record: "-", doc: `mutation($id: ID!) { disableUser(userId: $id) { user { disabledAt } } }`,
+			vars: func(f *fixtures, _ string) map[string]any {
+				return map[string]any{"id": newAccount(f.app.t, f.app, "PGN")}
+			}, want: [6]string{fb, fb, fb, fb, fb, ok}},
+	)
+	return rows
+}
+
+// TestAuthorizationMatrix runs every operation of the schema, for every
+// role, over records of every relation to the caller, through the real
+// handler. Its table is the specification of who may do what to which
+// record: an operation added to the schema without rows here fails.
+func TestAuthorizationMatrix(t *testing.T) {
+	app := newTestApp(t)
+	f := newFixtures(t, app)
+	rows := matrix()
+
+	t.Run("EveryOperationHasRows", func(t *testing.T) {
+		var out struct {
+			Schema struct {
+				QueryType, MutationType struct{ Fields []struct{ Name string } }
+			} `json:"__schema"`
+		}
+		app.do("", `{ __schema { queryType { fields { name } } mutationType { fields { name } } } }`, nil).decode(t, &out)
+		covered := map[string]bool{}
+		for _, r := range rows {
+			covered[r.op] = true
+		}
+		for _, fld := range append(out.Schema.QueryType.Fields, out.Schema.MutationType.Fields...) {
+			if !covered[fld.Name] {
+				t.Errorf("operation %s has no rows in the authorization matrix", fld.Name)
+			}
+		}
+	})
+
+	for _, r := range rows {
+		for i, email := range matrixUsers {
+			t.Run(fmt.Sprintf("%s/%s/%s", r.op, r.record, email), func(t *testing.T) {
+				tok := app.token(email)
+				vars := r.vars(f, r.record)
+				var res *gqlResponse
+				if r.doc == "upload" {
+					res = app.upload(tok, uploadMutation, map[string]any{"caseId": vars["id"]}, "nota.txt", strings.NewReader("constancia de entrevista"))
+				} else {
+					res = app.do(tok, r.doc, vars)
+				}
+				got := ok
+				if len(res.Errors) > 0 {
+					got = strings.Join(slices.Compact(res.codes()), ",")
+				}
+				if got != r.want[i] {
+					t.Errorf("got %s, want %s (%+v)", got, r.want[i], res.Errors)
+				}
+			})
+		}
+	}
+
+	t.Run("ListsShowOnlyScope", func(t *testing.T) {
+		want := map[string][]string{
+			"officer@pgn.demo":    {"own", "referred"},
+			"supervisor@pgn.demo": {"institution", "own", "referred"},
+			"officer@sbs.demo":    {"other", "referred"},
+			"oversight@pdh.demo":  {"institution", "other", "own", "referred"},
+		}
+		for email, labels := range want {
+			var out struct {
+				Cases struct {
+					Edges []struct{ Node struct{ ID string } }
+				}
+			}
+			app.do(app.token(email), `{ cases(first: 100) { edges { node { id } } } }`, nil).decode(t, &out)
+			var got []string
+			for _, e := range out.Cases.Edges {
+				for label, id := range f.cases {
+					if id == e.Node.ID {
+						got = append(got, label)
+					}
+				}
+			}
+			slices.Sort(got)
+			if !slices.Equal(got, labels) {
+				t.Errorf("%s sees %v, want %v", email, got, labels)
+			}
+		}
+	})
+}

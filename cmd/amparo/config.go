@@ -1,0 +1,128 @@
+package main
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+
+	"amparo/internal/blob"
+)
+
+// config is everything serve needs, read once from the environment.
+type config struct {
+	DatabaseURL   string
+	S3            blob.Config
+	Listen        string
+	OIDCIssuer    string
+	OIDCAudience  string
+	DevTokens     bool   // accept tokens of the dev issuer
+	DevKeyFile    string // the dev issuer's key, when DevTokens
+	MaxUpload     int64
+	MaxUploads    int
+	LogLevel      string
+	Dev           bool // GraphiQL and friends; set by `amparo dev` only
+	ShutdownGrace int  // seconds
+}
+
+// configError names the variable at fault, in one line.
+type configError struct{ name, problem string }
+
+func (e *configError) Error() string { return fmt.Sprintf("configuration: %s %s", e.name, e.problem) }
+
+// loadConfig reads the AMPARO_* variables.
+func loadConfig(getenv func(string) string) (*config, error) {
+	c := &config{
+		S3:            blob.Config{Bucket: "amparo-evidence"},
+		Listen:        "127.0.0.1:8080",
+		MaxUpload:     200 << 20,
+		MaxUploads:    8,
+		LogLevel:      "info",
+		ShutdownGrace: 30,
+	}
+	required := func(dst *string, name string) error {
+		*dst = strings.TrimSpace(getenv(name))
+		if *dst == "" {
+			return &configError{name, "is required"}
+		}
+		return nil
+	}
+	optional := func(dst *string, name string) {
+		if v := strings.TrimSpace(getenv(name)); v != "" {
+			*dst = v
+		}
+	}
+	for _, r := range []struct {
+		dst  *string
+		name string
+	}{
+		{&c.DatabaseURL, "AMPARO_DATABASE_URL"},
+		{&c.S3.Endpoint, "AMPARO_S3_ENDPOINT"},
+		{&c.S3.AccessKey, "AMPARO_S3_ACCESS_KEY"},
+		{&c.S3.SecretKey, "AMPARO_S3_SECRET_KEY"},
+	} {
+		if err := required(r.dst, r.name); err != nil {
+			return nil, err
+		}
+	}
+	if !strings.HasPrefix(c.DatabaseURL, "postgres://") && !strings.HasPrefix(c.DatabaseURL, "postgresql://") {
+		return nil, &configError{"AMPARO_DATABASE_URL", "must be a postgres:// URL"}
+	}
+	if strings.Contains(c.S3.Endpoint, "://") || strings.Contains(c.S3.Endpoint, "/") {
+		return nil, &configError{"AMPARO_S3_ENDPOINT", "must be host:port, without scheme or path (use AMPARO_S3_USE_TLS for https)"}
+	}
+	optional(&c.S3.Bucket, "AMPARO_S3_BUCKET")
+	optional(&c.Listen, "AMPARO_LISTEN")
+	optional(&c.LogLevel, "AMPARO_LOG_LEVEL")
+	var err error
+	if c.S3.UseTLS, err = boolVar(getenv, "AMPARO_S3_USE_TLS", false); err != nil {
+		return nil, err
+	}
+	if c.DevTokens, err = boolVar(getenv, "AMPARO_DEV_TOKENS", false); err != nil {
+		return nil, err
+	}
+	optional(&c.OIDCIssuer, "AMPARO_OIDC_ISSUER")
+	optional(&c.OIDCAudience, "AMPARO_OIDC_AUDIENCE")
+	switch {
+	case c.OIDCIssuer != "" && c.OIDCAudience == "":
+		return nil, &configError{"AMPARO_OIDC_AUDIENCE", "is required with AMPARO_OIDC_ISSUER"}
+	case c.OIDCIssuer == "" && !c.DevTokens:
+		return nil, &configError{"AMPARO_OIDC_ISSUER", "is required (or AMPARO_DEV_TOKENS=1 with AMPARO_DEV_KEY_FILE, for development only)"}
+	}
+	if c.DevTokens {
+		if err := required(&c.DevKeyFile, "AMPARO_DEV_KEY_FILE"); err != nil {
+			return nil, &configError{"AMPARO_DEV_KEY_FILE", "is required with AMPARO_DEV_TOKENS=1"}
+		}
+	}
+	if v := getenv("AMPARO_MAX_UPLOAD_BYTES"); v != "" {
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil || n < 1<<10 {
+			return nil, &configError{"AMPARO_MAX_UPLOAD_BYTES", "must be a number of bytes, at least 1024"}
+		}
+		c.MaxUpload = n
+	}
+	if v := getenv("AMPARO_MAX_CONCURRENT_UPLOADS"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 1024 {
+			return nil, &configError{"AMPARO_MAX_CONCURRENT_UPLOADS", "must be a number from 1 to 1024"}
+		}
+		c.MaxUploads = n
+	}
+	switch c.LogLevel {
+	case "debug", "info", "warn", "error":
+	default:
+		return nil, &configError{"AMPARO_LOG_LEVEL", "must be debug, info, warn or error"}
+	}
+	return c, nil
+}
+
+func boolVar(getenv func(string) string, name string, def bool) (bool, error) {
+	v := strings.TrimSpace(getenv(name))
+	if v == "" {
+		return def, nil
+	}
+	b, err := strconv.ParseBool(v)
+	if err != nil {
+		return false, &configError{name, "must be true or false (1 or 0)"}
+	}
+	return b, nil
+}

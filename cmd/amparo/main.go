@@ -1,0 +1,69 @@
+// Command amparo is Amparo's one binary: the server (serve), the embedded
+// development stack (dev), dev tokens (token), migrations (migrate) and the
+// audit tools (audit).
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	err := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr)
+	stop()
+	if err != nil {
+		var ex exitError
+		if errors.As(err, &ex) {
+			os.Exit(int(ex))
+		}
+		fmt.Fprintln(os.Stderr, "amparo:", err)
+		os.Exit(1)
+	}
+}
+
+// exitError ends the process with a status and no further message: the
+// command has already said what it had to.
+type exitError int
+
+func (e exitError) Error() string { return fmt.Sprintf("exit status %d", int(e)) }
+
+const usage = `usage: amparo <command> [flags]
+
+commands:
+  serve                          run the server, configured from AMPARO_* variables
+  dev [--data-dir DIR] [--listen ADDR]
+                                 run the whole stack locally (PostgreSQL, MinIO, server)
+  token --data-dir DIR --user EMAIL [--ttl 1h]
+                                 print a dev bearer token for a seeded user
+  migrate up|status              apply or list database migrations
+`
+
+// run is the whole program; main only supplies the process's environment.
+func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return exitError(2)
+	}
+	switch cmd, rest := args[0], args[1:]; cmd {
+	case "serve":
+		return serveCmd(ctx, rest, getenv, stderr)
+	case "dev":
+		return devCmd(ctx, rest, getenv, stdout, stderr)
+	case "token":
+		return tokenCmd(ctx, rest, stdout, stderr)
+	case "migrate":
+		return migrateCmd(ctx, rest, getenv, stdout)
+	case "help", "-h", "--help":
+		fmt.Fprint(stdout, usage)
+		return nil
+	default:
+		fmt.Fprintf(stderr, "amparo: unknown command %q\n%s", cmd, usage)
+		return exitError(2)
+	}
+}

@@ -1,0 +1,36 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"strings"
+
+	"amparo/internal/postgres"
+)
+
+// migrateCmd applies or lists migrations. Migrations run as the schema
+// owner: AMPARO_MIGRATE_DATABASE_URL when set, else AMPARO_DATABASE_URL.
+func migrateCmd(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer) error {
+	if len(args) != 1 || (args[0] != "up" && args[0] != "status") {
+		return fmt.Errorf("usage: amparo migrate up|status")
+	}
+	url := strings.TrimSpace(getenv("AMPARO_MIGRATE_DATABASE_URL"))
+	if url == "" {
+		url = strings.TrimSpace(getenv("AMPARO_DATABASE_URL"))
+	}
+	if url == "" {
+		return &configError{"AMPARO_MIGRATE_DATABASE_URL", "(or AMPARO_DATABASE_URL) is required"}
+	}
+	db, err := postgres.Open(ctx, url)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	if args[0] == "up" {
+		if err := postgres.Migrate(ctx, db.DB); err != nil {
+			return err
+		}
+	}
+	return postgres.MigrationStatus(ctx, db.DB, stdout)
+}

@@ -1,0 +1,195 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"amparo/graph"
+	"amparo/internal/auth"
+	"amparo/internal/authz"
+	"amparo/internal/blob"
+	"amparo/internal/casefile"
+	"amparo/internal/complaint"
+	"amparo/internal/evidence"
+	"amparo/internal/postgres"
+	"amparo/internal/reference"
+	"amparo/internal/request"
+	"amparo/internal/user"
+	"amparo/policies"
+)
+
+func serveCmd(ctx context.Context, args []string, getenv func(string) string, stderr io.Writer) error {
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	if err := fs.Parse(args); err != nil {
+		return exitError(2)
+	}
+	cfg, err := loadConfig(getenv)
+	if err != nil {
+		return err
+	}
+	log := newLogger(stderr, cfg.LogLevel)
+	return serve(ctx, cfg, log, nil)
+}
+
+func newLogger(w io.Writer, level string) *slog.Logger {
+	var l slog.Level
+	_ = l.UnmarshalText([]byte(level))
+	return slog.New(slog.NewJSONHandler(w, &slog.HandlerOptions{Level: l}))
+}
+
+// app is the running server's parts.
+type app struct {
+	db      *sqlx.DB
+	blobs   *blob.Store
+	handler http.Handler
+}
+
+// build wires the server from its configuration.
+func build(ctx context.Context, cfg *config, log *slog.Logger) (*app, error) {
+	db, err := postgres.Open(ctx, cfg.DatabaseURL)
+	if err != nil {
+		return nil, fmt.Errorf("AMPARO_DATABASE_URL: %w", err)
+	}
+	fail := func(err error) (*app, error) { db.Close(); return nil, err }
+	blobs, err := blob.New(cfg.S3)
+	if err != nil {
+		return fail(fmt.Errorf("AMPARO_S3_ENDPOINT: %w", err))
+	}
+	if err := blobs.EnsureBucket(ctx); err != nil {
+		return fail(fmt.Errorf("AMPARO_S3_ENDPOINT: bucket %s: %w", cfg.S3.Bucket, err))
+	}
+	cat, err := reference.Load(ctx, db)
+	if err != nil {
+		return fail(fmt.Errorf("reference data (has `amparo migrate up` run?): %w", err))
+	}
+	if err := authz.SyncPolicy(ctx, db, policies.Policy); err != nil {
+		return fail(err)
+	}
+	az, err := authz.New(policies.Model, authz.NewDB(db))
+	if err != nil {
+		return fail(err)
+	}
+	// Grants change on any replica; this one hears of it within
+	// milliseconds, and reloads every 30 s in case a notification is lost.
+	go az.Watch(ctx, cfg.DatabaseURL, 30*time.Second, log)
+	var verifiers auth.Verifiers
+	if cfg.OIDCIssuer != "" {
+		o, err := auth.NewOIDC(ctx, cfg.OIDCIssuer, cfg.OIDCAudience)
+		if err != nil {
+			return fail(fmt.Errorf("AMPARO_OIDC_ISSUER: %w", err))
+		}
+		verifiers = append(verifiers, o)
+	}
+	if cfg.DevTokens {
+		b, err := os.ReadFile(cfg.DevKeyFile)
+		if err != nil {
+			return fail(fmt.Errorf("AMPARO_DEV_KEY_FILE: %w", err))
+		}
+		key, err := auth.ParseEd25519PrivateKey(b)
+		if err != nil {
+			return fail(fmt.Errorf("AMPARO_DEV_KEY_FILE: %w", err))
+		}
+		verifiers = append(verifiers, auth.NewDevIssuer(key))
+		log.Warn("accepting dev tokens: never do this in production")
+	}
+
+	cases := casefile.NewService(db, az, cat)
+	svc := graph.Services{
+		Cases:      cases,
+		Complaints: complaint.NewService(db, az, cat, cases),
+		Evidence:   evidence.NewService(db, blobs, cases, log, cfg.MaxUpload),
+		Users:      user.NewService(db, az, cat, log),
+	}
+	gql := graph.NewHandler(&graph.Resolver{Authz: az, Catalog: cat, Svc: svc, Log: log},
+		graph.Limits{MaxUploadSize: cfg.MaxUpload, MaxUploads: cfg.MaxUploads, Complexity: 2000})
+
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	metrics := newHTTPMetrics(reg)
+
+	mux := http.NewServeMux()
+	mux.Handle("POST /graphql", auth.Middleware(verifiers, auth.NewUsers(db), log, gql))
+	mux.Handle("OPTIONS /graphql", gql)
+	if cfg.Dev {
+		mux.Handle("GET /graphql", graph.Playground())
+	}
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+	})
+	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
+		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+		defer cancel()
+		checks := map[string]string{"postgres": "ok", "minio": "ok"}
+		status := http.StatusOK
+		if err := db.PingContext(ctx); err != nil {
+			checks["postgres"], status = "unreachable", http.StatusServiceUnavailable
+		}
+		if err := blobs.Ready(ctx); err != nil {
+			checks["minio"], status = "unreachable", http.StatusServiceUnavailable
+		}
+		writeJSON(w, status, checks)
+	})
+	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+	h := request.Middleware(accessLog(log, metrics, mux))
+	return &app{db: db, blobs: blobs, handler: h}, nil
+}
+
+// serve runs the server until ctx ends, then drains requests in flight.
+// ready, when not nil, receives the address it listens on.
+func serve(ctx context.Context, cfg *config, log *slog.Logger, ready func(addr string)) error {
+	a, err := build(ctx, cfg, log)
+	if err != nil {
+		return err
+	}
+	defer a.db.Close()
+	ln, err := net.Listen("tcp", cfg.Listen)
+	if err != nil {
+		return fmt.Errorf("AMPARO_LISTEN: %w", err)
+	}
+	srv := &http.Server{
+		Handler:           a.handler,
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		// No ReadTimeout or WriteTimeout: an upload over a slow border link
+		// may legitimately take many minutes.
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	log.Info("serving", "addr", ln.Addr().String())
+	if ready != nil {
+		ready(ln.Addr().String())
+	}
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	log.Info("shutting down", "grace_seconds", cfg.ShutdownGrace)
+	sctx, cancel := context.WithTimeout(context.Background(), time.Duration(cfg.ShutdownGrace)*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	return nil
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
+}

@@ -1,0 +1,73 @@
+// Package loader batches the per-field lookups of one GraphQL request, so
+// that a list of N cases costs one query per field rather than N. Loaders
+// are built per request: their cache must never outlive the caller whose
+// authorization filled it.
+package loader
+
+import (
+	"context"
+	"net/http"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/vikstrous/dataloadgen"
+
+	"amparo/internal/casefile"
+	"amparo/internal/evidence"
+)
+
+// Loaders are the loaders of one request.
+type Loaders struct {
+	Evidence *dataloadgen.Loader[uuid.UUID, []*evidence.Evidence]
+	Notes    *dataloadgen.Loader[uuid.UUID, []*casefile.Note]
+}
+
+// Sources are the services the loaders read from.
+type Sources struct {
+	Evidence *evidence.Service
+	Cases    *casefile.Service
+}
+
+// batchCap bounds one batch, and with it the size of one "= ANY($1)" query.
+const batchCap = 500
+
+func newLoaders(src Sources) *Loaders {
+	opts := []dataloadgen.Option{dataloadgen.WithBatchCapacity(batchCap), dataloadgen.WithWait(time.Millisecond)}
+	return &Loaders{
+		Evidence: dataloadgen.NewLoader(func(ctx context.Context, ids []uuid.UUID) ([][]*evidence.Evidence, []error) {
+			m, err := src.Evidence.ListByCases(ctx, ids)
+			return fill(ids, m, err)
+		}, opts...),
+		Notes: dataloadgen.NewLoader(func(ctx context.Context, ids []uuid.UUID) ([][]*casefile.Note, []error) {
+			m, err := src.Cases.NotesByCases(ctx, ids)
+			return fill(ids, m, err)
+		}, opts...),
+	}
+}
+
+// fill lays a map of results out in key order, as dataloadgen wants them.
+func fill[K comparable, V any](keys []K, m map[K]V, err error) ([]V, []error) {
+	out := make([]V, len(keys))
+	if err != nil {
+		return out, []error{err}
+	}
+	for i, k := range keys {
+		out[i] = m[k]
+	}
+	return out, nil
+}
+
+type ctxKey struct{}
+
+// Middleware gives each request its own loaders.
+func Middleware(src Sources, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ctx := context.WithValue(r.Context(), ctxKey{}, newLoaders(src))
+		next.ServeHTTP(w, r.WithContext(ctx))
+	})
+}
+
+// For returns the loaders of the request in ctx.
+func For(ctx context.Context) *Loaders {
+	return ctx.Value(ctxKey{}).(*Loaders)
+}

@@ -1,0 +1,36 @@
+// Package graph is Amparo's GraphQL layer: the schema (*.graphqls, one file
+// per domain), thin resolvers that call the domain services, the HTTP
+// handler with its limits and transports, and the error presenter. It never
+// touches the database, the object store or casbin directly.
+package graph
+
+//go:generate sh -c "cd .. && go tool gqlgen generate"
+
+import (
+	"log/slog"
+
+	"amparo/internal/authz"
+	"amparo/internal/casefile"
+	"amparo/internal/complaint"
+	"amparo/internal/evidence"
+	"amparo/internal/reference"
+	"amparo/internal/user"
+)
+
+// Services are the domain services the resolvers call. They are grouped so
+// that their names cannot clash with the resolvers' own methods (the query
+// `cases` is a method Cases).
+type Services struct {
+	Cases      *casefile.Service
+	Complaints *complaint.Service
+	Evidence   *evidence.Service
+	Users      *user.Service
+}
+
+// Resolver holds what the resolvers need.
+type Resolver struct {
+	Authz   *authz.Authorizer
+	Catalog *reference.Catalog
+	Svc     Services
+	Log     *slog.Logger
+}

@@ -1,0 +1,151 @@
+// Package authz answers "may this principal use this permission, and over
+// which records": casbin decides which scopes a role holds in a domain
+// (policies/), and each domain's store turns the scopes into a SQL predicate
+// over the record. Both checks are needed on every path: a role check alone
+// is the record-access bug this package exists to prevent.
+package authz
+
+import (
+	"context"
+	"fmt"
+	"sync"
+
+	"github.com/casbin/casbin/v2"
+	"github.com/casbin/casbin/v2/model"
+	"github.com/casbin/casbin/v2/persist"
+	"github.com/google/uuid"
+
+	"amparo/internal/apperr"
+	"amparo/internal/auth"
+)
+
+// Scope names which records a permission reaches.
+type Scope string
+
+// The scopes of policies/model.conf.
+const (
+	Own         Scope = "own"
+	Assigned    Scope = "assigned"
+	Institution Scope = "institution"
+	Referred    Scope = "referred"
+	All         Scope = "all"
+)
+
+var allScopes = []Scope{All, Institution, Referred, Own, Assigned}
+
+// Scopes is the set of scopes a principal holds for one permission.
+type Scopes map[Scope]bool
+
+// Has reports whether s includes scope.
+func (s Scopes) Has(scope Scope) bool { return s[scope] }
+
+// Grant is one (user, role, domain) grouping rule.
+type Grant struct {
+	UserID uuid.UUID
+	Role   string
+	Domain string
+}
+
+// Authorizer wraps a casbin enforcer. It is safe for concurrent use.
+type Authorizer struct {
+	mu       sync.RWMutex
+	enforcer *casbin.Enforcer
+	perms    []string
+	cache    map[string]Scopes // sub|dom|perm → scopes; dropped on every reload
+}
+
+// New builds an Authorizer from a model (policies.Model) and an adapter
+// that supplies the policy and grouping rules (DB in the server, Static in
+// tests of the policy).
+func New(modelText string, adapter persist.Adapter) (*Authorizer, error) {
+	m, err := model.NewModelFromString(modelText)
+	if err != nil {
+		return nil, fmt.Errorf("authz: model: %w", err)
+	}
+	e, err := casbin.NewEnforcer(m, adapter)
+	if err != nil {
+		return nil, fmt.Errorf("authz: load: %w", err)
+	}
+	e.EnableAutoSave(false)
+	a := &Authorizer{enforcer: e}
+	a.reset()
+	return a, nil
+}
+
+// Reload reads every rule again and drops cached decisions. casbin's own
+// cache does not invalidate itself, so the Authorizer keeps its own and
+// clears it here, the only place rules change.
+func (a *Authorizer) Reload() error {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if err := a.enforcer.LoadPolicy(); err != nil {
+		return fmt.Errorf("authz: reload: %w", err)
+	}
+	a.reset()
+	return nil
+}
+
+// reset drops the cache and lists the permissions the policy names; the
+// caller holds the lock (or is the constructor).
+func (a *Authorizer) reset() {
+	a.cache = map[string]Scopes{}
+	a.perms = a.perms[:0]
+	seen := map[string]bool{}
+	rules, _ := a.enforcer.GetPolicy()
+	for _, r := range rules {
+		if len(r) > 2 && !seen[r[2]] {
+			seen[r[2]] = true
+			a.perms = append(a.perms, r[2])
+		}
+	}
+}
+
+// Scopes returns the scopes in which p holds perm; empty when none.
+func (a *Authorizer) Scopes(p *auth.Principal, perm string) Scopes {
+	sub, dom := p.UserID.String(), p.Domain()
+	key := sub + "|" + dom + "|" + perm
+	a.mu.RLock()
+	s, ok := a.cache[key]
+	a.mu.RUnlock()
+	if ok {
+		return s
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	s = Scopes{}
+	for _, sc := range allScopes {
+		// Enforce only errs on a malformed model, which New already rejected.
+		if ok, _ := a.enforcer.Enforce(sub, dom, perm, string(sc)); ok {
+			s[sc] = true
+		}
+	}
+	a.cache[key] = s
+	return s
+}
+
+// Check returns the scopes in which the principal in ctx holds perm.
+//
+// Errors: UNAUTHENTICATED without a principal; FORBIDDEN when the principal
+// holds perm in no scope.
+func (a *Authorizer) Check(ctx context.Context, perm string) (*auth.Principal, Scopes, error) {
+	p, err := auth.Require(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	s := a.Scopes(p, perm)
+	if len(s) == 0 {
+		return p, nil, &apperr.Error{Op: perm, Kind: apperr.Forbidden}
+	}
+	return p, s, nil
+}
+
+// Permissions lists every permission p holds in some scope, in policy order.
+func (a *Authorizer) Permissions(p *auth.Principal) []string {
+	var out []string
+	for _, perm := range a.perms {
+		if len(a.Scopes(p, perm)) > 0 {
+			out = append(out, perm)
+		}
+	}
+	return out
+}

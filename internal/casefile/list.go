@@ -1,0 +1,184 @@
+package casefile
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+	"github.com/lib/pq"
+
+	"amparo/internal/apperr"
+	"amparo/internal/auth"
+	"amparo/internal/authz"
+	"amparo/internal/child"
+	"amparo/internal/page"
+	"amparo/internal/postgres"
+)
+
+// Filter narrows a list of cases. Empty fields do not filter. Filters only
+// ever narrow the caller's scope: they cannot reach a record outside it.
+type Filter struct {
+	Reference           *string
+	Status              []string
+	Urgency             []Urgency
+	ViolationTypes      []string
+	ViolationCategories []string
+	Departments         []string
+	EntryPoints         []string
+	AgeBands            []child.AgeBand
+	PopulationStatus    []child.PopulationStatus
+	CareStatus          []child.CareStatus
+	CreatedAfter        *time.Time
+	CreatedBefore       *time.Time
+	Overdue             *bool
+	AssignedToMe        *bool
+}
+
+// Page is one page of cases.
+type Page struct {
+	Cases      []*Case
+	Cursors    []string
+	Info       page.Info
+	TotalCount int
+}
+
+// List returns the cases the caller may read, newest first.
+//
+// Errors: UNAUTHENTICATED; FORBIDDEN without case:read; BAD_USER_INPUT for
+// an unknown code in the filter, a bad cursor or page size.
+func (s *Service) List(ctx context.Context, f Filter, first *int, after *string) (*Page, error) {
+	const op = "casefile.List"
+	p, scopes, err := s.check(ctx, PermRead, "")
+	if err != nil {
+		return nil, apperr.Wrap(op, err)
+	}
+	n, err := page.Size(first)
+	if err != nil {
+		return nil, apperr.Wrap(op, err)
+	}
+	cur, err := page.Parse(after)
+	if err != nil {
+		return nil, apperr.Wrap(op, err)
+	}
+	var a args
+	where, err := s.filterWhere(p, scopes, &f, &a)
+	if err != nil {
+		return nil, apperr.Wrap(op, err)
+	}
+	out := &Page{Cases: []*Case{}, Cursors: []string{}}
+	if err := sqlx.GetContext(ctx, s.db, &out.TotalCount,
+		`SELECT count(*) FROM cases c JOIN children ch ON ch.id = c.child_id WHERE `+where, a...); err != nil {
+		return nil, apperr.Wrap(op, postgres.MapError(err))
+	}
+	if cur != nil {
+		where += fmt.Sprintf(" AND (c.created_at, c.id) < (%s, %s)", a.add(cur.At), a.add(cur.ID))
+	}
+	q := `SELECT` + caseColumns + `
+FROM cases c JOIN children ch ON ch.id = c.child_id
+WHERE ` + where + `
+ORDER BY c.created_at DESC, c.id DESC LIMIT ` + a.add(n+1)
+	var rows []caseRow
+	if err := sqlx.SelectContext(ctx, s.db, &rows, q, a...); err != nil {
+		return nil, apperr.Wrap(op, postgres.MapError(err))
+	}
+	if len(rows) > n {
+		rows, out.Info.HasNextPage = rows[:n], true
+	}
+	out.Info.HasPreviousPage = cur != nil
+	for i := range rows {
+		c := rows[i].toCase()
+		out.Cases = append(out.Cases, c)
+		out.Cursors = append(out.Cursors, page.Cursor{At: c.CreatedAt, ID: c.ID}.String())
+	}
+	if len(out.Cursors) > 0 {
+		out.Info.StartCursor, out.Info.EndCursor = &out.Cursors[0], &out.Cursors[len(out.Cursors)-1]
+	}
+	if err := loadViolations(ctx, s.db, out.Cases); err != nil {
+		return nil, apperr.Wrap(op, postgres.MapError(err))
+	}
+	return out, nil
+}
+
+// filterWhere is the scope predicate ANDed with the filter's conditions.
+func (s *Service) filterWhere(p *auth.Principal, scopes authz.Scopes, f *Filter, a *args) (string, error) {
+	conds := []string{scopeWhere(p, scopes, a)}
+	var v apperr.Validation
+	in := func(col string, vals []string) {
+		if len(vals) > 0 {
+			conds = append(conds, col+" = ANY("+a.add(pq.Array(vals))+")")
+		}
+	}
+	if f.Reference != nil {
+		conds = append(conds, "c.reference = "+a.add(strings.ToUpper(strings.TrimSpace(*f.Reference))))
+	}
+	in("c.status", f.Status)
+	in("c.urgency", strs(f.Urgency))
+	deps := make([]string, 0, len(f.Departments))
+	for i, d := range f.Departments {
+		if dep, ok := s.catalog.Department(d); ok {
+			deps = append(deps, dep.Code)
+		} else {
+			v.Add(fmt.Sprintf("filter.departments[%d]", i), "departamento desconocido", "unknown department")
+		}
+	}
+	in("c.department_code", deps)
+	for i, e := range f.EntryPoints {
+		if _, ok := s.catalog.EntryPoint(e); !ok {
+			v.Add(fmt.Sprintf("filter.entryPoints[%d]", i), "punto de entrada desconocido", "unknown entry point")
+		}
+	}
+	in("c.entry_point_code", f.EntryPoints)
+	types := append([]string(nil), f.ViolationTypes...)
+	for i, t := range f.ViolationTypes {
+		if _, ok := s.catalog.ViolationType(t); !ok {
+			v.Add(fmt.Sprintf("filter.violationTypes[%d]", i), "tipo de vulneración desconocido", "unknown violation type")
+		}
+	}
+	if len(f.ViolationTypes) > 0 {
+		conds = append(conds, "EXISTS (SELECT 1 FROM case_violations cv WHERE cv.case_id = c.id AND cv.type_code = ANY("+a.add(pq.Array(types))+"))")
+	}
+	if len(f.ViolationCategories) > 0 {
+		for i, cat := range f.ViolationCategories {
+			if _, ok := s.catalog.Category(cat); !ok {
+				v.Add(fmt.Sprintf("filter.violationCategories[%d]", i), "categoría desconocida", "unknown category")
+			}
+		}
+		inCats := s.catalog.TypesInCategories(f.ViolationCategories)
+		conds = append(conds, "EXISTS (SELECT 1 FROM case_violations cv WHERE cv.case_id = c.id AND cv.type_code = ANY("+a.add(pq.Array(inCats))+"))")
+	}
+	in("ch.age_band", strs(f.AgeBands))
+	in("ch.population_status", strs(f.PopulationStatus))
+	in("ch.care_status", strs(f.CareStatus))
+	if f.CreatedAfter != nil {
+		conds = append(conds, "c.created_at >= "+a.add(*f.CreatedAfter))
+	}
+	if f.CreatedBefore != nil {
+		conds = append(conds, "c.created_at < "+a.add(*f.CreatedBefore))
+	}
+	if f.Overdue != nil {
+		// Overdue: first contact was due and the case is still waiting for it.
+		cond := "(c.status = 'OPEN' AND c.due_at < now())"
+		if !*f.Overdue {
+			cond = "NOT " + cond
+		}
+		conds = append(conds, cond)
+	}
+	if f.AssignedToMe != nil {
+		if *f.AssignedToMe {
+			conds = append(conds, "c.assigned_to = "+a.add(p.UserID))
+		} else {
+			conds = append(conds, "c.assigned_to IS DISTINCT FROM "+a.add(p.UserID))
+		}
+	}
+	return strings.Join(conds, " AND "), v.Err()
+}
+
+func strs[T ~string](vals []T) []string {
+	out := make([]string, len(vals))
+	for i, v := range vals {
+		out[i] = string(v)
+	}
+	return out
+}

@@ -1,0 +1,116 @@
+package casefile
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jmoiron/sqlx"
+	"github.com/lib/pq"
+
+	"amparo/internal/apperr"
+	"amparo/internal/audit"
+	"amparo/internal/postgres"
+)
+
+// PermNoteAdd is the permission to write notes on a case.
+const PermNoteAdd = "note:add"
+
+const maxNote = 8000
+
+// Note is an entry in a case's log. Notes are never edited or deleted: a
+// correction is a new note pointing to the one it corrects, so that what an
+// officer knew and when stays on record.
+type Note struct {
+	ID        uuid.UUID     `db:"id"`
+	CaseID    uuid.UUID     `db:"case_id"`
+	Text      string        `db:"text"`
+	Corrects  uuid.NullUUID `db:"corrects"`
+	AuthorID  uuid.UUID     `db:"author_id"`
+	CreatedAt time.Time     `db:"created_at"`
+}
+
+// NoteInput is a note being added.
+type NoteInput struct {
+	CaseID   uuid.UUID
+	Text     string
+	Corrects *uuid.UUID
+}
+
+// AddNote appends a note to a case.
+//
+// Errors: UNAUTHENTICATED; FORBIDDEN without note:add; NOT_FOUND when the
+// case lies outside the caller's scope; BAD_USER_INPUT for empty or long
+// text, or a corrected note that is not of this case.
+func (s *Service) AddNote(ctx context.Context, in NoteInput) (*Note, error) {
+	const op = "casefile.AddNote"
+	p, err := s.Authorize(ctx, in.CaseID, PermNoteAdd)
+	if err != nil {
+		return nil, apperr.Wrap(op, err)
+	}
+	var v apperr.Validation
+	in.Text = strings.TrimSpace(in.Text)
+	if in.Text == "" {
+		v.Add("text", "la nota está vacía", "the note is empty")
+	} else {
+		v.Text("text", in.Text, maxNote)
+	}
+	if err := v.Err(); err != nil {
+		return nil, apperr.Wrap(op, err)
+	}
+	n := &Note{ID: uuid.New(), CaseID: in.CaseID, Text: in.Text, AuthorID: p.UserID, CreatedAt: s.now().UTC()}
+	if in.Corrects != nil {
+		n.Corrects = uuid.NullUUID{UUID: *in.Corrects, Valid: true}
+	}
+	err = postgres.WithTx(ctx, s.db, func(tx *sqlx.Tx) error {
+		if in.Corrects != nil {
+			var ok bool
+			err := tx.GetContext(ctx, &ok, `SELECT true FROM case_notes WHERE id = $1 AND case_id = $2`, *in.Corrects, in.CaseID)
+			if errors.Is(err, sql.ErrNoRows) {
+				return &apperr.Error{Kind: apperr.Invalid, Field: "corrects", Msg: apperr.Text{
+					ES: "la nota corregida no pertenece a este caso", EN: "the corrected note is not of this case"}}
+			}
+			if err != nil {
+				return err
+			}
+		}
+		const q = `
+INSERT INTO case_notes (id, case_id, text, corrects, author_id, created_at)
+VALUES (:id, :case_id, :text, :corrects, :author_id, :created_at)`
+		if _, err := sqlx.NamedExecContext(ctx, tx, q, n); err != nil {
+			return fmt.Errorf("insert note: %w", err)
+		}
+		details := map[string]any{"case": in.CaseID}
+		if in.Corrects != nil {
+			details["corrects"] = *in.Corrects
+		}
+		return audit.Record(ctx, tx, audit.Event{Action: PermNoteAdd, ObjectType: "note", ObjectID: n.ID.String(), Details: details})
+	})
+	if err != nil {
+		return nil, apperr.Wrap(op, err)
+	}
+	return n, nil
+}
+
+// NotesByCases returns the notes of each case, oldest first, for cases the
+// caller has already been authorized to read (a loader batches this).
+func (s *Service) NotesByCases(ctx context.Context, ids []uuid.UUID) (map[uuid.UUID][]*Note, error) {
+	strs := make([]string, len(ids))
+	for i, id := range ids {
+		strs[i] = id.String()
+	}
+	var notes []*Note
+	const q = `SELECT * FROM case_notes WHERE case_id = ANY($1::uuid[]) ORDER BY created_at, id`
+	if err := sqlx.SelectContext(ctx, s.db, &notes, q, pq.Array(strs)); err != nil {
+		return nil, postgres.MapError(err)
+	}
+	out := make(map[uuid.UUID][]*Note, len(ids))
+	for _, n := range notes {
+		out[n.CaseID] = append(out[n.CaseID], n)
+	}
+	return out, nil
+}

@@ -1,0 +1,308 @@
+package casefile
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jmoiron/sqlx"
+	"github.com/lib/pq"
+
+	"amparo/internal/auth"
+	"amparo/internal/authz"
+	"amparo/internal/child"
+)
+
+// args collects positional query arguments.
+type args []any
+
+// add appends v and returns its placeholder.
+func (a *args) add(v any) string {
+	*a = append(*a, v)
+	return "$" + strconv.Itoa(len(*a))
+}
+
+// scopeWhere is the SQL condition, over cases aliased c, that holds for
+// exactly the records the scopes reach. No scope reaches nothing.
+func scopeWhere(p *auth.Principal, s authz.Scopes, a *args) string {
+	if s.Has(authz.All) {
+		return "TRUE"
+	}
+	var or []string
+	if s.Has(authz.Institution) {
+		or = append(or, "c.institution_code = "+a.add(p.Institution))
+	}
+	if s.Has(authz.Own) {
+		id := a.add(p.UserID)
+		or = append(or, "(c.created_by = "+id+" OR c.assigned_to = "+id+")")
+	} else if s.Has(authz.Assigned) {
+		or = append(or, "c.assigned_to = "+a.add(p.UserID))
+	}
+	if s.Has(authz.Referred) {
+		or = append(or, `EXISTS (SELECT 1 FROM referrals r WHERE r.case_id = c.id AND r.status = 'ACCEPTED' AND r.to_institution = `+a.add(p.Institution)+`)`)
+	}
+	if len(or) == 0 {
+		return "FALSE"
+	}
+	return "(" + strings.Join(or, " OR ") + ")"
+}
+
+type caseRow struct {
+	ID               uuid.UUID      `db:"id"`
+	Institution      string         `db:"institution_code"`
+	Reference        string         `db:"reference"`
+	Status           string         `db:"status"`
+	Urgency          string         `db:"urgency"`
+	DueAt            time.Time      `db:"due_at"`
+	Department       string         `db:"department_code"`
+	Municipality     sql.NullString `db:"municipality"`
+	EntryPoint       sql.NullString `db:"entry_point_code"`
+	Summary          string         `db:"summary"`
+	AssignedTo       uuid.NullUUID  `db:"assigned_to"`
+	Version          int            `db:"version"`
+	CreatedBy        uuid.UUID      `db:"created_by"`
+	CreatedAt        time.Time      `db:"created_at"`
+	UpdatedBy        uuid.UUID      `db:"updated_by"`
+	UpdatedAt        time.Time      `db:"updated_at"`
+	ChildID          uuid.UUID      `db:"child_id"`
+	AgeYears         sql.NullInt32  `db:"age_years"`
+	AgeBand          sql.NullString `db:"age_band"`
+	Sex              string         `db:"sex"`
+	Nationality      string         `db:"nationality"`
+	PopulationStatus string         `db:"population_status"`
+	CareStatus       string         `db:"care_status"`
+	Vulnerabilities  pq.StringArray `db:"vulnerabilities"`
+	Languages        pq.StringArray `db:"languages"`
+}
+
+const caseColumns = `
+  c.id, c.institution_code, c.reference, c.status, c.urgency, c.due_at, c.department_code,
+  c.municipality, c.entry_point_code, c.summary, c.assigned_to, c.version,
+  c.created_by, c.created_at, c.updated_by, c.updated_at,
+  ch.id AS child_id, ch.age_years, ch.age_band, ch.sex, ch.nationality, ch.population_status,
+  ch.care_status, ch.vulnerabilities, ch.languages`
+
+func (r *caseRow) toCase() *Case {
+	c := &Case{
+		ID: r.ID, Institution: r.Institution, Reference: r.Reference, Status: Status(r.Status),
+		Urgency: Urgency(r.Urgency), DueAt: r.DueAt, Department: r.Department, Summary: r.Summary,
+		Version: r.Version, CreatedBy: r.CreatedBy, CreatedAt: r.CreatedAt, UpdatedBy: r.UpdatedBy, UpdatedAt: r.UpdatedAt,
+		Child: child.Child{
+			ID: r.ChildID, Sex: child.Sex(r.Sex), Nationality: r.Nationality, PopulationStatus: child.PopulationStatus(r.PopulationStatus),
+			CareStatus: child.CareStatus(r.CareStatus), Vulnerabilities: r.Vulnerabilities, Languages: r.Languages, CaseID: r.ID,
+		},
+	}
+	if r.Municipality.Valid {
+		c.Municipality = &r.Municipality.String
+	}
+	if r.EntryPoint.Valid {
+		c.EntryPoint = &r.EntryPoint.String
+	}
+	if r.AssignedTo.Valid {
+		c.AssignedTo = &r.AssignedTo.UUID
+	}
+	if r.AgeYears.Valid {
+		n := int(r.AgeYears.Int32)
+		c.Child.AgeYears = &n
+	}
+	if r.AgeBand.Valid {
+		b := child.AgeBand(r.AgeBand.String)
+		c.Child.AgeBand = &b
+	}
+	return c
+}
+
+// getCase reads one case if it lies within the scopes.
+//
+// Errors: sql.ErrNoRows when it does not exist or lies outside.
+func getCase(ctx context.Context, q sqlx.QueryerContext, id uuid.UUID, p *auth.Principal, s authz.Scopes) (*Case, error) {
+	var a args
+	query := `SELECT` + caseColumns + `
+FROM cases c JOIN children ch ON ch.id = c.child_id
+WHERE c.id = ` + a.add(id) + ` AND ` + scopeWhere(p, s, &a)
+	var r caseRow
+	if err := sqlx.GetContext(ctx, q, &r, query, a...); err != nil {
+		return nil, err
+	}
+	c := r.toCase()
+	if err := loadViolations(ctx, q, []*Case{c}); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// inScope reports whether case id exists within the scopes.
+func inScope(ctx context.Context, q sqlx.QueryerContext, id uuid.UUID, p *auth.Principal, s authz.Scopes) (bool, error) {
+	var a args
+	query := `SELECT EXISTS (SELECT 1 FROM cases c WHERE c.id = ` + a.add(id) + ` AND ` + scopeWhere(p, s, &a) + `)`
+	var ok bool
+	err := sqlx.GetContext(ctx, q, &ok, query, a...)
+	return ok, err
+}
+
+type violationRow struct {
+	CaseID          uuid.UUID      `db:"case_id"`
+	Type            string         `db:"type_code"`
+	OccurredOn      sql.NullTime   `db:"occurred_on"`
+	Precision       sql.NullString `db:"occurred_precision"`
+	JourneyStage    sql.NullString `db:"journey_stage"`
+	PerpetratorType sql.NullString `db:"perpetrator_type"`
+	Purpose         sql.NullString `db:"trafficking_purpose"`
+	Ground          sql.NullString `db:"discrimination_ground"`
+	Description     sql.NullString `db:"description"`
+}
+
+// loadViolations fills the violations of the cases in one query.
+func loadViolations(ctx context.Context, q sqlx.QueryerContext, cases []*Case) error {
+	if len(cases) == 0 {
+		return nil
+	}
+	ids := make([]uuid.UUID, len(cases))
+	byID := make(map[uuid.UUID]*Case, len(cases))
+	for i, c := range cases {
+		ids[i] = c.ID
+		byID[c.ID] = c
+		c.Violations = []Violation{}
+	}
+	const query = `
+SELECT case_id, type_code, occurred_on, occurred_precision, journey_stage, perpetrator_type,
+  trafficking_purpose, discrimination_ground, description
+FROM case_violations WHERE case_id = ANY($1) ORDER BY case_id, position`
+	var rows []violationRow
+	if err := sqlx.SelectContext(ctx, q, &rows, query, pq.Array(ids)); err != nil {
+		return fmt.Errorf("load violations: %w", err)
+	}
+	for _, r := range rows {
+		v := Violation{Type: r.Type, TraffickingPurpose: optString(r.Purpose),
+			DiscriminationGround: optString(r.Ground), Description: optString(r.Description)}
+		if r.OccurredOn.Valid {
+			t := r.OccurredOn.Time
+			p := DatePrecision(r.Precision.String)
+			v.OccurredOn, v.OccurredOnPrecision = &t, &p
+		}
+		if r.JourneyStage.Valid {
+			s := JourneyStage(r.JourneyStage.String)
+			v.JourneyStage = &s
+		}
+		if r.PerpetratorType.Valid {
+			s := PerpetratorType(r.PerpetratorType.String)
+			v.PerpetratorType = &s
+		}
+		c := byID[r.CaseID]
+		c.Violations = append(c.Violations, v)
+	}
+	return nil
+}
+
+// getIdentity reads the identity of the child of case id if the case lies
+// within the scopes.
+//
+// Errors: sql.ErrNoRows when it does not.
+func getIdentity(ctx context.Context, q sqlx.QueryerContext, caseID uuid.UUID, p *auth.Principal, s authz.Scopes) (*child.Identity, uuid.UUID, error) {
+	var a args
+	query := `
+SELECT ci.child_id, ci.given_name, ci.family_name, ci.other_names, ci.date_of_birth, ci.dob_estimated, ci.contact
+FROM cases c JOIN child_identities ci ON ci.child_id = c.child_id
+WHERE c.id = ` + a.add(caseID) + ` AND ` + scopeWhere(p, s, &a)
+	var r struct {
+		ChildID      uuid.UUID      `db:"child_id"`
+		GivenName    sql.NullString `db:"given_name"`
+		FamilyName   sql.NullString `db:"family_name"`
+		OtherNames   sql.NullString `db:"other_names"`
+		DateOfBirth  sql.NullTime   `db:"date_of_birth"`
+		DOBEstimated bool           `db:"dob_estimated"`
+		Contact      sql.NullString `db:"contact"`
+	}
+	if err := sqlx.GetContext(ctx, q, &r, query, a...); err != nil {
+		return nil, uuid.Nil, err
+	}
+	id := &child.Identity{DOBEstimated: r.DOBEstimated, GivenName: optString(r.GivenName),
+		FamilyName: optString(r.FamilyName), OtherNames: optString(r.OtherNames), Contact: optString(r.Contact)}
+	if r.DateOfBirth.Valid {
+		t := r.DateOfBirth.Time
+		id.DateOfBirth = &t
+	}
+	return id, r.ChildID, nil
+}
+
+// newCase is everything insertCase writes.
+type newCase struct {
+	ID, ChildID uuid.UUID
+	Institution string
+	By          uuid.UUID
+	At          time.Time
+	In          *FileInput
+}
+
+// insertCase numbers and writes the case and its violations. The counter
+// row stays locked until commit, so callers run it last in the transaction
+// to hold the lock as briefly as possible.
+func insertCase(ctx context.Context, tx sqlx.ExtContext, n *newCase) (string, error) {
+	year := n.At.In(guatemala).Year()
+	const qCounter = `
+INSERT INTO case_counters (institution_code, year, last) VALUES ($1, $2, 1)
+ON CONFLICT (institution_code, year) DO UPDATE SET last = case_counters.last + 1
+RETURNING last`
+	var seq int
+	if err := sqlx.GetContext(ctx, tx, &seq, qCounter, n.Institution, year); err != nil {
+		return "", fmt.Errorf("number case: %w", err)
+	}
+	ref := fmt.Sprintf("%s-%d-%06d", n.Institution, year, seq)
+	in := n.In
+	const qCase = `
+INSERT INTO cases (id, institution_code, reference, status, urgency, due_at, department_code, municipality,
+  entry_point_code, summary, child_id, assigned_to, created_by, created_at, updated_by, updated_at)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12, $13, $12, $13)`
+	if _, err := tx.ExecContext(ctx, qCase, n.ID, n.Institution, ref, Open, in.Urgency, in.Urgency.DueAt(n.At),
+		in.DepartmentCode, in.Municipality, in.EntryPoint, in.Summary, n.ChildID, n.By, n.At); err != nil {
+		return "", fmt.Errorf("insert case: %w", err)
+	}
+	const qViolation = `
+INSERT INTO case_violations (case_id, position, type_code, occurred_on, occurred_precision, journey_stage,
+  perpetrator_type, trafficking_purpose, discrimination_ground, description)
+SELECT $1, v.position - 1, v.type_code, v.occurred_on, v.precision, v.journey_stage, v.perpetrator_type,
+  v.purpose, v.ground, v.description
+FROM unnest($2::text[], $3::date[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[])
+  WITH ORDINALITY AS v(type_code, occurred_on, precision, journey_stage, perpetrator_type, purpose, ground, description, position)`
+	cols := make([][]sql.NullString, 8)
+	for _, v := range in.Violations {
+		for i, x := range []*string{&v.Type, dateString(v.OccurredOn), (*string)(v.OccurredOnPrecision),
+			(*string)(v.JourneyStage), (*string)(v.PerpetratorType), v.TraffickingPurpose, v.DiscriminationGround, v.Description} {
+			cols[i] = append(cols[i], nullString(x))
+		}
+	}
+	arrays := []any{n.ID}
+	for _, c := range cols {
+		arrays = append(arrays, pq.Array(c))
+	}
+	if _, err := tx.ExecContext(ctx, qViolation, arrays...); err != nil {
+		return "", fmt.Errorf("insert violations: %w", err)
+	}
+	return ref, nil
+}
+
+func optString(s sql.NullString) *string {
+	if !s.Valid {
+		return nil
+	}
+	return &s.String
+}
+
+func nullString(s *string) sql.NullString {
+	if s == nil {
+		return sql.NullString{}
+	}
+	return sql.NullString{String: *s, Valid: true}
+}
+
+func dateString(t *time.Time) *string {
+	if t == nil {
+		return nil
+	}
+	s := t.Format(time.DateOnly)
+	return &s
+}

@@ -1,0 +1,126 @@
+package complaint
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+	"github.com/lib/pq"
+
+	"amparo/internal/apperr"
+	"amparo/internal/page"
+	"amparo/internal/postgres"
+)
+
+// Filter narrows a list of complaints; filters only ever narrow the
+// caller's scope.
+type Filter struct {
+	Status          []string
+	Channel         []Channel
+	ViolationTypes  []string
+	Departments     []string
+	EntryPoints     []string
+	SubmittedAfter  *time.Time
+	SubmittedBefore *time.Time
+	Linked          *bool
+}
+
+// Page is one page of complaints.
+type Page struct {
+	Complaints []*Complaint
+	Cursors    []string
+	Info       page.Info
+	TotalCount int
+}
+
+// List returns the complaints the caller may read, newest first.
+//
+// Errors: UNAUTHENTICATED; FORBIDDEN without complaint:read; BAD_USER_INPUT
+// for a bad cursor, page size or code.
+func (s *Service) List(ctx context.Context, f Filter, first *int, after *string) (*Page, error) {
+	const op = "complaint.List"
+	p, scopes, err := s.check(ctx, PermRead, "")
+	if err != nil {
+		return nil, apperr.Wrap(op, err)
+	}
+	n, err := page.Size(first)
+	if err != nil {
+		return nil, apperr.Wrap(op, err)
+	}
+	cur, err := page.Parse(after)
+	if err != nil {
+		return nil, apperr.Wrap(op, err)
+	}
+	var a args
+	conds := []string{scopeWhere(p, scopes, &a)}
+	in := func(col string, vals []string) {
+		if len(vals) > 0 {
+			conds = append(conds, col+" = ANY("+a.add(pq.Array(vals))+")")
+		}
+	}
+	var v apperr.Validation
+	in("k.status", f.Status)
+	channels := make([]string, len(f.Channel))
+	for i, c := range f.Channel {
+		channels[i] = string(c)
+	}
+	in("k.channel", channels)
+	deps := []string{}
+	for i, d := range f.Departments {
+		if dep, ok := s.catalog.Department(d); ok {
+			deps = append(deps, dep.Code)
+		} else {
+			v.Add(fmt.Sprintf("filter.departments[%d]", i), "departamento desconocido", "unknown department")
+		}
+	}
+	in("k.department_code", deps)
+	in("k.entry_point_code", f.EntryPoints)
+	if len(f.ViolationTypes) > 0 {
+		conds = append(conds, "EXISTS (SELECT 1 FROM complaint_violations v WHERE v.complaint_id = k.id AND v.type_code = ANY("+
+			a.add(pq.Array(f.ViolationTypes))+"))")
+	}
+	if f.SubmittedAfter != nil {
+		conds = append(conds, "k.submitted_at >= "+a.add(*f.SubmittedAfter))
+	}
+	if f.SubmittedBefore != nil {
+		conds = append(conds, "k.submitted_at < "+a.add(*f.SubmittedBefore))
+	}
+	if f.Linked != nil {
+		if *f.Linked {
+			conds = append(conds, "k.case_id IS NOT NULL")
+		} else {
+			conds = append(conds, "k.case_id IS NULL")
+		}
+	}
+	if err := v.Err(); err != nil {
+		return nil, apperr.Wrap(op, err)
+	}
+	where := strings.Join(conds, " AND ")
+	out := &Page{Complaints: []*Complaint{}, Cursors: []string{}}
+	if err := sqlx.GetContext(ctx, s.db, &out.TotalCount, `SELECT count(*) FROM complaints k WHERE `+where, a...); err != nil {
+		return nil, apperr.Wrap(op, postgres.MapError(err))
+	}
+	if cur != nil {
+		where += fmt.Sprintf(" AND (k.submitted_at, k.id) < (%s, %s)", a.add(cur.At), a.add(cur.ID))
+	}
+	var rows []row
+	q := `SELECT` + columns + ` FROM complaints k WHERE ` + where + ` ORDER BY k.submitted_at DESC, k.id DESC LIMIT ` + a.add(n+1)
+	if err := sqlx.SelectContext(ctx, s.db, &rows, q, a...); err != nil {
+		return nil, apperr.Wrap(op, postgres.MapError(err))
+	}
+	if len(rows) > n {
+		rows, out.Info.HasNextPage = rows[:n], true
+	}
+	out.Info.HasPreviousPage = cur != nil
+	for i := range rows {
+		c := rows[i].complaint()
+		out.Complaints = append(out.Complaints, c)
+		out.Cursors = append(out.Cursors, page.Cursor{At: c.SubmittedAt, ID: c.ID}.String())
+	}
+	if len(out.Cursors) > 0 {
+		out.Info.StartCursor, out.Info.EndCursor = &out.Cursors[0], &out.Cursors[len(out.Cursors)-1]
+	}
+	return out, nil
+}

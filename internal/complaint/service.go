@@ -1,0 +1,292 @@
+package complaint
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"database/sql"
+	"encoding/base32"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jmoiron/sqlx"
+
+	"amparo/internal/apperr"
+	"amparo/internal/audit"
+	"amparo/internal/auth"
+	"amparo/internal/authz"
+	"amparo/internal/casefile"
+	"amparo/internal/child"
+	"amparo/internal/idempotency"
+	"amparo/internal/postgres"
+	"amparo/internal/reference"
+)
+
+// Permissions used by this package.
+const (
+	PermSubmit = "complaint:submit"
+	PermRead   = "complaint:read"
+	PermLink   = "complaint:link"
+	// PermCaseUpdate is needed on an existing case to link a complaint to it.
+	PermCaseUpdate = "case:update"
+)
+
+// Cases is what linking needs of the case registry (casefile.Service).
+type Cases interface {
+	Authorize(ctx context.Context, caseID uuid.UUID, perm string) (*auth.Principal, error)
+	FileWith(ctx context.Context, in casefile.FileInput, hook casefile.Hook) (*casefile.Case, error)
+}
+
+// Service receives and lists complaints.
+type Service struct {
+	db      *sqlx.DB
+	authz   *authz.Authorizer
+	catalog *reference.Catalog
+	cases   Cases
+	now     func() time.Time
+}
+
+// NewService returns a Service over db.
+func NewService(db *sqlx.DB, az *authz.Authorizer, cat *reference.Catalog, cases Cases) *Service {
+	return &Service{db: db, authz: az, catalog: cat, cases: cases, now: time.Now}
+}
+
+func (s *Service) check(ctx context.Context, perm, objectID string) (*auth.Principal, authz.Scopes, error) {
+	p, scopes, err := s.authz.Check(ctx, perm)
+	if apperr.Is(err, apperr.Forbidden) {
+		return nil, nil, audit.Deny(ctx, s.db, audit.Event{Action: perm, ObjectType: "complaint", ObjectID: objectID}, err)
+	}
+	return p, scopes, err
+}
+
+// Submit records a complaint for the caller's institution and returns it
+// with its tracking code. A retry with the same idempotency key and content
+// returns the first complaint and the same code, and creates nothing.
+//
+// Errors: UNAUTHENTICATED; FORBIDDEN without complaint:submit;
+// BAD_USER_INPUT naming each wrong field; CONFLICT when the key was used for
+// different content.
+func (s *Service) Submit(ctx context.Context, in SubmitInput) (*Complaint, string, error) {
+	const op = "complaint.Submit"
+	p, scopes, err := s.check(ctx, PermSubmit, "")
+	if err != nil {
+		return nil, "", apperr.Wrap(op, err)
+	}
+	if !scopes.Has(authz.Institution) || p.Institution == "" {
+		return nil, "", &apperr.Error{Op: op, Kind: apperr.Forbidden}
+	}
+	now := s.now().UTC()
+	in.normalize(s.catalog)
+	if err := in.validate(s.catalog, now); err != nil {
+		return nil, "", apperr.Wrap(op, err)
+	}
+	keyless := in
+	keyless.IdempotencyKey = ""
+	hash, err := idempotency.Hash(keyless)
+	if err != nil {
+		return nil, "", apperr.Wrap(op, err)
+	}
+	code := newTrackingCode()
+	n := &newComplaint{ID: uuid.New(), Institution: p.Institution, TrackingHash: trackingHash(code), By: p.UserID, At: now, In: &in}
+	var out *Complaint
+	err = postgres.WithTx(ctx, s.db, func(tx *sqlx.Tx) error {
+		claim, err := idempotency.Record(ctx, tx, idempotency.Claim{User: p.UserID, Operation: "submitComplaint",
+			Key: in.IdempotencyKey, Hash: hash, ID: n.ID, Secret: code})
+		if err != nil {
+			return err
+		}
+		code = claim.Secret
+		if claim.Replay {
+			out, err = get(ctx, tx, claim.ID, p, authz.Scopes{authz.All: true}, false)
+			return err
+		}
+		if len(in.ChildIDs) > 0 {
+			known, err := knownChildren(ctx, tx, p.Institution, in.ChildIDs)
+			if err != nil {
+				return err
+			}
+			var v apperr.Validation
+			for i, id := range in.ChildIDs {
+				if !known[id] {
+					v.Add(fmt.Sprintf("childIds[%d]", i), "niña, niño o adolescente desconocido en su institución",
+						"no such child in your institution")
+				}
+			}
+			if err := v.Err(); err != nil {
+				return err
+			}
+		}
+		n.ChildIDs = append(n.ChildIDs, in.ChildIDs...)
+		for i := range in.Children {
+			id := uuid.New()
+			if err := child.Insert(ctx, tx, id, p.Institution, p.UserID, now, &in.Children[i]); err != nil {
+				return err
+			}
+			n.ChildIDs = append(n.ChildIDs, id)
+		}
+		if err := insert(ctx, tx, n); err != nil {
+			return err
+		}
+		if err := audit.Record(ctx, tx, audit.Event{Action: PermSubmit, ObjectType: "complaint", ObjectID: n.ID.String(),
+			Details: map[string]any{"channel": in.Channel, "complainant": in.Complainant.Kind,
+				"violations": in.Violations, "children": n.ChildIDs}}); err != nil {
+			return err
+		}
+		out, err = get(ctx, tx, n.ID, p, authz.Scopes{authz.All: true}, false)
+		return err
+	})
+	if err != nil {
+		return nil, "", apperr.Wrap(op, err)
+	}
+	return out, code, nil
+}
+
+// Get returns a complaint the caller may read.
+//
+// Errors: UNAUTHENTICATED; FORBIDDEN without complaint:read; NOT_FOUND when
+// it does not exist or lies outside the caller's scope.
+func (s *Service) Get(ctx context.Context, id uuid.UUID) (*Complaint, error) {
+	const op = "complaint.Get"
+	p, scopes, err := s.check(ctx, PermRead, id.String())
+	if err != nil {
+		return nil, apperr.Wrap(op, err)
+	}
+	c, err := get(ctx, s.db, id, p, scopes, false)
+	if err != nil {
+		return nil, apperr.Wrap(op, postgres.MapError(err))
+	}
+	return c, nil
+}
+
+// PublicStatus is all a tracking code reveals.
+type PublicStatus struct {
+	Status    Status
+	UpdatedAt time.Time
+}
+
+// StatusByCode answers a complainant holding a tracking code: the status
+// and when it last changed, nothing else. No login; nil when the code is
+// unknown.
+func (s *Service) StatusByCode(ctx context.Context, code string) (*PublicStatus, error) {
+	norm := normalizeCode(code)
+	if len(norm) != codeLen {
+		return nil, nil
+	}
+	var st PublicStatus
+	err := s.db.QueryRowxContext(ctx, `SELECT status, updated_at FROM complaints WHERE tracking_hash = $1`,
+		trackingHash(norm)).Scan(&st.Status, &st.UpdatedAt)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, apperr.Wrap("complaint.StatusByCode", postgres.MapError(err))
+	}
+	return &st, nil
+}
+
+// Link links a complaint to an existing case or to a new case filed with it
+// in the same transaction.
+//
+// Errors: UNAUTHENTICATED; FORBIDDEN without complaint:link; NOT_FOUND when
+// the complaint or the case lies outside the caller's scope; BAD_USER_INPUT
+// unless exactly one of caseId and newCase is given; CONFLICT when the
+// complaint is already linked.
+func (s *Service) Link(ctx context.Context, in LinkInput) (*Complaint, error) {
+	const op = "complaint.Link"
+	p, scopes, err := s.check(ctx, PermLink, in.ComplaintID.String())
+	if err != nil {
+		return nil, apperr.Wrap(op, err)
+	}
+	if (in.CaseID == nil) == (in.NewCase == nil) {
+		return nil, &apperr.Error{Op: op, Kind: apperr.Invalid, Field: "caseId", Msg: apperr.Text{
+			ES: "indique un caso existente (caseId) o uno nuevo (newCase), no ambos",
+			EN: "give an existing case (caseId) or a new one (newCase), not both"}}
+	}
+	if _, err := get(ctx, s.db, in.ComplaintID, p, scopes, false); err != nil {
+		return nil, apperr.Wrap(op, postgres.MapError(err))
+	}
+	link := func(ctx context.Context, tx *sqlx.Tx, caseID uuid.UUID) error {
+		c, err := get(ctx, tx, in.ComplaintID, p, scopes, true)
+		if err != nil {
+			return err
+		}
+		if c.CaseID != nil {
+			if *c.CaseID == caseID {
+				return nil // already done: a retried link changes nothing
+			}
+			return apperr.New(apperr.Conflict, "la denuncia ya está vinculada a otro caso",
+				"the complaint is already linked to another case")
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE complaints SET status = 'LINKED', case_id = $2, updated_at = $3 WHERE id = $1`,
+			in.ComplaintID, caseID, s.now().UTC()); err != nil {
+			return fmt.Errorf("link complaint: %w", err)
+		}
+		return audit.Record(ctx, tx, audit.Event{Action: PermLink, ObjectType: "complaint", ObjectID: in.ComplaintID.String(),
+			Details: map[string]any{"case": caseID}})
+	}
+	if in.NewCase != nil {
+		_, err = s.cases.FileWith(ctx, *in.NewCase, func(ctx context.Context, tx *sqlx.Tx, c *casefile.Case) error {
+			return link(ctx, tx, c.ID)
+		})
+		if err != nil {
+			var ae *apperr.Error
+			if errors.As(err, &ae) && ae.Kind == apperr.Invalid {
+				var v apperr.Validation
+				v.AddError("newCase", err)
+				err = v.Err()
+			}
+			return nil, apperr.Wrap(op, err)
+		}
+	} else {
+		if _, err := s.cases.Authorize(ctx, *in.CaseID, PermCaseUpdate); err != nil {
+			return nil, apperr.Wrap(op, err)
+		}
+		if err := postgres.WithTx(ctx, s.db, func(tx *sqlx.Tx) error { return link(ctx, tx, *in.CaseID) }); err != nil {
+			return nil, apperr.Wrap(op, err)
+		}
+	}
+	c, err := get(ctx, s.db, in.ComplaintID, p, authz.Scopes{authz.All: true}, false)
+	if err != nil {
+		return nil, apperr.Wrap(op, postgres.MapError(err))
+	}
+	return c, nil
+}
+
+// Tracking codes: 160 random bits in base32, 32 characters, shown in groups
+// of four so that they can be read out over a phone.
+const codeLen = 32
+
+var codeEncoding = base32.StdEncoding.WithPadding(base32.NoPadding)
+
+func newTrackingCode() string {
+	b := make([]byte, 20)
+	_, _ = rand.Read(b) // crypto/rand.Read never fails
+	s := codeEncoding.EncodeToString(b)
+	var parts []string
+	for i := 0; i < len(s); i += 4 {
+		parts = append(parts, s[i:i+4])
+	}
+	return strings.Join(parts, "-")
+}
+
+func normalizeCode(code string) string {
+	return strings.Map(func(r rune) rune {
+		switch {
+		case r == '-' || r == ' ':
+			return -1
+		case r >= 'a' && r <= 'z':
+			return r - 'a' + 'A'
+		}
+		return r
+	}, code)
+}
+
+// trackingHash is what is stored of a tracking code. A plain hash suffices:
+// the code has 160 random bits, so it cannot be found by guessing.
+func trackingHash(code string) []byte {
+	h := sha256.Sum256([]byte(normalizeCode(code)))
+	return h[:]
+}

@@ -1,0 +1,86 @@
+// Package page holds the pieces of keyset pagination shared by every list:
+// the size of a page and opaque, stable cursors. Keyset rather than OFFSET:
+// a page stays right while new records arrive, and the cost of page 1,000
+// is the cost of page 1.
+package page
+
+import (
+	"encoding/base64"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+
+	"amparo/internal/apperr"
+)
+
+// Default and Max bound the size of one page.
+const (
+	Default = 20
+	Max     = 100
+)
+
+// Size validates the requested page size.
+//
+// Errors: BAD_USER_INPUT when first is negative or over Max.
+func Size(first *int) (int, error) {
+	if first == nil {
+		return Default, nil
+	}
+	if *first < 0 || *first > Max {
+		return 0, &apperr.Error{Kind: apperr.Invalid, Field: "first", Msg: apperr.Text{
+			ES: fmt.Sprintf("first debe estar entre 0 y %d", Max),
+			EN: fmt.Sprintf("first must be between 0 and %d", Max)}}
+	}
+	return *first, nil
+}
+
+// Cursor is a position in a list ordered by time, then id, descending.
+type Cursor struct {
+	At time.Time
+	ID uuid.UUID
+}
+
+// String encodes the cursor opaquely.
+func (c Cursor) String() string {
+	raw := strconv.FormatInt(c.At.UnixMicro(), 36) + "." + c.ID.String()
+	return base64.RawURLEncoding.EncodeToString([]byte(raw))
+}
+
+// Parse decodes a cursor; "" or nil is the start of the list.
+//
+// Errors: BAD_USER_INPUT naming field "after" when s is not a cursor.
+func Parse(s *string) (*Cursor, error) {
+	if s == nil || *s == "" {
+		return nil, nil
+	}
+	bad := &apperr.Error{Kind: apperr.Invalid, Field: "after", Msg: apperr.Text{
+		ES: "cursor no válido", EN: "invalid cursor"}}
+	raw, err := base64.RawURLEncoding.DecodeString(*s)
+	if err != nil {
+		return nil, bad
+	}
+	ts, id, ok := strings.Cut(string(raw), ".")
+	if !ok {
+		return nil, bad
+	}
+	us, err := strconv.ParseInt(ts, 36, 64)
+	if err != nil {
+		return nil, bad
+	}
+	uid, err := uuid.Parse(id)
+	if err != nil {
+		return nil, bad
+	}
+	return &Cursor{At: time.UnixMicro(us).UTC(), ID: uid}, nil
+}
+
+// Info describes where a page stands.
+type Info struct {
+	HasNextPage     bool
+	HasPreviousPage bool
+	StartCursor     *string
+	EndCursor       *string
+}

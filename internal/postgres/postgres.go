@@ -1,0 +1,111 @@
+// Package postgres opens Amparo's PostgreSQL database, runs transactions,
+// applies the embedded migrations and classifies PostgreSQL errors into
+// apperr kinds by SQLSTATE (never by message text).
+package postgres
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"net"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+	"github.com/lib/pq"
+
+	"amparo/internal/apperr"
+)
+
+// Open connects to url and checks the connection. The pool is sized for a
+// server that keeps each transaction short: more connections than this do not
+// make PostgreSQL faster on small machines, they only queue inside it.
+func Open(ctx context.Context, url string) (*sqlx.DB, error) {
+	db, err := sqlx.Open("postgres", url)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: open: %w", err)
+	}
+	db.SetMaxOpenConns(32)
+	db.SetMaxIdleConns(32)
+	db.SetConnMaxIdleTime(5 * time.Minute)
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	if err := db.PingContext(ctx); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("postgres: connect: %w", err)
+	}
+	return db, nil
+}
+
+// WithTx runs fn in a transaction, committing when fn returns nil and rolling
+// back otherwise. The error returned is classified with MapError, so callers
+// can return it as is.
+//
+// Errors: whatever fn returns; UNAVAILABLE when the database cannot be
+// reached; CONFLICT on a serialization failure or a unique violation.
+func WithTx(ctx context.Context, db *sqlx.DB, fn func(tx *sqlx.Tx) error) error {
+	tx, err := db.BeginTxx(ctx, nil)
+	if err != nil {
+		return MapError(err)
+	}
+	if err := fn(tx); err != nil {
+		_ = tx.Rollback()
+		return MapError(err)
+	}
+	if err := tx.Commit(); err != nil {
+		return MapError(err)
+	}
+	return nil
+}
+
+// MapError turns a database error into an apperr kind. Errors that already
+// carry a kind pass through unchanged; the cause is kept for the log.
+func MapError(err error) error {
+	if err == nil {
+		return nil
+	}
+	if _, ok := apperr.As(err); ok {
+		return err
+	}
+	if errors.Is(err, sql.ErrNoRows) {
+		return &apperr.Error{Kind: apperr.NotFound, Err: err}
+	}
+	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
+		return &apperr.Error{Kind: apperr.Unavailable, Err: err}
+	}
+	var pqe *pq.Error
+	if errors.As(err, &pqe) {
+		switch code := string(pqe.Code); {
+		case code == "23505": // unique_violation
+			return &apperr.Error{Kind: apperr.Conflict, Err: err}
+		case code == "40001", code == "40P01": // serialization_failure, deadlock_detected
+			return &apperr.Error{Kind: apperr.Conflict, Err: err}
+		case code == "23503", code == "23514", code == "22P02", code == "22007", code == "22008":
+			// foreign key, check constraint, bad text representation, bad datetime:
+			// input that validation should have caught; say so without details.
+			return &apperr.Error{Kind: apperr.Invalid, Err: err}
+		case code[:2] == "08", code == "57P01", code == "57P02", code == "57P03", code == "53300":
+			// connection exceptions, admin/crash shutdown, cannot connect now, too many connections
+			return &apperr.Error{Kind: apperr.Unavailable, Err: err}
+		}
+		return &apperr.Error{Kind: apperr.Internal, Err: err}
+	}
+	var ne net.Error
+	if errors.As(err, &ne) || errors.Is(err, sql.ErrConnDone) || errors.Is(err, pq.ErrChannelNotOpen) {
+		return &apperr.Error{Kind: apperr.Unavailable, Err: err}
+	}
+	var oe *net.OpError
+	if errors.As(err, &oe) {
+		return &apperr.Error{Kind: apperr.Unavailable, Err: err}
+	}
+	return &apperr.Error{Kind: apperr.Internal, Err: err}
+}
+
+// SQLState returns the SQLSTATE of a PostgreSQL error, or "".
+func SQLState(err error) string {
+	var pqe *pq.Error
+	if errors.As(err, &pqe) {
+		return string(pqe.Code)
+	}
+	return ""
+}
