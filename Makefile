@@ -1,0 +1,64 @@
+# Amparo's everyday commands. `make run` starts the whole system on this
+# machine; `make test` is what CI runs (.ci/run). Both need PostgreSQL's
+# server binaries and a MinIO binary, which the `postgres` and `bin/minio`
+# targets provide.
+
+# The MinIO release the project is tested with (also devstack.MinIOVersion).
+MINIO_VERSION := v0.0.0-20260212201848-7aac2a2c5b7c
+# MinIO takes minutes to build, so the binary is kept outside the checkout,
+# keyed by version: a clean clone (as in CI) reuses it.
+MINIO_CACHE := $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/amparo/minio-$(MINIO_VERSION)
+
+.PHONY: run test generate vet bench clean postgres bin/minio
+
+# Run everything locally: a private PostgreSQL and MinIO under ./.amparo,
+# migrated and seeded, and the server. Pass flags with ARGS="...".
+run: postgres bin/minio
+	go run ./cmd/amparo dev $(ARGS)
+
+# Run all tests against real PostgreSQL and MinIO servers, which the tests
+# start themselves.
+test: postgres bin/minio
+	AMPARO_MINIO_BIN=$(CURDIR)/bin/minio go test -count=1 -timeout 30m ./...
+
+# Regenerate generated code (GraphQL resolvers and models).
+generate:
+	go generate ./...
+
+# Static checks.
+vet:
+	go vet ./...
+
+# Run the benchmarks, without the tests.
+bench: postgres bin/minio
+	AMPARO_MINIO_BIN=$(CURDIR)/bin/minio go test -run '^$$' -bench . -benchmem ./...
+
+# Remove build outputs from the checkout. The cached MinIO build stays.
+clean:
+	rm -rf bin
+
+# Link ./bin/minio to the cached MinIO build, building it first if needed.
+# Phony, so that a change of MINIO_VERSION always relinks.
+bin/minio:
+	@if [ ! -x "$(MINIO_CACHE)/minio" ]; then \
+		echo "building MinIO $(MINIO_VERSION) into $(MINIO_CACHE) (takes a few minutes, once)"; \
+		GOBIN="$(MINIO_CACHE)" go install github.com/minio/minio@$(MINIO_VERSION); \
+	fi
+	mkdir -p bin
+	ln -sf "$(MINIO_CACHE)/minio" bin/minio
+
+# Make sure PostgreSQL's server binaries (initdb, postgres) are installed;
+# the tests and `amparo dev` run a private cluster with them. As root, it
+# installs Debian's package; the package may also create and try to start a
+# default cluster, which does no harm, as ours use their own ports.
+postgres:
+	@if command -v initdb >/dev/null 2>&1 || ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then \
+		exit 0; \
+	elif [ "$$(id -u)" = 0 ]; then \
+		echo "installing PostgreSQL server binaries"; \
+		apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y postgresql; \
+	else \
+		echo "PostgreSQL server binaries (initdb, postgres) not found: install them with"; \
+		echo "  sudo apt-get install -y postgresql"; \
+		exit 1; \
+	fi

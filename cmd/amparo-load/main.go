@@ -1,0 +1,180 @@
+// Command amparo-load puts a running Amparo under load and reports
+// throughput and latency percentiles: the measured figures of the README
+// come from it. It speaks to the server only through its public HTTP API.
+//
+//	TOKEN=$(amparo token --data-dir .amparo --user officer@pgn.demo)
+//	amparo-load --url http://127.0.0.1:8080/graphql --token "$TOKEN" --op fileCase -c 16 -d 20s
+package main
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/signal"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	if err := run(ctx, os.Args[1:], os.Stdout); err != nil {
+		fmt.Fprintln(os.Stderr, "amparo-load:", err)
+		os.Exit(1)
+	}
+}
+
+const fileCase = `mutation($in: FileCaseInput!) { fileCase(input: $in) { case { id } } }`
+
+func run(ctx context.Context, args []string, out io.Writer) error {
+	fs := flag.NewFlagSet("amparo-load", flag.ContinueOnError)
+	url := fs.String("url", "http://127.0.0.1:8080/graphql", "GraphQL endpoint")
+	token := fs.String("token", os.Getenv("AMPARO_TOKEN"), "bearer token (or AMPARO_TOKEN)")
+	op := fs.String("op", "fileCase", "fileCase, case (read one case back) or cases (a page of 20)")
+	conc := fs.Int("c", 16, "concurrent clients")
+	dur := fs.Duration("d", 20*time.Second, "how long to run")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if *token == "" {
+		return errors.New("--token is required")
+	}
+	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: *conc}, Timeout: 30 * time.Second}
+	post := func(ctx context.Context, query string, vars map[string]any) error {
+		body, _ := json.Marshal(map[string]any{"query": query, "variables": vars})
+		req, _ := http.NewRequestWithContext(ctx, http.MethodPost, *url, bytes.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Authorization", "Bearer "+*token)
+		res, err := client.Do(req)
+		if err != nil {
+			return err
+		}
+		defer res.Body.Close()
+		var r struct {
+			Errors []struct{ Message string }
+		}
+		if err := json.NewDecoder(res.Body).Decode(&r); err != nil {
+			return err
+		}
+		if len(r.Errors) > 0 {
+			return errors.New(r.Errors[0].Message)
+		}
+		return nil
+	}
+	var caseID string
+	if *op == "case" {
+		if err := post(ctx, fileCase, map[string]any{"in": input()}); err != nil {
+			return fmt.Errorf("seed case: %w", err)
+		}
+		caseID = seedID(ctx, client, *url, *token)
+	}
+	request := func(ctx context.Context) error {
+		switch *op {
+		case "fileCase":
+			return post(ctx, fileCase, map[string]any{"in": input()})
+		case "case":
+			return post(ctx, `query($id: ID!) { case(id: $id) { id reference violations { type { code } } } }`, map[string]any{"id": caseID})
+		case "cases":
+			return post(ctx, `{ cases(first: 20) { totalCount edges { node { id reference violations { type { code } } evidence { id } } } } }`, nil)
+		}
+		return fmt.Errorf("unknown --op %q", *op)
+	}
+
+	ctx, cancel := context.WithTimeout(ctx, *dur)
+	defer cancel()
+	var (
+		mu        sync.Mutex
+		latencies []time.Duration
+		failures  atomic.Int64
+		firstErr  atomic.Value
+		wg        sync.WaitGroup
+	)
+	start := time.Now()
+	for range *conc {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			var mine []time.Duration
+			for ctx.Err() == nil {
+				t0 := time.Now()
+				err := request(ctx)
+				if ctx.Err() != nil {
+					break
+				}
+				if err != nil {
+					failures.Add(1)
+					firstErr.CompareAndSwap(nil, err.Error())
+					continue
+				}
+				mine = append(mine, time.Since(t0))
+			}
+			mu.Lock()
+			latencies = append(latencies, mine...)
+			mu.Unlock()
+		}()
+	}
+	wg.Wait()
+	elapsed := time.Since(start)
+	slices.Sort(latencies)
+	pct := func(p float64) time.Duration {
+		if len(latencies) == 0 {
+			return 0
+		}
+		return latencies[min(len(latencies)-1, int(float64(len(latencies))*p))]
+	}
+	fmt.Fprintf(out, "op=%s clients=%d duration=%s ok=%d failed=%d rate=%.0f/s p50=%s p95=%s p99=%s\n",
+		*op, *conc, elapsed.Round(time.Millisecond), len(latencies), failures.Load(),
+		float64(len(latencies))/elapsed.Seconds(), pct(0.50).Round(time.Microsecond), pct(0.95).Round(time.Microsecond),
+		pct(0.99).Round(time.Microsecond))
+	if e := firstErr.Load(); e != nil {
+		fmt.Fprintf(out, "first error: %s\n", e)
+	}
+	return nil
+}
+
+// seedID returns the id of the newest case the token can read.
+func seedID(ctx context.Context, client *http.Client, url, token string) string {
+	body, _ := json.Marshal(map[string]any{"query": `{ cases(first: 1) { edges { node { id } } } }`})
+	req, _ := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Authorization", "Bearer "+token)
+	res, err := client.Do(req)
+	if err != nil {
+		return ""
+	}
+	defer res.Body.Close()
+	var r struct {
+		Data struct {
+			Cases struct {
+				Edges []struct{ Node struct{ ID string } }
+			}
+		}
+	}
+	_ = json.NewDecoder(res.Body).Decode(&r)
+	if len(r.Data.Cases.Edges) == 0 {
+		return ""
+	}
+	return r.Data.Cases.Edges[0].Node.ID
+}
+
+// input is a valid case with a fresh idempotency key.
+func input() map[string]any {
+	return map[string]any{
+		"idempotencyKey": "load-" + rand.Text(),
+		"child": map[string]any{"ageYears": 14, "sex": "MALE", "nationality": "GTM",
+			"populationStatus": "RETURNEE", "careStatus": "UNACCOMPANIED"},
+		"violations":     []any{map[string]any{"type": "RETURN_WITHOUT_SAFEGUARDS", "journeyStage": "RETURN_RECEPTION"}},
+		"departmentCode": "GT-01",
+		"urgency":        "MEDIUM",
+		"summary":        "Adolescente retornado vía aérea sin evaluación de interés superior.",
+	}
+}
