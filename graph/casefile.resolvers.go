@@ -38,12 +38,20 @@ func (r *caseResolver) Evidence(ctx context.Context, obj *casefile.Case) ([]*evi
 	return list, err
 }
 
+func (r *caseResolver) EvidenceCount(ctx context.Context, obj *casefile.Case) (int, error) {
+	return loader.For(ctx).EvidenceCount.Load(ctx, obj.ID)
+}
+
 func (r *caseResolver) Notes(ctx context.Context, obj *casefile.Case) ([]*casefile.Note, error) {
 	list, err := loader.For(ctx).Notes.Load(ctx, obj.ID)
 	if list == nil && err == nil {
 		list = []*casefile.Note{}
 	}
 	return list, err
+}
+
+func (r *caseResolver) NoteCount(ctx context.Context, obj *casefile.Case) (int, error) {
+	return loader.For(ctx).NoteCount.Load(ctx, obj.ID)
 }
 
 func (r *caseNoteResolver) Corrects(ctx context.Context, obj *casefile.Note) (*uuid.UUID, error) {
@@ -87,9 +95,12 @@ func (r *queryResolver) Cases(ctx context.Context, filter *casefile.Filter, firs
 		return nil, err
 	}
 	out := &model.CaseConnection{PageInfo: &pg.Info, TotalCount: pg.TotalCount, Edges: make([]*model.CaseEdge, len(pg.Cases))}
+	ids := make([]uuid.UUID, len(pg.Cases))
 	for i, c := range pg.Cases {
 		out.Edges[i] = &model.CaseEdge{Cursor: pg.Cursors[i], Node: c}
+		ids[i] = c.ID
 	}
+	prefetchCases(ctx, ids)
 	return out, nil
 }
 

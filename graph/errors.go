@@ -60,13 +60,18 @@ func presenter(log *slog.Logger) graphql.ErrorPresenterFunc {
 }
 
 // inputPath renders the argument path gqlgen attaches to an input coercion
-// error (["case", "id"] becomes "id").
+// error (["case", "id"] becomes "id"; ["fileCase", "input", "child",
+// "dateOfBirth"] becomes "child.dateOfBirth", like the domain's own paths).
 func inputPath(p ast.Path) string {
 	if len(p) < 2 {
 		return ""
 	}
+	p = p[1:]
+	if name, ok := p[0].(ast.PathName); ok && name == "input" && len(p) > 1 {
+		p = p[1:]
+	}
 	var b strings.Builder
-	for i, el := range p[1:] {
+	for i, el := range p {
 		switch el := el.(type) {
 		case ast.PathIndex:
 			fmt.Fprintf(&b, "[%d]", int(el))
@@ -81,28 +86,18 @@ func inputPath(p ast.Path) string {
 }
 
 // splitInvalid is field middleware: a validation error naming several
-// fields becomes one GraphQL error per field, each with its path relative
-// to the operation's arguments ("input.child.sex"), so that a form can mark
-// every wrong field at once.
+// fields becomes one GraphQL error per field, each with its path inside the
+// input ("child.dateOfBirth"), so that a form can mark every wrong field at
+// once.
 func splitInvalid(ctx context.Context, next graphql.Resolver) (any, error) {
 	res, err := next(ctx)
 	problems := apperr.Problems(err)
-	if len(problems) == 0 {
+	if len(problems) < 2 {
 		return res, err
-	}
-	prefix := ""
-	if fc := graphql.GetFieldContext(ctx); fc != nil {
-		if _, ok := fc.Args["input"]; ok {
-			prefix = "input"
-		}
 	}
 	list := make(gqlerror.List, 0, len(problems))
 	for _, p := range problems {
-		cp := *p
-		if prefix != "" && !strings.HasPrefix(cp.Field, prefix+".") {
-			cp.Field = strings.TrimSuffix(prefix+"."+cp.Field, ".")
-		}
-		list = append(list, &gqlerror.Error{Err: &cp, Path: graphql.GetPath(ctx)})
+		list = append(list, &gqlerror.Error{Err: p, Path: graphql.GetPath(ctx)})
 	}
 	return res, list
 }

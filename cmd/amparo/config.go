@@ -1,6 +1,7 @@
 package main
 
 import (
+	"database/sql/driver"
 	"fmt"
 	"strconv"
 	"strings"
@@ -22,6 +23,10 @@ type config struct {
 	LogLevel      string
 	Dev           bool // GraphiQL and friends; set by `amparo dev` only
 	ShutdownGrace int  // seconds
+
+	// wrapDB, when set, wraps the database connector (tests count
+	// statements with it).
+	wrapDB func(driver.Connector) driver.Connector
 }
 
 // configError names the variable at fault, in one line.

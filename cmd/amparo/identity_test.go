@@ -57,7 +57,7 @@ func TestRevealIdentity(t *testing.T) {
 
 	t.Run("ShortJustificationRefused", func(t *testing.T) {
 		res := app.do(oversight, q, map[string]any{"id": id, "j": "control"})
-		if len(res.Errors) != 1 || res.Errors[0].Extensions.Field != "input.justification" {
+		if len(res.Errors) != 1 || res.Errors[0].Extensions.Field != "justification" {
 			t.Fatalf("got %+v", res.Errors)
 		}
 	})

@@ -61,7 +61,7 @@ type app struct {
 
 // build wires the server from its configuration.
 func build(ctx context.Context, cfg *config, log *slog.Logger) (*app, error) {
-	db, err := postgres.Open(ctx, cfg.DatabaseURL)
+	db, err := postgres.OpenWith(ctx, cfg.DatabaseURL, cfg.wrapDB)
 	if err != nil {
 		return nil, fmt.Errorf("AMPARO_DATABASE_URL: %w", err)
 	}

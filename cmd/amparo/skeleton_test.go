@@ -185,7 +185,7 @@ func TestFileCaseInvalidInput(t *testing.T) {
 		fields = append(fields, e.Extensions.Field)
 	}
 	slices.Sort(fields)
-	want := []string{"input.child.nationality", "input.departmentCode", "input.violations[0].type"}
+	want := []string{"child.nationality", "departmentCode", "violations[0].type"}
 	if !slices.Equal(fields, want) {
 		t.Fatalf("fields = %v, want %v (errors %+v)", fields, want, res.Errors)
 	}

@@ -29,7 +29,9 @@ type CaseResolver interface {
 	Department(ctx context.Context, obj *casefile.Case) (*reference.Department, error)
 
 	Evidence(ctx context.Context, obj *casefile.Case) ([]*evidence.Evidence, error)
+	EvidenceCount(ctx context.Context, obj *casefile.Case) (int, error)
 	Notes(ctx context.Context, obj *casefile.Case) ([]*casefile.Note, error)
+	NoteCount(ctx context.Context, obj *casefile.Case) (int, error)
 }
 type CaseNoteResolver interface {
 	Corrects(ctx context.Context, obj *casefile.Note) (*uuid.UUID, error)
@@ -416,6 +418,29 @@ func (ec *executionContext) fieldContext_Case_evidence(_ context.Context, field 
 	return fc, nil
 }
 
+func (ec *executionContext) _Case_evidenceCount(ctx context.Context, field graphql.CollectedField, obj *casefile.Case) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Case_evidenceCount(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Case().EvidenceCount(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Case_evidenceCount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Case", field, true, true, "Int")
+}
+
 func (ec *executionContext) _Case_notes(ctx context.Context, field graphql.CollectedField, obj *casefile.Case) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -446,6 +471,29 @@ func (ec *executionContext) fieldContext_Case_notes(_ context.Context, field gra
 		},
 	}
 	return fc, nil
+}
+
+func (ec *executionContext) _Case_noteCount(ctx context.Context, field graphql.CollectedField, obj *casefile.Case) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Case_noteCount(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Case().NoteCount(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Case_noteCount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Case", field, true, true, "Int")
 }
 
 func (ec *executionContext) _Case_createdAt(ctx context.Context, field graphql.CollectedField, obj *casefile.Case) (ret graphql.Marshaler) {
@@ -1972,11 +2020,23 @@ func (ec *executionContext) _Case(ctx context.Context, sel ast.SelectionSet, obj
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Case_evidence(ctx, field, obj)
 				})
+		case "evidenceCount":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Case_evidenceCount(ctx, field, obj)
+				})
 		case "notes":
 			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
 				true, true,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Case_notes(ctx, field, obj)
+				})
+		case "noteCount":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Case_noteCount(ctx, field, obj)
 				})
 		case "createdAt":
 			out.Values[i] = ec._Case_createdAt(ctx, field, obj)

@@ -62,23 +62,25 @@ type ComplexityRoot struct {
 	}
 
 	Case struct {
-		Child        func(childComplexity int) int
-		CreatedAt    func(childComplexity int) int
-		Department   func(childComplexity int) int
-		DueAt        func(childComplexity int) int
-		EntryPoint   func(childComplexity int) int
-		Evidence     func(childComplexity int) int
-		ID           func(childComplexity int) int
-		Institution  func(childComplexity int) int
-		Municipality func(childComplexity int) int
-		Notes        func(childComplexity int) int
-		Reference    func(childComplexity int) int
-		Status       func(childComplexity int) int
-		Summary      func(childComplexity int) int
-		UpdatedAt    func(childComplexity int) int
-		Urgency      func(childComplexity int) int
-		Version      func(childComplexity int) int
-		Violations   func(childComplexity int) int
+		Child         func(childComplexity int) int
+		CreatedAt     func(childComplexity int) int
+		Department    func(childComplexity int) int
+		DueAt         func(childComplexity int) int
+		EntryPoint    func(childComplexity int) int
+		Evidence      func(childComplexity int) int
+		EvidenceCount func(childComplexity int) int
+		ID            func(childComplexity int) int
+		Institution   func(childComplexity int) int
+		Municipality  func(childComplexity int) int
+		NoteCount     func(childComplexity int) int
+		Notes         func(childComplexity int) int
+		Reference     func(childComplexity int) int
+		Status        func(childComplexity int) int
+		Summary       func(childComplexity int) int
+		UpdatedAt     func(childComplexity int) int
+		Urgency       func(childComplexity int) int
+		Version       func(childComplexity int) int
+		Violations    func(childComplexity int) int
 	}
 
 	CaseConnection struct {
@@ -408,6 +410,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Case.Evidence(childComplexity), true
+	case "Case.evidenceCount":
+		if e.ComplexityRoot.Case.EvidenceCount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Case.EvidenceCount(childComplexity), true
 	case "Case.id":
 		if e.ComplexityRoot.Case.ID == nil {
 			break
@@ -426,6 +434,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Case.Municipality(childComplexity), true
+	case "Case.noteCount":
+		if e.ComplexityRoot.Case.NoteCount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Case.NoteCount(childComplexity), true
 	case "Case.notes":
 		if e.ComplexityRoot.Case.Notes == nil {
 			break
@@ -1645,7 +1659,9 @@ type Case {
   child: Child!
   violations: [Violation!]!
   evidence: [Evidence!]!
+  evidenceCount: Int!
   notes: [CaseNote!]!
+  noteCount: Int!
   createdAt: Time!
   updatedAt: Time!
 }
@@ -2064,8 +2080,12 @@ func (ec *executionContext) childFields_Case(ctx context.Context, field graphql.
 		return ec.fieldContext_Case_violations(ctx, field)
 	case "evidence":
 		return ec.fieldContext_Case_evidence(ctx, field)
+	case "evidenceCount":
+		return ec.fieldContext_Case_evidenceCount(ctx, field)
 	case "notes":
 		return ec.fieldContext_Case_notes(ctx, field)
+	case "noteCount":
+		return ec.fieldContext_Case_noteCount(ctx, field)
 	case "createdAt":
 		return ec.fieldContext_Case_createdAt(ctx, field)
 	case "updatedAt":

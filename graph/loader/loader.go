@@ -20,6 +20,9 @@ import (
 type Loaders struct {
 	Evidence *dataloadgen.Loader[uuid.UUID, []*evidence.Evidence]
 	Notes    *dataloadgen.Loader[uuid.UUID, []*casefile.Note]
+	// Counts, for lists that show how much a case holds without loading it.
+	EvidenceCount *dataloadgen.Loader[uuid.UUID, int]
+	NoteCount     *dataloadgen.Loader[uuid.UUID, int]
 }
 
 // Sources are the services the loaders read from.
@@ -40,6 +43,14 @@ func newLoaders(src Sources) *Loaders {
 		}, opts...),
 		Notes: dataloadgen.NewLoader(func(ctx context.Context, ids []uuid.UUID) ([][]*casefile.Note, []error) {
 			m, err := src.Cases.NotesByCases(ctx, ids)
+			return fill(ids, m, err)
+		}, opts...),
+		EvidenceCount: dataloadgen.NewLoader(func(ctx context.Context, ids []uuid.UUID) ([]int, []error) {
+			m, err := src.Evidence.CountByCases(ctx, ids)
+			return fill(ids, m, err)
+		}, opts...),
+		NoteCount: dataloadgen.NewLoader(func(ctx context.Context, ids []uuid.UUID) ([]int, []error) {
+			m, err := src.Cases.NoteCounts(ctx, ids)
 			return fill(ids, m, err)
 		}, opts...),
 	}

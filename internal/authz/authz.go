@@ -51,7 +51,7 @@ type Authorizer struct {
 	mu       sync.RWMutex
 	enforcer *casbin.Enforcer
 	perms    []string
-	cache    map[string]Scopes // sub|dom|perm → scopes; dropped on every reload
+	cache    map[string]Scopes // role|dom|perm → scopes; dropped on every reload
 }
 
 // New builds an Authorizer from a model (policies.Model) and an adapter
@@ -101,9 +101,34 @@ func (a *Authorizer) reset() {
 }
 
 // Scopes returns the scopes in which p holds perm; empty when none.
+//
+// A decision is split in two, both answered by casbin: which roles the user
+// holds in the domain (the role manager, a map lookup), and which scopes
+// each role holds for the permission (the model's matcher, evaluated with
+// the role as subject, which g() relates to itself). The second part is the
+// expensive one, a matcher evaluation per policy rule, and depends only on
+// (role, domain, permission): it is cached, for a few thousand entries at
+// most whatever the number of users, and the cache is dropped on reload.
 func (a *Authorizer) Scopes(p *auth.Principal, perm string) Scopes {
-	sub, dom := p.UserID.String(), p.Domain()
-	key := sub + "|" + dom + "|" + perm
+	dom := p.Domain()
+	a.mu.RLock()
+	roles, err := a.enforcer.GetImplicitRolesForUser(p.UserID.String(), dom)
+	a.mu.RUnlock()
+	if err != nil {
+		return Scopes{}
+	}
+	out := Scopes{}
+	for _, role := range roles {
+		for sc := range a.roleScopes(role, dom, perm) {
+			out[sc] = true
+		}
+	}
+	return out
+}
+
+// roleScopes is the cached decision for a role.
+func (a *Authorizer) roleScopes(role, dom, perm string) Scopes {
+	key := role + "|" + dom + "|" + perm
 	a.mu.RLock()
 	s, ok := a.cache[key]
 	a.mu.RUnlock()
@@ -115,7 +140,7 @@ func (a *Authorizer) Scopes(p *auth.Principal, perm string) Scopes {
 	s = Scopes{}
 	for _, sc := range allScopes {
 		// Enforce only errs on a malformed model, which New already rejected.
-		if ok, _ := a.enforcer.Enforce(sub, dom, perm, string(sc)); ok {
+		if ok, _ := a.enforcer.Enforce(role, dom, perm, string(sc)); ok {
 			s[sc] = true
 		}
 	}

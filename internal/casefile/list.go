@@ -120,20 +120,20 @@ func (s *Service) filterWhere(p *auth.Principal, scopes authz.Scopes, f *Filter,
 		if dep, ok := s.catalog.Department(d); ok {
 			deps = append(deps, dep.Code)
 		} else {
-			v.Add(fmt.Sprintf("filter.departments[%d]", i), "departamento desconocido", "unknown department")
+			v.Add(fmt.Sprintf("filter.departments[%d]", i), "departamento desconocido: use GT-01 a GT-22 (consulta departments)", "unknown department: use GT-01 to GT-22 (departments query)")
 		}
 	}
 	in("c.department_code", deps)
 	for i, e := range f.EntryPoints {
 		if _, ok := s.catalog.EntryPoint(e); !ok {
-			v.Add(fmt.Sprintf("filter.entryPoints[%d]", i), "punto de entrada desconocido", "unknown entry point")
+			v.Add(fmt.Sprintf("filter.entryPoints[%d]", i), "punto de entrada desconocido: los válidos están en la consulta entryPoints", "unknown entry point: the valid ones are in the entryPoints query")
 		}
 	}
 	in("c.entry_point_code", f.EntryPoints)
 	types := append([]string(nil), f.ViolationTypes...)
 	for i, t := range f.ViolationTypes {
 		if _, ok := s.catalog.ViolationType(t); !ok {
-			v.Add(fmt.Sprintf("filter.violationTypes[%d]", i), "tipo de vulneración desconocido", "unknown violation type")
+			v.Add(fmt.Sprintf("filter.violationTypes[%d]", i), "tipo de vulneración desconocido: los válidos están en la consulta violationTypes", "unknown violation type: the valid ones are in the violationTypes query")
 		}
 	}
 	if len(f.ViolationTypes) > 0 {
@@ -142,7 +142,7 @@ func (s *Service) filterWhere(p *auth.Principal, scopes authz.Scopes, f *Filter,
 	if len(f.ViolationCategories) > 0 {
 		for i, cat := range f.ViolationCategories {
 			if _, ok := s.catalog.Category(cat); !ok {
-				v.Add(fmt.Sprintf("filter.violationCategories[%d]", i), "categoría desconocida", "unknown category")
+				v.Add(fmt.Sprintf("filter.violationCategories[%d]", i), "categoría desconocida: las válidas están en la consulta violationCategories", "unknown category: the valid ones are in the violationCategories query")
 			}
 		}
 		inCats := s.catalog.TypesInCategories(f.ViolationCategories)

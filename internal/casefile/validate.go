@@ -68,14 +68,14 @@ func (in *FileInput) validate(cat *reference.Catalog, now time.Time) error {
 			fmt.Sprintf("at most %d violations per case", maxViolations))
 	}
 	for i := range in.Violations {
-		validateViolation(&v, fmt.Sprintf("violations[%d]", i), &in.Violations[i], cat, now)
+		validateViolation(&v, fmt.Sprintf("violations[%d]", i), &in.Violations[i], cat, now, in.Child.DateOfBirth)
 	}
 	if _, ok := cat.Department(in.DepartmentCode); !ok {
-		v.Add("departmentCode", "departamento desconocido; use GT-01 a GT-22", "unknown department; use GT-01 to GT-22")
+		v.Add("departmentCode", "departamento desconocido: use GT-01 a GT-22 (consulta departments)", "unknown department: use GT-01 to GT-22 (departments query)")
 	}
 	if in.EntryPoint != nil {
 		if _, ok := cat.EntryPoint(*in.EntryPoint); !ok {
-			v.Add("entryPoint", "punto de entrada desconocido", "unknown entry point")
+			v.Add("entryPoint", "punto de entrada desconocido: los válidos están en la consulta entryPoints", "unknown entry point: the valid ones are in the entryPoints query")
 		}
 	}
 	if in.Municipality != nil {
@@ -107,14 +107,16 @@ func normalizeViolation(v *ViolationInput) {
 	}
 }
 
-func validateViolation(v *apperr.Validation, field string, in *ViolationInput, cat *reference.Catalog, now time.Time) {
+func validateViolation(v *apperr.Validation, field string, in *ViolationInput, cat *reference.Catalog, now time.Time, born *time.Time) {
 	if t, ok := cat.ViolationType(in.Type); !ok {
-		v.Add(field+".type", "tipo de vulneración desconocido", "unknown violation type")
+		v.Add(field+".type", "tipo de vulneración desconocido: los válidos están en la consulta violationTypes", "unknown violation type: the valid ones are in the violationTypes query")
 	} else if t.Deprecated {
 		v.Add(field+".type", "tipo de vulneración en desuso; use el que lo reemplaza", "deprecated violation type; use its replacement")
 	}
 	if in.OccurredOn != nil && in.OccurredOn.After(now) {
 		v.Add(field+".occurredOn", "la fecha está en el futuro", "the date is in the future")
+	} else if in.OccurredOn != nil && born != nil && beforeBirth(*in.OccurredOn, in.OccurredOnPrecision, *born) {
+		v.Add(field+".occurredOn", "la fecha es anterior al nacimiento", "the date is before the child's birth")
 	}
 	if p := in.OccurredOnPrecision; p != nil && *p != Day && *p != Month {
 		v.Add(field+".occurredOnPrecision", "precisión no válida: DAY o MONTH", "invalid precision: DAY or MONTH")
@@ -144,4 +146,13 @@ func validateViolation(v *apperr.Validation, field string, in *ViolationInput, c
 	if in.Description != nil {
 		v.Text(field+".description", *in.Description, maxDesc)
 	}
+}
+
+// beforeBirth reports whether a violation dated on (to the day or, with
+// MONTH precision, to the month) certainly happened before birth.
+func beforeBirth(on time.Time, p *DatePrecision, born time.Time) bool {
+	if p != nil && *p == Month {
+		return on.Year() < born.Year() || (on.Year() == born.Year() && on.Month() < born.Month())
+	}
+	return on.Before(born)
 }

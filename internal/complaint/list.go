@@ -72,7 +72,7 @@ func (s *Service) List(ctx context.Context, f Filter, first *int, after *string)
 		if dep, ok := s.catalog.Department(d); ok {
 			deps = append(deps, dep.Code)
 		} else {
-			v.Add(fmt.Sprintf("filter.departments[%d]", i), "departamento desconocido", "unknown department")
+			v.Add(fmt.Sprintf("filter.departments[%d]", i), "departamento desconocido: use GT-01 a GT-22 (consulta departments)", "unknown department: use GT-01 to GT-22 (departments query)")
 		}
 	}
 	in("k.department_code", deps)

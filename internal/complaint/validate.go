@@ -68,12 +68,12 @@ func (in *SubmitInput) validate(cat *reference.Catalog, now time.Time) error {
 	}
 	if in.DepartmentCode != nil {
 		if _, ok := cat.Department(*in.DepartmentCode); !ok {
-			v.Add("departmentCode", "departamento desconocido; use GT-01 a GT-22", "unknown department; use GT-01 to GT-22")
+			v.Add("departmentCode", "departamento desconocido: use GT-01 a GT-22 (consulta departments)", "unknown department: use GT-01 to GT-22 (departments query)")
 		}
 	}
 	if in.EntryPoint != nil {
 		if _, ok := cat.EntryPoint(*in.EntryPoint); !ok {
-			v.Add("entryPoint", "punto de entrada desconocido", "unknown entry point")
+			v.Add("entryPoint", "punto de entrada desconocido: los válidos están en la consulta entryPoints", "unknown entry point: the valid ones are in the entryPoints query")
 		}
 	}
 	if in.OccurredOn != nil && in.OccurredOn.After(now) {
@@ -87,7 +87,7 @@ func (in *SubmitInput) validate(cat *reference.Catalog, now time.Time) error {
 	for i, code := range in.Violations {
 		field := fmt.Sprintf("violations[%d]", i)
 		if t, ok := cat.ViolationType(code); !ok {
-			v.Add(field, "tipo de vulneración desconocido", "unknown violation type")
+			v.Add(field, "tipo de vulneración desconocido: los válidos están en la consulta violationTypes", "unknown violation type: the valid ones are in the violationTypes query")
 		} else if t.Deprecated {
 			v.Add(field, "tipo de vulneración en desuso", "deprecated violation type")
 		} else if seen[code] {

@@ -6,6 +6,7 @@ package postgres
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"errors"
 	"fmt"
 	"net"
@@ -21,10 +22,21 @@ import (
 // server that keeps each transaction short: more connections than this do not
 // make PostgreSQL faster on small machines, they only queue inside it.
 func Open(ctx context.Context, url string) (*sqlx.DB, error) {
-	db, err := sqlx.Open("postgres", url)
+	return OpenWith(ctx, url, nil)
+}
+
+// OpenWith is Open with the driver's connector wrapped by wrap (nil for
+// none): tests count the statements a request runs this way.
+func OpenWith(ctx context.Context, url string, wrap func(driver.Connector) driver.Connector) (*sqlx.DB, error) {
+	conn, err := pq.NewConnector(url)
 	if err != nil {
 		return nil, fmt.Errorf("postgres: open: %w", err)
 	}
+	var c driver.Connector = conn
+	if wrap != nil {
+		c = wrap(c)
+	}
+	db := sqlx.NewDb(sql.OpenDB(c), "postgres")
 	db.SetMaxOpenConns(32)
 	db.SetMaxIdleConns(32)
 	db.SetConnMaxIdleTime(5 * time.Minute)

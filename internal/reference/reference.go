@@ -138,6 +138,14 @@ func Load(ctx context.Context, db sqlx.QueryerContext) (*Catalog, error) {
 	return c, nil
 }
 
+// New builds a catalog from its parts, for tests of pure logic that need
+// reference data without a database.
+func New(cats []Category, types []ViolationType, deps []Department, entries []EntryPoint, insts []Institution) *Catalog {
+	c := &Catalog{Categories: cats, ViolationTypes: types, Departments: deps, EntryPoints: entries, Institutions: insts}
+	c.index()
+	return c
+}
+
 func (c *Catalog) index() {
 	c.categories = map[string]*Category{}
 	for i := range c.Categories {

@@ -110,7 +110,7 @@ func (s *Service) Create(ctx context.Context, in CreateInput) (*User, error) {
 	}
 	if in.InstitutionCode != nil {
 		if _, ok := s.catalog.Institution(*in.InstitutionCode); !ok {
-			v.Add("institutionCode", "institución desconocida", "unknown institution")
+			v.Add("institutionCode", "institución desconocida: las válidas están en la consulta institutions", "unknown institution: the valid ones are in the institutions query")
 		}
 	}
 	if err := v.Err(); err != nil {

@@ -1,0 +1,53 @@
+package graph
+
+import (
+	"context"
+
+	"github.com/99designs/gqlgen/graphql"
+	"github.com/google/uuid"
+
+	"amparo/graph/loader"
+)
+
+// prefetchCases loads, in one batch each, the per-case fields a connection
+// query selects under edges.node, before their resolvers run. Loaders alone
+// batch what arrives within their wait window, and on a page of 100 the
+// field resolvers do not all arrive in time; asking up front for the whole
+// page makes the number of statements independent of the page size.
+func prefetchCases(ctx context.Context, ids []uuid.UUID) {
+	fields := nodeFields(ctx)
+	l := loader.For(ctx)
+	if fields["evidence"] {
+		_, _ = l.Evidence.LoadAll(ctx, ids)
+	}
+	if fields["evidenceCount"] {
+		_, _ = l.EvidenceCount.LoadAll(ctx, ids)
+	}
+	if fields["notes"] {
+		_, _ = l.Notes.LoadAll(ctx, ids)
+	}
+	if fields["noteCount"] {
+		_, _ = l.NoteCount.LoadAll(ctx, ids)
+	}
+}
+
+// nodeFields names the fields selected under edges { node { ... } } of the
+// connection field being resolved, fragments included.
+func nodeFields(ctx context.Context) map[string]bool {
+	out := map[string]bool{}
+	oc := graphql.GetOperationContext(ctx)
+	for _, edges := range graphql.CollectFieldsCtx(ctx, nil) {
+		if edges.Name != "edges" {
+			continue
+		}
+		for _, node := range graphql.CollectFields(oc, edges.Selections, nil) {
+			if node.Name != "node" {
+				continue
+			}
+			for _, f := range graphql.CollectFields(oc, node.Selections, nil) {
+				out[f.Name] = true
+			}
+		}
+	}
+	return out
+}
