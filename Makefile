@@ -9,7 +9,7 @@ MINIO_VERSION := v0.0.0-20260212201848-7aac2a2c5b7c
 # keyed by version: a clean clone (as in CI) reuses it.
 MINIO_CACHE := $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/amparo/minio-$(MINIO_VERSION)
 
-.PHONY: run test generate vet bench clean postgres bin/minio
+.PHONY: run test generate generated vet bench clean postgres bin/minio
 
 # Run everything locally: a private PostgreSQL and MinIO under ./.amparo,
 # migrated and seeded, and the server. Pass flags with ARGS="...".
@@ -17,9 +17,20 @@ run: postgres bin/minio
 	go run ./cmd/amparo dev $(ARGS)
 
 # Run all tests against real PostgreSQL and MinIO servers, which the tests
-# start themselves.
-test: postgres bin/minio
+# start themselves, after checking that generated code matches its sources.
+test: postgres bin/minio generated
 	AMPARO_MINIO_BIN=$(CURDIR)/bin/minio go test -count=1 -timeout 30m ./...
+
+# Generated code (gqlgen's, and the reference-data migration) must be what
+# `go generate` makes of the committed sources: regenerate, and fail if
+# anything changed.
+GENERATED = find graph migrations -type f \( -name '*.go' -o -name '*.sql' \) | sort | xargs sha256sum
+generated:
+	@before=$$($(GENERATED)); go generate ./...; after=$$($(GENERATED)); \
+	if [ "$$before" != "$$after" ]; then \
+		echo "generated code was out of date with its sources; it has been regenerated: review and commit it"; \
+		exit 1; \
+	fi
 
 # Regenerate generated code (GraphQL resolvers and models).
 generate:

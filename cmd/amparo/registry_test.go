@@ -421,3 +421,24 @@ func TestReferenceDataLabels(t *testing.T) {
 		t.Errorf("English label = %q", got)
 	}
 }
+
+// A value the schema's scalars cannot read is BAD_USER_INPUT with the
+// field's path, like any other validation failure.
+func TestScalarInputErrors(t *testing.T) {
+	app := newTestApp(t)
+	officer := app.token("officer@pgn.demo")
+	in := fileCaseInput("scalar-1-abcdef")
+	in["child"].(map[string]any)["dateOfBirth"] = "2014-13-45"
+	res := app.do(officer, fileCaseMutation, map[string]any{"input": in})
+	if len(res.Errors) != 1 || res.Errors[0].Extensions.Code != "BAD_USER_INPUT" || res.Errors[0].Extensions.Field != "child.dateOfBirth" {
+		t.Fatalf("got %+v", res.Errors)
+	}
+	res = app.do(officer, `{ case(id: "not-a-uuid") { id } }`, nil)
+	if len(res.Errors) != 1 || res.Errors[0].Extensions.Code != "BAD_USER_INPUT" || res.Errors[0].Extensions.Field != "id" {
+		t.Fatalf("got %+v", res.Errors)
+	}
+	res = app.do(officer, `{ nonsense }`, nil)
+	if len(res.Errors) != 1 || res.Errors[0].Extensions.Code != "BAD_USER_INPUT" {
+		t.Fatalf("got %+v", res.Errors)
+	}
+}
