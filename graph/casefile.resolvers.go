@@ -94,9 +94,9 @@ func (r *queryResolver) Cases(ctx context.Context, filter *casefile.Filter, firs
 	if err != nil {
 		return nil, err
 	}
-	out := &model.CaseConnection{PageInfo: &pg.Info, TotalCount: pg.TotalCount, Edges: make([]*model.CaseEdge, len(pg.Cases))}
-	ids := make([]uuid.UUID, len(pg.Cases))
-	for i, c := range pg.Cases {
+	out := &model.CaseConnection{PageInfo: &pg.Info, TotalCount: pg.TotalCount, Edges: make([]*model.CaseEdge, len(pg.Items))}
+	ids := make([]uuid.UUID, len(pg.Items))
+	for i, c := range pg.Items {
 		out.Edges[i] = &model.CaseEdge{Cursor: pg.Cursors[i], Node: c}
 		ids[i] = c.ID
 	}

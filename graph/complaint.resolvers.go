@@ -88,8 +88,8 @@ func (r *queryResolver) Complaints(ctx context.Context, filter *complaint.Filter
 	if err != nil {
 		return nil, err
 	}
-	out := &model.ComplaintConnection{PageInfo: &pg.Info, TotalCount: pg.TotalCount, Edges: make([]*model.ComplaintEdge, len(pg.Complaints))}
-	for i, c := range pg.Complaints {
+	out := &model.ComplaintConnection{PageInfo: &pg.Info, TotalCount: pg.TotalCount, Edges: make([]*model.ComplaintEdge, len(pg.Items))}
+	for i, c := range pg.Items {
 		out.Edges[i] = &model.ComplaintEdge{Cursor: pg.Cursors[i], Node: c}
 	}
 	return out, nil

@@ -37,12 +37,7 @@ type Filter struct {
 }
 
 // Page is one page of cases.
-type Page struct {
-	Cases      []*Case
-	Cursors    []string
-	Info       page.Info
-	TotalCount int
-}
+type Page = page.Of[*Case]
 
 // List returns the cases the caller may read, newest first.
 //
@@ -54,11 +49,7 @@ func (s *Service) List(ctx context.Context, f Filter, first *int, after *string)
 	if err != nil {
 		return nil, apperr.Wrap(op, err)
 	}
-	n, err := page.Size(first)
-	if err != nil {
-		return nil, apperr.Wrap(op, err)
-	}
-	cur, err := page.Parse(after)
+	req, err := page.NewRequest(first, after)
 	if err != nil {
 		return nil, apperr.Wrap(op, err)
 	}
@@ -67,38 +58,32 @@ func (s *Service) List(ctx context.Context, f Filter, first *int, after *string)
 	if err != nil {
 		return nil, apperr.Wrap(op, err)
 	}
-	out := &Page{Cases: []*Case{}, Cursors: []string{}}
-	if err := sqlx.GetContext(ctx, s.db, &out.TotalCount,
+	var total int
+	if err := sqlx.GetContext(ctx, s.db, &total,
 		`SELECT count(*) FROM cases c JOIN children ch ON ch.id = c.child_id WHERE `+where, a...); err != nil {
 		return nil, apperr.Wrap(op, postgres.MapError(err))
 	}
-	if cur != nil {
-		where += fmt.Sprintf(" AND (c.created_at, c.id) < (%s, %s)", a.add(cur.At), a.add(cur.ID))
+	if req.After != nil {
+		where += fmt.Sprintf(" AND (c.created_at, c.id) < (%s, %s)", a.Add(req.After.At), a.Add(req.After.ID))
 	}
 	q := `SELECT` + caseColumns + `
 FROM cases c JOIN children ch ON ch.id = c.child_id
 WHERE ` + where + `
-ORDER BY c.created_at DESC, c.id DESC LIMIT ` + a.add(n+1)
+ORDER BY c.created_at DESC, c.id DESC LIMIT ` + a.Add(req.Size+1)
 	var rows []caseRow
 	if err := sqlx.SelectContext(ctx, s.db, &rows, q, a...); err != nil {
 		return nil, apperr.Wrap(op, postgres.MapError(err))
 	}
-	if len(rows) > n {
-		rows, out.Info.HasNextPage = rows[:n], true
-	}
-	out.Info.HasPreviousPage = cur != nil
+	cases := make([]*Case, len(rows))
 	for i := range rows {
-		c := rows[i].toCase()
-		out.Cases = append(out.Cases, c)
-		out.Cursors = append(out.Cursors, page.Cursor{At: c.CreatedAt, ID: c.ID}.String())
+		cases[i] = rows[i].toCase()
 	}
-	if len(out.Cursors) > 0 {
-		out.Info.StartCursor, out.Info.EndCursor = &out.Cursors[0], &out.Cursors[len(out.Cursors)-1]
-	}
-	if err := loadViolations(ctx, s.db, out.Cases); err != nil {
+	out := page.Cut(req, cases, func(c *Case) page.Cursor { return page.Cursor{At: c.CreatedAt, ID: c.ID} })
+	out.TotalCount = total
+	if err := loadViolations(ctx, s.db, out.Items); err != nil {
 		return nil, apperr.Wrap(op, postgres.MapError(err))
 	}
-	return out, nil
+	return &out, nil
 }
 
 // filterWhere is the scope predicate ANDed with the filter's conditions.
@@ -107,11 +92,11 @@ func (s *Service) filterWhere(p *auth.Principal, scopes authz.Scopes, f *Filter,
 	var v apperr.Validation
 	in := func(col string, vals []string) {
 		if len(vals) > 0 {
-			conds = append(conds, col+" = ANY("+a.add(pq.Array(vals))+")")
+			conds = append(conds, col+" = ANY("+a.Add(pq.Array(vals))+")")
 		}
 	}
 	if f.Reference != nil {
-		conds = append(conds, "c.reference = "+a.add(strings.ToUpper(strings.TrimSpace(*f.Reference))))
+		conds = append(conds, "c.reference = "+a.Add(strings.ToUpper(strings.TrimSpace(*f.Reference))))
 	}
 	in("c.status", f.Status)
 	in("c.urgency", strs(f.Urgency))
@@ -137,7 +122,7 @@ func (s *Service) filterWhere(p *auth.Principal, scopes authz.Scopes, f *Filter,
 		}
 	}
 	if len(f.ViolationTypes) > 0 {
-		conds = append(conds, "EXISTS (SELECT 1 FROM case_violations cv WHERE cv.case_id = c.id AND cv.type_code = ANY("+a.add(pq.Array(types))+"))")
+		conds = append(conds, "EXISTS (SELECT 1 FROM case_violations cv WHERE cv.case_id = c.id AND cv.type_code = ANY("+a.Add(pq.Array(types))+"))")
 	}
 	if len(f.ViolationCategories) > 0 {
 		for i, cat := range f.ViolationCategories {
@@ -146,16 +131,16 @@ func (s *Service) filterWhere(p *auth.Principal, scopes authz.Scopes, f *Filter,
 			}
 		}
 		inCats := s.catalog.TypesInCategories(f.ViolationCategories)
-		conds = append(conds, "EXISTS (SELECT 1 FROM case_violations cv WHERE cv.case_id = c.id AND cv.type_code = ANY("+a.add(pq.Array(inCats))+"))")
+		conds = append(conds, "EXISTS (SELECT 1 FROM case_violations cv WHERE cv.case_id = c.id AND cv.type_code = ANY("+a.Add(pq.Array(inCats))+"))")
 	}
 	in("ch.age_band", strs(f.AgeBands))
 	in("ch.population_status", strs(f.PopulationStatus))
 	in("ch.care_status", strs(f.CareStatus))
 	if f.CreatedAfter != nil {
-		conds = append(conds, "c.created_at >= "+a.add(*f.CreatedAfter))
+		conds = append(conds, "c.created_at >= "+a.Add(*f.CreatedAfter))
 	}
 	if f.CreatedBefore != nil {
-		conds = append(conds, "c.created_at < "+a.add(*f.CreatedBefore))
+		conds = append(conds, "c.created_at < "+a.Add(*f.CreatedBefore))
 	}
 	if f.Overdue != nil {
 		// Overdue: first contact was due and the case is still waiting for it.
@@ -167,9 +152,9 @@ func (s *Service) filterWhere(p *auth.Principal, scopes authz.Scopes, f *Filter,
 	}
 	if f.AssignedToMe != nil {
 		if *f.AssignedToMe {
-			conds = append(conds, "c.assigned_to = "+a.add(p.UserID))
+			conds = append(conds, "c.assigned_to = "+a.Add(p.UserID))
 		} else {
-			conds = append(conds, "c.assigned_to IS DISTINCT FROM "+a.add(p.UserID))
+			conds = append(conds, "c.assigned_to IS DISTINCT FROM "+a.Add(p.UserID))
 		}
 	}
 	return strings.Join(conds, " AND "), v.Err()

@@ -116,7 +116,7 @@ func (s *Service) Reveals(ctx context.Context, caseID *uuid.UUID) ([]*Reveal, er
 		if !ok {
 			return nil, &apperr.Error{Op: op, Kind: apperr.NotFound}
 		}
-		where += " AND c.id = " + a.add(*caseID)
+		where += " AND c.id = " + a.Add(*caseID)
 	} else if !scopes.Has(authz.Institution) {
 		// An officer lists per case; the institution-wide list is for supervisors.
 		return nil, &apperr.Error{Op: op, Kind: apperr.Forbidden}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
-	"strconv"
 	"strings"
 	"time"
 
@@ -15,16 +14,11 @@ import (
 	"amparo/internal/auth"
 	"amparo/internal/authz"
 	"amparo/internal/child"
+	"amparo/internal/postgres"
 )
 
 // args collects positional query arguments.
-type args []any
-
-// add appends v and returns its placeholder.
-func (a *args) add(v any) string {
-	*a = append(*a, v)
-	return "$" + strconv.Itoa(len(*a))
-}
+type args = postgres.Args
 
 // scopeWhere is the SQL condition, over cases aliased c, that holds for
 // exactly the records the scopes reach. No scope reaches nothing.
@@ -34,16 +28,16 @@ func scopeWhere(p *auth.Principal, s authz.Scopes, a *args) string {
 	}
 	var or []string
 	if s.Has(authz.Institution) {
-		or = append(or, "c.institution_code = "+a.add(p.Institution))
+		or = append(or, "c.institution_code = "+a.Add(p.Institution))
 	}
 	if s.Has(authz.Own) {
-		id := a.add(p.UserID)
+		id := a.Add(p.UserID)
 		or = append(or, "(c.created_by = "+id+" OR c.assigned_to = "+id+")")
 	} else if s.Has(authz.Assigned) {
-		or = append(or, "c.assigned_to = "+a.add(p.UserID))
+		or = append(or, "c.assigned_to = "+a.Add(p.UserID))
 	}
 	if s.Has(authz.Referred) {
-		or = append(or, `EXISTS (SELECT 1 FROM referrals r WHERE r.case_id = c.id AND r.status = 'ACCEPTED' AND r.to_institution = `+a.add(p.Institution)+`)`)
+		or = append(or, `EXISTS (SELECT 1 FROM referrals r WHERE r.case_id = c.id AND r.status = 'ACCEPTED' AND r.to_institution = `+a.Add(p.Institution)+`)`)
 	}
 	if len(or) == 0 {
 		return "FALSE"
@@ -123,7 +117,7 @@ func getCase(ctx context.Context, q sqlx.QueryerContext, id uuid.UUID, p *auth.P
 	var a args
 	query := `SELECT` + caseColumns + `
 FROM cases c JOIN children ch ON ch.id = c.child_id
-WHERE c.id = ` + a.add(id) + ` AND ` + scopeWhere(p, s, &a)
+WHERE c.id = ` + a.Add(id) + ` AND ` + scopeWhere(p, s, &a)
 	var r caseRow
 	if err := sqlx.GetContext(ctx, q, &r, query, a...); err != nil {
 		return nil, err
@@ -138,7 +132,7 @@ WHERE c.id = ` + a.add(id) + ` AND ` + scopeWhere(p, s, &a)
 // inScope reports whether case id exists within the scopes.
 func inScope(ctx context.Context, q sqlx.QueryerContext, id uuid.UUID, p *auth.Principal, s authz.Scopes) (bool, error) {
 	var a args
-	query := `SELECT EXISTS (SELECT 1 FROM cases c WHERE c.id = ` + a.add(id) + ` AND ` + scopeWhere(p, s, &a) + `)`
+	query := `SELECT EXISTS (SELECT 1 FROM cases c WHERE c.id = ` + a.Add(id) + ` AND ` + scopeWhere(p, s, &a) + `)`
 	var ok bool
 	err := sqlx.GetContext(ctx, q, &ok, query, a...)
 	return ok, err
@@ -207,7 +201,7 @@ func getIdentity(ctx context.Context, q sqlx.QueryerContext, caseID uuid.UUID, p
 	query := `
 SELECT ci.child_id, ci.given_name, ci.family_name, ci.other_names, ci.date_of_birth, ci.dob_estimated, ci.contact
 FROM cases c JOIN child_identities ci ON ci.child_id = c.child_id
-WHERE c.id = ` + a.add(caseID) + ` AND ` + scopeWhere(p, s, &a)
+WHERE c.id = ` + a.Add(caseID) + ` AND ` + scopeWhere(p, s, &a)
 	var r struct {
 		ChildID      uuid.UUID      `db:"child_id"`
 		GivenName    sql.NullString `db:"given_name"`

@@ -28,12 +28,7 @@ type Filter struct {
 }
 
 // Page is one page of complaints.
-type Page struct {
-	Complaints []*Complaint
-	Cursors    []string
-	Info       page.Info
-	TotalCount int
-}
+type Page = page.Of[*Complaint]
 
 // List returns the complaints the caller may read, newest first.
 //
@@ -45,11 +40,7 @@ func (s *Service) List(ctx context.Context, f Filter, first *int, after *string)
 	if err != nil {
 		return nil, apperr.Wrap(op, err)
 	}
-	n, err := page.Size(first)
-	if err != nil {
-		return nil, apperr.Wrap(op, err)
-	}
-	cur, err := page.Parse(after)
+	req, err := page.NewRequest(first, after)
 	if err != nil {
 		return nil, apperr.Wrap(op, err)
 	}
@@ -57,7 +48,7 @@ func (s *Service) List(ctx context.Context, f Filter, first *int, after *string)
 	conds := []string{scopeWhere(p, scopes, &a)}
 	in := func(col string, vals []string) {
 		if len(vals) > 0 {
-			conds = append(conds, col+" = ANY("+a.add(pq.Array(vals))+")")
+			conds = append(conds, col+" = ANY("+a.Add(pq.Array(vals))+")")
 		}
 	}
 	var v apperr.Validation
@@ -79,13 +70,13 @@ func (s *Service) List(ctx context.Context, f Filter, first *int, after *string)
 	in("k.entry_point_code", f.EntryPoints)
 	if len(f.ViolationTypes) > 0 {
 		conds = append(conds, "EXISTS (SELECT 1 FROM complaint_violations v WHERE v.complaint_id = k.id AND v.type_code = ANY("+
-			a.add(pq.Array(f.ViolationTypes))+"))")
+			a.Add(pq.Array(f.ViolationTypes))+"))")
 	}
 	if f.SubmittedAfter != nil {
-		conds = append(conds, "k.submitted_at >= "+a.add(*f.SubmittedAfter))
+		conds = append(conds, "k.submitted_at >= "+a.Add(*f.SubmittedAfter))
 	}
 	if f.SubmittedBefore != nil {
-		conds = append(conds, "k.submitted_at < "+a.add(*f.SubmittedBefore))
+		conds = append(conds, "k.submitted_at < "+a.Add(*f.SubmittedBefore))
 	}
 	if f.Linked != nil {
 		if *f.Linked {
@@ -98,29 +89,23 @@ func (s *Service) List(ctx context.Context, f Filter, first *int, after *string)
 		return nil, apperr.Wrap(op, err)
 	}
 	where := strings.Join(conds, " AND ")
-	out := &Page{Complaints: []*Complaint{}, Cursors: []string{}}
-	if err := sqlx.GetContext(ctx, s.db, &out.TotalCount, `SELECT count(*) FROM complaints k WHERE `+where, a...); err != nil {
+	var total int
+	if err := sqlx.GetContext(ctx, s.db, &total, `SELECT count(*) FROM complaints k WHERE `+where, a...); err != nil {
 		return nil, apperr.Wrap(op, postgres.MapError(err))
 	}
-	if cur != nil {
-		where += fmt.Sprintf(" AND (k.submitted_at, k.id) < (%s, %s)", a.add(cur.At), a.add(cur.ID))
+	if req.After != nil {
+		where += fmt.Sprintf(" AND (k.submitted_at, k.id) < (%s, %s)", a.Add(req.After.At), a.Add(req.After.ID))
 	}
 	var rows []row
-	q := `SELECT` + columns + ` FROM complaints k WHERE ` + where + ` ORDER BY k.submitted_at DESC, k.id DESC LIMIT ` + a.add(n+1)
+	q := `SELECT` + columns + ` FROM complaints k WHERE ` + where + ` ORDER BY k.submitted_at DESC, k.id DESC LIMIT ` + a.Add(req.Size+1)
 	if err := sqlx.SelectContext(ctx, s.db, &rows, q, a...); err != nil {
 		return nil, apperr.Wrap(op, postgres.MapError(err))
 	}
-	if len(rows) > n {
-		rows, out.Info.HasNextPage = rows[:n], true
-	}
-	out.Info.HasPreviousPage = cur != nil
+	list := make([]*Complaint, len(rows))
 	for i := range rows {
-		c := rows[i].complaint()
-		out.Complaints = append(out.Complaints, c)
-		out.Cursors = append(out.Cursors, page.Cursor{At: c.SubmittedAt, ID: c.ID}.String())
+		list[i] = rows[i].complaint()
 	}
-	if len(out.Cursors) > 0 {
-		out.Info.StartCursor, out.Info.EndCursor = &out.Cursors[0], &out.Cursors[len(out.Cursors)-1]
-	}
-	return out, nil
+	out := page.Cut(req, list, func(c *Complaint) page.Cursor { return page.Cursor{At: c.SubmittedAt, ID: c.ID} })
+	out.TotalCount = total
+	return &out, nil
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
-	"strconv"
 	"strings"
 	"time"
 
@@ -14,14 +13,10 @@ import (
 
 	"amparo/internal/auth"
 	"amparo/internal/authz"
+	"amparo/internal/postgres"
 )
 
-type args []any
-
-func (a *args) add(v any) string {
-	*a = append(*a, v)
-	return "$" + strconv.Itoa(len(*a))
-}
+type args = postgres.Args
 
 // scopeWhere is the SQL condition, over complaints aliased k, that holds for
 // exactly the complaints the scopes reach.
@@ -31,10 +26,10 @@ func scopeWhere(p *auth.Principal, s authz.Scopes, a *args) string {
 	}
 	var or []string
 	if s.Has(authz.Institution) {
-		or = append(or, "k.institution_code = "+a.add(p.Institution))
+		or = append(or, "k.institution_code = "+a.Add(p.Institution))
 	}
 	if s.Has(authz.Own) {
-		or = append(or, "k.submitted_by = "+a.add(p.UserID))
+		or = append(or, "k.submitted_by = "+a.Add(p.UserID))
 	}
 	if len(or) == 0 {
 		return "FALSE"
@@ -99,7 +94,7 @@ func (r *row) complaint() *Complaint {
 // Errors: sql.ErrNoRows when it does not exist or lies outside.
 func get(ctx context.Context, q sqlx.QueryerContext, id uuid.UUID, p *auth.Principal, s authz.Scopes, lock bool) (*Complaint, error) {
 	var a args
-	query := `SELECT` + columns + ` FROM complaints k WHERE k.id = ` + a.add(id) + ` AND ` + scopeWhere(p, s, &a)
+	query := `SELECT` + columns + ` FROM complaints k WHERE k.id = ` + a.Add(id) + ` AND ` + scopeWhere(p, s, &a)
 	if lock {
 		query += " FOR UPDATE OF k"
 	}

@@ -84,3 +84,51 @@ type Info struct {
 	StartCursor     *string
 	EndCursor       *string
 }
+
+// Request is a validated request for a page: its size and where it starts.
+type Request struct {
+	Size  int
+	After *Cursor // nil: from the start
+}
+
+// NewRequest validates first and after.
+//
+// Errors: BAD_USER_INPUT naming "first" or "after".
+func NewRequest(first *int, after *string) (Request, error) {
+	n, err := Size(first)
+	if err != nil {
+		return Request{}, err
+	}
+	c, err := Parse(after)
+	if err != nil {
+		return Request{}, err
+	}
+	return Request{Size: n, After: c}, nil
+}
+
+// Of is one page of items, newest first.
+type Of[T any] struct {
+	Items      []T
+	Cursors    []string
+	Info       Info
+	TotalCount int
+}
+
+// Cut makes a page of rows fetched with LIMIT Size+1 after the request's
+// cursor: the extra row, when there is one, only says that another page
+// follows. key gives an item's position.
+func Cut[T any](req Request, rows []T, key func(T) Cursor) Of[T] {
+	out := Of[T]{Items: []T{}, Cursors: []string{}}
+	if len(rows) > req.Size {
+		rows, out.Info.HasNextPage = rows[:req.Size], true
+	}
+	out.Info.HasPreviousPage = req.After != nil
+	for _, r := range rows {
+		out.Items = append(out.Items, r)
+		out.Cursors = append(out.Cursors, key(r).String())
+	}
+	if len(out.Cursors) > 0 {
+		out.Info.StartCursor, out.Info.EndCursor = &out.Cursors[0], &out.Cursors[len(out.Cursors)-1]
+	}
+	return out
+}

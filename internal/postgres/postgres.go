@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"strconv"
 	"time"
 
 	"github.com/jmoiron/sqlx"
@@ -120,4 +121,13 @@ func SQLState(err error) string {
 		return string(pqe.Code)
 	}
 	return ""
+}
+
+// Args collects the positional arguments of a query built piece by piece.
+type Args []any
+
+// Add appends v and returns its placeholder ($1, $2, ...).
+func (a *Args) Add(v any) string {
+	*a = append(*a, v)
+	return "$" + strconv.Itoa(len(*a))
 }
