@@ -1,6 +1,7 @@
 package graph
 
 import (
+	"mime"
 	"net/http"
 	"time"
 
@@ -43,7 +44,23 @@ func NewHandler(r *Resolver, lim Limits) http.Handler {
 	srv.Use(extension.AutomaticPersistedQuery{Cache: lru.New[string](100)})
 	srv.SetErrorPresenter(presenter(r.Log))
 	srv.AroundFields(splitInvalid)
-	return loader.Middleware(loader.Sources{Evidence: r.Svc.Evidence, Cases: r.Svc.Cases}, srv)
+	return limitJSON(loader.Middleware(loader.Sources{Evidence: r.Svc.Evidence, Cases: r.Svc.Cases}, srv))
+}
+
+// maxJSONBody bounds an operation sent as JSON: the largest legitimate one
+// (a case with thirty violations and long texts) is a few tens of KiB.
+const maxJSONBody = 1 << 20
+
+// limitJSON caps the body of every request but multipart uploads, whose
+// transport sets its own limit: gqlgen's JSON transport reads whatever it
+// is sent.
+func limitJSON(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); mt != "multipart/form-data" {
+			r.Body = http.MaxBytesReader(w, r.Body, maxJSONBody)
+		}
+		next.ServeHTTP(w, r)
+	})
 }
 
 // Playground serves GraphiQL; only `amparo dev` mounts it.

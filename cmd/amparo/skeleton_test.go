@@ -333,3 +333,14 @@ func deref(s *string) string {
 	}
 	return *s
 }
+
+func TestOversizedJSONRefused(t *testing.T) {
+	app := newTestApp(t)
+	body := `{"query":"{ me { user { email } } }","variables":{"pad":"` + strings.Repeat("x", 2<<20) + `"}}`
+	req, _ := http.NewRequest(http.MethodPost, app.srv.URL+"/graphql", strings.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	res := app.send(req, app.token("officer@pgn.demo"))
+	if !slices.Equal(res.codes(), []string{"BAD_USER_INPUT"}) || strings.Contains(string(res.Data), "officer@pgn.demo") {
+		t.Fatalf("a 2 MiB operation: %d %+v", res.Status, res.Errors)
+	}
+}
