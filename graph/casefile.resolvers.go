@@ -9,6 +9,7 @@ import (
 	"amparo/graph/generated"
 	"amparo/graph/loader"
 	"amparo/graph/model"
+	"amparo/graph/scalar"
 	"amparo/internal/casefile"
 	"amparo/internal/child"
 	"amparo/internal/evidence"
@@ -54,11 +55,12 @@ func (r *caseResolver) NoteCount(ctx context.Context, obj *casefile.Case) (int, 
 	return loader.For(ctx).NoteCount.Load(ctx, obj.ID)
 }
 
-func (r *caseNoteResolver) Corrects(ctx context.Context, obj *casefile.Note) (*uuid.UUID, error) {
+func (r *caseNoteResolver) Corrects(ctx context.Context, obj *casefile.Note) (*string, error) {
 	if !obj.Corrects.Valid {
 		return nil, nil
 	}
-	return &obj.Corrects.UUID, nil
+	s := obj.Corrects.UUID.String()
+	return &s, nil
 }
 
 func (r *childResolver) Identity(ctx context.Context, obj *child.Child) (*child.Identity, error) {
@@ -81,8 +83,12 @@ func (r *mutationResolver) AddCaseNote(ctx context.Context, input casefile.NoteI
 	return &model.CaseNotePayload{Note: n}, nil
 }
 
-func (r *queryResolver) Case(ctx context.Context, id uuid.UUID) (*casefile.Case, error) {
-	return r.Svc.Cases.Get(ctx, id)
+func (r *queryResolver) Case(ctx context.Context, id string) (*casefile.Case, error) {
+	uid, err := scalar.ParseUUID("id", id)
+	if err != nil {
+		return nil, err
+	}
+	return r.Svc.Cases.Get(ctx, uid)
 }
 
 func (r *queryResolver) Cases(ctx context.Context, filter *casefile.Filter, first *int, after *string) (*model.CaseConnection, error) {

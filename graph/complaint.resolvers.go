@@ -8,13 +8,12 @@ package graph
 import (
 	"amparo/graph/generated"
 	"amparo/graph/model"
+	"amparo/graph/scalar"
 	"amparo/internal/apperr"
 	"amparo/internal/casefile"
 	"amparo/internal/complaint"
 	"amparo/internal/reference"
 	"context"
-
-	"github.com/google/uuid"
 )
 
 func (r *complaintResolver) Status(ctx context.Context, obj *complaint.Complaint) (string, error) {
@@ -75,8 +74,12 @@ func (r *mutationResolver) LinkComplaintToCase(ctx context.Context, input compla
 	return &model.LinkComplaintPayload{Complaint: c}, nil
 }
 
-func (r *queryResolver) Complaint(ctx context.Context, id uuid.UUID) (*complaint.Complaint, error) {
-	return r.Svc.Complaints.Get(ctx, id)
+func (r *queryResolver) Complaint(ctx context.Context, id string) (*complaint.Complaint, error) {
+	uid, err := scalar.ParseUUID("id", id)
+	if err != nil {
+		return nil, err
+	}
+	return r.Svc.Complaints.Get(ctx, uid)
 }
 
 func (r *queryResolver) Complaints(ctx context.Context, filter *complaint.Filter, first *int, after *string) (*model.ComplaintConnection, error) {

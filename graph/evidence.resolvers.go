@@ -7,15 +7,18 @@ package graph
 
 import (
 	"amparo/graph/model"
+	"amparo/graph/scalar"
 	"amparo/internal/evidence"
 	"context"
-
-	"github.com/google/uuid"
 )
 
 func (r *mutationResolver) UploadEvidence(ctx context.Context, input model.UploadEvidenceInput) (*model.EvidencePayload, error) {
+	caseID, err := scalar.ParseUUID("caseId", input.CaseID)
+	if err != nil {
+		return nil, err
+	}
 	e, err := r.Svc.Evidence.Upload(ctx, evidence.UploadInput{
-		CaseID: input.CaseID, File: input.File.File, Filename: input.File.Filename,
+		CaseID: caseID, File: input.File.File, Filename: input.File.Filename,
 		Description: input.Description, CapturedAt: input.CapturedAt,
 	})
 	if err != nil {
@@ -24,10 +27,18 @@ func (r *mutationResolver) UploadEvidence(ctx context.Context, input model.Uploa
 	return &model.EvidencePayload{Evidence: e}, nil
 }
 
-func (r *mutationResolver) RequestEvidenceDownload(ctx context.Context, evidenceID uuid.UUID) (*evidence.Download, error) {
-	return r.Svc.Evidence.RequestDownload(ctx, evidenceID)
+func (r *mutationResolver) RequestEvidenceDownload(ctx context.Context, evidenceID string) (*evidence.Download, error) {
+	id, err := scalar.ParseUUID("evidenceId", evidenceID)
+	if err != nil {
+		return nil, err
+	}
+	return r.Svc.Evidence.RequestDownload(ctx, id)
 }
 
-func (r *mutationResolver) VerifyEvidence(ctx context.Context, evidenceID uuid.UUID) (*evidence.Verification, error) {
-	return r.Svc.Evidence.Verify(ctx, evidenceID)
+func (r *mutationResolver) VerifyEvidence(ctx context.Context, evidenceID string) (*evidence.Verification, error) {
+	id, err := scalar.ParseUUID("evidenceId", evidenceID)
+	if err != nil {
+		return nil, err
+	}
+	return r.Svc.Evidence.Verify(ctx, id)
 }

@@ -7,12 +7,11 @@ package graph
 
 import (
 	"amparo/graph/generated"
+	"amparo/graph/scalar"
 	"amparo/internal/casefile"
 	"amparo/internal/child"
 	"amparo/internal/reference"
 	"context"
-
-	"github.com/google/uuid"
 )
 
 func (r *identityRevealResolver) Institution(ctx context.Context, obj *casefile.Reveal) (*reference.Institution, error) {
@@ -23,8 +22,15 @@ func (r *mutationResolver) RevealIdentity(ctx context.Context, input casefile.Re
 	return r.Svc.Cases.RevealIdentity(ctx, input)
 }
 
-func (r *queryResolver) IdentityReveals(ctx context.Context, caseID *uuid.UUID) ([]*casefile.Reveal, error) {
-	return r.Svc.Cases.Reveals(ctx, caseID)
+func (r *queryResolver) IdentityReveals(ctx context.Context, caseID *string) ([]*casefile.Reveal, error) {
+	if caseID == nil {
+		return r.Svc.Cases.Reveals(ctx, nil)
+	}
+	id, err := scalar.ParseUUID("caseId", *caseID)
+	if err != nil {
+		return nil, err
+	}
+	return r.Svc.Cases.Reveals(ctx, &id)
 }
 
 func (r *Resolver) IdentityReveal() generated.IdentityRevealResolver {

@@ -9,6 +9,7 @@ package graph
 import (
 	"log/slog"
 
+	"amparo/internal/audit"
 	"amparo/internal/authz"
 	"amparo/internal/casefile"
 	"amparo/internal/complaint"
@@ -25,6 +26,7 @@ type Services struct {
 	Complaints *complaint.Service
 	Evidence   *evidence.Service
 	Users      *user.Service
+	Audit      *audit.Service
 }
 
 // Resolver holds what the resolvers need.

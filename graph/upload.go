@@ -1,10 +1,12 @@
 package graph
 
 import (
+	"bufio"
 	"encoding/json"
 	"errors"
 	"io"
 	"mime"
+	"mime/multipart"
 	"net/http"
 	"time"
 
@@ -14,6 +16,10 @@ import (
 	"amparo/internal/apperr"
 	"amparo/internal/request"
 )
+
+// readBuffer is how much of an upload's body is read from the socket at a
+// time.
+const readBuffer = 256 << 10
 
 // streamingMultipart implements the GraphQL multipart request spec without
 // buffering: gqlgen's own MultipartForm copies every file to memory or a
@@ -66,11 +72,15 @@ func (t *streamingMultipart) Do(w http.ResponseWriter, r *http.Request, exec gra
 	defer r.Body.Close()
 	bad := func(es, en string) { fail(http.StatusUnprocessableEntity, apperr.New(apperr.Invalid, es, en)) }
 
-	mr, err := r.MultipartReader()
-	if err != nil {
+	_, ctParams, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	if ctParams["boundary"] == "" {
 		bad("cuerpo multipart no válido", "invalid multipart body")
 		return
 	}
+	// multipart reads through a bufio.Reader of 4 KiB unless given a larger
+	// one, and a part never returns more than is buffered: a 1 GiB file
+	// would take a quarter of a million reads from the socket.
+	mr := multipart.NewReader(bufio.NewReaderSize(r.Body, readBuffer), ctParams["boundary"])
 	part, err := mr.NextPart()
 	if err != nil || part.FormName() != "operations" {
 		bad("la primera parte debe ser 'operations'", "the first part must be 'operations'")
@@ -108,7 +118,7 @@ func (t *streamingMultipart) Do(w http.ResponseWriter, r *http.Request, exec gra
 			bad("la parte del archivo no corresponde a 'map'", "the file part does not match 'map'")
 			return
 		}
-		up := graphql.Upload{File: unseekable{part}, Filename: part.FileName(), ContentType: part.Header.Get("Content-Type"), Size: -1}
+		up := graphql.Upload{File: unseekable{fileBody{part}}, Filename: part.FileName(), ContentType: part.Header.Get("Content-Type"), Size: -1}
 		if gerr := params.AddUpload(up, part.FormName(), paths[0]); gerr != nil {
 			bad("ruta de 'map' no válida", "invalid path in 'map'")
 			return
@@ -125,6 +135,25 @@ func (t *streamingMultipart) Do(w http.ResponseWriter, r *http.Request, exec gra
 	}
 	responses, ctx := exec.DispatchOperation(r.Context(), rc)
 	writeResponse(w, responses(ctx))
+}
+
+// fileBody names the ways reading a file part can fail in terms the client
+// can act on: past the body limit, PAYLOAD_TOO_LARGE; a dropped connection
+// or broken multipart framing, BAD_USER_INPUT. The evidence service passes
+// these through and stores nothing.
+type fileBody struct{ r io.Reader }
+
+func (b fileBody) Read(p []byte) (int, error) {
+	n, err := b.r.Read(p)
+	if err == nil || err == io.EOF {
+		return n, err
+	}
+	var tooLarge *http.MaxBytesError
+	if errors.As(err, &tooLarge) {
+		return n, &apperr.Error{Op: "graph.upload", Kind: apperr.TooLarge, Err: err}
+	}
+	return n, &apperr.Error{Op: "graph.upload", Kind: apperr.Invalid, Field: "file", Err: err,
+		Msg: apperr.Text{ES: "la carga del archivo se interrumpió", EN: "the file upload was interrupted"}}
 }
 
 // unseekable satisfies graphql.Upload's io.ReadSeeker over a stream that

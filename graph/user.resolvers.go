@@ -8,11 +8,10 @@ package graph
 import (
 	"amparo/graph/generated"
 	"amparo/graph/model"
+	"amparo/graph/scalar"
 	"amparo/internal/reference"
 	"amparo/internal/user"
 	"context"
-
-	"github.com/google/uuid"
 )
 
 func (r *accountResolver) Institution(ctx context.Context, obj *user.User) (*reference.Institution, error) {
@@ -46,8 +45,12 @@ func (r *mutationResolver) RevokeRole(ctx context.Context, input user.GrantInput
 	return &model.AccountPayload{User: u}, nil
 }
 
-func (r *mutationResolver) DisableUser(ctx context.Context, userID uuid.UUID) (*model.AccountPayload, error) {
-	u, err := r.Svc.Users.Disable(ctx, userID)
+func (r *mutationResolver) DisableUser(ctx context.Context, userID string) (*model.AccountPayload, error) {
+	id, err := scalar.ParseUUID("userId", userID)
+	if err != nil {
+		return nil, err
+	}
+	u, err := r.Svc.Users.Disable(ctx, id)
 	if err != nil {
 		return nil, err
 	}

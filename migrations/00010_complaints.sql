@@ -1,7 +1,7 @@
 -- Complaints (denuncias) received by border-area institutions, and case
 -- notes.
 --
--- Numbers 00007 to 00009 belong to the audit sealing work.
+
 
 -- +goose Up
 CREATE TABLE complaints (

@@ -19,6 +19,7 @@ import (
 
 	"github.com/jmoiron/sqlx"
 
+	"amparo/internal/audit"
 	"amparo/internal/auth"
 	"amparo/internal/blob"
 	"amparo/internal/blob/blobtest"
@@ -57,14 +58,19 @@ func newTestApp(t testing.TB, tweak ...func(*config)) *testApp {
 	if err := os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}), 0o600); err != nil {
 		t.Fatal(err)
 	}
+	auditKey := filepath.Join(t.TempDir(), "audit-signing.key")
+	if _, err := audit.LoadOrCreateSigner(auditKey, true); err != nil {
+		t.Fatal(err)
+	}
 	env := map[string]string{
-		"AMPARO_DATABASE_URL":  db.AppURL,
-		"AMPARO_S3_ENDPOINT":   s3.Endpoint,
-		"AMPARO_S3_ACCESS_KEY": s3.AccessKey,
-		"AMPARO_S3_SECRET_KEY": s3.SecretKey,
-		"AMPARO_S3_BUCKET":     s3.Bucket,
-		"AMPARO_DEV_TOKENS":    "1",
-		"AMPARO_DEV_KEY_FILE":  keyFile,
+		"AMPARO_AUDIT_SIGNING_KEY": auditKey,
+		"AMPARO_DATABASE_URL":      db.AppURL,
+		"AMPARO_S3_ENDPOINT":       s3.Endpoint,
+		"AMPARO_S3_ACCESS_KEY":     s3.AccessKey,
+		"AMPARO_S3_SECRET_KEY":     s3.SecretKey,
+		"AMPARO_S3_BUCKET":         s3.Bucket,
+		"AMPARO_DEV_TOKENS":        "1",
+		"AMPARO_DEV_KEY_FILE":      keyFile,
 	}
 	cfg, err := loadConfig(func(k string) string { return env[k] })
 	if err != nil {

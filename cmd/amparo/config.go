@@ -18,6 +18,8 @@ type config struct {
 	OIDCAudience  string
 	DevTokens     bool   // accept tokens of the dev issuer
 	DevKeyFile    string // the dev issuer's key, when DevTokens
+	AuditKey      string // Ed25519 signing key of audit checkpoints, file path
+	RetentionYrs  int    // evidence retention
 	MaxUpload     int64
 	MaxUploads    int
 	LogLevel      string
@@ -43,6 +45,7 @@ func loadConfig(getenv func(string) string) (*config, error) {
 		MaxUploads:    8,
 		LogLevel:      "info",
 		ShutdownGrace: 30,
+		RetentionYrs:  10,
 	}
 	required := func(dst *string, name string) error {
 		*dst = strings.TrimSpace(getenv(name))
@@ -74,6 +77,16 @@ func loadConfig(getenv func(string) string) (*config, error) {
 	}
 	if strings.Contains(c.S3.Endpoint, "://") || strings.Contains(c.S3.Endpoint, "/") {
 		return nil, &configError{"AMPARO_S3_ENDPOINT", "must be host:port, without scheme or path (use AMPARO_S3_USE_TLS for https)"}
+	}
+	if err := required(&c.AuditKey, "AMPARO_AUDIT_SIGNING_KEY"); err != nil {
+		return nil, &configError{"AMPARO_AUDIT_SIGNING_KEY", "is required: the path of the Ed25519 key that signs audit checkpoints (amparo audit keygen FILE makes one)"}
+	}
+	if v := getenv("AMPARO_EVIDENCE_RETENTION_YEARS"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 100 {
+			return nil, &configError{"AMPARO_EVIDENCE_RETENTION_YEARS", "must be a number of years from 1 to 100"}
+		}
+		c.RetentionYrs = n
 	}
 	optional(&c.S3.Bucket, "AMPARO_S3_BUCKET")
 	optional(&c.Listen, "AMPARO_LISTEN")

@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 
+	"amparo/internal/audit"
 	"amparo/internal/auth"
 	"amparo/internal/demo"
 	"amparo/internal/devstack"
@@ -64,6 +65,9 @@ func devCmd(ctx context.Context, args []string, getenv func(string) string, stdo
 	if _, err := auth.LoadDevIssuer(abs, true); err != nil {
 		return err
 	}
+	if _, err := audit.LoadOrCreateSigner(filepath.Join(abs, "audit-signing.key"), true); err != nil {
+		return err
+	}
 
 	env := map[string]string{
 		"AMPARO_DATABASE_URL":         pg.URL("amparo_app", appPassword, devDatabase),
@@ -77,6 +81,7 @@ func devCmd(ctx context.Context, args []string, getenv func(string) string, stdo
 		"AMPARO_DEV_TOKENS":           "1",
 		"AMPARO_DEV_KEY_FILE":         filepath.Join(abs, "dev-issuer.pem"),
 		"AMPARO_LISTEN":               "127.0.0.1:8081",
+		"AMPARO_AUDIT_SIGNING_KEY":    filepath.Join(abs, "audit-signing.key"),
 	}
 	if err := writeEnvFile(filepath.Join(abs, "dev.env"), env); err != nil {
 		return err

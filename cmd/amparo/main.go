@@ -42,6 +42,11 @@ commands:
   token --data-dir DIR --user EMAIL [--ttl 1h]
                                  print a dev bearer token for a seeded user
   migrate up|status              apply or list database migrations
+  audit verify [--checkpoint FILE] [--unsealed-after 1m] [--deep]
+                                 check the audit trail (and, with --deep, every evidence object)
+  audit checkpoint               print the latest signed checkpoint
+  audit keygen [--origin NAME] FILE
+                                 write a new audit signing key
 `
 
 // run is the whole program; main only supplies the process's environment.
@@ -59,6 +64,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return tokenCmd(ctx, rest, stdout, stderr)
 	case "migrate":
 		return migrateCmd(ctx, rest, getenv, stdout)
+	case "audit":
+		return auditCmd(ctx, rest, getenv, stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil

@@ -11,6 +11,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"sync"
 	"time"
 
 	"github.com/jmoiron/sqlx"
@@ -19,6 +20,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"amparo/graph"
+	"amparo/internal/audit"
 	"amparo/internal/auth"
 	"amparo/internal/authz"
 	"amparo/internal/blob"
@@ -57,6 +59,7 @@ type app struct {
 	db      *sqlx.DB
 	blobs   *blob.Store
 	handler http.Handler
+	sealer  *audit.Sealer
 }
 
 // build wires the server from its configuration.
@@ -108,11 +111,25 @@ func build(ctx context.Context, cfg *config, log *slog.Logger) (*app, error) {
 		log.Warn("accepting dev tokens: never do this in production")
 	}
 
+	signer, err := audit.LoadOrCreateSigner(cfg.AuditKey, cfg.Dev)
+	if err != nil {
+		return fail(fmt.Errorf("AMPARO_AUDIT_SIGNING_KEY: %w", err))
+	}
+	acfg := cfg.S3
+	acfg.Bucket = audit.BucketName(cfg.S3.Bucket)
+	// Locked copies of checkpoints outlive the evidence they vouch for.
+	checkpoints, err := audit.OpenBucket(ctx, acfg, time.Duration(cfg.RetentionYrs+1)*365*24*time.Hour)
+	if err != nil {
+		return fail(fmt.Errorf("AMPARO_S3_ENDPOINT: audit bucket %s: %w", acfg.Bucket, err))
+	}
+	sealer := audit.NewSealer(db, checkpoints, signer, log)
+
 	cases := casefile.NewService(db, az, cat)
 	svc := graph.Services{
 		Cases:      cases,
 		Complaints: complaint.NewService(db, az, cat, cases),
-		Evidence:   evidence.NewService(db, blobs, cases, log, cfg.MaxUpload),
+		Evidence:   evidence.New(db, blobs, cases, log, evidence.Config{MaxSize: cfg.MaxUpload, RetentionYears: cfg.RetentionYrs}),
+		Audit:      audit.NewService(db, az),
 		Users:      user.NewService(db, az, cat, log),
 	}
 	gql := graph.NewHandler(&graph.Resolver{Authz: az, Catalog: cat, Svc: svc, Log: log},
@@ -146,7 +163,7 @@ func build(ctx context.Context, cfg *config, log *slog.Logger) (*app, error) {
 	})
 	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
 	h := request.Middleware(accessLog(log, metrics, mux))
-	return &app{db: db, blobs: blobs, handler: h}, nil
+	return &app{db: db, blobs: blobs, handler: h, sealer: sealer}, nil
 }
 
 // serve runs the server until ctx ends, then drains requests in flight.
@@ -157,6 +174,16 @@ func serve(ctx context.Context, cfg *config, log *slog.Logger, ready func(addr s
 		return err
 	}
 	defer a.db.Close()
+	// Background work: sealing the audit trail (one leader among replicas)
+	// and the evidence janitor. Both stop with ctx, before the pool closes.
+	var bg sync.WaitGroup
+	bg.Go(func() {
+		if err := a.sealer.Run(ctx); err != nil && ctx.Err() == nil {
+			log.Error("audit sealer stopped", "err", err)
+		}
+	})
+	bg.Go(func() { evidence.NewJanitor(a.db, a.blobs, log, evidence.JanitorConfig{}).Run(ctx) })
+	defer bg.Wait()
 	ln, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {
 		return fmt.Errorf("AMPARO_LISTEN: %w", err)

@@ -34,7 +34,7 @@ type CaseResolver interface {
 	NoteCount(ctx context.Context, obj *casefile.Case) (int, error)
 }
 type CaseNoteResolver interface {
-	Corrects(ctx context.Context, obj *casefile.Note) (*uuid.UUID, error)
+	Corrects(ctx context.Context, obj *casefile.Note) (*string, error)
 }
 type ChildResolver interface {
 	Identity(ctx context.Context, obj *child.Child) (*child.Identity, error)
@@ -742,8 +742,8 @@ func (ec *executionContext) _CaseNote_corrects(ctx context.Context, field graphq
 			return ec.Resolvers.CaseNote().Corrects(ctx, obj)
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *uuid.UUID) graphql.Marshaler {
-			return ec.marshalOID2ᚖgithubᚗcomᚋgoogleᚋuuidᚐUUID(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOID2ᚖstring(ctx, selections, v)
 		},
 		true,
 		false,

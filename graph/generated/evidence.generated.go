@@ -436,7 +436,7 @@ func (ec *executionContext) unmarshalInputUploadEvidenceInput(ctx context.Contex
 		switch k {
 		case "caseId":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("caseId"))
-			data, err := ec.unmarshalNID2githubᚗcomᚋgoogleᚋuuidᚐUUID(ctx, v)
+			data, err := ec.unmarshalNID2string(ctx, v)
 			if err != nil {
 				return it, err
 			}

@@ -4,6 +4,7 @@ package generated
 
 import (
 	"amparo/graph/model"
+	"amparo/internal/audit"
 	"amparo/internal/casefile"
 	"amparo/internal/complaint"
 	"amparo/internal/user"
@@ -13,7 +14,6 @@ import (
 	"sync/atomic"
 
 	"github.com/99designs/gqlgen/graphql"
-	"github.com/google/uuid"
 	gqlparser "github.com/vektah/gqlparser/v2"
 	"github.com/vektah/gqlparser/v2/ast"
 )
@@ -27,6 +27,8 @@ type Config = graphql.Config[ResolverRoot, DirectiveRoot, ComplexityRoot]
 
 type ResolverRoot interface {
 	Account() AccountResolver
+	AuditEvent() AuditEventResolver
+	AuditProof() AuditProofResolver
 	Case() CaseResolver
 	CaseNote() CaseNoteResolver
 	Child() ChildResolver
@@ -59,6 +61,41 @@ type ComplexityRoot struct {
 
 	AccountPayload struct {
 		User func(childComplexity int) int
+	}
+
+	AuditEvent struct {
+		Action           func(childComplexity int) int
+		ActorID          func(childComplexity int) int
+		ActorInstitution func(childComplexity int) int
+		ActorRoles       func(childComplexity int) int
+		Details          func(childComplexity int) int
+		ID               func(childComplexity int) int
+		LeafIndex        func(childComplexity int) int
+		ObjectID         func(childComplexity int) int
+		ObjectType       func(childComplexity int) int
+		OccurredAt       func(childComplexity int) int
+		Outcome          func(childComplexity int) int
+		RequestID        func(childComplexity int) int
+	}
+
+	AuditEventConnection struct {
+		Edges      func(childComplexity int) int
+		PageInfo   func(childComplexity int) int
+		TotalCount func(childComplexity int) int
+	}
+
+	AuditEventEdge struct {
+		Cursor func(childComplexity int) int
+		Node   func(childComplexity int) int
+	}
+
+	AuditProof struct {
+		Canonical  func(childComplexity int) int
+		Checkpoint func(childComplexity int) int
+		EventID    func(childComplexity int) int
+		Hashes     func(childComplexity int) int
+		LeafIndex  func(childComplexity int) int
+		TreeSize   func(childComplexity int) int
 	}
 
 	Case struct {
@@ -227,16 +264,16 @@ type ComplexityRoot struct {
 	Mutation struct {
 		AddCaseNote             func(childComplexity int, input casefile.NoteInput) int
 		CreateUser              func(childComplexity int, input user.CreateInput) int
-		DisableUser             func(childComplexity int, userID uuid.UUID) int
+		DisableUser             func(childComplexity int, userID string) int
 		FileCase                func(childComplexity int, input casefile.FileInput) int
 		GrantRole               func(childComplexity int, input user.GrantInput) int
 		LinkComplaintToCase     func(childComplexity int, input complaint.LinkInput) int
-		RequestEvidenceDownload func(childComplexity int, evidenceID uuid.UUID) int
+		RequestEvidenceDownload func(childComplexity int, evidenceID string) int
 		RevealIdentity          func(childComplexity int, input casefile.RevealInput) int
 		RevokeRole              func(childComplexity int, input user.GrantInput) int
 		SubmitComplaint         func(childComplexity int, input complaint.SubmitInput) int
 		UploadEvidence          func(childComplexity int, input model.UploadEvidenceInput) int
-		VerifyEvidence          func(childComplexity int, evidenceID uuid.UUID) int
+		VerifyEvidence          func(childComplexity int, evidenceID string) int
 	}
 
 	PageInfo struct {
@@ -247,14 +284,16 @@ type ComplexityRoot struct {
 	}
 
 	Query struct {
-		Case                func(childComplexity int, id uuid.UUID) int
+		AuditEvents         func(childComplexity int, filter *audit.EventFilter, first *int, after *string) int
+		AuditProof          func(childComplexity int, eventID string) int
+		Case                func(childComplexity int, id string) int
 		Cases               func(childComplexity int, filter *casefile.Filter, first *int, after *string) int
-		Complaint           func(childComplexity int, id uuid.UUID) int
+		Complaint           func(childComplexity int, id string) int
 		ComplaintStatus     func(childComplexity int, trackingCode string) int
 		Complaints          func(childComplexity int, filter *complaint.Filter, first *int, after *string) int
 		Departments         func(childComplexity int) int
 		EntryPoints         func(childComplexity int) int
-		IdentityReveals     func(childComplexity int, caseID *uuid.UUID) int
+		IdentityReveals     func(childComplexity int, caseID *string) int
 		Institutions        func(childComplexity int) int
 		Me                  func(childComplexity int) int
 		Users               func(childComplexity int) int
@@ -373,6 +412,148 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.AccountPayload.User(childComplexity), true
+
+	case "AuditEvent.action":
+		if e.ComplexityRoot.AuditEvent.Action == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AuditEvent.Action(childComplexity), true
+	case "AuditEvent.actorId":
+		if e.ComplexityRoot.AuditEvent.ActorID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AuditEvent.ActorID(childComplexity), true
+	case "AuditEvent.actorInstitution":
+		if e.ComplexityRoot.AuditEvent.ActorInstitution == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AuditEvent.ActorInstitution(childComplexity), true
+	case "AuditEvent.actorRoles":
+		if e.ComplexityRoot.AuditEvent.ActorRoles == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AuditEvent.ActorRoles(childComplexity), true
+	case "AuditEvent.details":
+		if e.ComplexityRoot.AuditEvent.Details == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AuditEvent.Details(childComplexity), true
+	case "AuditEvent.id":
+		if e.ComplexityRoot.AuditEvent.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AuditEvent.ID(childComplexity), true
+	case "AuditEvent.leafIndex":
+		if e.ComplexityRoot.AuditEvent.LeafIndex == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AuditEvent.LeafIndex(childComplexity), true
+	case "AuditEvent.objectId":
+		if e.ComplexityRoot.AuditEvent.ObjectID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AuditEvent.ObjectID(childComplexity), true
+	case "AuditEvent.objectType":
+		if e.ComplexityRoot.AuditEvent.ObjectType == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AuditEvent.ObjectType(childComplexity), true
+	case "AuditEvent.occurredAt":
+		if e.ComplexityRoot.AuditEvent.OccurredAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AuditEvent.OccurredAt(childComplexity), true
+	case "AuditEvent.outcome":
+		if e.ComplexityRoot.AuditEvent.Outcome == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AuditEvent.Outcome(childComplexity), true
+	case "AuditEvent.requestId":
+		if e.ComplexityRoot.AuditEvent.RequestID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AuditEvent.RequestID(childComplexity), true
+
+	case "AuditEventConnection.edges":
+		if e.ComplexityRoot.AuditEventConnection.Edges == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AuditEventConnection.Edges(childComplexity), true
+	case "AuditEventConnection.pageInfo":
+		if e.ComplexityRoot.AuditEventConnection.PageInfo == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AuditEventConnection.PageInfo(childComplexity), true
+	case "AuditEventConnection.totalCount":
+		if e.ComplexityRoot.AuditEventConnection.TotalCount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AuditEventConnection.TotalCount(childComplexity), true
+
+	case "AuditEventEdge.cursor":
+		if e.ComplexityRoot.AuditEventEdge.Cursor == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AuditEventEdge.Cursor(childComplexity), true
+	case "AuditEventEdge.node":
+		if e.ComplexityRoot.AuditEventEdge.Node == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AuditEventEdge.Node(childComplexity), true
+
+	case "AuditProof.canonical":
+		if e.ComplexityRoot.AuditProof.Canonical == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AuditProof.Canonical(childComplexity), true
+	case "AuditProof.checkpoint":
+		if e.ComplexityRoot.AuditProof.Checkpoint == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AuditProof.Checkpoint(childComplexity), true
+	case "AuditProof.eventId":
+		if e.ComplexityRoot.AuditProof.EventID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AuditProof.EventID(childComplexity), true
+	case "AuditProof.hashes":
+		if e.ComplexityRoot.AuditProof.Hashes == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AuditProof.Hashes(childComplexity), true
+	case "AuditProof.leafIndex":
+		if e.ComplexityRoot.AuditProof.LeafIndex == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AuditProof.LeafIndex(childComplexity), true
+	case "AuditProof.treeSize":
+		if e.ComplexityRoot.AuditProof.TreeSize == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AuditProof.TreeSize(childComplexity), true
 
 	case "Case.child":
 		if e.ComplexityRoot.Case.Child == nil {
@@ -1027,7 +1208,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Mutation.DisableUser(childComplexity, args["userId"].(uuid.UUID)), true
+		return e.ComplexityRoot.Mutation.DisableUser(childComplexity, args["userId"].(string)), true
 	case "Mutation.fileCase":
 		if e.ComplexityRoot.Mutation.FileCase == nil {
 			break
@@ -1071,7 +1252,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Mutation.RequestEvidenceDownload(childComplexity, args["evidenceId"].(uuid.UUID)), true
+		return e.ComplexityRoot.Mutation.RequestEvidenceDownload(childComplexity, args["evidenceId"].(string)), true
 	case "Mutation.revealIdentity":
 		if e.ComplexityRoot.Mutation.RevealIdentity == nil {
 			break
@@ -1126,7 +1307,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Mutation.VerifyEvidence(childComplexity, args["evidenceId"].(uuid.UUID)), true
+		return e.ComplexityRoot.Mutation.VerifyEvidence(childComplexity, args["evidenceId"].(string)), true
 
 	case "PageInfo.endCursor":
 		if e.ComplexityRoot.PageInfo.EndCursor == nil {
@@ -1153,6 +1334,28 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.PageInfo.StartCursor(childComplexity), true
 
+	case "Query.auditEvents":
+		if e.ComplexityRoot.Query.AuditEvents == nil {
+			break
+		}
+
+		args, err := ec.field_Query_auditEvents_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.AuditEvents(childComplexity, args["filter"].(*audit.EventFilter), args["first"].(*int), args["after"].(*string)), true
+	case "Query.auditProof":
+		if e.ComplexityRoot.Query.AuditProof == nil {
+			break
+		}
+
+		args, err := ec.field_Query_auditProof_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.AuditProof(childComplexity, args["eventId"].(string)), true
 	case "Query.case":
 		if e.ComplexityRoot.Query.Case == nil {
 			break
@@ -1163,7 +1366,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Query.Case(childComplexity, args["id"].(uuid.UUID)), true
+		return e.ComplexityRoot.Query.Case(childComplexity, args["id"].(string)), true
 	case "Query.cases":
 		if e.ComplexityRoot.Query.Cases == nil {
 			break
@@ -1185,7 +1388,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Query.Complaint(childComplexity, args["id"].(uuid.UUID)), true
+		return e.ComplexityRoot.Query.Complaint(childComplexity, args["id"].(string)), true
 	case "Query.complaintStatus":
 		if e.ComplexityRoot.Query.ComplaintStatus == nil {
 			break
@@ -1230,7 +1433,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Query.IdentityReveals(childComplexity, args["caseId"].(*uuid.UUID)), true
+		return e.ComplexityRoot.Query.IdentityReveals(childComplexity, args["caseId"].(*string)), true
 	case "Query.institutions":
 		if e.ComplexityRoot.Query.Institutions == nil {
 			break
@@ -1422,6 +1625,7 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 	inputUnmarshalers := func() *graphql.InputUnmarshalerIndex {
 		return graphql.NewInputUnmarshalerIndex(
 			graphql.NewInputUnmarshaler("AddCaseNoteInput", ec.unmarshalInputAddCaseNoteInput),
+			graphql.NewInputUnmarshaler("AuditEventFilter", ec.unmarshalInputAuditEventFilter),
 			graphql.NewInputUnmarshaler("CaseFilter", ec.unmarshalInputCaseFilter),
 			graphql.NewInputUnmarshaler("ChildInput", ec.unmarshalInputChildInput),
 			graphql.NewInputUnmarshaler("ComplainantInput", ec.unmarshalInputComplainantInput),
@@ -1510,6 +1714,66 @@ func newExecutionContext(
 }
 
 var sources = []*ast.Source{
+	{Name: "../audit.graphqls", Input: `extend type Query {
+  "The audit trail, newest first: oversight sees every event, a supervisor those of their institution's staff, others nothing."
+  auditEvents(filter: AuditEventFilter, first: Int, after: String): AuditEventConnection!
+  "The inclusion proof of a sealed event against the latest signed checkpoint, verifiable without the server."
+  auditProof(eventId: ID!): AuditProof
+}
+
+input AuditEventFilter {
+  actorId: ID
+  "The actor's institution."
+  institution: String
+  actions: [String!]
+  objectType: String
+  objectId: String
+  occurredAfter: Time
+  occurredBefore: Time
+}
+
+type AuditEventConnection {
+  edges: [AuditEventEdge!]!
+  pageInfo: PageInfo!
+  totalCount: Int!
+}
+
+type AuditEventEdge {
+  cursor: String!
+  node: AuditEvent!
+}
+
+"One thing that happened. Details hold ids and hashes only, never a child's name."
+type AuditEvent {
+  id: ID!
+  occurredAt: Time!
+  actorId: ID
+  actorInstitution: String!
+  actorRoles: [String!]!
+  action: String!
+  objectType: String!
+  objectId: String!
+  "SUCCESS or DENIED."
+  outcome: String!
+  requestId: String!
+  "JSON text."
+  details: String!
+  "Position in the sealed log; null until sealed."
+  leafIndex: Int
+}
+
+type AuditProof {
+  eventId: ID!
+  leafIndex: Int!
+  "The event's canonical bytes, base64: the leaf hashed into the log."
+  canonical: String!
+  treeSize: Int!
+  "RFC 6962 audit path, base64 SHA-256 hashes from the leaf up."
+  hashes: [String!]!
+  "The signed checkpoint (C2SP tlog-checkpoint note) the path leads to."
+  checkpoint: String!
+}
+`, BuiltIn: false},
 	{Name: "../casefile.graphqls", Input: `extend type Query {
   "A case the caller may read; null with NOT_FOUND otherwise."
   case(id: ID!): Case
@@ -2048,6 +2312,76 @@ func (ec *executionContext) childFields_AccountPayload(ctx context.Context, fiel
 		return ec.fieldContext_AccountPayload_user(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type AccountPayload", field.Name)
+}
+
+func (ec *executionContext) childFields_AuditEvent(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_AuditEvent_id(ctx, field)
+	case "occurredAt":
+		return ec.fieldContext_AuditEvent_occurredAt(ctx, field)
+	case "actorId":
+		return ec.fieldContext_AuditEvent_actorId(ctx, field)
+	case "actorInstitution":
+		return ec.fieldContext_AuditEvent_actorInstitution(ctx, field)
+	case "actorRoles":
+		return ec.fieldContext_AuditEvent_actorRoles(ctx, field)
+	case "action":
+		return ec.fieldContext_AuditEvent_action(ctx, field)
+	case "objectType":
+		return ec.fieldContext_AuditEvent_objectType(ctx, field)
+	case "objectId":
+		return ec.fieldContext_AuditEvent_objectId(ctx, field)
+	case "outcome":
+		return ec.fieldContext_AuditEvent_outcome(ctx, field)
+	case "requestId":
+		return ec.fieldContext_AuditEvent_requestId(ctx, field)
+	case "details":
+		return ec.fieldContext_AuditEvent_details(ctx, field)
+	case "leafIndex":
+		return ec.fieldContext_AuditEvent_leafIndex(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type AuditEvent", field.Name)
+}
+
+func (ec *executionContext) childFields_AuditEventConnection(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "edges":
+		return ec.fieldContext_AuditEventConnection_edges(ctx, field)
+	case "pageInfo":
+		return ec.fieldContext_AuditEventConnection_pageInfo(ctx, field)
+	case "totalCount":
+		return ec.fieldContext_AuditEventConnection_totalCount(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type AuditEventConnection", field.Name)
+}
+
+func (ec *executionContext) childFields_AuditEventEdge(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "cursor":
+		return ec.fieldContext_AuditEventEdge_cursor(ctx, field)
+	case "node":
+		return ec.fieldContext_AuditEventEdge_node(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type AuditEventEdge", field.Name)
+}
+
+func (ec *executionContext) childFields_AuditProof(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "eventId":
+		return ec.fieldContext_AuditProof_eventId(ctx, field)
+	case "leafIndex":
+		return ec.fieldContext_AuditProof_leafIndex(ctx, field)
+	case "canonical":
+		return ec.fieldContext_AuditProof_canonical(ctx, field)
+	case "treeSize":
+		return ec.fieldContext_AuditProof_treeSize(ctx, field)
+	case "hashes":
+		return ec.fieldContext_AuditProof_hashes(ctx, field)
+	case "checkpoint":
+		return ec.fieldContext_AuditProof_checkpoint(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type AuditProof", field.Name)
 }
 
 func (ec *executionContext) childFields_Case(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {

@@ -5,6 +5,7 @@ package generated
 import (
 	"amparo/graph/model"
 	"amparo/graph/scalar"
+	"amparo/internal/audit"
 	"amparo/internal/auth"
 	"amparo/internal/casefile"
 	"amparo/internal/child"
@@ -40,13 +41,13 @@ type MutationResolver interface {
 	SubmitComplaint(ctx context.Context, input complaint.SubmitInput) (*model.SubmitComplaintPayload, error)
 	LinkComplaintToCase(ctx context.Context, input complaint.LinkInput) (*model.LinkComplaintPayload, error)
 	UploadEvidence(ctx context.Context, input model.UploadEvidenceInput) (*model.EvidencePayload, error)
-	RequestEvidenceDownload(ctx context.Context, evidenceID uuid.UUID) (*evidence.Download, error)
-	VerifyEvidence(ctx context.Context, evidenceID uuid.UUID) (*evidence.Verification, error)
+	RequestEvidenceDownload(ctx context.Context, evidenceID string) (*evidence.Download, error)
+	VerifyEvidence(ctx context.Context, evidenceID string) (*evidence.Verification, error)
 	RevealIdentity(ctx context.Context, input casefile.RevealInput) (*child.Identity, error)
 	CreateUser(ctx context.Context, input user.CreateInput) (*model.AccountPayload, error)
 	GrantRole(ctx context.Context, input user.GrantInput) (*model.AccountPayload, error)
 	RevokeRole(ctx context.Context, input user.GrantInput) (*model.AccountPayload, error)
-	DisableUser(ctx context.Context, userID uuid.UUID) (*model.AccountPayload, error)
+	DisableUser(ctx context.Context, userID string) (*model.AccountPayload, error)
 }
 type QueryResolver interface {
 	Me(ctx context.Context) (*model.Viewer, error)
@@ -55,12 +56,14 @@ type QueryResolver interface {
 	Departments(ctx context.Context) ([]*reference.Department, error)
 	Institutions(ctx context.Context) ([]*reference.Institution, error)
 	EntryPoints(ctx context.Context) ([]*reference.EntryPoint, error)
-	Case(ctx context.Context, id uuid.UUID) (*casefile.Case, error)
+	AuditEvents(ctx context.Context, filter *audit.EventFilter, first *int, after *string) (*model.AuditEventConnection, error)
+	AuditProof(ctx context.Context, eventID string) (*audit.Proof, error)
+	Case(ctx context.Context, id string) (*casefile.Case, error)
 	Cases(ctx context.Context, filter *casefile.Filter, first *int, after *string) (*model.CaseConnection, error)
-	Complaint(ctx context.Context, id uuid.UUID) (*complaint.Complaint, error)
+	Complaint(ctx context.Context, id string) (*complaint.Complaint, error)
 	Complaints(ctx context.Context, filter *complaint.Filter, first *int, after *string) (*model.ComplaintConnection, error)
 	ComplaintStatus(ctx context.Context, trackingCode string) (*complaint.PublicStatus, error)
-	IdentityReveals(ctx context.Context, caseID *uuid.UUID) ([]*casefile.Reveal, error)
+	IdentityReveals(ctx context.Context, caseID *string) ([]*casefile.Reveal, error)
 	Users(ctx context.Context) ([]*user.User, error)
 }
 type ViolationCategoryResolver interface {
@@ -107,8 +110,8 @@ func (ec *executionContext) field_Mutation_disableUser_args(ctx context.Context,
 	var err error
 	args := map[string]any{}
 	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "userId",
-		func(ctx context.Context, v any) (uuid.UUID, error) {
-			return ec.unmarshalNID2githubᚗcomᚋgoogleᚋuuidᚐUUID(ctx, v)
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -163,8 +166,8 @@ func (ec *executionContext) field_Mutation_requestEvidenceDownload_args(ctx cont
 	var err error
 	args := map[string]any{}
 	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "evidenceId",
-		func(ctx context.Context, v any) (uuid.UUID, error) {
-			return ec.unmarshalNID2githubᚗcomᚋgoogleᚋuuidᚐUUID(ctx, v)
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -233,8 +236,8 @@ func (ec *executionContext) field_Mutation_verifyEvidence_args(ctx context.Conte
 	var err error
 	args := map[string]any{}
 	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "evidenceId",
-		func(ctx context.Context, v any) (uuid.UUID, error) {
-			return ec.unmarshalNID2githubᚗcomᚋgoogleᚋuuidᚐUUID(ctx, v)
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -257,12 +260,56 @@ func (ec *executionContext) field_Query___type_args(ctx context.Context, rawArgs
 	return args, nil
 }
 
+func (ec *executionContext) field_Query_auditEvents_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "filter",
+		func(ctx context.Context, v any) (*audit.EventFilter, error) {
+			return ec.unmarshalOAuditEventFilter2ᚖamparoᚋinternalᚋauditᚐEventFilter(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["filter"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "after",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["after"] = arg2
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_auditProof_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "eventId",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["eventId"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Query_case_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
 	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id",
-		func(ctx context.Context, v any) (uuid.UUID, error) {
-			return ec.unmarshalNID2githubᚗcomᚋgoogleᚋuuidᚐUUID(ctx, v)
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -319,8 +366,8 @@ func (ec *executionContext) field_Query_complaint_args(ctx context.Context, rawA
 	var err error
 	args := map[string]any{}
 	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id",
-		func(ctx context.Context, v any) (uuid.UUID, error) {
-			return ec.unmarshalNID2githubᚗcomᚋgoogleᚋuuidᚐUUID(ctx, v)
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -363,8 +410,8 @@ func (ec *executionContext) field_Query_identityReveals_args(ctx context.Context
 	var err error
 	args := map[string]any{}
 	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "caseId",
-		func(ctx context.Context, v any) (*uuid.UUID, error) {
-			return ec.unmarshalOID2ᚖgithubᚗcomᚋgoogleᚋuuidᚐUUID(ctx, v)
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOID2ᚖstring(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -837,7 +884,7 @@ func (ec *executionContext) _Mutation_requestEvidenceDownload(ctx context.Contex
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Mutation().RequestEvidenceDownload(ctx, fc.Args["evidenceId"].(uuid.UUID))
+			return ec.Resolvers.Mutation().RequestEvidenceDownload(ctx, fc.Args["evidenceId"].(string))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *evidence.Download) graphql.Marshaler {
@@ -881,7 +928,7 @@ func (ec *executionContext) _Mutation_verifyEvidence(ctx context.Context, field 
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Mutation().VerifyEvidence(ctx, fc.Args["evidenceId"].(uuid.UUID))
+			return ec.Resolvers.Mutation().VerifyEvidence(ctx, fc.Args["evidenceId"].(string))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *evidence.Verification) graphql.Marshaler {
@@ -1101,7 +1148,7 @@ func (ec *executionContext) _Mutation_disableUser(ctx context.Context, field gra
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Mutation().DisableUser(ctx, fc.Args["userId"].(uuid.UUID))
+			return ec.Resolvers.Mutation().DisableUser(ctx, fc.Args["userId"].(string))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *model.AccountPayload) graphql.Marshaler {
@@ -1431,6 +1478,94 @@ func (ec *executionContext) fieldContext_Query_entryPoints(_ context.Context, fi
 	return fc, nil
 }
 
+func (ec *executionContext) _Query_auditEvents(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_auditEvents(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().AuditEvents(ctx, fc.Args["filter"].(*audit.EventFilter), fc.Args["first"].(*int), fc.Args["after"].(*string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.AuditEventConnection) graphql.Marshaler {
+			return ec.marshalNAuditEventConnection2ᚖamparoᚋgraphᚋmodelᚐAuditEventConnection(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_auditEvents(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_AuditEventConnection(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_auditEvents_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_auditProof(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_auditProof(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().AuditProof(ctx, fc.Args["eventId"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *audit.Proof) graphql.Marshaler {
+			return ec.marshalOAuditProof2ᚖamparoᚋinternalᚋauditᚐProof(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Query_auditProof(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_AuditProof(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_auditProof_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Query_case(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -1441,7 +1576,7 @@ func (ec *executionContext) _Query_case(ctx context.Context, field graphql.Colle
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Query().Case(ctx, fc.Args["id"].(uuid.UUID))
+			return ec.Resolvers.Query().Case(ctx, fc.Args["id"].(string))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *casefile.Case) graphql.Marshaler {
@@ -1529,7 +1664,7 @@ func (ec *executionContext) _Query_complaint(ctx context.Context, field graphql.
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Query().Complaint(ctx, fc.Args["id"].(uuid.UUID))
+			return ec.Resolvers.Query().Complaint(ctx, fc.Args["id"].(string))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *complaint.Complaint) graphql.Marshaler {
@@ -1661,7 +1796,7 @@ func (ec *executionContext) _Query_identityReveals(ctx context.Context, field gr
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Query().IdentityReveals(ctx, fc.Args["caseId"].(*uuid.UUID))
+			return ec.Resolvers.Query().IdentityReveals(ctx, fc.Args["caseId"].(*string))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v []*casefile.Reveal) graphql.Marshaler {
@@ -2495,6 +2630,18 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 				true, true,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Query_entryPoints(ctx, field)
+				})
+		case "auditEvents":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_auditEvents(ctx, field)
+				})
+		case "auditProof":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_auditProof(ctx, field)
 				})
 		case "case":
 			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,

@@ -3,6 +3,7 @@
 package model
 
 import (
+	"amparo/internal/audit"
 	"amparo/internal/auth"
 	"amparo/internal/casefile"
 	"amparo/internal/complaint"
@@ -13,11 +14,21 @@ import (
 	"time"
 
 	"github.com/99designs/gqlgen/graphql"
-	"github.com/google/uuid"
 )
 
 type AccountPayload struct {
 	User *user.User `json:"user"`
+}
+
+type AuditEventConnection struct {
+	Edges      []*AuditEventEdge `json:"edges"`
+	PageInfo   *page.Info        `json:"pageInfo"`
+	TotalCount int               `json:"totalCount"`
+}
+
+type AuditEventEdge struct {
+	Cursor string     `json:"cursor"`
+	Node   *audit.Row `json:"node"`
 }
 
 type CaseConnection struct {
@@ -71,7 +82,7 @@ type SubmitComplaintPayload struct {
 }
 
 type UploadEvidenceInput struct {
-	CaseID      uuid.UUID      `json:"caseId"`
+	CaseID      string         `json:"caseId"`
 	File        graphql.Upload `json:"file"`
 	Description *string        `json:"description,omitempty"`
 	CapturedAt  *time.Time     `json:"capturedAt,omitempty"`

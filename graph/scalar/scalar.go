@@ -4,6 +4,7 @@
 package scalar
 
 import (
+	"encoding/json"
 	"fmt"
 	"io"
 	"strconv"
@@ -31,6 +32,53 @@ func UnmarshalUUID(v any) (uuid.UUID, error) {
 		return uuid.Nil, invalid("identificador no válido", "invalid ID")
 	}
 	return id, nil
+}
+
+// MarshalInt64ID writes a numeric ID (an audit event's sequence number).
+func MarshalInt64ID(id int64) graphql.Marshaler {
+	return graphql.WriterFunc(func(w io.Writer) { io.WriteString(w, strconv.Quote(strconv.FormatInt(id, 10))) })
+}
+
+// UnmarshalInt64ID reads a numeric ID, given as a string or a number.
+func UnmarshalInt64ID(v any) (int64, error) {
+	switch v := v.(type) {
+	case string:
+		if n, err := strconv.ParseInt(v, 10, 64); err == nil && n > 0 {
+			return n, nil
+		}
+	case int64:
+		if v > 0 {
+			return v, nil
+		}
+	case json.Number:
+		if n, err := v.Int64(); err == nil && n > 0 {
+			return n, nil
+		}
+	}
+	return 0, invalid("identificador no válido", "invalid ID")
+}
+
+// ParseUUID reads an ID argument that names a case, complaint, evidence or
+// user.
+//
+// Errors: BAD_USER_INPUT naming field.
+func ParseUUID(field, s string) (uuid.UUID, error) {
+	id, err := uuid.Parse(s)
+	if err != nil {
+		return uuid.Nil, &apperr.Error{Kind: apperr.Invalid, Field: field, Msg: apperr.Text{ES: "identificador no válido", EN: "invalid ID"}}
+	}
+	return id, nil
+}
+
+// ParseInt64ID reads an ID argument that names an audit event.
+//
+// Errors: BAD_USER_INPUT naming field.
+func ParseInt64ID(field, s string) (int64, error) {
+	n, err := UnmarshalInt64ID(s)
+	if err != nil {
+		return 0, &apperr.Error{Kind: apperr.Invalid, Field: field, Msg: apperr.Text{ES: "identificador no válido", EN: "invalid ID"}}
+	}
+	return n, nil
 }
 
 // MarshalTime writes an RFC 3339 time in UTC.

@@ -6,6 +6,22 @@
 // Events carry ids and hashes only. Names, dates of birth and free text about
 // a child never enter the trail: the trail is read by oversight bodies that
 // are not entitled to a child's identity.
+//
+// The trail is tamper-evident, in the manner of Certificate Transparency:
+//
+//   - A Sealer (one leader among the replicas) makes each committed event, in
+//     id order, a leaf of an RFC 6962 Merkle tree (golang.org/x/mod/sumdb/tlog),
+//     keeping the event's canonical encoding (Entry.Encode) exactly as hashed.
+//     Writers take no lock for it: sealing follows commits by a fraction of a
+//     second.
+//   - It signs checkpoints of the tree (C2SP tlog-checkpoint notes, Ed25519)
+//     and writes each to a CheckpointStore, a bucket whose objects are locked
+//     in compliance mode, before the database: whoever rewrites the database
+//     cannot rewrite what was checkpointed.
+//   - Verify rebuilds the tree and checks every event, leaf, checkpoint and
+//     locked copy, naming the first bad event; `amparo audit verify` runs it.
+//   - Service lists events for oversight and hands out inclusion proofs that
+//     VerifyProof checks without the server.
 package audit
 
 import (

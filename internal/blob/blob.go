@@ -1,7 +1,14 @@
 // Package blob keeps evidence objects in MinIO (any S3 server with object
 // locking). It streams uploads with a fixed part size so that memory per
-// upload stays bounded whatever the object's size, and classifies storage
-// failures as UNAVAILABLE.
+// upload stays bounded whatever the object's size, encrypts every object at
+// rest (SSE-S3), locks final objects against deletion and overwrite, and
+// classifies storage failures as UNAVAILABLE.
+//
+// An evidence object lives in two states, told by its StateTag: staged
+// (written, not yet backed by a committed record, deletable) and final
+// (under governance retention, and a legal hold while its case is open).
+// Moving from one to the other touches metadata only, never the bytes: a
+// server-side copy of a 1 GiB video would cost as much as its upload.
 package blob
 
 import (
@@ -9,6 +16,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"mime"
 	"net"
 	"net/http"
 	"net/url"
@@ -16,15 +24,33 @@ import (
 
 	"github.com/minio/minio-go/v7"
 	"github.com/minio/minio-go/v7/pkg/credentials"
+	"github.com/minio/minio-go/v7/pkg/encrypt"
+	"github.com/minio/minio-go/v7/pkg/sse"
+	"github.com/minio/minio-go/v7/pkg/tags"
 
 	"amparo/internal/apperr"
 )
 
-// PartSize is the multipart part size of uploads. minio-go buffers one part
-// in memory per upload of unknown length, and picks about 512 MiB when left
-// to itself; 16 MiB keeps an upload's memory small and still allows objects
-// of up to 160 GiB (10,000 parts).
+// PartSize is the multipart part size of uploads. An upload of unknown
+// length holds whole parts in memory (minio-go would pick about 512 MiB
+// when left to itself); 16 MiB keeps an upload's memory small and still
+// allows objects of up to 160 GiB (10,000 parts).
 const PartSize = 16 << 20
+
+// PartBuffers is how many parts of one upload are in memory at once: one
+// fills from the client while the other travels to MinIO, so that neither
+// side waits for the other. An upload holds PartBuffers*PartSize (32 MiB),
+// taken from a pool the Store keeps and given back, so the server's memory
+// is about that times the uploads in flight (graph.Limits.MaxUploads).
+const PartBuffers = 2
+
+// StateTag is the object tag that says whether an evidence object is
+// StateStaged or StateFinal.
+const (
+	StateTag    = "amparo-state"
+	StateStaged = "staged"
+	StateFinal  = "final"
+)
 
 // Config says where the store is.
 type Config struct {
@@ -39,6 +65,7 @@ type Config struct {
 type Store struct {
 	client *minio.Client
 	bucket string
+	parts  *bufferPool
 }
 
 // New returns a Store; it does not contact the server.
@@ -61,7 +88,7 @@ func New(cfg Config) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("blob: %w", err)
 	}
-	return &Store{client: c, bucket: cfg.Bucket}, nil
+	return &Store{client: c, bucket: cfg.Bucket, parts: newBufferPool(PartBuffers)}, nil
 }
 
 // Client is the underlying minio-go client, for tests and tools.
@@ -71,8 +98,14 @@ func (s *Store) Client() *minio.Client { return s.client }
 func (s *Store) Bucket() string { return s.bucket }
 
 // EnsureBucket creates the bucket with object locking (which also turns
-// versioning on) when it does not exist. A server still starting up is
-// waited for, up to 30 seconds: replicas and MinIO often start together.
+// versioning on) when it does not exist, checks that an existing one has
+// object locking, and makes SSE-S3 its default encryption. A server still
+// starting up is waited for, up to 30 seconds: replicas and MinIO often
+// start together.
+//
+// Errors: UNAVAILABLE when the server cannot be reached; INTERNAL when the
+// bucket exists without object locking (evidence in it could be deleted)
+// or the server cannot encrypt (no KMS configured).
 func (s *Store) EnsureBucket(ctx context.Context) error {
 	deadline := time.Now().Add(30 * time.Second)
 	for {
@@ -89,19 +122,33 @@ func (s *Store) EnsureBucket(ctx context.Context) error {
 }
 
 func (s *Store) ensureBucket(ctx context.Context) error {
+	const op = "blob.EnsureBucket"
 	ok, err := s.client.BucketExists(ctx, s.bucket)
 	if err != nil {
-		return classify("blob.EnsureBucket", err)
+		return classify(op, err)
 	}
-	if ok {
-		return nil
-	}
-	err = s.client.MakeBucket(ctx, s.bucket, minio.MakeBucketOptions{ObjectLocking: true})
-	if err != nil {
-		if er := minio.ToErrorResponse(err); er.Code == "BucketAlreadyOwnedByYou" || er.Code == "BucketAlreadyExists" {
-			return nil // another replica made it first
+	if !ok {
+		err = s.client.MakeBucket(ctx, s.bucket, minio.MakeBucketOptions{ObjectLocking: true})
+		if er := minio.ToErrorResponse(err); err != nil && er.Code != "BucketAlreadyOwnedByYou" && er.Code != "BucketAlreadyExists" {
+			return classify(op, err)
 		}
-		return classify("blob.EnsureBucket", err)
+		// else another replica made it first
+	}
+	lock, _, _, _, err := s.client.GetObjectLockConfig(ctx, s.bucket)
+	if err != nil && minio.ToErrorResponse(err).Code != "ObjectLockConfigurationNotFoundError" {
+		return classify(op, err)
+	}
+	if lock != "Enabled" {
+		return &apperr.Error{Op: op, Kind: apperr.Internal,
+			Err: fmt.Errorf("bucket %s has no object locking: evidence in it could be deleted; create a new bucket", s.bucket)}
+	}
+	if _, err := s.client.GetBucketEncryption(ctx, s.bucket); err == nil {
+		return nil
+	} else if minio.ToErrorResponse(err).Code != "ServerSideEncryptionConfigurationNotFoundError" {
+		return classify(op, err)
+	}
+	if err := s.client.SetBucketEncryption(ctx, s.bucket, sse.NewConfigurationSSES3()); err != nil {
+		return classify(op, fmt.Errorf("default encryption (is a KMS configured?): %w", err))
 	}
 	return nil
 }
@@ -119,20 +166,126 @@ type Object struct {
 	Size      int64
 }
 
-// Put streams r, of unknown length, to key.
+// Put streams r, of unknown length, to key, encrypted at rest.
 //
 // Errors: whatever r returns (a reader that enforces a size limit passes its
-// own error through); UNAVAILABLE when the server cannot be reached.
+// own error through); UNAVAILABLE when the server cannot be reached. A
+// failed upload leaves no object and no incomplete multipart upload behind
+// unless the server went away meanwhile (Purge clears those later).
 func (s *Store) Put(ctx context.Context, key string, r io.Reader, contentType string) (Object, error) {
-	info, err := s.client.PutObject(ctx, s.bucket, key, r, -1, minio.PutObjectOptions{
-		ContentType: contentType,
-		PartSize:    PartSize,
-		NumThreads:  1,
+	return s.put(ctx, "blob.Put", key, r, contentType, nil)
+}
+
+// PutStaged is Put for an object that is not yet backed by a committed
+// record: it is tagged StateStaged and has no retention, so that Purge can
+// still remove it; Finalize locks it.
+func (s *Store) PutStaged(ctx context.Context, key string, r io.Reader, contentType string) (Object, error) {
+	return s.put(ctx, "blob.PutStaged", key, r, contentType, map[string]string{StateTag: StateStaged})
+}
+
+func (s *Store) put(ctx context.Context, op, key string, r io.Reader, contentType string, tags map[string]string) (Object, error) {
+	obj, err := s.upload(ctx, key, r, minio.PutObjectOptions{
+		ContentType:          contentType,
+		UserTags:             tags,
+		ServerSideEncryption: encrypt.NewSSE(),
 	})
 	if err != nil {
-		return Object{}, classify("blob.Put", err)
+		return Object{}, classify(op, err)
 	}
-	return Object{Key: key, VersionID: info.VersionID, Size: info.Size}, nil
+	return obj, nil
+}
+
+// Lock is what protects a final object version.
+type Lock struct {
+	RetainUntil time.Time // governance retention until this instant
+	LegalHold   bool      // a legal hold, while the case is open
+}
+
+// Finalize protects a staged object version: governance retention until
+// l.RetainUntil, a legal hold when l.LegalHold, and the StateFinal tag.
+// It is idempotent: finalizing a final version again changes nothing.
+//
+// Errors: NOT_FOUND when the version does not exist; UNAVAILABLE.
+func (s *Store) Finalize(ctx context.Context, key, versionID string, l Lock) error {
+	const op = "blob.Finalize"
+	mode := minio.Governance
+	until := l.RetainUntil.UTC().Truncate(time.Second)
+	err := s.client.PutObjectRetention(ctx, s.bucket, key, minio.PutObjectRetentionOptions{
+		Mode: &mode, RetainUntilDate: &until, VersionID: versionID,
+	})
+	if err != nil {
+		return classify(op, fmt.Errorf("retention: %w", err))
+	}
+	if l.LegalHold {
+		if err := s.SetLegalHold(ctx, key, versionID, true); err != nil {
+			return err
+		}
+	}
+	t, err := tags.NewTags(map[string]string{StateTag: StateFinal}, true)
+	if err != nil {
+		return &apperr.Error{Op: op, Kind: apperr.Internal, Err: err}
+	}
+	if err := s.client.PutObjectTagging(ctx, s.bucket, key, t, minio.PutObjectTaggingOptions{VersionID: versionID}); err != nil {
+		return classify(op, fmt.Errorf("tag: %w", err))
+	}
+	return nil
+}
+
+// SetLegalHold places or lifts the legal hold on an object version.
+//
+// Errors: NOT_FOUND; UNAVAILABLE.
+func (s *Store) SetLegalHold(ctx context.Context, key, versionID string, on bool) error {
+	st := minio.LegalHoldDisabled
+	if on {
+		st = minio.LegalHoldEnabled
+	}
+	err := s.client.PutObjectLegalHold(ctx, s.bucket, key, minio.PutObjectLegalHoldOptions{VersionID: versionID, Status: &st})
+	return classify("blob.SetLegalHold", err)
+}
+
+// LockState is how an object version is protected, as the server says.
+type LockState struct {
+	Mode        string    // "GOVERNANCE", "COMPLIANCE" or "" for none
+	RetainUntil time.Time // zero without retention
+	LegalHold   bool
+	State       string // the StateTag value, "" when untagged
+	Size        int64
+	Encrypted   bool // SSE-S3 or SSE-KMS at rest
+}
+
+// Inspect reports how an object version is protected.
+//
+// Errors: NOT_FOUND; UNAVAILABLE.
+func (s *Store) Inspect(ctx context.Context, key, versionID string) (LockState, error) {
+	const op = "blob.Inspect"
+	var ls LockState
+	info, err := s.client.StatObject(ctx, s.bucket, key, minio.StatObjectOptions{VersionID: versionID})
+	if err != nil {
+		return ls, classify(op, err)
+	}
+	ls.Size = info.Size
+	ls.Encrypted = info.Metadata.Get("X-Amz-Server-Side-Encryption") != ""
+	mode, until, err := s.client.GetObjectRetention(ctx, s.bucket, key, versionID)
+	if err != nil && minio.ToErrorResponse(err).Code != "NoSuchObjectLockConfiguration" {
+		return ls, classify(op, err)
+	}
+	if mode != nil {
+		ls.Mode = string(*mode)
+	}
+	if until != nil {
+		ls.RetainUntil = *until
+	}
+	hold, err := s.client.GetObjectLegalHold(ctx, s.bucket, key, minio.GetObjectLegalHoldOptions{VersionID: versionID})
+	if err != nil && minio.ToErrorResponse(err).Code != "NoSuchObjectLockConfiguration" {
+		return ls, classify(op, err)
+	}
+	ls.LegalHold = hold != nil && *hold == minio.LegalHoldEnabled
+	t, err := s.client.GetObjectTagging(ctx, s.bucket, key, minio.GetObjectTaggingOptions{VersionID: versionID})
+	if err != nil {
+		return ls, classify(op, err)
+	}
+	ls.State = t.ToMap()[StateTag]
+	return ls, nil
 }
 
 // Open reads a stored object version.
@@ -141,14 +294,55 @@ func (s *Store) Open(ctx context.Context, key, versionID string) (io.ReadCloser,
 	if err != nil {
 		return nil, classify("blob.Open", err)
 	}
-	return o, nil
+	return reader{o}, nil
 }
+
+// reader classifies the errors of an object being read: minio-go asks the
+// server only on the first Read, so that is where a missing object shows.
+type reader struct{ o *minio.Object }
+
+func (r reader) Read(p []byte) (int, error) {
+	n, err := r.o.Read(p)
+	if err != nil && err != io.EOF {
+		err = classify("blob.Read", err)
+	}
+	return n, err
+}
+
+func (r reader) Close() error { return r.o.Close() }
 
 // Remove deletes an object version that is not locked: it undoes an upload
 // whose record was never committed.
 func (s *Store) Remove(ctx context.Context, key, versionID string) error {
 	err := s.client.RemoveObject(ctx, s.bucket, key, minio.RemoveObjectOptions{VersionID: versionID})
 	return classify("blob.Remove", err)
+}
+
+// Purge removes everything stored under key: incomplete multipart uploads
+// and every version. It never bypasses governance retention, so a final
+// object survives it.
+//
+// Errors: UNAVAILABLE; INTERNAL when a version is locked.
+func (s *Store) Purge(ctx context.Context, key string) error {
+	const op = "blob.Purge"
+	if err := s.client.RemoveIncompleteUpload(ctx, s.bucket, key); err != nil {
+		return classify(op, fmt.Errorf("abort incomplete uploads: %w", err))
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel() // stops the listing goroutine on an early return
+	for o := range s.client.ListObjects(ctx, s.bucket, minio.ListObjectsOptions{Prefix: key, WithVersions: true, Recursive: true}) {
+		if o.Err != nil {
+			return classify(op, o.Err)
+		}
+		if o.Key != key {
+			continue
+		}
+		err := s.client.RemoveObject(ctx, s.bucket, key, minio.RemoveObjectOptions{VersionID: o.VersionID})
+		if err != nil {
+			return classify(op, fmt.Errorf("remove version %s: %w", o.VersionID, err))
+		}
+	}
+	return nil
 }
 
 // classify maps storage errors to apperr kinds; errors that already carry a
@@ -175,9 +369,24 @@ func classify(op string, err error) error {
 
 // PresignGet returns a URL that reads one version of an object for ttl.
 func (s *Store) PresignGet(ctx context.Context, key, versionID string, ttl time.Duration) (string, error) {
+	return s.PresignDownload(ctx, key, versionID, "", ttl)
+}
+
+// PresignDownload is PresignGet with the response marked as an attachment
+// named filename (when not empty): a browser saves the file instead of
+// rendering it, so a crafted PDF or text file cannot run as a page of the
+// storage server's origin.
+func (s *Store) PresignDownload(ctx context.Context, key, versionID, filename string, ttl time.Duration) (string, error) {
 	params := url.Values{}
 	if versionID != "" {
 		params.Set("versionId", versionID)
+	}
+	if filename != "" {
+		cd := mime.FormatMediaType("attachment", map[string]string{"filename": filename})
+		if cd == "" { // a name mime cannot encode: still an attachment
+			cd = "attachment"
+		}
+		params.Set("response-content-disposition", cd)
 	}
 	u, err := s.client.PresignedGetObject(ctx, s.bucket, key, ttl, params)
 	if err != nil {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"fmt"
 	"io"
 	"time"
 
@@ -13,6 +12,7 @@ import (
 
 	"amparo/internal/apperr"
 	"amparo/internal/audit"
+	"amparo/internal/blob"
 	"amparo/internal/postgres"
 )
 
@@ -76,7 +76,7 @@ func (s *Service) RequestDownload(ctx context.Context, id uuid.UUID) (*Download,
 		return nil, apperr.Wrap(op, err)
 	}
 	expires := s.now().Add(DownloadTTL).UTC()
-	url, err := s.blobs.PresignGet(ctx, e.ObjectKey, e.VersionID, DownloadTTL)
+	url, err := s.blobs.PresignDownload(ctx, e.ObjectKey, e.VersionID, e.Filename, DownloadTTL)
 	if err != nil {
 		return nil, apperr.Wrap(op, err)
 	}
@@ -94,6 +94,9 @@ func (s *Service) RequestDownload(ctx context.Context, id uuid.UUID) (*Download,
 // Verify re-reads an evidence object and compares its SHA-256 with the one
 // recorded at upload.
 //
+// A recorded object missing from the store verifies as not intact, with an
+// empty computed hash.
+//
 // Errors: UNAUTHENTICATED; FORBIDDEN without case:read; NOT_FOUND when the
 // evidence or its case lies outside the caller's scope; UNAVAILABLE when
 // storage is down.
@@ -104,9 +107,11 @@ func (s *Service) Verify(ctx context.Context, id uuid.UUID) (*Verification, erro
 		return nil, apperr.Wrap(op, err)
 	}
 	sum, err := s.hashObject(ctx, e)
-	if err != nil {
+	if err != nil && !apperr.Is(err, apperr.NotFound) {
 		return nil, apperr.Wrap(op, err)
 	}
+	// A recorded object that is missing is not "not found": it is evidence
+	// that failed verification, and the audit trail must say so.
 	v := &Verification{Evidence: e, ComputedSHA256: sum, Intact: sum == e.SHA256, VerifiedAt: s.now().UTC()}
 	err = postgres.WithTx(ctx, s.db, func(tx *sqlx.Tx) error {
 		return audit.Record(ctx, tx, audit.Event{Action: "evidence:verify", ObjectType: "evidence", ObjectID: e.ID.String(),
@@ -120,14 +125,23 @@ func (s *Service) Verify(ctx context.Context, id uuid.UUID) (*Verification, erro
 
 // hashObject streams the stored version of e through SHA-256.
 func (s *Service) hashObject(ctx context.Context, e *Evidence) (string, error) {
-	r, err := s.blobs.Open(ctx, e.ObjectKey, e.VersionID)
+	sum, _, err := hashVersion(ctx, s.blobs, e.ObjectKey, e.VersionID)
+	return sum, err
+}
+
+// hashVersion streams an object version through SHA-256 and counts its bytes.
+//
+// Errors: NOT_FOUND; UNAVAILABLE.
+func hashVersion(ctx context.Context, blobs *blob.Store, key, versionID string) (string, int64, error) {
+	r, err := blobs.Open(ctx, key, versionID)
 	if err != nil {
-		return "", err
+		return "", 0, err
 	}
 	defer r.Close()
 	h := sha256.New()
-	if _, err := io.Copy(h, r); err != nil {
-		return "", fmt.Errorf("read object: %w", err)
+	n, err := io.Copy(h, r)
+	if err != nil {
+		return "", n, apperr.Wrap("evidence.hash", err)
 	}
-	return hex.EncodeToString(h.Sum(nil)), nil
+	return hex.EncodeToString(h.Sum(nil)), n, nil
 }

@@ -1,15 +1,34 @@
 // Package evidence attaches files to cases: photos, medical reports,
 // recorded testimony and documents that may be put before a children's
-// court. An upload is streamed to the object store with its SHA-256
-// computed on the way, so memory stays bounded whatever the file's size,
-// and its record and audit event commit in one transaction.
+// court. They must stay exactly what was uploaded, for as long as the law
+// requires, seen only by those entitled.
+//
+// An upload is streamed to the object store with its SHA-256 computed on
+// the way, so memory stays bounded whatever the file's size; its type is
+// decided from its first bytes against an allowlist before anything is
+// stored. Its life has three steps, so that a failure at any point leaves
+// neither a record without an object nor an object without a record:
+//
+//  1. staged: a row in evidence_staging names the random object key, then
+//     the bytes go to MinIO tagged staged, without retention (removable);
+//  2. committed: the evidence row, its audit event and the staging row's
+//     committed mark commit in one transaction;
+//  3. final: the object gets governance retention, a legal hold while its
+//     case is open and the final tag; the staging row goes.
+//
+// Step 3 changes metadata only, never the bytes, so it costs the same for a
+// 1 GiB video as for a photo. The Janitor finishes what a crash interrupted:
+// it removes the objects of staging rows that never committed and locks
+// those whose rows did.
 package evidence
 
 import (
+	"bufio"
 	"context"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"hash"
 	"io"
@@ -50,6 +69,8 @@ type Evidence struct {
 	CapturedAt  *time.Time `db:"captured_at"`
 	UploadedBy  uuid.UUID  `db:"uploaded_by"`
 	UploadedAt  time.Time  `db:"uploaded_at"`
+	// RetainUntil is when the object's governance retention ends.
+	RetainUntil time.Time `db:"retain_until"`
 }
 
 // UploadInput is one file to attach to a case.
@@ -66,27 +87,72 @@ type Cases interface {
 	Authorize(ctx context.Context, caseID uuid.UUID, perm string) (*auth.Principal, error)
 }
 
+// Config tunes a Service; the zero value of each field means its default.
+type Config struct {
+	// MaxSize caps the size of one file (default 200 MiB).
+	MaxSize int64
+	// RetentionYears is how long evidence is locked against deletion after
+	// its upload (default 10).
+	RetentionYears int
+	// MaxUploadTime bounds one upload, slow links included (default 6 h).
+	// The janitor's grace period must be longer: it takes an upload still
+	// staged after its grace period for abandoned.
+	MaxUploadTime time.Duration
+}
+
+// Defaults of Config.
+const (
+	DefaultMaxSize        = 200 << 20
+	DefaultRetentionYears = 10
+	DefaultMaxUploadTime  = 6 * time.Hour
+)
+
+func (c Config) withDefaults() Config {
+	if c.MaxSize <= 0 {
+		c.MaxSize = DefaultMaxSize
+	}
+	if c.RetentionYears <= 0 {
+		c.RetentionYears = DefaultRetentionYears
+	}
+	if c.MaxUploadTime <= 0 {
+		c.MaxUploadTime = DefaultMaxUploadTime
+	}
+	return c
+}
+
 // Service stores and lists evidence.
 type Service struct {
-	db      *sqlx.DB
-	blobs   *blob.Store
-	cases   Cases
-	log     *slog.Logger
-	maxSize int64
-	now     func() time.Time
+	db    *sqlx.DB
+	blobs *blob.Store
+	cases Cases
+	log   *slog.Logger
+	cfg   Config
+	now   func() time.Time
 }
 
-// NewService returns a Service; maxSize caps the size of one file.
+// NewService returns a Service with the default retention and upload time;
+// maxSize caps the size of one file.
 func NewService(db *sqlx.DB, blobs *blob.Store, cases Cases, log *slog.Logger, maxSize int64) *Service {
-	return &Service{db: db, blobs: blobs, cases: cases, log: log, maxSize: maxSize, now: time.Now}
+	return New(db, blobs, cases, log, Config{MaxSize: maxSize})
 }
 
-// Upload streams a file to the store and records it against a case.
+// New returns a Service configured by cfg.
+func New(db *sqlx.DB, blobs *blob.Store, cases Cases, log *slog.Logger, cfg Config) *Service {
+	return &Service{db: db, blobs: blobs, cases: cases, log: log, cfg: cfg.withDefaults(), now: time.Now}
+}
+
+// Upload streams a file to the store and records it against a case. The
+// file's type is decided from its first bytes; nothing is stored when it is
+// not allowed. The record and its audit event commit in one transaction,
+// and only then is the object locked; should locking fail, the evidence is
+// recorded all the same and the Janitor locks it on its next pass.
 //
 // Errors: UNAUTHENTICATED; FORBIDDEN without evidence:upload; NOT_FOUND when
-// the case lies outside the caller's scope; BAD_USER_INPUT; PAYLOAD_TOO_LARGE
-// over the size limit; UNAVAILABLE when storage or database is down. On any
-// error nothing is recorded and the object is removed.
+// the case lies outside the caller's scope; BAD_USER_INPUT (an empty file,
+// a description too long, an interrupted upload); UNSUPPORTED_MEDIA_TYPE;
+// PAYLOAD_TOO_LARGE over the size limit; UNAVAILABLE when storage or
+// database is down. On any error no evidence is recorded, and the object,
+// if any reached the store, is removed at once or by the Janitor.
 func (s *Service) Upload(ctx context.Context, in UploadInput) (*Evidence, error) {
 	const op = "evidence.Upload"
 	p, err := s.cases.Authorize(ctx, in.CaseID, PermUpload)
@@ -97,9 +163,7 @@ func (s *Service) Upload(ctx context.Context, in UploadInput) (*Evidence, error)
 	name := SanitizeFilename(in.Filename)
 	if in.Description != nil {
 		d := strings.TrimSpace(*in.Description)
-		if utf8.RuneCountInString(d) > 2000 {
-			v.Add("description", "a lo sumo 2000 caracteres", "at most 2000 characters")
-		}
+		v.Text("description", d, 2000)
 		in.Description = &d
 	}
 	if in.CapturedAt != nil && in.CapturedAt.After(s.now().Add(5*time.Minute)) {
@@ -109,41 +173,95 @@ func (s *Service) Upload(ctx context.Context, in UploadInput) (*Evidence, error)
 		return nil, apperr.Wrap(op, err)
 	}
 
+	// Decide the type from the first bytes before anything is stored; the
+	// peeked bytes stay in the buffer and are streamed with the rest.
+	file := bufio.NewReaderSize(in.File, sniffLen)
+	head, err := file.Peek(sniffLen)
+	if err != nil && !errors.Is(err, io.EOF) {
+		return nil, apperr.Wrap(op, err)
+	}
+	if len(head) == 0 {
+		return nil, apperr.Wrap(op, &apperr.Error{Kind: apperr.Invalid, Field: "file",
+			Msg: apperr.Text{ES: "el archivo está vacío", EN: "the file is empty"}})
+	}
+	contentType, err := sniff(head)
+	if err != nil {
+		return nil, apperr.Wrap(op, err)
+	}
+
+	now := s.now().UTC()
 	e := &Evidence{
 		ID: uuid.New(), CaseID: in.CaseID, ObjectKey: randomKey(), Filename: name,
-		ContentType: "application/octet-stream", Description: in.Description, CapturedAt: in.CapturedAt,
+		ContentType: contentType, Description: in.Description, CapturedAt: in.CapturedAt,
 		UploadedBy: p.UserID,
+		// Whole seconds: S3 keeps retention dates to the second, and the
+		// janitor must be able to set exactly this date again.
+		RetainUntil: now.Truncate(time.Second).AddDate(s.cfg.RetentionYears, 0, 0),
 	}
+	if err := stage(ctx, s.db, e); err != nil {
+		return nil, apperr.Wrap(op, err)
+	}
+	// From here on, every exit must leave the staging row to the janitor or
+	// clear it with the object: a detached context lets the cleanup and the
+	// locking finish when the client hangs up.
+	bg := context.WithoutCancel(ctx)
+
 	h := sha256.New()
-	body := &meter{r: in.File, h: h, max: s.maxSize}
-	obj, err := s.blobs.Put(ctx, e.ObjectKey, body, e.ContentType)
+	body := &meter{r: file, h: h, max: s.cfg.MaxSize}
+	putCtx, cancel := context.WithTimeout(ctx, s.cfg.MaxUploadTime)
+	obj, err := s.blobs.PutStaged(putCtx, e.ObjectKey, body, e.ContentType)
+	cancel()
 	if err != nil {
+		s.discard(bg, e.ObjectKey)
+		if errors.Is(err, context.DeadlineExceeded) && ctx.Err() == nil {
+			err = apperr.New(apperr.Invalid, "la carga tardó demasiado; intente de nuevo con una conexión más rápida",
+				"the upload took too long; try again over a faster connection")
+		}
 		return nil, apperr.Wrap(op, err)
 	}
 	e.VersionID, e.Size, e.SHA256 = obj.VersionID, body.n, hex.EncodeToString(h.Sum(nil))
 	e.UploadedAt = s.now().UTC()
 
 	err = postgres.WithTx(ctx, s.db, func(tx *sqlx.Tx) error {
-		const q = `
-INSERT INTO evidence (id, case_id, object_key, version_id, filename, content_type, size, sha256, description,
-  captured_at, uploaded_by, uploaded_at)
-VALUES (:id, :case_id, :object_key, :version_id, :filename, :content_type, :size, :sha256, :description,
-  :captured_at, :uploaded_by, :uploaded_at)`
-		if _, err := sqlx.NamedExecContext(ctx, tx, q, e); err != nil {
-			return fmt.Errorf("insert evidence: %w", err)
+		if err := markCommitted(ctx, tx, e.ObjectKey); err != nil {
+			return err
+		}
+		if err := insert(ctx, tx, e); err != nil {
+			return err
 		}
 		return audit.Record(ctx, tx, audit.Event{Action: PermUpload, ObjectType: "evidence", ObjectID: e.ID.String(),
-			Details: map[string]any{"case": e.CaseID, "sha256": e.SHA256, "size": e.Size, "contentType": e.ContentType}})
+			Details: map[string]any{"case": e.CaseID, "sha256": e.SHA256, "size": e.Size, "contentType": e.ContentType,
+				"version": e.VersionID, "retainUntil": e.RetainUntil}})
 	})
 	if err != nil {
 		// The record did not commit: take the object back so that nothing
 		// unaccounted for stays in the store.
-		if rerr := s.blobs.Remove(context.WithoutCancel(ctx), obj.Key, obj.VersionID); rerr != nil {
-			s.log.ErrorContext(ctx, "orphan evidence object left", "key", obj.Key, "err", rerr)
-		}
+		s.discard(bg, e.ObjectKey)
 		return nil, apperr.Wrap(op, err)
 	}
+
+	fctx, cancel := context.WithTimeout(bg, 30*time.Second)
+	defer cancel()
+	if err := finalize(fctx, s.db, s.blobs, e.ObjectKey); err != nil {
+		s.log.WarnContext(ctx, "evidence recorded but not yet locked; the janitor will lock it",
+			"evidence", e.ID, "err", err)
+	}
 	return e, nil
+}
+
+// discard removes what an upload that did not commit stored, and its
+// staging row; when storage cannot be reached it leaves the row to the
+// janitor, which retries once the grace period is over.
+func (s *Service) discard(ctx context.Context, key string) {
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	if err := s.blobs.Purge(ctx, key); err != nil {
+		s.log.WarnContext(ctx, "staged evidence object left for the janitor", "key", key, "err", err)
+		return
+	}
+	if err := unstage(ctx, s.db, key); err != nil {
+		s.log.WarnContext(ctx, "staging row left for the janitor", "key", key, "err", err)
+	}
 }
 
 // ListByCases returns the evidence of each case, for cases the caller has
@@ -190,9 +308,16 @@ func randomKey() string {
 	return "evidence/" + hex.EncodeToString(b)
 }
 
+// maxFilename is the longest file name kept, in characters.
+const maxFilename = 200
+
 // SanitizeFilename keeps the client's file name as harmless metadata: no
-// directories, no control or format characters, at most 200 characters.
+// directories, no control or format characters (which can reverse how a
+// name reads, "gpj.exe" shown as "exe.jpg"), no invalid UTF-8, at most 200
+// characters with the extension kept. What is left of an empty or
+// dots-only name is "archivo".
 func SanitizeFilename(name string) string {
+	name = strings.ToValidUTF8(name, "")
 	name = strings.ReplaceAll(name, "\\", "/")
 	name = path.Base(name)
 	name = strings.Map(func(r rune) rune {
@@ -202,12 +327,12 @@ func SanitizeFilename(name string) string {
 		return r
 	}, name)
 	name = strings.TrimSpace(strings.Trim(name, "."))
-	if r := []rune(name); len(r) > 200 {
+	if r := []rune(name); len(r) > maxFilename {
 		ext := path.Ext(name)
-		if len(ext) > 16 {
+		if n := utf8.RuneCountInString(ext); n > 16 || n >= maxFilename {
 			ext = ""
 		}
-		name = string(r[:200-utf8.RuneCountInString(ext)]) + ext
+		name = strings.TrimSpace(string(r[:maxFilename-utf8.RuneCountInString(ext)])) + ext
 	}
 	if name == "" || name == "/" {
 		name = "archivo"

@@ -1,0 +1,287 @@
+package audit
+
+import (
+	"context"
+	"database/sql"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jmoiron/sqlx"
+	"github.com/lib/pq"
+	"golang.org/x/mod/sumdb/tlog"
+
+	"amparo/internal/apperr"
+	"amparo/internal/auth"
+	"amparo/internal/authz"
+	"amparo/internal/page"
+	"amparo/internal/postgres"
+)
+
+// PermRead is the permission to read the audit trail: oversight holds it
+// over every institution, a supervisor over their own.
+const PermRead = "audit:read"
+
+// Authorizer is what the Service needs of authz.Authorizer.
+type Authorizer interface {
+	Check(ctx context.Context, perm string) (*auth.Principal, authz.Scopes, error)
+}
+
+// Service reads the audit trail for oversight: lists of events and
+// inclusion proofs that anyone can check without trusting the server.
+type Service struct {
+	db    *sqlx.DB
+	authz Authorizer
+}
+
+// NewService returns a Service over db.
+func NewService(db *sqlx.DB, az Authorizer) *Service { return &Service{db: db, authz: az} }
+
+// EventFilter narrows a list of events. Empty fields do not filter; none
+// reaches past the caller's scope.
+type EventFilter struct {
+	ActorID        *uuid.UUID
+	Institution    *string // the actor's institution
+	Actions        []string
+	ObjectType     *string
+	ObjectID       *string
+	OccurredAfter  *time.Time // inclusive
+	OccurredBefore *time.Time // exclusive
+}
+
+// Row is an event as Events lists it: the entry and, once it is sealed, its
+// leaf index in the log.
+type Row struct {
+	Entry
+	LeafIndex *int64
+}
+
+// EventPage is one page of events, newest first.
+type EventPage = page.Of[*Row]
+
+// check authorizes perm and turns the caller's scopes into a predicate on
+// audit.events e. A refusal is itself audited.
+func (s *Service) check(ctx context.Context, objectID string) (string, []any, error) {
+	p, scopes, err := s.authz.Check(ctx, PermRead)
+	if apperr.Is(err, apperr.Forbidden) {
+		return "", nil, Deny(ctx, s.db, Event{Action: PermRead, ObjectType: "audit_event", ObjectID: objectID}, err)
+	}
+	if err != nil {
+		return "", nil, err
+	}
+	switch {
+	case scopes.Has(authz.All):
+		return "TRUE", nil, nil
+	case scopes.Has(authz.Institution) && p.Institution != "":
+		return "e.actor_institution = $1", []any{p.Institution}, nil
+	}
+	err = &apperr.Error{Op: PermRead, Kind: apperr.Forbidden}
+	return "", nil, Deny(ctx, s.db, Event{Action: PermRead, ObjectType: "audit_event", ObjectID: objectID}, err)
+}
+
+// maxPage is the most events one page holds; larger requests get this many.
+const maxPage = page.Max
+
+// Events lists the events the caller may read, newest first, first at a
+// time (20 when nil, at most 100) after the cursor after.
+//
+// Errors: UNAUTHENTICATED; FORBIDDEN without audit:read (audited);
+// BAD_USER_INPUT for a negative first or a bad cursor; UNAVAILABLE.
+func (s *Service) Events(ctx context.Context, f EventFilter, first *int, after *string) (*EventPage, error) {
+	const op = "audit.Events"
+	where, args, err := s.check(ctx, "")
+	if err != nil {
+		return nil, apperr.Wrap(op, err)
+	}
+	size := page.Default
+	if first != nil {
+		if *first < 0 {
+			return nil, apperr.Wrap(op, &apperr.Error{Kind: apperr.Invalid, Field: "first", Msg: apperr.Text{
+				ES: "first no puede ser negativo", EN: "first cannot be negative"}})
+		}
+		size = min(*first, maxPage)
+	}
+	var cursor int64
+	hasCursor := after != nil && *after != ""
+	if hasCursor {
+		if cursor, err = parseCursor(*after); err != nil {
+			return nil, apperr.Wrap(op, err)
+		}
+	}
+	add := func(cond string, v any) {
+		args = append(args, v)
+		where += " AND " + strings.ReplaceAll(cond, "?", "$"+strconv.Itoa(len(args)))
+	}
+	if f.ActorID != nil {
+		add("e.actor_id = ?", *f.ActorID)
+	}
+	if f.Institution != nil {
+		add("e.actor_institution = ?", *f.Institution)
+	}
+	if len(f.Actions) > 0 {
+		add("e.action = ANY(?)", pq.Array(f.Actions))
+	}
+	if f.ObjectType != nil {
+		add("e.object_type = ?", *f.ObjectType)
+	}
+	if f.ObjectID != nil {
+		add("e.object_id = ?", *f.ObjectID)
+	}
+	if f.OccurredAfter != nil {
+		add("e.occurred_at >= ?", *f.OccurredAfter)
+	}
+	if f.OccurredBefore != nil {
+		add("e.occurred_at < ?", *f.OccurredBefore)
+	}
+	var total int
+	if err := s.db.GetContext(ctx, &total, `SELECT count(*) FROM audit.events e WHERE `+where, args...); err != nil {
+		return nil, apperr.Wrap(op, postgres.MapError(err))
+	}
+	if hasCursor {
+		add("e.id < ?", cursor)
+	}
+	args = append(args, size+1)
+	q := `SELECT ` + entryColumns + `, l.idx FROM audit.events e LEFT JOIN audit.leaves l ON l.event_id = e.id
+WHERE ` + where + ` ORDER BY e.id DESC LIMIT $` + strconv.Itoa(len(args))
+	rows, err := s.db.QueryxContext(ctx, q, args...)
+	if err != nil {
+		return nil, apperr.Wrap(op, postgres.MapError(err))
+	}
+	defer rows.Close()
+	var list []*Row
+	for rows.Next() {
+		var leaf sql.NullInt64
+		e, err := scanEntry(rows, &leaf)
+		if err != nil {
+			return nil, apperr.Wrap(op, postgres.MapError(err))
+		}
+		r := &Row{Entry: *e}
+		if leaf.Valid {
+			r.LeafIndex = &leaf.Int64
+		}
+		list = append(list, r)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, apperr.Wrap(op, postgres.MapError(err))
+	}
+	out := cut(size, hasCursor, list)
+	out.TotalCount = total
+	return &out, nil
+}
+
+// cut makes a page of rows fetched with LIMIT size+1.
+func cut(size int, hasCursor bool, rows []*Row) EventPage {
+	out := EventPage{Items: []*Row{}, Cursors: []string{}}
+	if len(rows) > size {
+		rows, out.Info.HasNextPage = rows[:size], true
+	}
+	out.Info.HasPreviousPage = hasCursor
+	for _, r := range rows {
+		out.Items = append(out.Items, r)
+		out.Cursors = append(out.Cursors, formatCursor(r.ID))
+	}
+	if n := len(out.Cursors); n > 0 {
+		out.Info.StartCursor, out.Info.EndCursor = &out.Cursors[0], &out.Cursors[n-1]
+	}
+	return out
+}
+
+// cursorPrefix keeps audit cursors apart from other lists' cursors.
+const cursorPrefix = "audit."
+
+func formatCursor(id int64) string {
+	return base64.RawURLEncoding.EncodeToString([]byte(cursorPrefix + strconv.FormatInt(id, 10)))
+}
+
+func parseCursor(s string) (int64, error) {
+	bad := &apperr.Error{Kind: apperr.Invalid, Field: "after", Msg: apperr.Text{ES: "cursor no válido", EN: "invalid cursor"}}
+	raw, err := base64.RawURLEncoding.DecodeString(s)
+	if err != nil {
+		return 0, bad
+	}
+	rest, ok := strings.CutPrefix(string(raw), cursorPrefix)
+	if !ok {
+		return 0, bad
+	}
+	id, err := strconv.ParseInt(rest, 10, 64)
+	if err != nil || strconv.FormatInt(id, 10) != rest {
+		return 0, bad
+	}
+	return id, nil
+}
+
+// Proof shows that an event is in the log that a signed checkpoint
+// describes. Everything needed to check it is in it, but for the log's
+// verifier key, which the checker must already trust: see VerifyProof.
+type Proof struct {
+	EventID    int64       `json:"eventId"`
+	LeafIndex  int64       `json:"leafIndex"`
+	Canonical  []byte      `json:"canonical"`  // the event's sealed bytes (canonical encoding)
+	TreeSize   int64       `json:"treeSize"`   // leaves in the checkpointed tree
+	Hashes     []tlog.Hash `json:"hashes"`     // RFC 6962 audit path from the leaf to the root
+	Checkpoint string      `json:"checkpoint"` // the signed checkpoint (C2SP tlog-checkpoint note)
+}
+
+// Proof returns the inclusion proof of event id against the newest
+// checkpoint.
+//
+// Errors: UNAUTHENTICATED; FORBIDDEN without audit:read (audited);
+// NOT_FOUND when the event does not exist or is outside the caller's scope,
+// and, with its own message, when it is not sealed and checkpointed yet
+// (seconds after it is written); UNAVAILABLE.
+func (s *Service) Proof(ctx context.Context, id int64) (*Proof, error) {
+	const op = "audit.Proof"
+	where, args, err := s.check(ctx, strconv.FormatInt(id, 10))
+	if err != nil {
+		return nil, apperr.Wrap(op, err)
+	}
+	tx, err := s.db.BeginTxx(ctx, &sql.TxOptions{Isolation: sql.LevelRepeatableRead, ReadOnly: true})
+	if err != nil {
+		return nil, apperr.Wrap(op, postgres.MapError(err))
+	}
+	defer tx.Rollback()
+	args = append(args, id)
+	q := `SELECT l.idx, l.body FROM audit.events e LEFT JOIN audit.leaves l ON l.event_id = e.id
+WHERE ` + where + ` AND e.id = $` + strconv.Itoa(len(args))
+	var (
+		idx  sql.NullInt64
+		body []byte
+	)
+	if err := tx.QueryRowxContext(ctx, q, args...).Scan(&idx, &body); err != nil {
+		return nil, apperr.Wrap(op, postgres.MapError(err))
+	}
+	notYet := &apperr.Error{Kind: apperr.NotFound, Msg: apperr.Text{
+		ES: "el evento aún no está sellado en un punto de control; intente en unos segundos",
+		EN: "the event is not sealed in a checkpoint yet; try again in a few seconds"}}
+	if !idx.Valid {
+		return nil, apperr.Wrap(op, notYet)
+	}
+	var msg string
+	err = tx.GetContext(ctx, &msg, `SELECT note FROM audit.checkpoints ORDER BY tree_size DESC LIMIT 1`)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, apperr.Wrap(op, notYet)
+	}
+	if err != nil {
+		return nil, apperr.Wrap(op, postgres.MapError(err))
+	}
+	text, err := splitNote([]byte(msg))
+	if err != nil {
+		return nil, apperr.Wrap(op, err)
+	}
+	ck, err := ParseCheckpoint(text)
+	if err != nil {
+		return nil, apperr.Wrap(op, err)
+	}
+	if idx.Int64 >= ck.Size {
+		return nil, apperr.Wrap(op, notYet)
+	}
+	hashes, err := tlog.ProveRecord(ck.Size, idx.Int64, &dbHashes{ctx: ctx, q: tx})
+	if err != nil {
+		return nil, apperr.Wrap(op, postgres.MapError(fmt.Errorf("audit: prove: %w", err)))
+	}
+	return &Proof{EventID: id, LeafIndex: idx.Int64, Canonical: body, TreeSize: ck.Size, Hashes: hashes, Checkpoint: msg}, nil
+}
