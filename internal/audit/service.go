@@ -64,23 +64,23 @@ type Row struct {
 type EventPage = page.Of[*Row]
 
 // check authorizes perm and turns the caller's scopes into a predicate on
-// audit.events e. A refusal is itself audited.
-func (s *Service) check(ctx context.Context, objectID string) (string, []any, error) {
+// audit.events e, its arguments added to a. A refusal is itself audited.
+func (s *Service) check(ctx context.Context, objectID string, a *postgres.Args) (string, error) {
 	p, scopes, err := s.authz.Check(ctx, PermRead)
 	if apperr.Is(err, apperr.Forbidden) {
-		return "", nil, Deny(ctx, s.db, Event{Action: PermRead, ObjectType: "audit_event", ObjectID: objectID}, err)
+		return "", Deny(ctx, s.db, Event{Action: PermRead, ObjectType: "audit_event", ObjectID: objectID}, err)
 	}
 	if err != nil {
-		return "", nil, err
+		return "", err
 	}
 	switch {
 	case scopes.Has(authz.All):
-		return "TRUE", nil, nil
+		return "TRUE", nil
 	case scopes.Has(authz.Institution) && p.Institution != "":
-		return "e.actor_institution = $1", []any{p.Institution}, nil
+		return "e.actor_institution = " + a.Add(p.Institution), nil
 	}
 	err = &apperr.Error{Op: PermRead, Kind: apperr.Forbidden}
-	return "", nil, Deny(ctx, s.db, Event{Action: PermRead, ObjectType: "audit_event", ObjectID: objectID}, err)
+	return "", Deny(ctx, s.db, Event{Action: PermRead, ObjectType: "audit_event", ObjectID: objectID}, err)
 }
 
 // maxPage is the most events one page holds; larger requests get this many.
@@ -93,7 +93,8 @@ const maxPage = page.Max
 // BAD_USER_INPUT for a negative first or a bad cursor; UNAVAILABLE.
 func (s *Service) Events(ctx context.Context, f EventFilter, first *int, after *string) (*EventPage, error) {
 	const op = "audit.Events"
-	where, args, err := s.check(ctx, "")
+	var args postgres.Args
+	where, err := s.check(ctx, "", &args)
 	if err != nil {
 		return nil, apperr.Wrap(op, err)
 	}
@@ -112,41 +113,37 @@ func (s *Service) Events(ctx context.Context, f EventFilter, first *int, after *
 			return nil, apperr.Wrap(op, err)
 		}
 	}
-	add := func(cond string, v any) {
-		args = append(args, v)
-		where += " AND " + strings.ReplaceAll(cond, "?", "$"+strconv.Itoa(len(args)))
-	}
+	add := func(cond string, v any) { where += " AND " + cond + " " + args.Add(v) }
 	if f.ActorID != nil {
-		add("e.actor_id = ?", *f.ActorID)
+		add("e.actor_id =", *f.ActorID)
 	}
 	if f.Institution != nil {
-		add("e.actor_institution = ?", *f.Institution)
+		add("e.actor_institution =", *f.Institution)
 	}
 	if len(f.Actions) > 0 {
-		add("e.action = ANY(?)", pq.Array(f.Actions))
+		where += " AND e.action = ANY(" + args.Add(pq.Array(f.Actions)) + ")"
 	}
 	if f.ObjectType != nil {
-		add("e.object_type = ?", *f.ObjectType)
+		add("e.object_type =", *f.ObjectType)
 	}
 	if f.ObjectID != nil {
-		add("e.object_id = ?", *f.ObjectID)
+		add("e.object_id =", *f.ObjectID)
 	}
 	if f.OccurredAfter != nil {
-		add("e.occurred_at >= ?", *f.OccurredAfter)
+		add("e.occurred_at >=", *f.OccurredAfter)
 	}
 	if f.OccurredBefore != nil {
-		add("e.occurred_at < ?", *f.OccurredBefore)
+		add("e.occurred_at <", *f.OccurredBefore)
 	}
 	var total int
 	if err := s.db.GetContext(ctx, &total, `SELECT count(*) FROM audit.events e WHERE `+where, args...); err != nil {
 		return nil, apperr.Wrap(op, postgres.MapError(err))
 	}
 	if hasCursor {
-		add("e.id < ?", cursor)
+		add("e.id <", cursor)
 	}
-	args = append(args, size+1)
 	q := `SELECT ` + entryColumns + `, l.idx FROM audit.events e LEFT JOIN audit.leaves l ON l.event_id = e.id
-WHERE ` + where + ` ORDER BY e.id DESC LIMIT $` + strconv.Itoa(len(args))
+WHERE ` + where + ` ORDER BY e.id DESC LIMIT ` + args.Add(size+1)
 	rows, err := s.db.QueryxContext(ctx, q, args...)
 	if err != nil {
 		return nil, apperr.Wrap(op, postgres.MapError(err))
@@ -168,26 +165,9 @@ WHERE ` + where + ` ORDER BY e.id DESC LIMIT $` + strconv.Itoa(len(args))
 	if err := rows.Err(); err != nil {
 		return nil, apperr.Wrap(op, postgres.MapError(err))
 	}
-	out := cut(size, hasCursor, list)
+	out := page.Cut(size, hasCursor, list, func(r *Row) string { return formatCursor(r.ID) })
 	out.TotalCount = total
 	return &out, nil
-}
-
-// cut makes a page of rows fetched with LIMIT size+1.
-func cut(size int, hasCursor bool, rows []*Row) EventPage {
-	out := EventPage{Items: []*Row{}, Cursors: []string{}}
-	if len(rows) > size {
-		rows, out.Info.HasNextPage = rows[:size], true
-	}
-	out.Info.HasPreviousPage = hasCursor
-	for _, r := range rows {
-		out.Items = append(out.Items, r)
-		out.Cursors = append(out.Cursors, formatCursor(r.ID))
-	}
-	if n := len(out.Cursors); n > 0 {
-		out.Info.StartCursor, out.Info.EndCursor = &out.Cursors[0], &out.Cursors[n-1]
-	}
-	return out
 }
 
 // cursorPrefix keeps audit cursors apart from other lists' cursors.
@@ -235,7 +215,8 @@ type Proof struct {
 // (seconds after it is written); UNAVAILABLE.
 func (s *Service) Proof(ctx context.Context, id int64) (*Proof, error) {
 	const op = "audit.Proof"
-	where, args, err := s.check(ctx, strconv.FormatInt(id, 10))
+	var args postgres.Args
+	where, err := s.check(ctx, strconv.FormatInt(id, 10), &args)
 	if err != nil {
 		return nil, apperr.Wrap(op, err)
 	}
@@ -244,9 +225,8 @@ func (s *Service) Proof(ctx context.Context, id int64) (*Proof, error) {
 		return nil, apperr.Wrap(op, postgres.MapError(err))
 	}
 	defer tx.Rollback()
-	args = append(args, id)
 	q := `SELECT l.idx, l.body FROM audit.events e LEFT JOIN audit.leaves l ON l.event_id = e.id
-WHERE ` + where + ` AND e.id = $` + strconv.Itoa(len(args))
+WHERE ` + where + ` AND e.id = ` + args.Add(id)
 	var (
 		idx  sql.NullInt64
 		body []byte

@@ -78,7 +78,7 @@ ORDER BY c.created_at DESC, c.id DESC LIMIT ` + a.Add(req.Size+1)
 	for i := range rows {
 		cases[i] = rows[i].toCase()
 	}
-	out := page.Cut(req, cases, func(c *Case) page.Cursor { return page.Cursor{At: c.CreatedAt, ID: c.ID} })
+	out := page.Cut(req.Size, req.After != nil, cases, func(c *Case) string { return page.Cursor{At: c.CreatedAt, ID: c.ID}.String() })
 	out.TotalCount = total
 	if err := loadViolations(ctx, s.db, out.Items); err != nil {
 		return nil, apperr.Wrap(op, postgres.MapError(err))

@@ -10,7 +10,6 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/jmoiron/sqlx"
-	"github.com/lib/pq"
 
 	"amparo/internal/apperr"
 	"amparo/internal/audit"
@@ -99,13 +98,9 @@ VALUES (:id, :case_id, :text, :corrects, :author_id, :created_at)`
 // NotesByCases returns the notes of each case, oldest first, for cases the
 // caller has already been authorized to read (a loader batches this).
 func (s *Service) NotesByCases(ctx context.Context, ids []uuid.UUID) (map[uuid.UUID][]*Note, error) {
-	strs := make([]string, len(ids))
-	for i, id := range ids {
-		strs[i] = id.String()
-	}
 	var notes []*Note
 	const q = `SELECT * FROM case_notes WHERE case_id = ANY($1::uuid[]) ORDER BY created_at, id`
-	if err := sqlx.SelectContext(ctx, s.db, &notes, q, pq.Array(strs)); err != nil {
+	if err := sqlx.SelectContext(ctx, s.db, &notes, q, postgres.UUIDs(ids)); err != nil {
 		return nil, postgres.MapError(err)
 	}
 	out := make(map[uuid.UUID][]*Note, len(ids))
@@ -118,26 +113,5 @@ func (s *Service) NotesByCases(ctx context.Context, ids []uuid.UUID) (map[uuid.U
 // NoteCounts counts the notes of each case, for cases the caller has
 // already been authorized to read.
 func (s *Service) NoteCounts(ctx context.Context, ids []uuid.UUID) (map[uuid.UUID]int, error) {
-	return countByCase(ctx, s.db, "case_notes", ids)
-}
-
-// countByCase counts the rows of table per case in one query.
-func countByCase(ctx context.Context, db sqlx.QueryerContext, table string, ids []uuid.UUID) (map[uuid.UUID]int, error) {
-	strs := make([]string, len(ids))
-	for i, id := range ids {
-		strs[i] = id.String()
-	}
-	var rows []struct {
-		CaseID uuid.UUID `db:"case_id"`
-		N      int       `db:"n"`
-	}
-	q := `SELECT case_id, count(*) AS n FROM ` + table + ` WHERE case_id = ANY($1::uuid[]) GROUP BY case_id`
-	if err := sqlx.SelectContext(ctx, db, &rows, q, pq.Array(strs)); err != nil {
-		return nil, postgres.MapError(err)
-	}
-	out := make(map[uuid.UUID]int, len(rows))
-	for _, r := range rows {
-		out[r.CaseID] = r.N
-	}
-	return out, nil
+	return postgres.CountByCase(ctx, s.db, "case_notes", ids)
 }

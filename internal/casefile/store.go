@@ -167,7 +167,7 @@ SELECT case_id, type_code, occurred_on, occurred_precision, journey_stage, perpe
   trafficking_purpose, discrimination_ground, description
 FROM case_violations WHERE case_id = ANY($1) ORDER BY case_id, position`
 	var rows []violationRow
-	if err := sqlx.SelectContext(ctx, q, &rows, query, pq.Array(ids)); err != nil {
+	if err := sqlx.SelectContext(ctx, q, &rows, query, postgres.UUIDs(ids)); err != nil {
 		return fmt.Errorf("load violations: %w", err)
 	}
 	for _, r := range rows {

@@ -105,7 +105,9 @@ func (s *Service) List(ctx context.Context, f Filter, first *int, after *string)
 	for i := range rows {
 		list[i] = rows[i].complaint()
 	}
-	out := page.Cut(req, list, func(c *Complaint) page.Cursor { return page.Cursor{At: c.SubmittedAt, ID: c.ID} })
+	out := page.Cut(req.Size, req.After != nil, list, func(c *Complaint) string {
+		return page.Cursor{At: c.SubmittedAt, ID: c.ID}.String()
+	})
 	out.TotalCount = total
 	return &out, nil
 }

@@ -154,13 +154,9 @@ SELECT DISTINCT $1::uuid, unnest($2::uuid[])`
 
 // knownChildren counts how many of ids are children of the institution.
 func knownChildren(ctx context.Context, q sqlx.QueryerContext, institution string, ids []uuid.UUID) (map[uuid.UUID]bool, error) {
-	strs := make([]string, len(ids))
-	for i, id := range ids {
-		strs[i] = id.String()
-	}
 	var found []uuid.UUID
 	err := sqlx.SelectContext(ctx, q, &found,
-		`SELECT id FROM children WHERE id = ANY($1::uuid[]) AND institution_code = $2`, pq.Array(strs), institution)
+		`SELECT id FROM children WHERE id = ANY($1::uuid[]) AND institution_code = $2`, postgres.UUIDs(ids), institution)
 	m := map[uuid.UUID]bool{}
 	for _, id := range found {
 		m[id] = true

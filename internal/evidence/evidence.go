@@ -269,7 +269,7 @@ func (s *Service) discard(ctx context.Context, key string) {
 func (s *Service) ListByCases(ctx context.Context, caseIDs []uuid.UUID) (map[uuid.UUID][]*Evidence, error) {
 	const q = `SELECT * FROM evidence WHERE case_id = ANY($1) ORDER BY uploaded_at, id`
 	var rows []*Evidence
-	if err := sqlx.SelectContext(ctx, s.db, &rows, q, uuidArray(caseIDs)); err != nil {
+	if err := sqlx.SelectContext(ctx, s.db, &rows, q, postgres.UUIDs(caseIDs)); err != nil {
 		return nil, postgres.MapError(err)
 	}
 	out := make(map[uuid.UUID][]*Evidence, len(caseIDs))

@@ -7,22 +7,12 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/google/uuid"
 	"github.com/jmoiron/sqlx"
-	"github.com/lib/pq"
 
 	"amparo/internal/apperr"
 	"amparo/internal/blob"
 	"amparo/internal/postgres"
 )
-
-func uuidArray(ids []uuid.UUID) any {
-	s := make([]string, len(ids))
-	for i, id := range ids {
-		s[i] = id.String()
-	}
-	return pq.Array(s)
-}
 
 // stage writes the staging row of an upload about to start, before any
 // byte reaches the store: from then on the janitor knows the key.

@@ -114,18 +114,18 @@ type Of[T any] struct {
 	TotalCount int
 }
 
-// Cut makes a page of rows fetched with LIMIT Size+1 after the request's
-// cursor: the extra row, when there is one, only says that another page
-// follows. key gives an item's position.
-func Cut[T any](req Request, rows []T, key func(T) Cursor) Of[T] {
+// Cut makes a page of rows fetched with LIMIT size+1 after a cursor (when
+// hasPrevious): the extra row, when there is one, only says that another
+// page follows. cursor encodes an item's position.
+func Cut[T any](size int, hasPrevious bool, rows []T, cursor func(T) string) Of[T] {
 	out := Of[T]{Items: []T{}, Cursors: []string{}}
-	if len(rows) > req.Size {
-		rows, out.Info.HasNextPage = rows[:req.Size], true
+	if len(rows) > size {
+		rows, out.Info.HasNextPage = rows[:size], true
 	}
-	out.Info.HasPreviousPage = req.After != nil
+	out.Info.HasPreviousPage = hasPrevious
 	for _, r := range rows {
 		out.Items = append(out.Items, r)
-		out.Cursors = append(out.Cursors, key(r).String())
+		out.Cursors = append(out.Cursors, cursor(r))
 	}
 	if len(out.Cursors) > 0 {
 		out.Info.StartCursor, out.Info.EndCursor = &out.Cursors[0], &out.Cursors[len(out.Cursors)-1]

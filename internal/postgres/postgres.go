@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/jmoiron/sqlx"
 	"github.com/lib/pq"
 
@@ -130,4 +131,31 @@ type Args []any
 func (a *Args) Add(v any) string {
 	*a = append(*a, v)
 	return "$" + strconv.Itoa(len(*a))
+}
+
+// UUIDs passes ids as a uuid[] parameter, for "= ANY($1::uuid[])".
+func UUIDs(ids []uuid.UUID) any {
+	s := make([]string, len(ids))
+	for i, id := range ids {
+		s[i] = id.String()
+	}
+	return pq.Array(s)
+}
+
+// CountByCase counts the rows of table (a name from the caller's code,
+// never from input) that belong to each of the cases, in one query.
+func CountByCase(ctx context.Context, db sqlx.QueryerContext, table string, ids []uuid.UUID) (map[uuid.UUID]int, error) {
+	var rows []struct {
+		CaseID uuid.UUID `db:"case_id"`
+		N      int       `db:"n"`
+	}
+	q := `SELECT case_id, count(*) AS n FROM ` + table + ` WHERE case_id = ANY($1::uuid[]) GROUP BY case_id`
+	if err := sqlx.SelectContext(ctx, db, &rows, q, UUIDs(ids)); err != nil {
+		return nil, MapError(err)
+	}
+	out := make(map[uuid.UUID]int, len(rows))
+	for _, r := range rows {
+		out[r.CaseID] = r.N
+	}
+	return out, nil
 }
