@@ -50,6 +50,8 @@ func TestPolicy(t *testing.T) {
 		"complaint:link":    {"officer": "institution", "supervisor": "institution"},
 		"audit:read":        {"supervisor": "institution", "oversight": "all"},
 		"stats:read":        {"supervisor": "institution", "oversight": "all"},
+		"stats:export":      {"supervisor": "institution", "oversight": "all"},
+		"case:export":       {"supervisor": "institution", "oversight": "all"},
 		"user:manage":       {"admin": "all"},
 		"policy:read":       {"oversight": "all", "admin": "all"},
 	}

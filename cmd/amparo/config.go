@@ -5,8 +5,10 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"time"
 
 	"amparo/internal/blob"
+	"amparo/internal/export"
 )
 
 // config is everything serve needs, read once from the environment.
@@ -25,6 +27,8 @@ type config struct {
 	LogLevel      string
 	Dev           bool // GraphiQL and friends; set by `amparo dev` only
 	ShutdownGrace int  // seconds
+	// ExportURLTTL is the life of export download URLs, at most 5 minutes.
+	ExportURLTTL time.Duration
 
 	// wrapDB, when set, wraps the database connector (tests count
 	// statements with it).
@@ -117,6 +121,13 @@ func loadConfig(getenv func(string) string) (*config, error) {
 			return nil, &configError{"AMPARO_MAX_UPLOAD_BYTES", "must be a number of bytes, at least 1024"}
 		}
 		c.MaxUpload = n
+	}
+	if v := getenv("AMPARO_EXPORT_URL_TTL"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d < time.Second || d > export.MaxURLTTL {
+			return nil, &configError{"AMPARO_EXPORT_URL_TTL", "must be a duration from 1s to 5m"}
+		}
+		c.ExportURLTTL = d
 	}
 	if v := getenv("AMPARO_MAX_CONCURRENT_UPLOADS"); v != "" {
 		n, err := strconv.Atoi(v)

@@ -27,9 +27,11 @@ import (
 	"amparo/internal/casefile"
 	"amparo/internal/complaint"
 	"amparo/internal/evidence"
+	"amparo/internal/export"
 	"amparo/internal/postgres"
 	"amparo/internal/reference"
 	"amparo/internal/request"
+	"amparo/internal/statistics"
 	"amparo/internal/user"
 	"amparo/policies"
 )
@@ -58,6 +60,7 @@ func newLogger(w io.Writer, level string) *slog.Logger {
 type app struct {
 	db      *sqlx.DB
 	blobs   *blob.Store
+	exports *export.Bucket
 	handler http.Handler
 	sealer  *audit.Sealer
 }
@@ -123,6 +126,12 @@ func build(ctx context.Context, cfg *config, log *slog.Logger) (*app, error) {
 		return fail(fmt.Errorf("AMPARO_S3_ENDPOINT: audit bucket %s: %w", acfg.Bucket, err))
 	}
 	sealer := audit.NewSealer(db, checkpoints, signer, log)
+	ecfg := cfg.S3
+	ecfg.Bucket = export.BucketName(cfg.S3.Bucket)
+	exports, err := export.OpenBucket(ctx, ecfg, cfg.ExportURLTTL)
+	if err != nil {
+		return fail(fmt.Errorf("AMPARO_S3_ENDPOINT: exports bucket %s: %w", ecfg.Bucket, err))
+	}
 
 	// The one guard every service method calls first.
 	guard := authz.NewGuard(az, db, audit.Denials{DB: db}, log)
@@ -133,6 +142,7 @@ func build(ctx context.Context, cfg *config, log *slog.Logger) (*app, error) {
 		Evidence:   evidence.New(db, blobs, guard, log, evidence.Config{MaxSize: cfg.MaxUpload, RetentionYears: cfg.RetentionYrs}),
 		Audit:      audit.NewService(db, guard),
 		Users:      user.NewService(db, az, guard, cat, log),
+		Statistics: statistics.NewService(db, guard, cat, exports, cases, log),
 	}
 	gql := graph.NewHandler(&graph.Resolver{Authz: az, Catalog: cat, Svc: svc, Log: log},
 		graph.Limits{MaxUploadSize: cfg.MaxUpload, MaxUploads: cfg.MaxUploads, Complexity: 2000})
@@ -165,7 +175,7 @@ func build(ctx context.Context, cfg *config, log *slog.Logger) (*app, error) {
 	})
 	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
 	h := request.Middleware(accessLog(log, metrics, mux))
-	return &app{db: db, blobs: blobs, handler: h, sealer: sealer}, nil
+	return &app{db: db, blobs: blobs, exports: exports, handler: h, sealer: sealer}, nil
 }
 
 // serve runs the server until ctx ends, then drains requests in flight.
@@ -185,6 +195,8 @@ func serve(ctx context.Context, cfg *config, log *slog.Logger, ready func(addr s
 		}
 	})
 	bg.Go(func() { evidence.NewJanitor(a.db, a.blobs, log, evidence.JanitorConfig{}).Run(ctx) })
+	// Exports older than a day are deleted within ten minutes of it.
+	bg.Go(func() { a.exports.Janitor(ctx, 10*time.Minute, log) })
 	defer bg.Wait()
 	ln, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {
