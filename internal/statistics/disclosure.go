@@ -188,3 +188,20 @@ func pinned(total Shown, parts []Shown, suppressed int, additive bool) bool {
 	eHi := min(sHi-others, Threshold-1)
 	return eLo == eHi
 }
+
+// Perturbations lists the perturbations a true count n may receive, in
+// increasing order: none for 0, nil (suppressed) for 1 to 4. It is the
+// published perturbation table's support (README, statistics), which is
+// all that whoever tries to undo the perturbation may know.
+func Perturbations(n int) []int {
+	if n < Threshold {
+		return nil
+	}
+	var out []int
+	for p := -MaxNoise; p <= MaxNoise; p++ {
+		if canShow(int64(n), int64(n+p)) {
+			out = append(out, p)
+		}
+	}
+	return out
+}
