@@ -194,7 +194,7 @@ func query(m *measure, dims []string, nRows int, whereSQL string) string {
 		sets = append(sets, "("+strings.Join(names[:nRows], ", ")+")")
 	}
 	sets = append(sets, "()")
-	return `SELECT ` + all + `, GROUPING(` + all + `) AS g, ` + count + ` AS n, (` + key + ` % 4294967296)::bigint AS k
+	return `SELECT ` + all + `, GROUPING(` + all + `) AS g, ` + count + ` AS n, (COALESCE(` + key + `, 0) % 4294967296)::bigint AS k
 FROM (SELECT ` + m.id + ` AS id, ` + m.key + ` AS key, ` + strings.Join(sel, ", ") + `
       FROM ` + from + `
       WHERE ` + whereSQL + `) f
