@@ -33,7 +33,7 @@ const (
 	Month                = "MONTH"
 	Institution          = "INSTITUTION" // the owning institution; for referrals, the referring one
 	EntryPoint           = "ENTRY_POINT"
-	Overdue              = "OVERDUE"               // OVERDUE or ON_TIME: the current step's deadline has passed
+	Overdue              = "OVERDUE"               // OVERDUE (the current step's deadline has passed), ON_TIME or CLOSED
 	ReceivingInstitution = "RECEIVING_INSTITUTION" // referrals: the institution referred to
 	ResponseTime         = "RESPONSE_TIME"         // referrals: how long the answer took
 )
@@ -202,7 +202,7 @@ const (
 	joinKViolations    = "LEFT JOIN complaint_violations kv ON kv.complaint_id = k.id LEFT JOIN violation_types vt ON vt.code = kv.type_code"
 	joinKChildren      = "LEFT JOIN complaint_children kc ON kc.complaint_id = k.id LEFT JOIN children ch ON ch.id = kc.child_id"
 	// overdue: the current step's deadline has passed on a case not closed.
-	overdueExpr = "CASE WHEN c.status <> 'CLOSED' AND c.due_at < now() THEN 'OVERDUE' ELSE 'ON_TIME' END"
+	overdueExpr = "CASE WHEN c.status = 'CLOSED' THEN 'CLOSED' WHEN c.due_at < now() THEN 'OVERDUE' ELSE 'ON_TIME' END"
 )
 
 func monthOf(at string) string {

@@ -124,7 +124,8 @@ func where(d *authz.Decision, cat *reference.Catalog, m *measure, in *Input, a *
 		if !ok {
 			notApplicable("overdue")
 		} else {
-			conds = append(conds, "("+c+") = "+a.Add(map[bool]string{true: "OVERDUE", false: "ON_TIME"}[*f.Overdue]))
+			op := map[bool]string{true: " = ", false: " <> "}[*f.Overdue]
+			conds = append(conds, "("+c+")"+op+"'OVERDUE'")
 		}
 	}
 	if in.From != nil {

@@ -121,8 +121,8 @@ func (r *Report) codes() map[string]any {
 }
 
 // rates is, per row, the shown value of column of over the sum of the
-// row's shown cells: computed from published figures only, so it tells
-// nothing they do not.
+// row's shown cells but closed ones: computed from published figures only,
+// so it tells nothing they do not.
 func rates(t *Table, of string) []*Rate {
 	var out []*Rate
 	for _, row := range t.Rows {
@@ -130,6 +130,9 @@ func rates(t *Table, of string) []*Rate {
 		var num, den int
 		ok := true
 		for _, c := range row.Cells {
+			if len(c.Column) == 1 && c.Column[0] == "CLOSED" {
+				continue
+			}
 			if c.Suppressed {
 				ok = false
 				break

@@ -1,0 +1,144 @@
+package statistics_test
+
+import (
+	"fmt"
+	"runtime"
+	"runtime/metrics"
+	"testing"
+	"time"
+
+	"amparo/internal/export"
+	"amparo/internal/statistics"
+)
+
+// seedMany inserts n cases (with their children and one or two violations
+// each) with generate_series, spread over 2025-2026, every institution of
+// the demo, every department, age band and sex.
+func (f *fixture) seedMany(tb testing.TB, n int) {
+	tb.Helper()
+	start := time.Now()
+	const q = `
+WITH u AS (SELECT id FROM users WHERE email = 'officer@pgn.demo')
+INSERT INTO children (id, institution_code, sex, nationality, population_status, care_status, age_years, age_band, created_by, created_at)
+SELECT ('00000000-0000-4000-8000-' || lpad(to_hex(i), 12, '0'))::uuid,
+  (ARRAY['PGN','SBS','IGM','MP','PNC'])[1 + i % 5],
+  (ARRAY['FEMALE','MALE','FEMALE','MALE','OTHER','UNKNOWN'])[1 + (i / 7) % 6],
+  (ARRAY['GTM','HND','SLV','NIC','VEN','CUB','HTI','ECU'])[1 + (i / 3) % 8],
+  (ARRAY['REFUGEE','ASYLUM_SEEKER','RETURNEE','MIGRANT_TRANSIT','IDP','STATELESS','NATIONAL_HOST','OTHER'])[1 + (i / 11) % 8],
+  (ARRAY['UNACCOMPANIED','SEPARATED','WITH_FAMILY'])[1 + (i / 13) % 3],
+  (i / 5) % 18,
+  CASE WHEN (i / 5) % 18 <= 5 THEN 'AGE_0_5' WHEN (i / 5) % 18 <= 12 THEN 'AGE_6_12' ELSE 'AGE_13_17' END,
+  u.id, timestamptz '2025-01-01' + (i % 700) * interval '1 day' + (i % 86400) * interval '1 second'
+FROM generate_series(1, $1) i, u`
+	const qc = `
+WITH u AS (SELECT id FROM users WHERE email = 'officer@pgn.demo')
+INSERT INTO cases (id, institution_code, reference, status, urgency, due_at, department_code, entry_point_code, summary,
+  child_id, assigned_to, created_by, created_at, updated_by, updated_at)
+SELECT ('00000000-0000-4000-9000-' || lpad(to_hex(i), 12, '0'))::uuid, ch.institution_code, 'B-' || i,
+  (ARRAY['REGISTERED','ASSESSMENT','CASE_PLAN','CLOSED'])[1 + (i / 17) % 4],
+  (ARRAY['IMMEDIATE','HIGH','MEDIUM','LOW'])[1 + (i / 19) % 4],
+  ch.created_at + interval '3 days', 'GT-' || lpad((1 + (i / 23) % 22)::text, 2, '0'),
+  (ARRAY['TECUN_UMAN','LA_MESILLA','EL_CEIBO','AGUA_CALIENTE','INLAND',NULL])[1 + (i / 29) % 6],
+  'resumen', ch.id, u.id, u.id, ch.created_at, u.id, ch.created_at
+FROM generate_series(1, $1) i JOIN children ch ON ch.id = ('00000000-0000-4000-8000-' || lpad(to_hex(i), 12, '0'))::uuid, u`
+	const qv = `
+INSERT INTO case_violations (case_id, position, type_code)
+SELECT ('00000000-0000-4000-9000-' || lpad(to_hex(i), 12, '0'))::uuid, p,
+  (ARRAY['TRAFFICKING','NEGLECT','VIOLENCE_PHYSICAL','SEXUAL_ASSAULT','DETENTION_IMMIGRATION','REFOULEMENT','DENIAL_HEALTH','LABOUR_CHILD'])[1 + (i * (p + 3)) % 8]
+FROM generate_series(1, $1) i, generate_series(0, 1) p WHERE p = 0 OR i % 3 = 0`
+	for _, stmt := range []string{q, qc, qv} {
+		if _, err := f.owner.Exec(stmt, n); err != nil {
+			tb.Fatal(err)
+		}
+	}
+	if _, err := f.owner.Exec(`VACUUM ANALYZE children, cases, case_violations`); err != nil {
+		tb.Fatal(err)
+	}
+	tb.Logf("seeded %d cases in %s", n, time.Since(start).Round(time.Second))
+}
+
+// BenchmarkTable counts two-dimension tables over 1,000,000 cases, as
+// oversight (all institutions) and as a supervisor (one of five).
+//
+//	go test ./internal/statistics -run '^$' -bench Table -benchtime 5x
+func BenchmarkTable(b *testing.B) {
+	f := newFixture(b, false, 0)
+	f.seedMany(b, 1_000_000)
+	for _, tc := range []struct {
+		who        string
+		rows, cols string
+		measure    string
+	}{
+		{"oversight@pdh.demo", statistics.Department, statistics.Month, statistics.Cases},
+		{"oversight@pdh.demo", statistics.AgeBand, statistics.Sex, statistics.Cases},
+		{"oversight@pdh.demo", statistics.ViolationCategory, statistics.Month, statistics.Cases},
+		{"oversight@pdh.demo", statistics.ViolationCategory, statistics.Month, statistics.Violations},
+		{"supervisor@pgn.demo", statistics.Department, statistics.Month, statistics.Cases},
+	} {
+		b.Run(fmt.Sprintf("%s/%s/%s×%s", tc.who, tc.measure, tc.rows, tc.cols), func(b *testing.B) {
+			ctx := f.as(b, tc.who)
+			in := statistics.Input{Measure: tc.measure, Rows: []string{tc.rows}, Columns: []string{tc.cols}}
+			for b.Loop() {
+				if _, err := f.svc.Table(ctx, in); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+// BenchmarkExportCases exports 1,000,000 cases as CSV and XLSX and reports
+// the growth of the heap in use during the export (sampled every 10 ms):
+// the file streams, it is never whole in memory.
+//
+//	go test ./internal/statistics -run '^$' -bench ExportCases -benchtime 1x
+func BenchmarkExportCases(b *testing.B) {
+	f := newFixture(b, true, 0)
+	f.seedMany(b, 1_000_000)
+	for _, format := range []string{export.CSV, export.XLSX} {
+		b.Run(format, func(b *testing.B) {
+			ctx := f.as(b, "oversight@pdh.demo")
+			for b.Loop() {
+				runtime.GC()
+				base := heapInUse()
+				done, peakc := make(chan struct{}), make(chan uint64)
+				go func() {
+					peak := base
+					t := time.NewTicker(10 * time.Millisecond)
+					defer t.Stop()
+					for {
+						select {
+						case <-done:
+							peakc <- peak
+							return
+						case <-t.C:
+							peak = max(peak, heapInUse())
+						}
+					}
+				}()
+				ex, err := f.svc.ExportCases(ctx, statistics.ExportCasesInput{Format: format})
+				close(done)
+				peak := <-peakc
+				if err != nil {
+					b.Fatal(err)
+				}
+				if ex.Rows != 1_000_000 {
+					b.Fatalf("%d rows", ex.Rows)
+				}
+				b.ReportMetric(float64(peak-base)/(1<<20), "MiB-growth")
+			}
+		})
+	}
+}
+
+// heapInUse is the bytes of the heap's spans in use, plus goroutine stacks.
+func heapInUse() uint64 {
+	s := []metrics.Sample{{Name: "/memory/classes/heap/objects:bytes"}, {Name: "/memory/classes/heap/unused:bytes"},
+		{Name: "/memory/classes/os-stacks:bytes"}}
+	metrics.Read(s)
+	var n uint64
+	for _, x := range s {
+		n += x.Value.Uint64()
+	}
+	return n
+}
