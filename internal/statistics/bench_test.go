@@ -46,19 +46,27 @@ INSERT INTO case_violations (case_id, position, type_code)
 SELECT ('00000000-0000-4000-9000-' || lpad(to_hex(i), 12, '0'))::uuid, p,
   (ARRAY['TRAFFICKING','NEGLECT','VIOLENCE_PHYSICAL','SEXUAL_ASSAULT','DETENTION_IMMIGRATION','REFOULEMENT','DENIAL_HEALTH','LABOUR_CHILD'])[1 + (i * (p + 3)) % 8]
 FROM generate_series(1, $1) i, generate_series(0, 1) p WHERE p = 0 OR i % 3 = 0`
+	// A bulk load counts the summary once at the end, not case by case.
+	if _, err := f.owner.Exec(`ALTER TABLE cases DISABLE TRIGGER cases_stat_summary`); err != nil {
+		tb.Fatal(err)
+	}
 	for _, stmt := range []string{q, qc, qv} {
 		if _, err := f.owner.Exec(stmt, n); err != nil {
 			tb.Fatal(err)
 		}
 	}
-	if _, err := f.owner.Exec(`VACUUM ANALYZE children, cases, case_violations`); err != nil {
-		tb.Fatal(err)
+	for _, stmt := range []string{`ALTER TABLE cases ENABLE TRIGGER cases_stat_summary`, `SELECT stat_case_rebuild()`,
+		`VACUUM ANALYZE children, cases, case_violations, stat_case_pairs`} {
+		if _, err := f.owner.Exec(stmt); err != nil {
+			tb.Fatal(err)
+		}
 	}
 	tb.Logf("seeded %d cases in %s", n, time.Since(start).Round(time.Second))
 }
 
 // BenchmarkTable counts two-dimension tables over 1,000,000 cases, as
-// oversight (all institutions) and as a supervisor (one of five).
+// oversight (all institutions) and as a supervisor (one of five): from the
+// summary, and from the cases where the summary cannot answer.
 //
 //	go test ./internal/statistics -run '^$' -bench Table -benchtime 5x
 func BenchmarkTable(b *testing.B) {
@@ -69,11 +77,13 @@ func BenchmarkTable(b *testing.B) {
 		rows, cols string
 		measure    string
 	}{
+		// from the summary
 		{"oversight@pdh.demo", statistics.Department, statistics.Month, statistics.Cases},
 		{"oversight@pdh.demo", statistics.AgeBand, statistics.Sex, statistics.Cases},
+		{"supervisor@pgn.demo", statistics.Department, statistics.Month, statistics.Cases},
+		// from the cases: violations are not in the summary
 		{"oversight@pdh.demo", statistics.ViolationCategory, statistics.Month, statistics.Cases},
 		{"oversight@pdh.demo", statistics.ViolationCategory, statistics.Month, statistics.Violations},
-		{"supervisor@pgn.demo", statistics.Department, statistics.Month, statistics.Cases},
 	} {
 		b.Run(fmt.Sprintf("%s/%s/%s×%s", tc.who, tc.measure, tc.rows, tc.cols), func(b *testing.B) {
 			ctx := f.as(b, tc.who)

@@ -154,13 +154,17 @@ func childColumn(field string) string {
 	}
 }
 
-// query is the SQL that counts in.dims() over m, with the margins: one row
-// per cell, per row of the table (its total) and for the whole table, each
-// with the count and the cell key.
+// query is the SQL that counts over m by dims (none: one row for every
+// record): one row per combination of values present, with the count and
+// the cell key. Result columns: d0..dn, n, k.
 //
-// The result columns are d0..dn (NULL where a grouping set leaves a
-// dimension out), g (GROUPING over all dimensions: 0 for a cell), n and k.
-func query(m *measure, dims []string, nRows int, whereSQL string) string {
+// Margins are not grouping sets here: PostgreSQL aggregates GROUP BY in
+// parallel but not GROUPING SETS, and margins along dimensions where each
+// record has one value are sums of cells, keys included (the key of a
+// union of disjoint cells is the sum of theirs modulo 2^32), which the
+// caller adds up. Only margins over a dimension where a record may have
+// several values (a case's violations) need a query of their own.
+func query(m *measure, dims []string, whereSQL string) string {
 	var sel, names []string
 	joins := map[string]bool{}
 	multi := false
@@ -174,30 +178,28 @@ func query(m *measure, dims []string, nRows int, whereSQL string) string {
 		multi = multi || def.multi
 	}
 	// The filter may name the child's columns: the join is then needed.
-	if strings.Contains(whereSQL, "ch.") {
-		if j := m.dims[AgeBand].join; j != "" && m.name != Complaints {
-			joins[j] = true
-		}
+	if m.name != Complaints && strings.Contains(whereSQL, "ch.") {
+		joins[joinChild] = true
 	}
 	from := m.from
 	if js := orderJoins(joins); len(js) > 0 {
 		from += " " + strings.Join(js, " ")
 	}
-	count, key := "count(*)", "sum(f.key)"
+	distinct := ""
 	if multi {
-		// A record reached through several values of a dimension is one
-		// record in each margin that merges them.
-		count, key = "count(DISTINCT f.id)", "sum(DISTINCT f.key)"
+		// A record reached through several values of a dimension counts
+		// once in each value: one row per record and combination.
+		distinct = "DISTINCT "
 	}
-	all := strings.Join(names, ", ")
-	sets := []string{"(" + all + ")"}
-	if len(dims) > nRows {
-		sets = append(sets, "("+strings.Join(names[:nRows], ", ")+")")
+	cols := append([]string{m.id + " AS id", m.key + " AS key"}, sel...)
+	group := ""
+	if len(names) > 0 {
+		group = "GROUP BY " + strings.Join(names, ", ")
+		names = append(names, "")
 	}
-	sets = append(sets, "()")
-	return `SELECT ` + all + `, GROUPING(` + all + `) AS g, ` + count + ` AS n, (COALESCE(` + key + `, 0) % 4294967296)::bigint AS k
-FROM (SELECT ` + m.id + ` AS id, ` + m.key + ` AS key, ` + strings.Join(sel, ", ") + `
+	return `SELECT ` + strings.Join(names, ", ") + `count(*) AS n, (COALESCE(sum(f.key), 0) % 4294967296)::bigint AS k
+FROM (SELECT ` + distinct + strings.Join(cols, ", ") + `
       FROM ` + from + `
       WHERE ` + whereSQL + `) f
-GROUP BY GROUPING SETS (` + strings.Join(sets, ", ") + `)`
+` + group
 }

@@ -86,30 +86,6 @@ func (s *Service) compute(ctx context.Context, d *authz.Decision, in *Input) (*T
 		return nil, err
 	}
 	dims := in.dims()
-	q := query(m, dims, len(in.Rows), w)
-	rows, err := s.db.QueryxContext(ctx, q, a...)
-	if err != nil {
-		return nil, postgres.MapError(err)
-	}
-	defer rows.Close()
-	var counts []counted
-	for rows.Next() {
-		c := counted{dims: make([]sql.NullString, len(dims))}
-		dest := make([]any, 0, len(dims)+3)
-		for i := range c.dims {
-			dest = append(dest, &c.dims[i])
-		}
-		var key int64
-		dest = append(dest, &c.g, &c.c.N, &key)
-		if err := rows.Scan(dest...); err != nil {
-			return nil, postgres.MapError(err)
-		}
-		c.c.Key = uint32(key)
-		counts = append(counts, c)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, postgres.MapError(err)
-	}
 	multi := func(ds []string) bool {
 		for _, x := range ds {
 			if m.dims[x].multi {
@@ -118,7 +94,71 @@ func (s *Service) compute(ctx context.Context, d *authz.Decision, in *Input) (*T
 		}
 		return false
 	}
-	return assemble(counts, len(in.Rows), len(dims), multi(in.Rows), multi(in.Columns), s.now().UTC()), nil
+	rowsMulti, colsMulti := multi(in.Rows), multi(in.Columns)
+	var sa postgres.Args
+	if q := fromSummary(d, in, s.department, &sa); q != "" {
+		cells, err := s.count(ctx, q, len(dims), sa)
+		if err != nil {
+			return nil, err
+		}
+		return assemble(cells, nil, nil, len(in.Rows), false, false, s.now().UTC()), nil
+	}
+	cells, err := s.count(ctx, query(m, dims, w), len(dims), a)
+	if err != nil {
+		return nil, err
+	}
+	var rowTotals []counted
+	if colsMulti {
+		if rowTotals, err = s.count(ctx, query(m, in.Rows, w), len(in.Rows), a); err != nil {
+			return nil, err
+		}
+	}
+	var grand *Count
+	if rowsMulti || colsMulti {
+		g, err := s.count(ctx, query(m, nil, w), 0, a)
+		if err != nil {
+			return nil, err
+		}
+		grand = &g[0].c
+	}
+	return assemble(cells, rowTotals, grand, len(in.Rows), rowsMulti, colsMulti, s.now().UTC()), nil
+}
+
+// count runs a query of query with nDims dimensions.
+func (s *Service) count(ctx context.Context, q string, nDims int, args []any) ([]counted, error) {
+	rows, err := s.db.QueryxContext(ctx, q, args...)
+	if err != nil {
+		return nil, postgres.MapError(err)
+	}
+	defer rows.Close()
+	var out []counted
+	for rows.Next() {
+		c := counted{dims: make([]sql.NullString, nDims)}
+		dest := make([]any, 0, nDims+2)
+		for i := range c.dims {
+			dest = append(dest, &c.dims[i])
+		}
+		var key int64
+		dest = append(dest, &c.c.N, &key)
+		if err := rows.Scan(dest...); err != nil {
+			return nil, postgres.MapError(err)
+		}
+		c.c.Key = uint32(key)
+		out = append(out, c)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, postgres.MapError(err)
+	}
+	return out, nil
+}
+
+// department is the code of a department given by either code.
+func (s *Service) department(code string) (string, bool) {
+	d, ok := s.catalog.Department(code)
+	if !ok {
+		return "", false
+	}
+	return d.Code, true
 }
 
 // audit records one event in a transaction of its own.

@@ -42,23 +42,26 @@ type Cell struct {
 // counted is one result row of query.
 type counted struct {
 	dims []sql.NullString
-	g    int64 // GROUPING bits: 0 for a cell
 	c    Count
 }
 
-// assemble builds the published table from the counts of query: nRows
-// dimensions in rows and the rest in columns; rowsMulti (colsMulti) when a
-// record may fall in several rows (columns), so that margins are not sums.
-func assemble(counts []counted, nRows, nDims int, rowsMulti, colsMulti bool, now time.Time) *Table {
+// add is the count of the union of disjoint a and b.
+func (a Count) add(b Count) Count { return Count{N: a.N + b.N, Key: a.Key + b.Key} }
+
+// assemble builds the published table from the cells of query, with nRows
+// dimensions in rows and the rest in columns. rowsMulti (colsMulti) says a
+// record may fall in several rows (columns): rowTotals is then needed when
+// colsMulti, and grand when either; otherwise they may be nil and margins
+// are the sums of the cells.
+func assemble(cells, rowTotals []counted, grand *Count, nRows int, rowsMulti, colsMulti bool, now time.Time) *Table {
 	t := &Table{GeneratedAt: now}
 	type rowAcc struct {
 		key   []string
 		cells map[string]Count
-		total *Count
+		total Count
 	}
 	rows := map[string]*rowAcc{}
 	cols := map[string][]string{}
-	var grand Count
 	keyOf := func(ds []sql.NullString) []string {
 		out := make([]string, len(ds))
 		for i, d := range ds {
@@ -75,20 +78,26 @@ func assemble(counts []counted, nRows, nDims int, rowsMulti, colsMulti bool, now
 		}
 		return r
 	}
-	for _, c := range counts {
-		switch {
-		case c.g == 0: // a cell
-			r := row(keyOf(c.dims[:nRows]))
-			col := keyOf(c.dims[nRows:])
-			id := strings.Join(col, "\x00")
-			cols[id] = col
-			r.cells[id] = c.c
-		case c.g == int64(1)<<(nDims)-1: // the grand total
-			grand = c.c
-		default: // a row's total
-			cc := c.c
-			row(keyOf(c.dims[:nRows])).total = &cc
+	var sum Count
+	for _, c := range cells {
+		r := row(keyOf(c.dims[:nRows]))
+		col := keyOf(c.dims[nRows:])
+		id := strings.Join(col, "\x00")
+		cols[id] = col
+		r.cells[id] = c.c
+		r.total = r.total.add(c.c)
+		sum = sum.add(c.c)
+	}
+	if rowTotals != nil {
+		for _, r := range rows {
+			r.total = Count{}
 		}
+		for _, c := range rowTotals {
+			row(keyOf(c.dims)).total = c.c
+		}
+	}
+	if grand == nil {
+		grand = &sum
 	}
 	colIDs := make([]string, 0, len(cols))
 	for id := range cols {
@@ -103,6 +112,7 @@ func assemble(counts []counted, nRows, nDims int, rowsMulti, colsMulti bool, now
 		rowIDs = append(rowIDs, id)
 	}
 	slices.Sort(rowIDs)
+	hasColumns := len(colIDs) > 0 && len(cols[colIDs[0]]) > 0
 	var totals []Shown
 	suppressedTotals := 0
 	for _, id := range rowIDs {
@@ -120,13 +130,8 @@ func assemble(counts []counted, nRows, nDims int, rowsMulti, colsMulti bool, now
 				shown = append(shown, s)
 			}
 		}
-		// Without columns the row's only cell is its total.
-		tc := acc.cells[colIDs[0]]
-		if acc.total != nil {
-			tc = *acc.total
-		}
-		tot := perturb(tc)
-		if nDims > nRows && pinned(tot, shown, suppressed, !colsMulti) {
+		tot := perturb(acc.total)
+		if hasColumns && pinned(tot, shown, suppressed, !colsMulti) {
 			tot = Shown{Suppressed: true}
 		}
 		r.Total, r.TotalSuppressed = tot.Value, tot.Suppressed
@@ -137,8 +142,8 @@ func assemble(counts []counted, nRows, nDims int, rowsMulti, colsMulti bool, now
 		}
 		t.Rows = append(t.Rows, r)
 	}
-	g := perturb(grand)
-	if pinned(g, totals, suppressedTotals, !rowsMulti) || gridPins(g, t, rowsMulti || colsMulti) {
+	g := perturb(*grand)
+	if pinned(g, totals, suppressedTotals, !rowsMulti) || gridPins(g, t, !rowsMulti && !colsMulti) {
 		g = Shown{Suppressed: true}
 	}
 	t.Total, t.TotalSuppressed = g.Value, g.Suppressed
@@ -147,7 +152,7 @@ func assemble(counts []counted, nRows, nDims int, rowsMulti, colsMulti bool, now
 
 // gridPins reports whether the grand total pins a suppressed cell when set
 // against every shown cell of the table.
-func gridPins(g Shown, t *Table, multi bool) bool {
+func gridPins(g Shown, t *Table, additive bool) bool {
 	var shown []Shown
 	suppressed := 0
 	for _, r := range t.Rows {
@@ -159,5 +164,5 @@ func gridPins(g Shown, t *Table, multi bool) bool {
 			}
 		}
 	}
-	return pinned(g, shown, suppressed, !multi)
+	return pinned(g, shown, suppressed, additive)
 }
