@@ -131,6 +131,7 @@ func startServer(b *testing.B, maxUpload int64) *server {
 	cmd := exec.Command(bin, "serve")
 	cmd.Env = append(os.Environ(),
 		"AMPARO_DATABASE_URL="+db.AppURL,
+		"AMPARO_SEALER_DATABASE_URL="+db.SealerURL,
 		"AMPARO_S3_ENDPOINT="+s3.Endpoint,
 		"AMPARO_S3_ACCESS_KEY="+s3.AccessKey,
 		"AMPARO_S3_SECRET_KEY="+s3.SecretKey,
