@@ -134,7 +134,7 @@ type DB struct {
 	// AppURL, SealerURL and OwnerURL connect as amparo_app, as
 	// amparo_sealer and as the schema owner.
 	AppURL, SealerURL, OwnerURL string
-	Name             string
+	Name                        string
 }
 
 // Owner opens a connection as the schema owner (a superuser), for tests
