@@ -63,14 +63,18 @@ func newTestApp(t testing.TB, tweak ...func(*config)) *testApp {
 		t.Fatal(err)
 	}
 	env := map[string]string{
-		"AMPARO_AUDIT_SIGNING_KEY": auditKey,
-		"AMPARO_DATABASE_URL":      db.AppURL,
-		"AMPARO_S3_ENDPOINT":       s3.Endpoint,
-		"AMPARO_S3_ACCESS_KEY":     s3.AccessKey,
-		"AMPARO_S3_SECRET_KEY":     s3.SecretKey,
-		"AMPARO_S3_BUCKET":         s3.Bucket,
-		"AMPARO_DEV_TOKENS":        "1",
-		"AMPARO_DEV_KEY_FILE":      keyFile,
+		"AMPARO_AUDIT_SIGNING_KEY":   auditKey,
+		"AMPARO_DATABASE_URL":        db.AppURL,
+		"AMPARO_SEALER_DATABASE_URL": db.SealerURL,
+		// EveryOperationHasRows lists the schema's operations through
+		// introspection; serve answers it only when told to.
+		"AMPARO_INTROSPECTION": "1",
+		"AMPARO_S3_ENDPOINT":   s3.Endpoint,
+		"AMPARO_S3_ACCESS_KEY": s3.AccessKey,
+		"AMPARO_S3_SECRET_KEY": s3.SecretKey,
+		"AMPARO_S3_BUCKET":     s3.Bucket,
+		"AMPARO_DEV_TOKENS":    "1",
+		"AMPARO_DEV_KEY_FILE":  keyFile,
 	}
 	cfg, err := loadConfig(func(k string) string { return env[k] })
 	if err != nil {
@@ -88,7 +92,7 @@ func newTestApp(t testing.TB, tweak ...func(*config)) *testApp {
 		t.Fatal(err)
 	}
 	srv := httptest.NewServer(a.handler)
-	t.Cleanup(func() { srv.Close(); a.db.Close() })
+	t.Cleanup(func() { srv.Close(); a.db.Close(); a.sealerDB.Close() })
 	return &testApp{t: t, srv: srv, db: db, blobs: blobs, issuer: auth.NewDevIssuer(key), cfg: cfg, server: a}
 }
 

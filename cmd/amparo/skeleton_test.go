@@ -340,7 +340,8 @@ func TestOversizedJSONRefused(t *testing.T) {
 	req, _ := http.NewRequest(http.MethodPost, app.srv.URL+"/graphql", strings.NewReader(body))
 	req.Header.Set("Content-Type", "application/json")
 	res := app.send(req, app.token("officer@pgn.demo"))
-	if !slices.Equal(res.codes(), []string{"BAD_USER_INPUT"}) || strings.Contains(string(res.Data), "officer@pgn.demo") {
+	if res.Status != http.StatusRequestEntityTooLarge || !slices.Equal(res.codes(), []string{"PAYLOAD_TOO_LARGE"}) ||
+		strings.Contains(string(res.Data), "officer@pgn.demo") {
 		t.Fatalf("a 2 MiB operation: %d %+v", res.Status, res.Errors)
 	}
 }
