@@ -175,6 +175,18 @@ func (a *testApp) send(req *http.Request, token string) *gqlResponse {
 // upload sends a GraphQL multipart request with one file at variables.file.
 func (a *testApp) upload(token, query string, vars map[string]any, filename string, content io.Reader) *gqlResponse {
 	a.t.Helper()
+	return a.send(a.uploadRequestFor(query, vars, filename, content), token)
+}
+
+// uploadRequest is the request of uploadMutation over vars, authorized by
+// token, streaming content as it is read.
+func (a *testApp) uploadRequest(token string, vars map[string]any, filename string, content io.Reader) *http.Request {
+	req := a.uploadRequestFor(uploadMutation, vars, filename, content)
+	req.Header.Set("Authorization", "Bearer "+token)
+	return req
+}
+
+func (a *testApp) uploadRequestFor(query string, vars map[string]any, filename string, content io.Reader) *http.Request {
 	pr, pw := io.Pipe()
 	mw := multipart.NewWriter(pw)
 	go func() {
@@ -193,7 +205,7 @@ func (a *testApp) upload(token, query string, vars map[string]any, filename stri
 	}()
 	req, _ := http.NewRequest(http.MethodPost, a.srv.URL+"/graphql", pr)
 	req.Header.Set("Content-Type", mw.FormDataContentType())
-	return a.send(req, token)
+	return req
 }
 
 // fileCaseInput is a complete, valid fileCase input; key makes it unique.

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"time"
 
 	"amparo/internal/blob"
 )
@@ -26,15 +27,16 @@ type config struct {
 	SealerURL    string // the audit sealer's own role, amparo_sealer
 
 	// Limits of the GraphQL endpoint beyond the upload sizes above.
-	Introspection   bool  // __schema and __type answered; always in dev
-	UploadsPerUser  int   // concurrent uploads of one user
-	MinUploadRate   int64 // bytes a second
-	BodyTimeout     int   // seconds a JSON body may take to arrive
-	StatusPerMinute int   // complaintStatus queries a minute from one address
-	StatusBurst     int   // ... in one burst
-	StatusPerSecond int   // complaintStatus queries a second, all addresses
-	Dev             bool  // GraphiQL and friends; set by `amparo dev` only
-	ShutdownGrace   int   // seconds
+	Introspection    bool          // __schema and __type answered; always in dev
+	UploadsPerUser   int           // concurrent uploads of one user
+	MinUploadRate    int64         // bytes a second
+	UploadRateWindow time.Duration // over which the rate is measured; 0: 30 s (tests shorten it)
+	BodyTimeout      int           // seconds a JSON body may take to arrive
+	StatusPerMinute  int           // complaintStatus queries a minute from one address
+	StatusBurst      int           // ... in one burst
+	StatusPerSecond  int           // complaintStatus queries a second, all addresses
+	Dev              bool          // GraphiQL and friends; set by `amparo dev` only
+	ShutdownGrace    int           // seconds
 
 	// wrapDB, when set, wraps the database connector (tests count
 	// statements with it).

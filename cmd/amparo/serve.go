@@ -143,6 +143,7 @@ func build(ctx context.Context, cfg *config, log *slog.Logger) (*app, error) {
 		MaxUploads:        cfg.MaxUploads,
 		MaxUploadsPerUser: cfg.UploadsPerUser,
 		MinUploadRate:     cfg.MinUploadRate,
+		UploadRateWindow:  cfg.UploadRateWindow,
 		BodyTimeout:       time.Duration(cfg.BodyTimeout) * time.Second,
 		Introspection:     cfg.Introspection || cfg.Dev,
 		StatusLimiter:     graph.NewLimiter(cfg.StatusPerMinute, cfg.StatusBurst, cfg.StatusPerSecond),
