@@ -74,7 +74,9 @@ func TestOperationCostBounded(t *testing.T) {
 		})
 	}
 	t.Run("AtLimitAnswered", func(t *testing.T) {
-		var out struct{ Me struct{ User struct{ Email string } } }
+		var out struct {
+			Me struct{ User struct{ Email string } }
+		}
 		app.do(tok, "{ me { user { "+repeat("email", 400)+" } } }", nil).decode(t, &out)
 		if out.Me.User.Email != "officer@pgn.demo" {
 			t.Fatalf("got %+v", out)
@@ -107,7 +109,9 @@ func TestIntrospectionOffInServe(t *testing.T) {
 		})
 	}
 	t.Run("TypenameAnswered", func(t *testing.T) {
-		var out struct{ Typename string `json:"__typename"` }
+		var out struct {
+			Typename string `json:"__typename"`
+		}
 		app.do(tok, "{ __typename }", nil).decode(t, &out)
 		if out.Typename != "Query" {
 			t.Fatalf("got %q", out.Typename)
