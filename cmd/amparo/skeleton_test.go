@@ -260,7 +260,7 @@ const uploadMutation = `mutation($caseId: ID!, $file: Upload!) {
 func TestUploadEvidenceSHA256(t *testing.T) {
 	app := newTestApp(t)
 	id := app.fileCase("officer@pgn.demo", "skeleton-upload-1")
-	content := bytes.Repeat([]byte("%PDF-1.7 evidencia\n"), 200_000) // ~3.8 MB, several parts' worth of reads
+	content := append(bytes.Repeat([]byte("%PDF-1.7 evidencia\n"), 200_000), "%%EOF\n"...) // ~3.8 MB, several parts' worth of reads
 	sum := sha256.Sum256(content)
 
 	res := app.upload(app.token("officer@pgn.demo"), uploadMutation, map[string]any{"caseId": id}, "informe.pdf", bytes.NewReader(content))
