@@ -249,3 +249,20 @@ func countRows(t testing.TB, db *sqlx.DB, q string, args ...any) int {
 	}
 	return n
 }
+
+// replica is a second server over the same database, bucket and keys as a:
+// another replica of the same deployment.
+func (a *testApp) replica(t testing.TB, tweak ...func(*config)) *testApp {
+	t.Helper()
+	cfg := *a.cfg
+	for _, f := range tweak {
+		f(&cfg)
+	}
+	s, err := build(t.Context(), &cfg, slog.New(slog.NewJSONHandler(io.Discard, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(s.handler)
+	t.Cleanup(func() { srv.Close(); s.db.Close() })
+	return &testApp{t: t, srv: srv, db: a.db, blobs: a.blobs, issuer: a.issuer, cfg: &cfg, server: s}
+}
