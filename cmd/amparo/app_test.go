@@ -279,6 +279,6 @@ func (a *testApp) replica(t testing.TB, tweak ...func(*config)) *testApp {
 		t.Fatal(err)
 	}
 	srv := httptest.NewServer(s.handler)
-	t.Cleanup(func() { srv.Close(); s.db.Close() })
+	t.Cleanup(func() { srv.Close(); s.db.Close(); s.sealerDB.Close() })
 	return &testApp{t: t, srv: srv, db: a.db, blobs: a.blobs, issuer: a.issuer, cfg: &cfg, server: s}
 }
