@@ -3,8 +3,10 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"slices"
 	"strings"
@@ -372,4 +374,26 @@ func eventually(t *testing.T, within time.Duration, cond func() error) {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
+}
+
+func TestSealerRoleRequired(t *testing.T) {
+	t.Run("ErrMissingNamesVariable", func(t *testing.T) {
+		env := map[string]string{"AMPARO_DATABASE_URL": "postgres://x/y", "AMPARO_S3_ENDPOINT": "h:1",
+			"AMPARO_S3_ACCESS_KEY": "a", "AMPARO_S3_SECRET_KEY": "s", "AMPARO_AUDIT_SIGNING_KEY": "k", "AMPARO_DEV_TOKENS": "1",
+			"AMPARO_DEV_KEY_FILE": "f"}
+		_, err := loadConfig(func(k string) string { return env[k] })
+		var ce *configError
+		if !errors.As(err, &ce) || ce.name != "AMPARO_SEALER_DATABASE_URL" || strings.Contains(err.Error(), "\n") {
+			t.Fatalf("got %v", err)
+		}
+	})
+	t.Run("ErrApplicationRoleRefused", func(t *testing.T) {
+		app := newTestApp(t)
+		cfg := *app.cfg
+		cfg.SealerURL = app.db.AppURL
+		_, err := build(t.Context(), &cfg, slog.New(slog.DiscardHandler))
+		if err == nil || !strings.HasPrefix(err.Error(), "AMPARO_SEALER_DATABASE_URL: role amparo_app may not write audit checkpoints") {
+			t.Fatalf("got %v", err)
+		}
+	})
 }
