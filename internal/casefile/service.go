@@ -32,7 +32,7 @@ type Service struct {
 	keys    child.Keys // seal and open identities
 	// searches rations searches by name per user (SearchChildren).
 	searches limiters
-	now     func() time.Time
+	now      func() time.Time
 	// record writes audit events: audit.Record, always. Only the benchmark
 	// that measures what auditing costs replaces it, from inside the package.
 	record func(ctx context.Context, tx sqlx.ExecerContext, ev audit.Event) error
