@@ -122,7 +122,7 @@ func TestIntrospectionOffInServe(t *testing.T) {
 	t.Run("EnvironmentTurnsItOn", func(t *testing.T) {
 		env := map[string]string{"AMPARO_INTROSPECTION": "1"}
 		for k, v := range map[string]string{"AMPARO_DATABASE_URL": "postgres://x/y", "AMPARO_SEALER_DATABASE_URL": "postgres://x/y",
-			"AMPARO_S3_ENDPOINT": "h:1", "AMPARO_S3_ACCESS_KEY": "a", "AMPARO_S3_SECRET_KEY": "s", "AMPARO_AUDIT_SIGNING_KEY": "k",
+			"AMPARO_S3_ENDPOINT": "h:1", "AMPARO_S3_ACCESS_KEY": "a", "AMPARO_S3_SECRET_KEY": "s", "AMPARO_AUDIT_SIGNING_KEY": "k", "AMPARO_IDENTITY_KEY": "i",
 			"AMPARO_OIDC_ISSUER": "https://i", "AMPARO_OIDC_AUDIENCE": "amparo"} {
 			env[k] = v
 		}
@@ -379,7 +379,7 @@ func eventually(t *testing.T, within time.Duration, cond func() error) {
 func TestSealerRoleRequired(t *testing.T) {
 	t.Run("ErrMissingNamesVariable", func(t *testing.T) {
 		env := map[string]string{"AMPARO_DATABASE_URL": "postgres://x/y", "AMPARO_S3_ENDPOINT": "h:1",
-			"AMPARO_S3_ACCESS_KEY": "a", "AMPARO_S3_SECRET_KEY": "s", "AMPARO_AUDIT_SIGNING_KEY": "k", "AMPARO_DEV_TOKENS": "1",
+			"AMPARO_S3_ACCESS_KEY": "a", "AMPARO_S3_SECRET_KEY": "s", "AMPARO_AUDIT_SIGNING_KEY": "k", "AMPARO_IDENTITY_KEY": "i", "AMPARO_DEV_TOKENS": "1",
 			"AMPARO_DEV_KEY_FILE": "f"}
 		_, err := loadConfig(func(k string) string { return env[k] })
 		var ce *configError
