@@ -76,7 +76,8 @@ func (l Limits) withDefaults() Limits {
 func NewHandler(r *Resolver, lim Limits) http.Handler {
 	lim = lim.withDefaults()
 	es := generated.NewExecutableSchema(generated.Config{Resolvers: r})
-	scr := newScreen(lim)
+	persisted := lru.New[string](100)
+	scr := newScreen(lim, persisted)
 	srv := handler.New(es)
 	srv.AddTransport(transport.Options{})
 	srv.AddTransport(jsonPost{screen: scr, bodyTimeout: lim.BodyTimeout})
@@ -101,7 +102,7 @@ func NewHandler(r *Resolver, lim Limits) http.Handler {
 		srv.SetDisableSuggestion(true)
 	}
 	srv.Use(costLimit{es: es, limit: lim.Complexity})
-	srv.Use(extension.AutomaticPersistedQuery{Cache: lru.New[string](100)})
+	srv.Use(extension.AutomaticPersistedQuery{Cache: persisted})
 	srv.SetErrorPresenter(presenter(r.Log))
 	srv.AroundFields(splitInvalid)
 	return loader.Middleware(loader.Sources{Evidence: r.Svc.Evidence, Cases: r.Svc.Cases}, srv)

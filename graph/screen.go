@@ -2,6 +2,7 @@ package graph
 
 import (
 	"context"
+	"crypto/sha256"
 	"fmt"
 
 	"github.com/99designs/gqlgen/complexity"
@@ -57,7 +58,10 @@ type screen struct {
 	maxBytes, maxTokens, maxFields int
 	introspection                  bool
 	status                         *Limiter
-	cache                          *lru.LRU[*shape]
+	cache                          *lru.LRU[*shape] // by the SHA-256 of the text, so that keys stay small
+	// persisted is the automatic persisted queries' cache: an operation
+	// sent by hash alone is screened as the text it stands for.
+	persisted graphql.Cache[string]
 }
 
 // shape is what screen learned of a query text; the same text always has
@@ -69,11 +73,11 @@ type shape struct {
 	statusCalls int           // complaintStatus fields, in the operation that has most
 }
 
-func newScreen(lim Limits) *screen {
+func newScreen(lim Limits, persisted graphql.Cache[string]) *screen {
 	return &screen{
 		maxBytes: lim.MaxQueryBytes, maxTokens: lim.MaxTokens, maxFields: lim.MaxFields,
 		introspection: lim.Introspection, status: lim.StatusLimiter,
-		cache: lru.New[*shape](1000),
+		cache: lru.New[*shape](1000), persisted: persisted,
 	}
 }
 
@@ -85,7 +89,14 @@ func newScreen(lim Limits) *screen {
 // a non-public operation without a token; RATE_LIMITED for complaintStatus
 // over the rate.
 func (s *screen) check(ctx context.Context, p *graphql.RawParams) *apperr.Error {
-	if len(p.Query) > s.maxBytes {
+	query := p.Query
+	if pq, ok := p.Extensions["persistedQuery"].(map[string]any); ok && query == "" {
+		// Unknown hashes are gqlgen's to refuse (PersistedQueryNotFound).
+		if hash, ok := pq["sha256Hash"].(string); ok {
+			query, _ = s.persisted.Get(ctx, hash)
+		}
+	}
+	if len(query) > s.maxBytes {
 		return apperr.New(apperr.TooLarge,
 			fmt.Sprintf("la operación excede %d KiB", s.maxBytes>>10),
 			fmt.Sprintf("the operation exceeds %d KiB", s.maxBytes>>10))
@@ -98,10 +109,12 @@ func (s *screen) check(ctx context.Context, p *graphql.RawParams) *apperr.Error 
 			return err
 		}
 	}
-	sh, ok := s.cache.Get(ctx, p.Query)
+	sum := sha256.Sum256([]byte(query))
+	key := string(sum[:])
+	sh, ok := s.cache.Get(ctx, key)
 	if !ok {
-		sh = s.measure(p.Query)
-		s.cache.Add(ctx, p.Query, sh)
+		sh = s.measure(query)
+		s.cache.Add(ctx, key, sh)
 	}
 	if sh.err != nil {
 		return sh.err

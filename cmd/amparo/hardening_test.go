@@ -2,6 +2,8 @@ package main
 
 import (
 	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -250,6 +252,30 @@ func TestComplaintStatusRateLimited(t *testing.T) {
 			t.Fatalf("%+v", res.Errors)
 		}
 	})
+}
+
+// An operation sent by its hash alone (automatic persisted queries) is
+// screened, and counted, as the text it stands for.
+func TestPersistedComplaintStatusCounted(t *testing.T) {
+	app := newTestApp(t, func(c *config) { c.StatusPerMinute, c.StatusBurst, c.StatusPerSecond = 1, 2, 1000 })
+	q := `{ complaintStatus(trackingCode: "AAAA-BBBB") { status } }`
+	sum := sha256.Sum256([]byte(q))
+	ext := map[string]any{"persistedQuery": map[string]any{"version": 1, "sha256Hash": hex.EncodeToString(sum[:])}}
+	send := func(token string, withQuery bool) *gqlResponse {
+		body := map[string]any{"extensions": ext}
+		if withQuery {
+			body["query"] = q
+		}
+		b, _ := json.Marshal(body)
+		return app.post(token, "application/json", bytes.NewReader(b))
+	}
+	if res := send("", true); len(res.Errors) > 0 {
+		t.Fatalf("registering: %+v", res.Errors)
+	}
+	if res := send("", false); len(res.Errors) > 0 {
+		t.Fatalf("anonymous by hash: %+v", res.Errors)
+	}
+	wantRefused(t, send(app.token("officer@pgn.demo"), false), http.StatusTooManyRequests, "RATE_LIMITED")
 }
 
 // slowBody feeds first, then a byte every gap until stop is closed.
