@@ -32,7 +32,9 @@ type Limits struct {
 	// over each UploadRateWindow (1 KiB/s over 30 s); slower, it is cut.
 	MinUploadRate    int64
 	UploadRateWindow time.Duration
-	// BodyTimeout is how long a JSON body may take to arrive (10 s).
+	// BodyTimeout is how long a JSON body may take to arrive (10 s), plus
+	// the time its declared length takes at MinUploadRate, 2 minutes at
+	// most.
 	BodyTimeout time.Duration
 	// Complexity caps the cost of one operation (each field costs 1,
 	// __schema 200, __type 20).
@@ -80,7 +82,7 @@ func NewHandler(r *Resolver, lim Limits) http.Handler {
 	scr := newScreen(lim, persisted)
 	srv := handler.New(es)
 	srv.AddTransport(transport.Options{})
-	srv.AddTransport(jsonPost{screen: scr, bodyTimeout: lim.BodyTimeout})
+	srv.AddTransport(jsonPost{screen: scr, bodyTimeout: lim.BodyTimeout, minRate: lim.MinUploadRate})
 	srv.AddTransport(&streamingMultipart{
 		screen:  scr,
 		maxBody: lim.MaxUploadSize + 2<<20,

@@ -30,7 +30,11 @@ const maxJSONBody = 1 << 20
 type jsonPost struct {
 	screen      *screen
 	bodyTimeout time.Duration
+	minRate     int64 // bytes a second: a declared length earns time at this rate
 }
+
+// maxBodyTime is the longest any JSON body may take, whatever its length.
+const maxBodyTime = 2 * time.Minute
 
 var _ graphql.Transport = jsonPost{}
 
@@ -44,7 +48,13 @@ func (t jsonPost) Do(w http.ResponseWriter, r *http.Request, exec graphql.GraphE
 	start := graphql.Now()
 	rc := http.NewResponseController(w)
 	if t.bodyTimeout > 0 {
-		_ = rc.SetReadDeadline(time.Now().Add(t.bodyTimeout))
+		// A body of declared length gets the time a slow border link needs
+		// for it, at the minimum upload rate, on top of the base timeout.
+		d := t.bodyTimeout
+		if r.ContentLength > 0 && t.minRate > 0 {
+			d += time.Duration(r.ContentLength/t.minRate) * time.Second
+		}
+		_ = rc.SetReadDeadline(time.Now().Add(min(d, maxBodyTime)))
 	}
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxJSONBody))
 	_ = rc.SetReadDeadline(time.Time{})
