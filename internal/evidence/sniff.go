@@ -3,7 +3,6 @@ package evidence
 import (
 	"bytes"
 	"encoding/binary"
-	"fmt"
 	"io"
 	"path"
 	"slices"
@@ -200,8 +199,11 @@ func (in *inspector) check(limit int) {
 		each("\x7fELF", func(i int) bool { executable = isELF(b[i:]); return executable })
 	}
 	if !executable {
-		for _, magic := range []string{"\xfe\xed\xfa\xce", "\xfe\xed\xfa\xcf", "\xce\xfa\xed\xfe", "\xcf\xfa\xed\xfe"} {
-			each(magic, func(i int) bool { executable = isMachO(b[i:]); return executable })
+		// Big-endian magics (fe ed fa ce, fe ed fa cf) and little-endian
+		// ones (ce fa ed fe, cf fa ed fe), by their middle bytes.
+		each("\xed\xfa", func(i int) bool { executable = i >= 1 && isMachO(b[i-1:]); return executable })
+		if !executable {
+			each("\xfa\xed", func(i int) bool { executable = i >= 1 && isMachO(b[i-1:]); return executable })
 		}
 	}
 	if executable {
@@ -210,10 +212,11 @@ func (in *inspector) check(limit int) {
 	}
 	switch in.kind {
 	case "application/pdf":
+		var buf [16]byte
 		each("/", func(i int) bool {
-			if name := pdfName(b[i+1:]); activePDFNames[name] {
-				in.refuse("el PDF contiene código o archivos incrustados ("+name+"); imprímalo a un PDF nuevo",
-					"the PDF carries code or embedded files ("+name+"); print it to a new PDF")
+			if name := pdfName(b[i+1:], &buf); activePDFNames[string(name)] {
+				in.refuse("el PDF contiene código o archivos incrustados ("+string(name)+"); imprímalo a un PDF nuevo",
+					"the PDF carries code or embedded files ("+string(name)+"); print it to a new PDF")
 				return true
 			}
 			return false
@@ -290,26 +293,43 @@ var activePDFNames = map[string]bool{
 }
 
 // pdfName reads a PDF name after its slash, decoding #xx escapes
-// ("/Java#53cript" is "/JavaScript").
-func pdfName(b []byte) string {
-	var out []byte
-	for i := 0; i < len(b) && len(out) < 32; i++ {
+// ("/Java#53cript" is "/JavaScript"), into buf, and returns it. Only names
+// that may be active are read in full: the others end at their first byte.
+func pdfName(b []byte, buf *[16]byte) []byte {
+	if len(b) == 0 || strings.IndexByte("JLER#", b[0]) < 0 {
+		return nil
+	}
+	n := 0
+	for i := 0; i < len(b) && n < len(buf); i++ {
 		c := b[i]
 		switch {
 		case c == '#' && i+2 < len(b):
-			var v byte
-			if _, err := fmt.Sscanf(string(b[i+1:i+3]), "%02x", &v); err != nil {
-				return string(out)
+			hi, ok1 := unhex(b[i+1])
+			lo, ok2 := unhex(b[i+2])
+			if !ok1 || !ok2 {
+				return buf[:n]
 			}
-			out = append(out, v)
+			c = hi<<4 | lo
 			i += 2
 		case c <= ' ' || strings.IndexByte("()<>[]{}/%", c) >= 0:
-			return string(out)
-		default:
-			out = append(out, c)
+			return buf[:n]
 		}
+		buf[n] = c
+		n++
 	}
-	return string(out)
+	return buf[:n]
+}
+
+func unhex(c byte) (byte, bool) {
+	switch {
+	case c >= '0' && c <= '9':
+		return c - '0', true
+	case c >= 'a' && c <= 'f':
+		return c - 'a' + 10, true
+	case c >= 'A' && c <= 'F':
+		return c - 'A' + 10, true
+	}
+	return 0, false
 }
 
 // zipName reads the entry name of a ZIP header whose name length is at
@@ -364,6 +384,11 @@ func isELF(b []byte) bool {
 // isMachO reports a Mach-O header of a known CPU and file type.
 func isMachO(b []byte) bool {
 	if len(b) < 16 {
+		return false
+	}
+	switch string(b[:4]) {
+	case "\xfe\xed\xfa\xce", "\xfe\xed\xfa\xcf", "\xce\xfa\xed\xfe", "\xcf\xfa\xed\xfe":
+	default:
 		return false
 	}
 	order := binary.ByteOrder(binary.BigEndian)
