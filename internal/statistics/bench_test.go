@@ -64,14 +64,25 @@ FROM generate_series(1, $1) i, generate_series(0, 1) p WHERE p = 0 OR i % 3 = 0`
 	tb.Logf("seeded %d cases in %s", n, time.Since(start).Round(time.Second))
 }
 
-// BenchmarkTable counts two-dimension tables over 1,000,000 cases, as
-// oversight (all institutions) and as a supervisor (one of five): from the
-// summary, and from the cases where the summary cannot answer.
+// BenchmarkMillionCases seeds 1,000,000 cases once (several minutes) and
+// measures, over them:
 //
-//	go test ./internal/statistics -run '^$' -bench Table -benchtime 5x
-func BenchmarkTable(b *testing.B) {
-	f := newFixture(b, false, 0)
+//   - Table: two-dimension tables as oversight (all institutions) and as a
+//     supervisor (one of five), from the summary and, where the summary
+//     cannot answer, from the cases;
+//   - Export: exports of every case as CSV and XLSX, with the growth of the
+//     heap in use during the export (sampled every 10 ms): the file streams,
+//     it is never whole in memory.
+//
+//	go test ./internal/statistics -run '^$' -bench MillionCases -benchtime 3x -timeout 60m
+func BenchmarkMillionCases(b *testing.B) {
+	f := newFixture(b, true, 0)
 	f.seedMany(b, 1_000_000)
+	b.Run("Table", func(b *testing.B) { benchTables(b, f) })
+	b.Run("Export", func(b *testing.B) { benchExports(b, f) })
+}
+
+func benchTables(b *testing.B, f *fixture) {
 	for _, tc := range []struct {
 		who        string
 		rows, cols string
@@ -97,14 +108,7 @@ func BenchmarkTable(b *testing.B) {
 	}
 }
 
-// BenchmarkExportCases exports 1,000,000 cases as CSV and XLSX and reports
-// the growth of the heap in use during the export (sampled every 10 ms):
-// the file streams, it is never whole in memory.
-//
-//	go test ./internal/statistics -run '^$' -bench ExportCases -benchtime 1x
-func BenchmarkExportCases(b *testing.B) {
-	f := newFixture(b, true, 0)
-	f.seedMany(b, 1_000_000)
+func benchExports(b *testing.B, f *fixture) {
 	for _, format := range []string{export.CSV, export.XLSX} {
 		b.Run(format, func(b *testing.B) {
 			ctx := f.as(b, "oversight@pdh.demo")
