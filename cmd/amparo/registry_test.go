@@ -289,7 +289,7 @@ WITH g AS (
 ), c AS (
   INSERT INTO cases (id, institution_code, reference, status, urgency, due_at, department_code, summary, child_id,
     assigned_to, created_by, created_at, updated_by, updated_at)
-  SELECT case_id, 'PGN', 'PGN-1999-' || lpad(i::text, 6, '0'), 'OPEN', 'LOW', at + interval '5 days', 'GT-01', 'seed',
+  SELECT case_id, 'PGN', 'PGN-1999-' || lpad(i::text, 6, '0'), 'REGISTERED', 'LOW', at + interval '5 days', 'GT-01', 'seed',
     child_id, $2, $2, at, $2, at FROM g
 ), v AS (
   INSERT INTO case_violations (case_id, position, type_code) SELECT case_id, 0, 'NEGLECT' FROM g

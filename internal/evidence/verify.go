@@ -65,7 +65,7 @@ func VerifyAll(ctx context.Context, db *sqlx.DB, blobs *blob.Store) (*VerifyRepo
 		Pending bool `db:"pending"`
 	}
 	const q = `
-SELECT e.*, c.status = 'OPEN' AS open,
+SELECT e.*, c.status <> 'CLOSED' AS open,
   EXISTS (SELECT 1 FROM evidence_staging s WHERE s.object_key = e.object_key) AS pending
 FROM evidence e JOIN cases c ON c.id = e.case_id
 WHERE e.id > $1
