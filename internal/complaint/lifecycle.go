@@ -85,9 +85,22 @@ type change struct {
 	expected         *int
 	from             []Status
 	to               Status
-	// apply writes what the step records beyond the status; it returns the
-	// audit event's details (ids and codes only).
-	apply func(tx *sqlx.Tx, c *Complaint, p *auth.Principal, now time.Time) (map[string]any, error)
+	// apply writes what the step records beyond the status, in other
+	// tables, and returns the complaint's columns to set with the status
+	// (one statement: the table's checks tie them together) and the audit
+	// event's details (ids and codes only).
+	apply func(tx *sqlx.Tx, c *Complaint, p *auth.Principal, now time.Time) (step, error)
+}
+
+// step is what apply returns.
+type step struct {
+	set     []column
+	details map[string]any
+}
+
+type column struct {
+	name  string
+	value any
 }
 
 func (s *Service) run(ctx context.Context, ch change, validate func() error) (*Complaint, error) {
@@ -115,19 +128,25 @@ func (s *Service) run(ctx context.Context, ch change, validate func() error) (*C
 		if err := inStatus(c, ch.from); err != nil {
 			return err
 		}
-		details := map[string]any{}
+		st := step{details: map[string]any{}}
 		if ch.apply != nil {
-			if details, err = ch.apply(tx, c, d.Principal, now); err != nil {
+			if st, err = ch.apply(tx, c, d.Principal, now); err != nil {
 				return err
 			}
 		}
-		details["from"], details["to"] = c.Status, ch.to
-		const q = `UPDATE complaints SET status = $2, due_at = $3, version = version + 1, updated_at = $4 WHERE id = $1`
-		if _, err := tx.ExecContext(ctx, q, ch.id, ch.to, s.dueAt(ch.to, c.SubmittedAt), now); err != nil {
+		st.details["from"], st.details["to"] = c.Status, ch.to
+		var a args
+		q := `UPDATE complaints SET status = ` + a.Add(ch.to) + `, due_at = ` + a.Add(s.dueAt(ch.to, c.SubmittedAt)) +
+			`, version = version + 1, updated_at = ` + a.Add(now)
+		for _, col := range st.set {
+			q += ", " + col.name + " = " + a.Add(col.value)
+		}
+		q += ` WHERE id = ` + a.Add(ch.id)
+		if _, err := tx.ExecContext(ctx, q, a...); err != nil {
 			return fmt.Errorf("%s: %w", ch.action, err)
 		}
 		if err := audit.Record(ctx, tx, audit.Event{Action: ch.action, ObjectType: "complaint", ObjectID: ch.id.String(),
-			Details: details}); err != nil {
+			Details: st.details}); err != nil {
 			return err
 		}
 		out, err = get(ctx, tx, ch.id, false)
@@ -201,23 +220,22 @@ func (s *Service) Triage(ctx context.Context, in TriageInput) (*Complaint, error
 	}
 	return s.run(ctx, change{op: "complaint.Triage", perm: PermTriage, action: "complaint:triage",
 		id: in.ComplaintID, expected: &in.ExpectedVersion, from: triageable, to: Triaged,
-		apply: func(tx *sqlx.Tx, c *Complaint, p *auth.Principal, now time.Time) (map[string]any, error) {
-			const q = `UPDATE complaints SET urgency = $2, triaged_violations = $3 WHERE id = $1`
-			if _, err := tx.ExecContext(ctx, q, c.ID, in.Urgency, pq.Array(in.Violations)); err != nil {
-				return nil, fmt.Errorf("triage: %w", err)
-			}
+		apply: func(tx *sqlx.Tx, c *Complaint, p *auth.Principal, now time.Time) (step, error) {
 			routedTo := slices.Compact(slices.Sorted(slices.Values(in.RoutedTo)))
 			if err := withdrawRoutes(ctx, tx, c.ID, now, routedTo, true); err != nil {
-				return nil, err
+				return step{}, err
 			}
 			routes := make([]route, len(routedTo))
 			for i, inst := range routedTo {
 				routes[i] = route{Institution: inst, Source: "TRIAGE"}
 			}
 			if err := addRoutes(ctx, tx, c.ID, p.UserID, now, routes); err != nil {
-				return nil, err
+				return step{}, err
 			}
-			return map[string]any{"urgency": in.Urgency, "violations": in.Violations, "routedTo": routedTo}, nil
+			return step{
+				set:     []column{{"urgency", in.Urgency}, {"triaged_violations", pq.Array(in.Violations)}},
+				details: map[string]any{"urgency": in.Urgency, "violations": in.Violations, "routedTo": routedTo},
+			}, nil
 		}}, validate)
 }
 
@@ -254,15 +272,15 @@ func (s *Service) Forward(ctx context.Context, in ForwardInput) (*Complaint, err
 	}
 	return s.run(ctx, change{op: "complaint.Forward", perm: PermTriage, action: "complaint:forward",
 		id: in.ComplaintID, expected: in.ExpectedVersion, from: forwardable, to: Forwarded,
-		apply: func(tx *sqlx.Tx, c *Complaint, p *auth.Principal, now time.Time) (map[string]any, error) {
+		apply: func(tx *sqlx.Tx, c *Complaint, p *auth.Principal, now time.Time) (step, error) {
 			if err := withdrawRoutes(ctx, tx, c.ID, now, []string{p.Institution}, false); err != nil {
-				return nil, err
+				return step{}, err
 			}
 			r := route{Institution: in.ToInstitution, Source: "FORWARD", Reason: &in.Reason}
 			if err := addRoutes(ctx, tx, c.ID, p.UserID, now, []route{r}); err != nil {
-				return nil, err
+				return step{}, err
 			}
-			return map[string]any{"toInstitution": in.ToInstitution}, nil
+			return step{details: map[string]any{"toInstitution": in.ToInstitution}}, nil
 		}}, validate)
 }
 
@@ -294,12 +312,11 @@ func (s *Service) Close(ctx context.Context, in CloseInput) (*Complaint, error) 
 	}
 	return s.run(ctx, change{op: "complaint.Close", perm: PermClose, action: "complaint:close",
 		id: in.ComplaintID, expected: &in.ExpectedVersion, from: closable, to: Closed,
-		apply: func(tx *sqlx.Tx, c *Complaint, _ *auth.Principal, _ time.Time) (map[string]any, error) {
-			const q = `UPDATE complaints SET outcome = $2, closure_reason = $3 WHERE id = $1`
-			if _, err := tx.ExecContext(ctx, q, c.ID, in.Outcome, in.Reason); err != nil {
-				return nil, fmt.Errorf("close: %w", err)
-			}
-			return map[string]any{"outcome": in.Outcome}, nil
+		apply: func(*sqlx.Tx, *Complaint, *auth.Principal, time.Time) (step, error) {
+			return step{
+				set:     []column{{"outcome", in.Outcome}, {"closure_reason", in.Reason}},
+				details: map[string]any{"outcome": in.Outcome},
+			}, nil
 		}}, validate)
 }
 

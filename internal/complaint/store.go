@@ -197,7 +197,11 @@ ON CONFLICT (complaint_id, institution_code) DO UPDATE SET active = true, source
   withdrawn_at = NULL
 WHERE NOT complaint_routes.active`
 	for _, r := range routes {
-		if _, err := tx.ExecContext(ctx, q, id, r.Institution, r.Source, pq.Array(r.Rules), r.Reason, by, at); err != nil {
+		rules := r.Rules
+		if rules == nil {
+			rules = []string{}
+		}
+		if _, err := tx.ExecContext(ctx, q, id, r.Institution, r.Source, pq.Array(rules), r.Reason, by, at); err != nil {
 			return fmt.Errorf("route complaint: %w", err)
 		}
 	}
