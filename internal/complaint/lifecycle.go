@@ -340,7 +340,7 @@ WHERE case_id = $1 AND status = 'CLOSED' RETURNING id`
 		return fmt.Errorf("complaints of case %s: %w", c.ID, err)
 	}
 	for _, id := range ids {
-		if err := audit.Record(ctx, tx, audit.Event{Action: "complaint:follow-case", ObjectType: "complaint",
+		if err := audit.Record(ctx, tx, audit.Event{Action: "complaint:followCase", ObjectType: "complaint",
 			ObjectID: id.String(), Details: map[string]any{"case": c.ID, "caseStatus": c.Status}}); err != nil {
 			return err
 		}
