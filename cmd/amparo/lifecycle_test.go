@@ -69,7 +69,9 @@ func (a *testApp) getCase(email, id string) lifeCase {
 
 func (a *testApp) complaintStatus(code, lang string) (status, label string) {
 	a.t.Helper()
-	var out struct{ ComplaintStatus struct{ Status, Label string } }
+	var out struct {
+		ComplaintStatus struct{ Status, Label string }
+	}
 	a.do("", `query($c: String!) { complaintStatus(trackingCode: $c) { status label } }`, map[string]any{"c": code},
 		"Accept-Language", lang).decode(a.t, &out)
 	return out.ComplaintStatus.Status, out.ComplaintStatus.Label
@@ -129,7 +131,9 @@ func TestComplaintToClosedCase(t *testing.T) {
 
 	t.Run("RoutedToPGNNotToSBS", func(t *testing.T) {
 		var list struct {
-			Complaints struct{ Edges []struct{ Node struct{ ID string } } }
+			Complaints struct {
+				Edges []struct{ Node struct{ ID string } }
+			}
 		}
 		app.do(app.token(officer), `{ complaints(first: 100) { edges { node { id } } } }`, nil).decode(t, &list)
 		if !slices.ContainsFunc(list.Complaints.Edges, func(e struct{ Node struct{ ID string } }) bool { return e.Node.ID == k.ID }) {
@@ -208,7 +212,9 @@ func TestComplaintToClosedCase(t *testing.T) {
 		t.Fatalf("new case: %+v", c)
 	}
 	var queue struct {
-		Cases struct{ Edges []struct{ Node struct{ ID string } } }
+		Cases struct {
+			Edges []struct{ Node struct{ ID string } }
+		}
 	}
 	app.do(app.token(supervisor), `{ cases(filter: {unassigned: true}) { edges { node { id } } } }`, nil).decode(t, &queue)
 	if len(queue.Cases.Edges) != 1 || queue.Cases.Edges[0].Node.ID != caseID {
@@ -508,7 +514,9 @@ func TestCaseWorkflowRules(t *testing.T) {
 		}
 		overdue := func() []string {
 			var out struct {
-				Cases struct{ Edges []struct{ Node struct{ ID string } } }
+				Cases struct {
+					Edges []struct{ Node struct{ ID string } }
+				}
 			}
 			app.do(app.token(officer), `{ cases(filter: {overdue: true}) { edges { node { id } } } }`, nil).decode(t, &out)
 			var ids []string
