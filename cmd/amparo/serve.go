@@ -124,10 +124,14 @@ func build(ctx context.Context, cfg *config, log *slog.Logger) (*app, error) {
 	}
 	sealer := audit.NewSealer(db, checkpoints, signer, log)
 
+	ids, err := openIdentityKeys(ctx, db, cfg.IdentityKey, log)
+	if err != nil {
+		return fail(err)
+	}
 	// The one guard every service method calls first.
 	guard := authz.NewGuard(az, db, audit.Denials{DB: db}, log)
-	cases := casefile.NewService(db, guard, cat)
-	complaints := complaint.NewService(db, guard, cat, cases)
+	cases := casefile.NewService(db, guard, cat, ids)
+	complaints := complaint.NewService(db, guard, cat, cases, ids)
 	// A case's complaints close and reopen with it, in its transaction;
 	// its evidence holds follow its status once committed.
 	cases.OnTransition(complaints.FollowCase)
