@@ -128,6 +128,20 @@ func TestComplaintToClosedCase(t *testing.T) {
 	if st, label := app.complaintStatus(code, "es"); st != "RECEIVED" || label != "Recibida" {
 		t.Fatalf("tracking code: %s %q", st, label)
 	}
+	overdueComplaints := func() int {
+		var out struct{ Complaints struct{ TotalCount int } }
+		app.do(app.token(officer), `{ complaints(filter: {overdue: true}) { totalCount } }`, nil).decode(t, &out)
+		return out.Complaints.TotalCount
+	}
+	if n := overdueComplaints(); n != 0 {
+		t.Fatalf("%d overdue complaints just after submission", n)
+	}
+	if _, err := app.db.Owner(t).Exec(`UPDATE complaints SET due_at = now() - interval '1 minute' WHERE id = $1`, k.ID); err != nil {
+		t.Fatal(err)
+	}
+	if n := overdueComplaints(); n != 1 {
+		t.Fatalf("%d overdue complaints once unacknowledged past 24 hours, want 1", n)
+	}
 
 	t.Run("RoutedToPGNNotToSBS", func(t *testing.T) {
 		var list struct {
@@ -171,6 +185,9 @@ func TestComplaintToClosedCase(t *testing.T) {
 	k = complaintStep(officer, "acknowledgeComplaint", "", 1)
 	if k.Status != "ACKNOWLEDGED" || k.Version != 2 {
 		t.Fatalf("acknowledged: %+v", k)
+	}
+	if n := overdueComplaints(); n != 0 {
+		t.Fatalf("still overdue once acknowledged: %d", n)
 	}
 	if st, label := app.complaintStatus(code, "en"); st != "ACKNOWLEDGED" || label != "Under review" {
 		t.Fatalf("tracking code: %s %q", st, label)

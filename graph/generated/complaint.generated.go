@@ -1248,7 +1248,7 @@ func (ec *executionContext) unmarshalInputComplaintFilter(ctx context.Context, o
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"status", "channel", "violationTypes", "departments", "entryPoints", "submittedAfter", "submittedBefore", "linked"}
+	fieldsInOrder := [...]string{"status", "channel", "violationTypes", "departments", "entryPoints", "submittedAfter", "submittedBefore", "linked", "overdue"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -1311,6 +1311,13 @@ func (ec *executionContext) unmarshalInputComplaintFilter(ctx context.Context, o
 				return it, err
 			}
 			it.Linked = data
+		case "overdue":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("overdue"))
+			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Overdue = data
 		}
 	}
 	return it, nil

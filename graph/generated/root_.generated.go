@@ -2463,6 +2463,8 @@ input ComplaintFilter {
   submittedAfter: Time
   submittedBefore: Time
   linked: Boolean
+  "Complaints whose current step is past its deadline."
+  overdue: Boolean
 }
 
 type ComplaintConnection {
