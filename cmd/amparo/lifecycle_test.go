@@ -625,3 +625,44 @@ func TestHoldsRecoverAfterAFailure(t *testing.T) {
 		t.Fatalf("%d rows left on the work list", n)
 	}
 }
+
+// TestCaseTimeline reads a timeline with a referral and an identity reveal:
+// in order, in the request's language, the reveal only for who may see the
+// identity, and never the child's identity.
+func TestCaseTimeline(t *testing.T) {
+	app := newTestApp(t)
+	id := app.fileCase("officer@pgn.demo", "timeline-1")
+	if _, err := app.db.Owner(t).Exec(`INSERT INTO referrals (id, case_id, from_institution, to_institution, status, reason, created_by,
+		created_at, responded_at) VALUES (gen_random_uuid(), $1, 'PGN', 'SBS', 'DECLINED', 'albergue lleno', $2, now(), now() + interval '1 minute')`,
+		id, userID(t, app, "officer@pgn.demo")); err != nil {
+		t.Fatal(err)
+	}
+	app.do(app.token("oversight@pdh.demo"), `mutation($id: ID!) { revealIdentity(input: {caseId: $id, justification: "Revisión de oficio por queja recibida en la PDH"}) { givenName } }`,
+		map[string]any{"id": id}).decode(t, &struct{}{})
+	read := func(email string) (kinds, summaries []string) {
+		var out struct{ Case lifeCase }
+		app.do(app.token(email), `query($id: ID!) { case(id: $id) { `+lifeCaseFields+` } }`, map[string]any{"id": id},
+			"Accept-Language", "en").decode(t, &out)
+		for _, e := range out.Case.Timeline {
+			kinds = append(kinds, e.Kind)
+			summaries = append(summaries, e.Summary)
+			for _, secret := range []string{"María", "López", "2014"} {
+				if strings.Contains(e.Summary, secret) {
+					t.Errorf("%s sees %q in %q", email, secret, e.Summary)
+				}
+			}
+		}
+		return kinds, summaries
+	}
+	kinds, summaries := read("officer@pgn.demo")
+	want := []string{"STATUS_CHANGED", "ASSIGNED", "REFERRAL_CREATED", "IDENTITY_REVEALED", "REFERRAL_DECLINED"}
+	if !slices.Equal(kinds, want) {
+		t.Fatalf("officer reads %v, want %v", kinds, want)
+	}
+	if summaries[0] != "Registered" || summaries[1] != "Assigned to officer@pgn.demo" || summaries[4] != "Referral declined by SBS" {
+		t.Errorf("summaries %q", summaries)
+	}
+	if kinds, _ := read("oversight@pdh.demo"); slices.Contains(kinds, "IDENTITY_REVEALED") {
+		t.Errorf("a reader without the identity sees who revealed it: %v", kinds)
+	}
+}

@@ -69,20 +69,21 @@ SELECT t.case_id, t.at, t.kind, t.a, t.b, t.c, u.id AS actor_id, u.email AS acto
   w.email AS assignee_email
 FROM (
   SELECT case_id, at, CASE kind WHEN 'STATUS' THEN 'STATUS_CHANGED' ELSE 'ASSIGNED' END AS kind, actor_id,
-    from_status AS a, to_status AS b, closure_reason AS c, assignee_id AS who, 0 AS ord
+    from_status AS a, to_status AS b, closure_reason AS c, assignee_id AS who,
+    CASE kind WHEN 'STATUS' THEN 0 ELSE 1 END AS ord
   FROM case_events WHERE case_id = ANY($1::uuid[])
   UNION ALL
-  SELECT case_id, created_at, 'NOTE_ADDED', author_id, NULL, NULL, NULL, NULL, 1 FROM case_notes WHERE case_id = ANY($1::uuid[])
+  SELECT case_id, created_at, 'NOTE_ADDED', author_id, NULL, NULL, NULL, NULL, 2 FROM case_notes WHERE case_id = ANY($1::uuid[])
   UNION ALL
-  SELECT case_id, uploaded_at, 'EVIDENCE_ADDED', uploaded_by, content_type, NULL, NULL, NULL, 2 FROM evidence WHERE case_id = ANY($1::uuid[])
+  SELECT case_id, uploaded_at, 'EVIDENCE_ADDED', uploaded_by, content_type, NULL, NULL, NULL, 3 FROM evidence WHERE case_id = ANY($1::uuid[])
   UNION ALL
-  SELECT case_id, created_at, 'REFERRAL_CREATED', NULL, from_institution, to_institution, status, NULL, 3
+  SELECT case_id, created_at, 'REFERRAL_CREATED', NULL, from_institution, to_institution, status, NULL, 4
   FROM referrals WHERE case_id = ANY($1::uuid[])
   UNION ALL
-  SELECT case_id, responded_at, 'REFERRAL_' || status, NULL, from_institution, to_institution, status, NULL, 4
+  SELECT case_id, responded_at, 'REFERRAL_' || status, NULL, from_institution, to_institution, status, NULL, 5
   FROM referrals WHERE case_id = ANY($1::uuid[]) AND responded_at IS NOT NULL
   UNION ALL
-  SELECT case_id, revealed_at, 'IDENTITY_REVEALED', revealed_by, institution, NULL, NULL, NULL, 5
+  SELECT case_id, revealed_at, 'IDENTITY_REVEALED', revealed_by, institution, NULL, NULL, NULL, 6
   FROM identity_reveals WHERE case_id = ANY($2::uuid[])
 ) t
 LEFT JOIN users u ON u.id = t.actor_id
