@@ -551,6 +551,20 @@ func TestCaseWorkflowRules(t *testing.T) {
 		}
 	})
 
+	t.Run("ErrLinkToClosedCase", func(t *testing.T) {
+		id := app.fileCase(supervisor, "rules-closed-link")
+		if _, err := app.db.Owner(t).Exec(`UPDATE cases SET status = 'CLOSED', closure_reason = 'GOAL_MET', due_at = NULL WHERE id = $1`, id); err != nil {
+			t.Fatal(err)
+		}
+		var sub submitted
+		app.do(app.token(officer), submitComplaintMutation, map[string]any{"input": complaintInput("rules-closed-link")}).decode(t, &sub)
+		res := app.do(app.token(supervisor), `mutation($c: ID!, $id: ID!) { linkComplaintToCase(input: {complaintId: $c, caseId: $id}) { complaint { id } } }`,
+			map[string]any{"c": sub.SubmitComplaint.Complaint.ID, "id": id})
+		if !slices.Equal(res.codes(), []string{"CONFLICT"}) {
+			t.Fatalf("linking to a closed case: %v", res.codes())
+		}
+	})
+
 	t.Run("OfficerTakesFromTheQueue", func(t *testing.T) {
 		id := app.fileCase(supervisor, "rules-queue")
 		if _, err := app.db.Owner(t).Exec(`UPDATE cases SET assigned_to = NULL WHERE id = $1`, id); err != nil {

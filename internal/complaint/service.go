@@ -235,6 +235,14 @@ func (s *Service) Link(ctx context.Context, in LinkInput) (*Complaint, error) {
 		if err := inStatus(c, linkable); err != nil {
 			return err
 		}
+		var closed bool
+		if err := tx.GetContext(ctx, &closed, `SELECT status = 'CLOSED' FROM cases WHERE id = $1`, caseID); err != nil {
+			return fmt.Errorf("case of the link: %w", err)
+		}
+		if closed {
+			return apperr.New(apperr.Conflict, "el caso está cerrado: reábralo antes de vincularle una denuncia",
+				"the case is closed: reopen it before linking a complaint to it")
+		}
 		const q = `UPDATE complaints SET status = 'LINKED', case_id = $2, updated_at = $3, due_at = NULL, version = version + 1 WHERE id = $1`
 		if _, err := tx.ExecContext(ctx, q, in.ComplaintID, caseID, s.now().UTC()); err != nil {
 			return fmt.Errorf("link complaint: %w", err)
