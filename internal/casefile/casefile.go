@@ -1,5 +1,8 @@
 // Package casefile is the registry of cases: a child at risk, what was done
-// to them (violations), where, how urgent, and who works the case. Every
+// to them (violations), where, how urgent, and who works the case; and the
+// case-management workflow that moves a case from registration to closure
+// (workflow.go: the allowed moves, deadlines per step), its assignment
+// (assign.go) and its timeline (timeline.go). Every
 // exported Service method authorizes first (role and record scope), then
 // validates, then writes in one transaction together with its audit event.
 package casefile

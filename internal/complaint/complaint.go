@@ -2,8 +2,11 @@
 // child's rights, mostly at border posts: who complains and how, what
 // happened, where and when, the violations alleged and the children
 // concerned. The complainant gets a tracking code, shown once, with which to
-// follow the complaint's status without an account. A complaint that shows a
-// child at risk is linked to a new or existing case.
+// follow the complaint's status without an account. Each complaint is routed
+// by reviewed rules (routing.go) to the institutions that must act on it,
+// which acknowledge, triage, forward or close it (lifecycle.go); a complaint
+// that shows a child at risk is linked to a new or existing case, and
+// closes with it.
 package complaint
 
 import (
