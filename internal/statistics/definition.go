@@ -162,6 +162,9 @@ func filterCodes(f *casefile.Filter) map[string]any {
 	if f.Overdue != nil {
 		out["overdue"] = *f.Overdue
 	}
+	if f.Unassigned != nil {
+		out["unassigned"] = *f.Unassigned
+	}
 	return out
 }
 
@@ -246,6 +249,7 @@ var caseFilters = map[string]string{
 	"status": "c.status", "urgency": "c.urgency", "departments": "c.department_code",
 	"entryPoints": "c.entry_point_code", "ageBands": "ch.age_band", "populationStatus": "ch.population_status",
 	"careStatus": "ch.care_status", "violations": "case", "createdAt": "c.created_at", "overdue": overdueExpr,
+	"unassigned": "c.assigned_to",
 }
 
 var measures = func() map[string]*measure {

@@ -192,22 +192,22 @@ var (
 
 // caseRow is one case of an export, codes and dates only.
 type caseRow struct {
-	ID               uuid.UUID `db:"id"`
-	Reference        string    `db:"reference"`
-	Status           string    `db:"status"`
-	Urgency          string    `db:"urgency"`
-	Institution      string    `db:"institution_code"`
-	Department       string    `db:"department_code"`
-	EntryPoint       *string   `db:"entry_point_code"`
-	CreatedAt        time.Time `db:"created_at"`
-	DueAt            time.Time `db:"due_at"`
-	AgeBand          *string   `db:"age_band"`
-	Sex              string    `db:"sex"`
-	Nationality      string    `db:"nationality"`
-	PopulationStatus string    `db:"population_status"`
-	CareStatus       string    `db:"care_status"`
-	Violations       *string   `db:"violations"`
-	Summary          *string   `db:"summary"`
+	ID               uuid.UUID  `db:"id"`
+	Reference        string     `db:"reference"`
+	Status           string     `db:"status"`
+	Urgency          string     `db:"urgency"`
+	Institution      string     `db:"institution_code"`
+	Department       string     `db:"department_code"`
+	EntryPoint       *string    `db:"entry_point_code"`
+	CreatedAt        time.Time  `db:"created_at"`
+	DueAt            *time.Time `db:"due_at"`
+	AgeBand          *string    `db:"age_band"`
+	Sex              string     `db:"sex"`
+	Nationality      string     `db:"nationality"`
+	PopulationStatus string     `db:"population_status"`
+	CareStatus       string     `db:"care_status"`
+	Violations       *string    `db:"violations"`
+	Summary          *string    `db:"summary"`
 }
 
 // ExportCases writes the cases the caller may export (supervisors: their
@@ -273,7 +273,7 @@ ORDER BY c.created_at, c.id`
 				return n, postgres.MapError(err)
 			}
 			cells = append(cells[:0], r.Reference, r.Status, r.Urgency, r.Institution, r.Department, deref(r.EntryPoint),
-				day(r.CreatedAt), day(r.DueAt), deref(r.AgeBand), r.Sex, r.Nationality, r.PopulationStatus, r.CareStatus,
+				day(r.CreatedAt), dayOf(r.DueAt), deref(r.AgeBand), r.Sex, r.Nationality, r.PopulationStatus, r.CareStatus,
 				deref(r.Violations))
 			if in.IncludeIdentity {
 				cells, err = s.appendIdentity(ctx, cells, r)
@@ -323,6 +323,14 @@ func deref(s *string) any {
 func day(t time.Time) export.Date {
 	l := t.In(guatemala)
 	return export.Date(time.Date(l.Year(), l.Month(), l.Day(), 0, 0, 0, 0, time.UTC))
+}
+
+// dayOf is day(*t), or nil.
+func dayOf(t *time.Time) any {
+	if t == nil {
+		return nil
+	}
+	return day(*t)
 }
 
 // store streams what write writes, in format, to the exports bucket while

@@ -128,6 +128,15 @@ func where(d *authz.Decision, cat *reference.Catalog, m *measure, in *Input, a *
 			conds = append(conds, "("+c+")"+op+"'OVERDUE'")
 		}
 	}
+	if f.Unassigned != nil {
+		if c, ok := col("unassigned"); !ok {
+			notApplicable("unassigned")
+		} else if *f.Unassigned {
+			conds = append(conds, c+" IS NULL")
+		} else {
+			conds = append(conds, c+" IS NOT NULL")
+		}
+	}
 	if in.From != nil {
 		conds = append(conds, at+" >= "+a.Add(dayStart(*in.From)))
 	}

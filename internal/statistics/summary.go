@@ -123,7 +123,7 @@ func summaryFilters(f *casefile.Filter, department func(string) (string, bool)) 
 		return out, true
 	}
 	if f.Reference != nil || f.AssignedToMe != nil || len(f.ViolationTypes) > 0 || len(f.ViolationCategories) > 0 ||
-		f.CreatedAfter != nil || f.CreatedBefore != nil || f.Overdue != nil {
+		f.CreatedAfter != nil || f.CreatedBefore != nil || f.Overdue != nil || f.Unassigned != nil {
 		return nil, false
 	}
 	add := func(dm string, vals []string) {
