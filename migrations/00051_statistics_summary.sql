@@ -34,17 +34,29 @@ LANGUAGE sql IMMUTABLE AS $$
          ('POPULATION_STATUS', COALESCE(ch.population_status, 'UNKNOWN')), ('CARE_STATUS', COALESCE(ch.care_status, 'UNKNOWN'))
 $$;
 
--- stat_case_apply adds (sign 1) or removes (sign -1) case c of child ch.
--- Rows are written in one fixed order, so that concurrent writers lock
--- them in the same order.
-CREATE FUNCTION stat_case_apply(c cases, ch children, sign int) RETURNS void
+-- stat_case_move takes case oc of child och out of the summary and puts
+-- case nc of child nch in (either may be NULL: a filing puts in only), in
+-- one statement that writes only the rows that change, in the order of the
+-- primary key: every writer locks rows in the same order, so concurrent
+-- filings and transitions wait for each other but never deadlock.
+CREATE FUNCTION stat_case_move(oc cases, och children, nc cases, nch children) RETURNS void
 LANGUAGE sql SECURITY DEFINER SET search_path = public AS $$
   INSERT INTO stat_case_pairs AS s (month, institution_code, dim_a, val_a, dim_b, val_b, n, k)
-  SELECT date_trunc('month', c.created_at AT TIME ZONE 'America/Guatemala')::date, c.institution_code,
-         a.d, a.v, b.d, b.v, sign, ((sign * c.record_key) % 4294967296 + 4294967296) % 4294967296
-  FROM stat_case_dims(c, ch) a, stat_case_dims(c, ch) b
-  WHERE a.d <= b.d
-  ORDER BY a.d, b.d
+  SELECT month, inst, da, va, db, vb, sum(sign), ((sum(sign * key) % 4294967296) + 4294967296) % 4294967296
+  FROM (
+    SELECT date_trunc('month', oc.created_at AT TIME ZONE 'America/Guatemala')::date AS month, oc.institution_code AS inst,
+           a.d AS da, a.v AS va, b.d AS db, b.v AS vb, -1 AS sign, oc.record_key AS key
+    FROM stat_case_dims(oc, och) a, stat_case_dims(oc, och) b
+    WHERE a.d <= b.d AND oc.id IS NOT NULL
+    UNION ALL
+    SELECT date_trunc('month', nc.created_at AT TIME ZONE 'America/Guatemala')::date, nc.institution_code,
+           a.d, a.v, b.d, b.v, 1, nc.record_key
+    FROM stat_case_dims(nc, nch) a, stat_case_dims(nc, nch) b
+    WHERE a.d <= b.d AND nc.id IS NOT NULL
+  ) x
+  GROUP BY da, db, month, inst, va, vb
+  HAVING sum(sign) <> 0
+  ORDER BY da, db, month, inst, va, vb
   ON CONFLICT (dim_a, dim_b, month, institution_code, val_a, val_b) DO UPDATE
   SET n = s.n + EXCLUDED.n, k = (s.k + EXCLUDED.k) % 4294967296
 $$;
@@ -52,18 +64,17 @@ $$;
 CREATE FUNCTION stat_cases_changed() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = public AS $$
 DECLARE
-  ch children;
+  och children;
+  nch children;
 BEGIN
-  IF TG_OP = 'UPDATE' AND (OLD.department_code, OLD.entry_point_code, OLD.urgency, OLD.status, OLD.institution_code, OLD.created_at, OLD.child_id)
-     IS NOT DISTINCT FROM (NEW.department_code, NEW.entry_point_code, NEW.urgency, NEW.status, NEW.institution_code, NEW.created_at, NEW.child_id) THEN
-    RETURN NULL;
+  SELECT * INTO nch FROM children WHERE id = NEW.child_id;
+  IF TG_OP = 'INSERT' THEN
+    PERFORM stat_case_move(NULL, NULL, NEW, nch);
+  ELSIF (OLD.department_code, OLD.entry_point_code, OLD.urgency, OLD.status, OLD.institution_code, OLD.created_at, OLD.child_id)
+        IS DISTINCT FROM (NEW.department_code, NEW.entry_point_code, NEW.urgency, NEW.status, NEW.institution_code, NEW.created_at, NEW.child_id) THEN
+    SELECT * INTO och FROM children WHERE id = OLD.child_id;
+    PERFORM stat_case_move(OLD, och, NEW, nch);
   END IF;
-  IF TG_OP = 'UPDATE' THEN
-    SELECT * INTO ch FROM children WHERE id = OLD.child_id;
-    PERFORM stat_case_apply(OLD, ch, -1);
-  END IF;
-  SELECT * INTO ch FROM children WHERE id = NEW.child_id;
-  PERFORM stat_case_apply(NEW, ch, 1);
   RETURN NULL;
 END
 $$;
@@ -77,9 +88,8 @@ BEGIN
      IS NOT DISTINCT FROM (NEW.age_band, NEW.sex, NEW.nationality, NEW.population_status, NEW.care_status) THEN
     RETURN NULL;
   END IF;
-  FOR c IN SELECT * FROM cases WHERE child_id = NEW.id LOOP
-    PERFORM stat_case_apply(c, OLD, -1);
-    PERFORM stat_case_apply(c, NEW, 1);
+  FOR c IN SELECT * FROM cases WHERE child_id = NEW.id ORDER BY id LOOP
+    PERFORM stat_case_move(c, OLD, c, NEW);
   END LOOP;
   RETURN NULL;
 END
@@ -110,11 +120,11 @@ $$;
 -- The cases already on file.
 SELECT stat_case_rebuild();
 
-REVOKE ALL ON FUNCTION stat_case_apply(cases, children, int), stat_case_rebuild() FROM PUBLIC;
+REVOKE ALL ON FUNCTION stat_case_move(cases, children, cases, children), stat_case_rebuild() FROM PUBLIC;
 GRANT SELECT ON stat_case_pairs TO amparo_app;
 
 -- +goose Down
 DROP TRIGGER children_stat_summary ON children;
 DROP TRIGGER cases_stat_summary ON cases;
-DROP FUNCTION stat_case_rebuild(), stat_children_changed(), stat_cases_changed(), stat_case_apply(cases, children, int), stat_case_dims(cases, children);
+DROP FUNCTION stat_case_rebuild(), stat_children_changed(), stat_cases_changed(), stat_case_move(cases, children, cases, children), stat_case_dims(cases, children);
 DROP TABLE stat_case_pairs;

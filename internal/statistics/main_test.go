@@ -106,6 +106,20 @@ type rec struct {
 // (the application never sets them; a test fixes them to be reproducible).
 func (f *fixture) seed(tb testing.TB, recs []rec) []uuid.UUID {
 	tb.Helper()
+	ids, err := f.insertIDs(recs)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return ids
+}
+
+// insert is seed for other goroutines than the test's.
+func (f *fixture) insert(recs []rec) error {
+	_, err := f.insertIDs(recs)
+	return err
+}
+
+func (f *fixture) insertIDs(recs []rec) ([]uuid.UUID, error) {
 	n := len(recs)
 	ids, children := make([]string, n), make([]string, n)
 	insts, deps, sexes, bands, types, rkeys := make([]string, n), make([]string, n), make([]string, n),
@@ -132,8 +146,5 @@ INSERT INTO case_violations (case_id, position, type_code, record_key)
 SELECT s.id, 0, s.vtype, (s.key # 2654435761) % 4294967296 FROM s`,
 		pq.Array(ids), pq.Array(children), pq.Array(insts), pq.Array(deps), pq.Array(sexes), pq.Array(bands), pq.Array(types),
 		pq.Array(ats), pq.Array(rkeys))
-	if err != nil {
-		tb.Fatal(err)
-	}
-	return out
+	return out, err
 }
