@@ -13,6 +13,7 @@
 package export
 
 import (
+	"archive/zip"
 	"bufio"
 	"encoding/csv"
 	"fmt"
@@ -165,8 +166,8 @@ func anys(s []string) []any {
 }
 
 // xlsxWriter streams sheets with excelize's StreamWriter, which keeps at
-// most a chunk of each sheet in memory and spills the rest to a temporary
-// file.
+// most a chunk of each sheet (16 MiB) in memory and spills the rest to a
+// temporary file, then zips them straight into the output.
 type xlsxWriter struct {
 	out      io.Writer
 	f        *excelize.File
@@ -179,7 +180,12 @@ type xlsxWriter struct {
 }
 
 func newXLSX(w io.Writer) *xlsxWriter {
-	return &xlsxWriter{out: w, f: excelize.NewFile()}
+	f := excelize.NewFile()
+	// excelize zips the workbook into a buffer the size of the whole file
+	// and copies that out; its zip writer hook is handed that buffer, and
+	// writes to w instead, so the file streams out as it is zipped.
+	f.SetZipWriter(func(io.Writer) excelize.ZipWriter { return zip.NewWriter(w) })
+	return &xlsxWriter{out: w, f: f}
 }
 
 func (x *xlsxWriter) Sheet(name string, header []string) error {
@@ -282,6 +288,8 @@ func (x *xlsxWriter) Close() error {
 	if err := x.flushSheet(); err != nil {
 		return err
 	}
-	_, err := x.f.WriteTo(x.out)
+	// Everything went to out through the zip writer: what is left in
+	// excelize's own buffer is nothing.
+	_, err := x.f.WriteTo(io.Discard)
 	return err
 }
