@@ -45,6 +45,10 @@ describe('console', () => {
     assert.ok(code.length >= 6, `tracking code ${code}`);
     await page.getByRole('img', { name: /Código QR/ }).waitFor();
     await check(page, 'intake-tracking-code');
+    // What happened to what the post submitted.
+    await page.getByRole('link', { name: 'Denuncias', exact: true }).click();
+    await page.getByRole('cell', { name: 'Recibida' }).first().waitFor();
+    await check(page, 'intake-complaints');
 
     // The complainant, on their own phone, without an account.
     const other = await newPage();

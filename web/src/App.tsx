@@ -10,6 +10,7 @@ import { MyCases } from './cases/MyCases';
 import { FileCase } from './cases/FileCase';
 import { CasePage } from './cases/CasePage';
 import { Intake } from './complaints/Intake';
+import { MyComplaints } from './complaints/MyComplaints';
 import { Tracking } from './tracking/Tracking';
 import { AuditTrail } from './audit/AuditTrail';
 import { Users } from './admin/Users';
@@ -52,6 +53,7 @@ export function App() {
         <Route path="/casos/nuevo" element={<FileCase />} />
         <Route path="/casos/:id" element={<CasePage />} />
         <Route path="/denuncias/nueva" element={<Intake />} />
+        <Route path="/denuncias" element={<MyComplaints />} />
         <Route path="/auditoria" element={<AuditTrail />} />
         <Route path="/usuarios" element={<Users />} />
         <Route path="/sin-acceso" element={<NoAccess />} />

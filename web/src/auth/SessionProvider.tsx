@@ -5,6 +5,7 @@ import { useApolloClient, useQuery } from '@apollo/client/react';
 import { MeDocument, type MeQuery } from '../gql/graphql';
 import { clearSession, getSession, onSession, type Session } from './session';
 import { oidcSignOut } from './oidc';
+import { lock } from '../complaints/queue';
 
 type Ctx = {
   session: Session | null;
@@ -29,6 +30,7 @@ export function SessionProvider({ children }: { children: ReactNode }) {
     // sent stays: it is unreadable without its owner's passphrase, and
     // erasing it would lose a complaint.
     clearSession();
+    lock();
     await client.clearStore();
     await oidcSignOut();
   };

@@ -73,7 +73,11 @@ export function Intake() {
     setBusy(false);
     if (r.kind === 'sent') { setOutcome({ kind: 'sent', code: r.trackingCode }); return; }
     if (r.kind === 'refused') {
-      setGeneral([r.message]);
+      // The server's field errors, at their fields, on the step they belong to.
+      const first = Object.keys(r.fields)[0];
+      setErrors(r.fields);
+      setGeneral(first ? [] : [r.message]);
+      if (first) setStep(stepOf(first));
       return;
     }
     // No connection: keep it on the device, encrypted.
@@ -173,7 +177,7 @@ export function Intake() {
             <div className="summary-list__row"><dt>{t('intake.channel')}</dt><dd>{t('Channel.' + s.channel)}</dd></div>
           </dl>
           <div className="actions">
-            <button type="button" className="button button--secondary" onClick={() => setStep(stepOf(Object.keys(errors)[0] ?? 'complainant') )}>{t('common.back')}</button>
+            <button type="button" className="button button--secondary" onClick={() => setStep('who')}>{t('common.back')}</button>
             <button type="submit" className="button" disabled={busy}>{busy ? t('common.sending') : t('intake.submit')}</button>
           </div>
         </form>

@@ -60,7 +60,7 @@ describe('outbox', () => {
     await unlock('u1', 'clave-larga-1', FAST);
     await enqueue('u1', input('k1'));
     const seen: string[] = [];
-    await flush('u1', async () => ({ kind: 'refused', message: 'no' }), (_e, r) => seen.push(r.kind));
+    await flush('u1', async () => ({ kind: 'refused', message: 'no', fields: {} }), (_e, r) => seen.push(r.kind));
     expect(seen).toEqual(['refused']);
     expect(await pending('u1')).toHaveLength(1);
   });

@@ -149,7 +149,7 @@ export async function remove(entry: Entry): Promise<void> {
   }
 }
 
-export type SendResult = { kind: 'sent'; trackingCode: string } | { kind: 'offline' } | { kind: 'refused'; message: string };
+export type SendResult = { kind: 'sent'; trackingCode: string } | { kind: 'offline' } | { kind: 'refused'; message: string; fields: Record<string, string> };
 
 let sending: Promise<unknown> = Promise.resolve();
 

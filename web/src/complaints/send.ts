@@ -16,6 +16,6 @@ export async function sendComplaint(client: ApolloClient, input: SubmitComplaint
   } catch (err) {
     const p = problemsOf(err);
     if (p.network || p.codes.includes('UNAVAILABLE') || p.codes.includes('RATE_LIMITED') || p.codes.includes('UNAUTHENTICATED')) return { kind: 'offline' };
-    return { kind: 'refused', message: [...Object.values(p.fields), ...p.general].join(' ') };
+    return { kind: 'refused', message: [...Object.values(p.fields), ...p.general].join(' '), fields: p.fields };
   }
 }

@@ -12,6 +12,7 @@ export const nav: { to: string; label: string; permission: string }[] = [
   { to: '/casos', label: 'nav.cases', permission: 'case:read' },
   { to: '/casos/nuevo', label: 'nav.fileCase', permission: 'case:file' },
   { to: '/denuncias/nueva', label: 'nav.newComplaint', permission: 'complaint:submit' },
+  { to: '/denuncias', label: 'nav.complaints', permission: 'complaint:read' },
   { to: '/auditoria', label: 'nav.audit', permission: 'audit:read' },
   { to: '/usuarios', label: 'nav.users', permission: 'user:manage' },
 ];
