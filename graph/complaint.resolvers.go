@@ -7,9 +7,9 @@ package graph
 
 import (
 	"amparo/graph/generated"
+	"amparo/graph/loader"
 	"amparo/graph/model"
 	"amparo/graph/scalar"
-	"amparo/internal/apperr"
 	"amparo/internal/casefile"
 	"amparo/internal/complaint"
 	"amparo/internal/reference"
@@ -47,11 +47,8 @@ func (r *complaintResolver) Case(ctx context.Context, obj *complaint.Complaint) 
 	if obj.CaseID == nil {
 		return nil, nil
 	}
-	c, err := r.Svc.Cases.Get(ctx, *obj.CaseID)
-	if apperr.Is(err, apperr.NotFound) || apperr.Is(err, apperr.Forbidden) {
-		return nil, nil // linked to a case the caller may not read: say nothing of it
-	}
-	return c, err
+	// Linked to a case the caller may not read: say nothing of it.
+	return loader.For(ctx).Case.Load(ctx, *obj.CaseID)
 }
 
 func (r *complaintStatusResolver) Status(ctx context.Context, obj *complaint.PublicStatus) (string, error) {

@@ -260,6 +260,18 @@ func TestAuthorizationMatrix(t *testing.T) {
 				if got != r.want[i] {
 					t.Errorf("got %s, want %s (%+v)", got, r.want[i], res.Errors)
 				}
+				if got == fb || got == nf {
+					// Every refusal, by role or by scope, leaves exactly one
+					// event in the trail, written by the refused request.
+					var n int
+					if err := app.db.App.Get(&n, `SELECT count(*) FROM audit.events WHERE request_id = $1 AND outcome = 'DENIED'`,
+						res.Errors[0].Extensions.RequestID); err != nil {
+						t.Fatal(err)
+					}
+					if n != 1 {
+						t.Errorf("refusal %s left %d DENIED events, want 1", got, n)
+					}
+				}
 			})
 		}
 	}

@@ -83,7 +83,7 @@ func (a *testApp) recorded() recorded {
 	return recorded{
 		evidence:     countRows(a.t, a.db.App, `SELECT count(*) FROM evidence`),
 		staging:      countRows(a.t, a.db.App, `SELECT count(*) FROM evidence_staging`),
-		uploadEvents: countRows(a.t, a.db.App, `SELECT count(*) FROM audit.events WHERE action = 'evidence:upload'`),
+		uploadEvents: countRows(a.t, a.db.App, `SELECT count(*) FROM audit.events WHERE action = 'evidence:upload' AND outcome = 'SUCCESS'`),
 	}
 }
 
@@ -826,5 +826,27 @@ func TestEvidenceVerifyAllFindsAlteredAndMissing(t *testing.T) {
 	want := map[string]string{ids[0]: evidence.ProblemAltered, missing.String(): evidence.ProblemMissing}
 	if rep.Checked != 4 || len(got) != 2 || got[ids[0]] != want[ids[0]] || got[missing.String()] != want[missing.String()] {
 		t.Fatalf("VerifyAll = %+v, want problems %v", rep, want)
+	}
+}
+
+// Whoever may not reach a piece of evidence gets the same answer for a real
+// id as for one that never existed: nothing is read before the guard has
+// decided, so the answer cannot tell the two apart.
+func TestEvidenceNoExistenceOracle(t *testing.T) {
+	app := newTestApp(t)
+	caseID := app.fileCase("officer@pgn.demo", "ev-oracle")
+	e := app.mustUpload("officer@pgn.demo", caseID, "acta.pdf", pdf(t, 1000))
+	for _, doc := range []string{downloadMutation, verifyMutation} {
+		for _, caller := range []string{"", "intake@igm.demo", "officer@sbs.demo", "admin@amparo.demo"} {
+			tok := ""
+			if caller != "" {
+				tok = app.token(caller)
+			}
+			real := app.do(tok, doc, map[string]any{"id": e.ID}).codes()
+			unknown := app.do(tok, doc, map[string]any{"id": uuid.NewString()}).codes()
+			if len(real) != 1 || !slices.Equal(real, unknown) {
+				t.Errorf("%q: real evidence answers %v, unknown evidence %v", caller, real, unknown)
+			}
+		}
 	}
 }

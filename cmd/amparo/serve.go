@@ -126,13 +126,15 @@ func build(ctx context.Context, cfg *config, log *slog.Logger) (*app, error) {
 	}
 	sealer := audit.NewSealer(db, checkpoints, signer, log)
 
-	cases := casefile.NewService(db, az, cat)
+	// The one guard every service method calls first.
+	guard := authz.NewGuard(az, db, audit.Denials{DB: db}, log)
+	cases := casefile.NewService(db, guard, cat)
 	svc := graph.Services{
 		Cases:      cases,
-		Complaints: complaint.NewService(db, az, cat, cases),
-		Evidence:   evidence.New(db, blobs, cases, log, evidence.Config{MaxSize: cfg.MaxUpload, RetentionYears: cfg.RetentionYrs}),
-		Audit:      audit.NewService(db, az),
-		Users:      user.NewService(db, az, cat, log),
+		Complaints: complaint.NewService(db, guard, cat, cases),
+		Evidence:   evidence.New(db, blobs, guard, log, evidence.Config{MaxSize: cfg.MaxUpload, RetentionYears: cfg.RetentionYrs}),
+		Audit:      audit.NewService(db, guard),
+		Users:      user.NewService(db, az, guard, cat, log),
 	}
 	gql := graph.NewHandler(&graph.Resolver{Authz: az, Catalog: cat, Svc: svc, Log: log},
 		graph.Limits{MaxUploadSize: cfg.MaxUpload, MaxUploads: cfg.MaxUploads, Complexity: 2000})
@@ -142,7 +144,12 @@ func build(ctx context.Context, cfg *config, log *slog.Logger) (*app, error) {
 	metrics := newHTTPMetrics(reg)
 
 	mux := http.NewServeMux()
-	mux.Handle("POST /graphql", auth.Middleware(verifiers, auth.NewUsers(db), log, gql))
+	// Principals are cached while this replica hears of every grant change
+	// and disablement (the authorizer's watcher), so a request costs no
+	// statement for its caller.
+	users := auth.NewUsers(db)
+	az.OnChange(users.Changed)
+	mux.Handle("POST /graphql", auth.Middleware(verifiers, users, log, gql))
 	mux.Handle("OPTIONS /graphql", gql)
 	if cfg.Dev {
 		mux.Handle("GET /graphql", graph.Playground())

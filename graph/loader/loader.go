@@ -23,6 +23,9 @@ type Loaders struct {
 	// Counts, for lists that show how much a case holds without loading it.
 	EvidenceCount *dataloadgen.Loader[uuid.UUID, int]
 	NoteCount     *dataloadgen.Loader[uuid.UUID, int]
+	// Case is a case named by another record (a complaint's linked case):
+	// nil when the caller may not read it, with no refusal recorded.
+	Case *dataloadgen.Loader[uuid.UUID, *casefile.Case]
 }
 
 // Sources are the services the loaders read from.
@@ -51,6 +54,10 @@ func newLoaders(src Sources) *Loaders {
 		}, opts...),
 		NoteCount: dataloadgen.NewLoader(func(ctx context.Context, ids []uuid.UUID) ([]int, []error) {
 			m, err := src.Cases.NoteCounts(ctx, ids)
+			return fill(ids, m, err)
+		}, opts...),
+		Case: dataloadgen.NewLoader(func(ctx context.Context, ids []uuid.UUID) ([]*casefile.Case, []error) {
+			m, err := src.Cases.ByIDs(ctx, ids)
 			return fill(ids, m, err)
 		}, opts...),
 	}

@@ -34,6 +34,7 @@ import (
 	"github.com/lib/pq"
 
 	"amparo/internal/auth"
+	"amparo/internal/authz"
 	"amparo/internal/postgres"
 	"amparo/internal/request"
 )
@@ -91,15 +92,13 @@ VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`
 	return nil
 }
 
-// Deny records a refused authorization in a transaction of its own (the
-// refused action has none) and returns cause, so that callers can write
-// `return audit.Deny(ctx, db, ev, err)`. Should recording fail, the refusal
-// still stands and the recording error is joined to it for the log.
-func Deny(ctx context.Context, db *sqlx.DB, ev Event, cause error) error {
-	ev.Outcome = Denied
-	err := postgres.WithTx(ctx, db, func(tx *sqlx.Tx) error { return Record(ctx, tx, ev) })
-	if err != nil {
-		return fmt.Errorf("%w (audit of the refusal failed: %v)", cause, err)
-	}
-	return cause
+// Denials writes the refusals of the guard (authz.Guard) to the trail, each
+// in a transaction of its own: the refused action has none.
+type Denials struct{ DB *sqlx.DB }
+
+// Deny implements authz.Denials.
+func (d Denials) Deny(ctx context.Context, den authz.Denial) error {
+	ev := Event{Action: den.Perm, ObjectType: den.Kind, ObjectID: den.ObjectID, Outcome: Denied,
+		Details: map[string]any{"reason": den.Reason}}
+	return postgres.WithTx(ctx, d.DB, func(tx *sqlx.Tx) error { return Record(ctx, tx, ev) })
 }

@@ -16,7 +16,6 @@ import (
 	"golang.org/x/mod/sumdb/tlog"
 
 	"amparo/internal/apperr"
-	"amparo/internal/auth"
 	"amparo/internal/authz"
 	"amparo/internal/page"
 	"amparo/internal/postgres"
@@ -26,20 +25,15 @@ import (
 // over every institution, a supervisor over their own.
 const PermRead = "audit:read"
 
-// Authorizer is what the Service needs of authz.Authorizer.
-type Authorizer interface {
-	Check(ctx context.Context, perm string) (*auth.Principal, authz.Scopes, error)
-}
-
 // Service reads the audit trail for oversight: lists of events and
 // inclusion proofs that anyone can check without trusting the server.
 type Service struct {
 	db    *sqlx.DB
-	authz Authorizer
+	guard *authz.Guard
 }
 
 // NewService returns a Service over db.
-func NewService(db *sqlx.DB, az Authorizer) *Service { return &Service{db: db, authz: az} }
+func NewService(db *sqlx.DB, g *authz.Guard) *Service { return &Service{db: db, guard: g} }
 
 // EventFilter narrows a list of events. Empty fields do not filter; none
 // reaches past the caller's scope.
@@ -63,26 +57,6 @@ type Row struct {
 // EventPage is one page of events, newest first.
 type EventPage = page.Of[*Row]
 
-// check authorizes perm and turns the caller's scopes into a predicate on
-// audit.events e, its arguments added to a. A refusal is itself audited.
-func (s *Service) check(ctx context.Context, objectID string, a *postgres.Args) (string, error) {
-	p, scopes, err := s.authz.Check(ctx, PermRead)
-	if apperr.Is(err, apperr.Forbidden) {
-		return "", Deny(ctx, s.db, Event{Action: PermRead, ObjectType: "audit_event", ObjectID: objectID}, err)
-	}
-	if err != nil {
-		return "", err
-	}
-	switch {
-	case scopes.Has(authz.All):
-		return "TRUE", nil
-	case scopes.Has(authz.Institution) && p.Institution != "":
-		return "e.actor_institution = " + a.Add(p.Institution), nil
-	}
-	err = &apperr.Error{Op: PermRead, Kind: apperr.Forbidden}
-	return "", Deny(ctx, s.db, Event{Action: PermRead, ObjectType: "audit_event", ObjectID: objectID}, err)
-}
-
 // maxPage is the most events one page holds; larger requests get this many.
 const maxPage = page.Max
 
@@ -93,11 +67,12 @@ const maxPage = page.Max
 // BAD_USER_INPUT for a negative first or a bad cursor; UNAVAILABLE.
 func (s *Service) Events(ctx context.Context, f EventFilter, first *int, after *string) (*EventPage, error) {
 	const op = "audit.Events"
-	var args postgres.Args
-	where, err := s.check(ctx, "", &args)
+	d, err := s.guard.Check(ctx, PermRead, authz.Any)
 	if err != nil {
 		return nil, apperr.Wrap(op, err)
 	}
+	var args postgres.Args
+	where := d.Where(authz.AuditEvent, &args)
 	size := page.Default
 	if first != nil {
 		if *first < 0 {
@@ -215,9 +190,7 @@ type Proof struct {
 // (seconds after it is written); UNAVAILABLE.
 func (s *Service) Proof(ctx context.Context, id int64) (*Proof, error) {
 	const op = "audit.Proof"
-	var args postgres.Args
-	where, err := s.check(ctx, strconv.FormatInt(id, 10), &args)
-	if err != nil {
+	if _, err := s.guard.Check(ctx, PermRead, authz.On(authz.AuditEvent, id)); err != nil {
 		return nil, apperr.Wrap(op, err)
 	}
 	tx, err := s.db.BeginTxx(ctx, &sql.TxOptions{Isolation: sql.LevelRepeatableRead, ReadOnly: true})
@@ -225,13 +198,12 @@ func (s *Service) Proof(ctx context.Context, id int64) (*Proof, error) {
 		return nil, apperr.Wrap(op, postgres.MapError(err))
 	}
 	defer tx.Rollback()
-	q := `SELECT l.idx, l.body FROM audit.events e LEFT JOIN audit.leaves l ON l.event_id = e.id
-WHERE ` + where + ` AND e.id = ` + args.Add(id)
+	const q = `SELECT l.idx, l.body FROM audit.events e LEFT JOIN audit.leaves l ON l.event_id = e.id WHERE e.id = $1`
 	var (
 		idx  sql.NullInt64
 		body []byte
 	)
-	if err := tx.QueryRowxContext(ctx, q, args...).Scan(&idx, &body); err != nil {
+	if err := tx.QueryRowxContext(ctx, q, id).Scan(&idx, &body); err != nil {
 		return nil, apperr.Wrap(op, postgres.MapError(err))
 	}
 	notYet := &apperr.Error{Kind: apperr.NotFound, Msg: apperr.Text{

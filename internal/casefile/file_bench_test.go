@@ -3,6 +3,7 @@ package casefile
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"os"
 	"sync/atomic"
 	"testing"
@@ -45,7 +46,8 @@ func benchService(b *testing.B) (*Service, context.Context) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	return NewService(db.App, az, cat), auth.With(ctx, p)
+	g := authz.NewGuard(az, db.App, audit.Denials{DB: db.App}, slog.New(slog.DiscardHandler))
+	return NewService(db.App, g, cat), auth.With(ctx, p)
 }
 
 // BenchmarkFile files cases from 16 concurrent writers, with the audit

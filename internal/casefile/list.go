@@ -10,7 +10,6 @@ import (
 	"github.com/lib/pq"
 
 	"amparo/internal/apperr"
-	"amparo/internal/auth"
 	"amparo/internal/authz"
 	"amparo/internal/child"
 	"amparo/internal/page"
@@ -45,7 +44,7 @@ type Page = page.Of[*Case]
 // an unknown code in the filter, a bad cursor or page size.
 func (s *Service) List(ctx context.Context, f Filter, first *int, after *string) (*Page, error) {
 	const op = "casefile.List"
-	p, scopes, err := s.check(ctx, PermRead, "")
+	d, err := s.guard.Check(ctx, PermRead, authz.Any)
 	if err != nil {
 		return nil, apperr.Wrap(op, err)
 	}
@@ -54,7 +53,7 @@ func (s *Service) List(ctx context.Context, f Filter, first *int, after *string)
 		return nil, apperr.Wrap(op, err)
 	}
 	var a args
-	where, err := s.filterWhere(p, scopes, &f, &a)
+	where, err := s.filterWhere(d, &f, &a)
 	if err != nil {
 		return nil, apperr.Wrap(op, err)
 	}
@@ -87,8 +86,9 @@ ORDER BY c.created_at DESC, c.id DESC LIMIT ` + a.Add(req.Size+1)
 }
 
 // filterWhere is the scope predicate ANDed with the filter's conditions.
-func (s *Service) filterWhere(p *auth.Principal, scopes authz.Scopes, f *Filter, a *args) (string, error) {
-	conds := []string{scopeWhere(p, scopes, a)}
+func (s *Service) filterWhere(d *authz.Decision, f *Filter, a *args) (string, error) {
+	p := d.Principal
+	conds := []string{d.Where(authz.Case, a)}
 	var v apperr.Validation
 	in := func(col string, vals []string) {
 		if len(vals) > 0 {

@@ -13,6 +13,7 @@ import (
 
 	"amparo/internal/apperr"
 	"amparo/internal/audit"
+	"amparo/internal/authz"
 	"amparo/internal/postgres"
 )
 
@@ -47,10 +48,11 @@ type NoteInput struct {
 // text, or a corrected note that is not of this case.
 func (s *Service) AddNote(ctx context.Context, in NoteInput) (*Note, error) {
 	const op = "casefile.AddNote"
-	p, err := s.Authorize(ctx, in.CaseID, PermNoteAdd)
+	d, err := s.guard.Check(ctx, PermNoteAdd, authz.On(authz.Case, in.CaseID))
 	if err != nil {
 		return nil, apperr.Wrap(op, err)
 	}
+	p := d.Principal
 	var v apperr.Validation
 	in.Text = strings.TrimSpace(in.Text)
 	if in.Text == "" {
@@ -95,9 +97,16 @@ VALUES (:id, :case_id, :text, :corrects, :author_id, :created_at)`
 	return n, nil
 }
 
-// NotesByCases returns the notes of each case, oldest first, for cases the
-// caller has already been authorized to read (a loader batches this).
+// NotesByCases returns the notes of each case, oldest first, for those of
+// the cases the caller may read (a loader batches this); the others have
+// none in the result.
+//
+// Errors: UNAUTHENTICATED; FORBIDDEN without case:read; UNAVAILABLE.
 func (s *Service) NotesByCases(ctx context.Context, ids []uuid.UUID) (map[uuid.UUID][]*Note, error) {
+	_, ids, err := s.guard.Filter(ctx, PermRead, authz.Case, ids)
+	if err != nil {
+		return nil, apperr.Wrap("casefile.NotesByCases", err)
+	}
 	var notes []*Note
 	const q = `SELECT * FROM case_notes WHERE case_id = ANY($1::uuid[]) ORDER BY created_at, id`
 	if err := sqlx.SelectContext(ctx, s.db, &notes, q, postgres.UUIDs(ids)); err != nil {
@@ -110,8 +119,13 @@ func (s *Service) NotesByCases(ctx context.Context, ids []uuid.UUID) (map[uuid.U
 	return out, nil
 }
 
-// NoteCounts counts the notes of each case, for cases the caller has
-// already been authorized to read.
+// NoteCounts counts the notes of each case the caller may read.
+//
+// Errors: as NotesByCases.
 func (s *Service) NoteCounts(ctx context.Context, ids []uuid.UUID) (map[uuid.UUID]int, error) {
+	_, ids, err := s.guard.Filter(ctx, PermRead, authz.Case, ids)
+	if err != nil {
+		return nil, apperr.Wrap("casefile.NoteCounts", err)
+	}
 	return postgres.CountByCase(ctx, s.db, "case_notes", ids)
 }

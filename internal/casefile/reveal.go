@@ -53,10 +53,11 @@ type Reveal struct {
 // under 20 characters.
 func (s *Service) RevealIdentity(ctx context.Context, in RevealInput) (*child.Identity, error) {
 	const op = "casefile.RevealIdentity"
-	p, scopes, err := s.check(ctx, PermReveal, in.CaseID.String())
+	d, err := s.guard.Check(ctx, PermReveal, authz.On(authz.Case, in.CaseID))
 	if err != nil {
 		return nil, apperr.Wrap(op, err)
 	}
+	p := d.Principal
 	in.Justification = strings.TrimSpace(in.Justification)
 	var v apperr.Validation
 	if utf8.RuneCountInString(in.Justification) < minJustification {
@@ -74,7 +75,7 @@ func (s *Service) RevealIdentity(ctx context.Context, in RevealInput) (*child.Id
 	err = postgres.WithTx(ctx, s.db, func(tx *sqlx.Tx) error {
 		var childID uuid.UUID
 		var err error
-		if id, childID, err = getIdentity(ctx, tx, in.CaseID, p, scopes); err != nil {
+		if id, childID, err = getIdentity(ctx, tx, in.CaseID); err != nil {
 			return err
 		}
 		const q = `
@@ -102,24 +103,20 @@ VALUES ($1, $2, $3, $4, $5, $6, $7)`
 // case outside the caller's identity scope.
 func (s *Service) Reveals(ctx context.Context, caseID *uuid.UUID) ([]*Reveal, error) {
 	const op = "casefile.Reveals"
-	p, scopes, err := s.check(ctx, PermIdentityRead, "")
+	// An officer lists per case; the institution-wide list is for
+	// supervisors, who hold identity:read in institution scope.
+	target := authz.WholeInstitution
+	if caseID != nil {
+		target = authz.On(authz.Case, *caseID)
+	}
+	d, err := s.guard.Check(ctx, PermIdentityRead, target)
 	if err != nil {
 		return nil, apperr.Wrap(op, err)
 	}
 	var a args
-	where := scopeWhere(p, scopes, &a)
+	where := d.Where(authz.Case, &a)
 	if caseID != nil {
-		ok, err := inScope(ctx, s.db, *caseID, p, scopes)
-		if err != nil {
-			return nil, apperr.Wrap(op, postgres.MapError(err))
-		}
-		if !ok {
-			return nil, &apperr.Error{Op: op, Kind: apperr.NotFound}
-		}
 		where += " AND c.id = " + a.Add(*caseID)
-	} else if !scopes.Has(authz.Institution) {
-		// An officer lists per case; the institution-wide list is for supervisors.
-		return nil, &apperr.Error{Op: op, Kind: apperr.Forbidden}
 	}
 	q := `SELECT r.id, r.case_id, r.revealed_by, r.institution, r.justification, r.revealed_at
 FROM identity_reveals r JOIN cases c ON c.id = r.case_id WHERE ` + where + ` ORDER BY r.revealed_at DESC LIMIT 500`

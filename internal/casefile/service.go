@@ -2,8 +2,6 @@ package casefile
 
 import (
 	"context"
-	"database/sql"
-	"errors"
 	"time"
 
 	"github.com/google/uuid"
@@ -11,7 +9,6 @@ import (
 
 	"amparo/internal/apperr"
 	"amparo/internal/audit"
-	"amparo/internal/auth"
 	"amparo/internal/authz"
 	"amparo/internal/child"
 	"amparo/internal/idempotency"
@@ -29,7 +26,7 @@ const (
 // Service works the case registry.
 type Service struct {
 	db      *sqlx.DB
-	authz   *authz.Authorizer
+	guard   *authz.Guard
 	catalog *reference.Catalog
 	now     func() time.Time
 	// record writes audit events: audit.Record, always. Only the benchmark
@@ -38,17 +35,8 @@ type Service struct {
 }
 
 // NewService returns a Service over db.
-func NewService(db *sqlx.DB, az *authz.Authorizer, cat *reference.Catalog) *Service {
-	return &Service{db: db, authz: az, catalog: cat, now: time.Now, record: audit.Record}
-}
-
-// check authorizes perm for the caller and records a refusal.
-func (s *Service) check(ctx context.Context, perm, objectID string) (*auth.Principal, authz.Scopes, error) {
-	p, scopes, err := s.authz.Check(ctx, perm)
-	if apperr.Is(err, apperr.Forbidden) {
-		return nil, nil, audit.Deny(ctx, s.db, audit.Event{Action: perm, ObjectType: "case", ObjectID: objectID}, err)
-	}
-	return p, scopes, err
+func NewService(db *sqlx.DB, g *authz.Guard, cat *reference.Catalog) *Service {
+	return &Service{db: db, guard: g, catalog: cat, now: time.Now, record: audit.Record}
 }
 
 // File opens a case for the caller's institution, with the caller as the
@@ -72,13 +60,11 @@ type Hook func(ctx context.Context, tx *sqlx.Tx, c *Case) error
 // run.
 func (s *Service) FileWith(ctx context.Context, in FileInput, hook Hook) (*Case, error) {
 	const op = "casefile.File"
-	p, scopes, err := s.check(ctx, PermFile, "")
+	d, err := s.guard.Check(ctx, PermFile, authz.Create)
 	if err != nil {
 		return nil, apperr.Wrap(op, err)
 	}
-	if !scopes.Has(authz.Institution) || p.Institution == "" {
-		return nil, &apperr.Error{Op: op, Kind: apperr.Forbidden}
-	}
+	p := d.Principal
 	now := s.now().UTC()
 	in.normalize(s.catalog)
 	if err := in.validate(s.catalog, now); err != nil {
@@ -92,6 +78,7 @@ func (s *Service) FileWith(ctx context.Context, in FileInput, hook Hook) (*Case,
 	}
 	n := &newCase{ID: uuid.New(), ChildID: uuid.New(), Institution: p.Institution, By: p.UserID, At: now, In: &in}
 	var c *Case
+	var replayed *uuid.UUID
 	err = postgres.WithTx(ctx, s.db, func(tx *sqlx.Tx) error {
 		claim, err := idempotency.Record(ctx, tx, idempotency.Claim{User: p.UserID, Operation: "fileCase",
 			Key: in.IdempotencyKey, Hash: hash, ID: n.ID})
@@ -99,10 +86,8 @@ func (s *Service) FileWith(ctx context.Context, in FileInput, hook Hook) (*Case,
 			return err
 		}
 		if claim.Replay {
-			// The first submission's case; the filer was assigned to it, so
-			// it is in scope unless it has since been reassigned.
-			c, err = getCase(ctx, tx, claim.ID, p, s.authz.Scopes(p, PermRead))
-			return err
+			replayed = &claim.ID
+			return nil
 		}
 		if err := child.Insert(ctx, tx, n.ChildID, n.Institution, n.By, n.At, &in.Child); err != nil {
 			return err
@@ -117,7 +102,7 @@ func (s *Service) FileWith(ctx context.Context, in FileInput, hook Hook) (*Case,
 		if _, err := insertCase(ctx, tx, n); err != nil {
 			return err
 		}
-		if c, err = getCase(ctx, tx, n.ID, p, authz.Scopes{authz.All: true}); err != nil {
+		if c, err = getCase(ctx, tx, n.ID); err != nil {
 			return err
 		}
 		if hook != nil {
@@ -127,6 +112,11 @@ func (s *Service) FileWith(ctx context.Context, in FileInput, hook Hook) (*Case,
 	})
 	if err != nil {
 		return nil, apperr.Wrap(op, err)
+	}
+	if replayed != nil {
+		// The first submission's case, as the caller may read it now: the
+		// filer was assigned to it, but it may since have been reassigned.
+		return s.Get(ctx, *replayed)
 	}
 	return c, nil
 }
@@ -146,78 +136,69 @@ func violationTypes(vs []ViolationInput) []string {
 // told apart).
 func (s *Service) Get(ctx context.Context, id uuid.UUID) (*Case, error) {
 	const op = "casefile.Get"
-	p, scopes, err := s.check(ctx, PermRead, id.String())
-	if err != nil {
+	if _, err := s.guard.Check(ctx, PermRead, authz.On(authz.Case, id)); err != nil {
 		return nil, apperr.Wrap(op, err)
 	}
-	c, err := getCase(ctx, s.db, id, p, scopes)
+	c, err := getCase(ctx, s.db, id)
 	if err != nil {
 		return nil, apperr.Wrap(op, postgres.MapError(err))
 	}
 	return c, nil
 }
 
-// Authorize checks that the caller holds perm over case id, for services
-// that act on a case's dependants (evidence, notes).
+// ByIDs returns those of the cases the caller may read, quietly leaving out
+// the others: for optional fields that name a case (a complaint's linked
+// case), where a case out of reach is simply not shown.
 //
-// Errors: UNAUTHENTICATED; FORBIDDEN without perm; NOT_FOUND when the case
-// lies outside the caller's scope for perm.
-func (s *Service) Authorize(ctx context.Context, caseID uuid.UUID, perm string) (*auth.Principal, error) {
-	p, scopes, err := s.check(ctx, perm, caseID.String())
+// Errors: BAD_USER_INPUT over authz.MaxBatch ids; UNAVAILABLE.
+func (s *Service) ByIDs(ctx context.Context, ids []uuid.UUID) (map[uuid.UUID]*Case, error) {
+	const op = "casefile.ByIDs"
+	visible, err := s.guard.Visible(ctx, PermRead, authz.Case, ids)
 	if err != nil {
-		return nil, err
+		return nil, apperr.Wrap(op, err)
 	}
-	ok, err := inScope(ctx, s.db, caseID, p, scopes)
+	keep := make([]uuid.UUID, 0, len(visible))
+	for id := range visible {
+		keep = append(keep, id)
+	}
+	cases, err := getCases(ctx, s.db, keep)
 	if err != nil {
-		return nil, postgres.MapError(err)
+		return nil, apperr.Wrap(op, postgres.MapError(err))
 	}
-	if !ok {
-		return nil, apperr.E(apperr.NotFound)
+	out := make(map[uuid.UUID]*Case, len(cases))
+	for _, c := range cases {
+		out[c.ID] = c
 	}
-	return p, nil
+	return out, nil
 }
 
 // Identity returns who the child of case caseID is, and records the read in
 // the audit trail in the same transaction.
 //
 // Errors: UNAUTHENTICATED; FORBIDDEN when the caller may see the case but
-// not the child's identity (the refusal is audited); NOT_FOUND when the
-// caller may not see the case at all.
+// not the child's identity; NOT_FOUND when the caller may not see the case
+// at all (both refusals audited).
 func (s *Service) Identity(ctx context.Context, caseID uuid.UUID) (*child.Identity, error) {
 	const op = "casefile.Identity"
-	p, err := auth.Require(ctx)
+	_, err := s.guard.Check(ctx, PermIdentityRead, authz.Target{Kind: authz.Case, ID: caseID, SeenWith: PermRead})
+	if apperr.Is(err, apperr.Forbidden) {
+		return nil, &apperr.Error{Op: op, Kind: apperr.Forbidden, Err: err, Msg: apperr.Text{
+			ES: "la identidad de la niña, niño o adolescente está reservada",
+			EN: "the child's identity is withheld"}}
+	}
 	if err != nil {
-		return nil, err
-	}
-	forbidden := func() error {
-		if ok, err := inScope(ctx, s.db, caseID, p, s.authz.Scopes(p, PermRead)); err != nil {
-			return postgres.MapError(err)
-		} else if !ok {
-			return apperr.E(apperr.NotFound)
-		}
-		return audit.Deny(ctx, s.db, audit.Event{Action: PermIdentityRead, ObjectType: "case", ObjectID: caseID.String()},
-			&apperr.Error{Op: op, Kind: apperr.Forbidden, Msg: apperr.Text{
-				ES: "la identidad de la niña, niño o adolescente está reservada",
-				EN: "the child's identity is withheld"}})
-	}
-	scopes := s.authz.Scopes(p, PermIdentityRead)
-	if len(scopes) == 0 {
-		return nil, forbidden()
+		return nil, apperr.Wrap(op, err)
 	}
 	var id *child.Identity
 	err = postgres.WithTx(ctx, s.db, func(tx *sqlx.Tx) error {
 		var childID uuid.UUID
 		var err error
-		id, childID, err = getIdentity(ctx, tx, caseID, p, scopes)
-		if err != nil {
+		if id, childID, err = getIdentity(ctx, tx, caseID); err != nil {
 			return err
 		}
 		return audit.Record(ctx, tx, audit.Event{Action: PermIdentityRead, ObjectType: "child", ObjectID: childID.String(),
 			Details: map[string]any{"case": caseID}})
 	})
-	if errors.Is(err, sql.ErrNoRows) || apperr.Is(err, apperr.NotFound) {
-		return nil, forbidden()
-	}
 	if err != nil {
 		return nil, apperr.Wrap(op, err)
 	}

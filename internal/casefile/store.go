@@ -4,46 +4,18 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/google/uuid"
 	"github.com/jmoiron/sqlx"
 	"github.com/lib/pq"
 
-	"amparo/internal/auth"
-	"amparo/internal/authz"
 	"amparo/internal/child"
 	"amparo/internal/postgres"
 )
 
 // args collects positional query arguments.
 type args = postgres.Args
-
-// scopeWhere is the SQL condition, over cases aliased c, that holds for
-// exactly the records the scopes reach. No scope reaches nothing.
-func scopeWhere(p *auth.Principal, s authz.Scopes, a *args) string {
-	if s.Has(authz.All) {
-		return "TRUE"
-	}
-	var or []string
-	if s.Has(authz.Institution) {
-		or = append(or, "c.institution_code = "+a.Add(p.Institution))
-	}
-	if s.Has(authz.Own) {
-		id := a.Add(p.UserID)
-		or = append(or, "(c.created_by = "+id+" OR c.assigned_to = "+id+")")
-	} else if s.Has(authz.Assigned) {
-		or = append(or, "c.assigned_to = "+a.Add(p.UserID))
-	}
-	if s.Has(authz.Referred) {
-		or = append(or, `EXISTS (SELECT 1 FROM referrals r WHERE r.case_id = c.id AND r.status = 'ACCEPTED' AND r.to_institution = `+a.Add(p.Institution)+`)`)
-	}
-	if len(or) == 0 {
-		return "FALSE"
-	}
-	return "(" + strings.Join(or, " OR ") + ")"
-}
 
 type caseRow struct {
 	ID               uuid.UUID      `db:"id"`
@@ -110,16 +82,15 @@ func (r *caseRow) toCase() *Case {
 	return c
 }
 
-// getCase reads one case if it lies within the scopes.
+// getCase reads one case. The guard has decided that the caller may.
 //
-// Errors: sql.ErrNoRows when it does not exist or lies outside.
-func getCase(ctx context.Context, q sqlx.QueryerContext, id uuid.UUID, p *auth.Principal, s authz.Scopes) (*Case, error) {
-	var a args
-	query := `SELECT` + caseColumns + `
+// Errors: sql.ErrNoRows when it does not exist.
+func getCase(ctx context.Context, q sqlx.QueryerContext, id uuid.UUID) (*Case, error) {
+	const query = `SELECT` + caseColumns + `
 FROM cases c JOIN children ch ON ch.id = c.child_id
-WHERE c.id = ` + a.Add(id) + ` AND ` + scopeWhere(p, s, &a)
+WHERE c.id = $1`
 	var r caseRow
-	if err := sqlx.GetContext(ctx, q, &r, query, a...); err != nil {
+	if err := sqlx.GetContext(ctx, q, &r, query, id); err != nil {
 		return nil, err
 	}
 	c := r.toCase()
@@ -129,13 +100,24 @@ WHERE c.id = ` + a.Add(id) + ` AND ` + scopeWhere(p, s, &a)
 	return c, nil
 }
 
-// inScope reports whether case id exists within the scopes.
-func inScope(ctx context.Context, q sqlx.QueryerContext, id uuid.UUID, p *auth.Principal, s authz.Scopes) (bool, error) {
-	var a args
-	query := `SELECT EXISTS (SELECT 1 FROM cases c WHERE c.id = ` + a.Add(id) + ` AND ` + scopeWhere(p, s, &a) + `)`
-	var ok bool
-	err := sqlx.GetContext(ctx, q, &ok, query, a...)
-	return ok, err
+// getCases reads many cases (at most authz.MaxBatch) with their violations,
+// in two queries.
+func getCases(ctx context.Context, q sqlx.QueryerContext, ids []uuid.UUID) ([]*Case, error) {
+	if len(ids) == 0 {
+		return nil, nil
+	}
+	const query = `SELECT` + caseColumns + `
+FROM cases c JOIN children ch ON ch.id = c.child_id
+WHERE c.id = ANY($1::uuid[])`
+	var rows []caseRow
+	if err := sqlx.SelectContext(ctx, q, &rows, query, postgres.UUIDs(ids)); err != nil {
+		return nil, err
+	}
+	cases := make([]*Case, len(rows))
+	for i := range rows {
+		cases[i] = rows[i].toCase()
+	}
+	return cases, loadViolations(ctx, q, cases)
 }
 
 type violationRow struct {
@@ -192,16 +174,15 @@ FROM case_violations WHERE case_id = ANY($1) ORDER BY case_id, position`
 	return nil
 }
 
-// getIdentity reads the identity of the child of case id if the case lies
-// within the scopes.
+// getIdentity reads the identity of the child of case caseID. The guard
+// has decided that the caller may.
 //
-// Errors: sql.ErrNoRows when it does not.
-func getIdentity(ctx context.Context, q sqlx.QueryerContext, caseID uuid.UUID, p *auth.Principal, s authz.Scopes) (*child.Identity, uuid.UUID, error) {
-	var a args
-	query := `
+// Errors: sql.ErrNoRows when there is none.
+func getIdentity(ctx context.Context, q sqlx.QueryerContext, caseID uuid.UUID) (*child.Identity, uuid.UUID, error) {
+	const query = `
 SELECT ci.child_id, ci.given_name, ci.family_name, ci.other_names, ci.date_of_birth, ci.dob_estimated, ci.contact
 FROM cases c JOIN child_identities ci ON ci.child_id = c.child_id
-WHERE c.id = ` + a.Add(caseID) + ` AND ` + scopeWhere(p, s, &a)
+WHERE c.id = $1`
 	var r struct {
 		ChildID      uuid.UUID      `db:"child_id"`
 		GivenName    sql.NullString `db:"given_name"`
@@ -211,7 +192,7 @@ WHERE c.id = ` + a.Add(caseID) + ` AND ` + scopeWhere(p, s, &a)
 		DOBEstimated bool           `db:"dob_estimated"`
 		Contact      sql.NullString `db:"contact"`
 	}
-	if err := sqlx.GetContext(ctx, q, &r, query, a...); err != nil {
+	if err := sqlx.GetContext(ctx, q, &r, query, caseID); err != nil {
 		return nil, uuid.Nil, err
 	}
 	id := &child.Identity{DOBEstimated: r.DOBEstimated, GivenName: optString(r.GivenName),

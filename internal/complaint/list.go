@@ -10,6 +10,7 @@ import (
 	"github.com/lib/pq"
 
 	"amparo/internal/apperr"
+	"amparo/internal/authz"
 	"amparo/internal/page"
 	"amparo/internal/postgres"
 )
@@ -36,7 +37,7 @@ type Page = page.Of[*Complaint]
 // for a bad cursor, page size or code.
 func (s *Service) List(ctx context.Context, f Filter, first *int, after *string) (*Page, error) {
 	const op = "complaint.List"
-	p, scopes, err := s.check(ctx, PermRead, "")
+	d, err := s.guard.Check(ctx, PermRead, authz.Any)
 	if err != nil {
 		return nil, apperr.Wrap(op, err)
 	}
@@ -45,7 +46,7 @@ func (s *Service) List(ctx context.Context, f Filter, first *int, after *string)
 		return nil, apperr.Wrap(op, err)
 	}
 	var a args
-	conds := []string{scopeWhere(p, scopes, &a)}
+	conds := []string{d.Where(authz.Complaint, &a)}
 	in := func(col string, vals []string) {
 		if len(vals) > 0 {
 			conds = append(conds, col+" = ANY("+a.Add(pq.Array(vals))+")")

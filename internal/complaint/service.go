@@ -16,7 +16,6 @@ import (
 
 	"amparo/internal/apperr"
 	"amparo/internal/audit"
-	"amparo/internal/auth"
 	"amparo/internal/authz"
 	"amparo/internal/casefile"
 	"amparo/internal/child"
@@ -36,30 +35,21 @@ const (
 
 // Cases is what linking needs of the case registry (casefile.Service).
 type Cases interface {
-	Authorize(ctx context.Context, caseID uuid.UUID, perm string) (*auth.Principal, error)
 	FileWith(ctx context.Context, in casefile.FileInput, hook casefile.Hook) (*casefile.Case, error)
 }
 
 // Service receives and lists complaints.
 type Service struct {
 	db      *sqlx.DB
-	authz   *authz.Authorizer
+	guard   *authz.Guard
 	catalog *reference.Catalog
 	cases   Cases
 	now     func() time.Time
 }
 
 // NewService returns a Service over db.
-func NewService(db *sqlx.DB, az *authz.Authorizer, cat *reference.Catalog, cases Cases) *Service {
-	return &Service{db: db, authz: az, catalog: cat, cases: cases, now: time.Now}
-}
-
-func (s *Service) check(ctx context.Context, perm, objectID string) (*auth.Principal, authz.Scopes, error) {
-	p, scopes, err := s.authz.Check(ctx, perm)
-	if apperr.Is(err, apperr.Forbidden) {
-		return nil, nil, audit.Deny(ctx, s.db, audit.Event{Action: perm, ObjectType: "complaint", ObjectID: objectID}, err)
-	}
-	return p, scopes, err
+func NewService(db *sqlx.DB, g *authz.Guard, cat *reference.Catalog, cases Cases) *Service {
+	return &Service{db: db, guard: g, catalog: cat, cases: cases, now: time.Now}
 }
 
 // Submit records a complaint for the caller's institution and returns it
@@ -71,13 +61,11 @@ func (s *Service) check(ctx context.Context, perm, objectID string) (*auth.Princ
 // different content.
 func (s *Service) Submit(ctx context.Context, in SubmitInput) (*Complaint, string, error) {
 	const op = "complaint.Submit"
-	p, scopes, err := s.check(ctx, PermSubmit, "")
+	d, err := s.guard.Check(ctx, PermSubmit, authz.Create)
 	if err != nil {
 		return nil, "", apperr.Wrap(op, err)
 	}
-	if !scopes.Has(authz.Institution) || p.Institution == "" {
-		return nil, "", &apperr.Error{Op: op, Kind: apperr.Forbidden}
-	}
+	p := d.Principal
 	now := s.now().UTC()
 	in.normalize(s.catalog)
 	if err := in.validate(s.catalog, now); err != nil {
@@ -100,7 +88,7 @@ func (s *Service) Submit(ctx context.Context, in SubmitInput) (*Complaint, strin
 		}
 		code = claim.Secret
 		if claim.Replay {
-			out, err = get(ctx, tx, claim.ID, p, authz.Scopes{authz.All: true}, false)
+			out, err = get(ctx, tx, claim.ID, false)
 			return err
 		}
 		if len(in.ChildIDs) > 0 {
@@ -135,7 +123,7 @@ func (s *Service) Submit(ctx context.Context, in SubmitInput) (*Complaint, strin
 				"violations": in.Violations, "children": n.ChildIDs}}); err != nil {
 			return err
 		}
-		out, err = get(ctx, tx, n.ID, p, authz.Scopes{authz.All: true}, false)
+		out, err = get(ctx, tx, n.ID, false)
 		return err
 	})
 	if err != nil {
@@ -150,11 +138,10 @@ func (s *Service) Submit(ctx context.Context, in SubmitInput) (*Complaint, strin
 // it does not exist or lies outside the caller's scope.
 func (s *Service) Get(ctx context.Context, id uuid.UUID) (*Complaint, error) {
 	const op = "complaint.Get"
-	p, scopes, err := s.check(ctx, PermRead, id.String())
-	if err != nil {
+	if _, err := s.guard.Check(ctx, PermRead, authz.On(authz.Complaint, id)); err != nil {
 		return nil, apperr.Wrap(op, err)
 	}
-	c, err := get(ctx, s.db, id, p, scopes, false)
+	c, err := get(ctx, s.db, id, false)
 	if err != nil {
 		return nil, apperr.Wrap(op, postgres.MapError(err))
 	}
@@ -196,8 +183,7 @@ func (s *Service) StatusByCode(ctx context.Context, code string) (*PublicStatus,
 // complaint is already linked.
 func (s *Service) Link(ctx context.Context, in LinkInput) (*Complaint, error) {
 	const op = "complaint.Link"
-	p, scopes, err := s.check(ctx, PermLink, in.ComplaintID.String())
-	if err != nil {
+	if _, err := s.guard.Check(ctx, PermLink, authz.On(authz.Complaint, in.ComplaintID)); err != nil {
 		return nil, apperr.Wrap(op, err)
 	}
 	if (in.CaseID == nil) == (in.NewCase == nil) {
@@ -205,11 +191,8 @@ func (s *Service) Link(ctx context.Context, in LinkInput) (*Complaint, error) {
 			ES: "indique un caso existente (caseId) o uno nuevo (newCase), no ambos",
 			EN: "give an existing case (caseId) or a new one (newCase), not both"}}
 	}
-	if _, err := get(ctx, s.db, in.ComplaintID, p, scopes, false); err != nil {
-		return nil, apperr.Wrap(op, postgres.MapError(err))
-	}
 	link := func(ctx context.Context, tx *sqlx.Tx, caseID uuid.UUID) error {
-		c, err := get(ctx, tx, in.ComplaintID, p, scopes, true)
+		c, err := get(ctx, tx, in.ComplaintID, true)
 		if err != nil {
 			return err
 		}
@@ -227,6 +210,7 @@ func (s *Service) Link(ctx context.Context, in LinkInput) (*Complaint, error) {
 		return audit.Record(ctx, tx, audit.Event{Action: PermLink, ObjectType: "complaint", ObjectID: in.ComplaintID.String(),
 			Details: map[string]any{"case": caseID}})
 	}
+	var err error
 	if in.NewCase != nil {
 		_, err = s.cases.FileWith(ctx, *in.NewCase, func(ctx context.Context, tx *sqlx.Tx, c *casefile.Case) error {
 			return link(ctx, tx, c.ID)
@@ -241,14 +225,14 @@ func (s *Service) Link(ctx context.Context, in LinkInput) (*Complaint, error) {
 			return nil, apperr.Wrap(op, err)
 		}
 	} else {
-		if _, err := s.cases.Authorize(ctx, *in.CaseID, PermCaseUpdate); err != nil {
+		if _, err := s.guard.Check(ctx, PermCaseUpdate, authz.On(authz.Case, *in.CaseID)); err != nil {
 			return nil, apperr.Wrap(op, err)
 		}
 		if err := postgres.WithTx(ctx, s.db, func(tx *sqlx.Tx) error { return link(ctx, tx, *in.CaseID) }); err != nil {
 			return nil, apperr.Wrap(op, err)
 		}
 	}
-	c, err := get(ctx, s.db, in.ComplaintID, p, authz.Scopes{authz.All: true}, false)
+	c, err := get(ctx, s.db, in.ComplaintID, false)
 	if err != nil {
 		return nil, apperr.Wrap(op, postgres.MapError(err))
 	}

@@ -4,38 +4,16 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/google/uuid"
 	"github.com/jmoiron/sqlx"
 	"github.com/lib/pq"
 
-	"amparo/internal/auth"
-	"amparo/internal/authz"
 	"amparo/internal/postgres"
 )
 
 type args = postgres.Args
-
-// scopeWhere is the SQL condition, over complaints aliased k, that holds for
-// exactly the complaints the scopes reach.
-func scopeWhere(p *auth.Principal, s authz.Scopes, a *args) string {
-	if s.Has(authz.All) {
-		return "TRUE"
-	}
-	var or []string
-	if s.Has(authz.Institution) {
-		or = append(or, "k.institution_code = "+a.Add(p.Institution))
-	}
-	if s.Has(authz.Own) {
-		or = append(or, "k.submitted_by = "+a.Add(p.UserID))
-	}
-	if len(or) == 0 {
-		return "FALSE"
-	}
-	return "(" + strings.Join(or, " OR ") + ")"
-}
 
 type row struct {
 	ID              uuid.UUID      `db:"id"`
@@ -89,17 +67,17 @@ func (r *row) complaint() *Complaint {
 	return c
 }
 
-// get reads one complaint within the scopes; FOR UPDATE when lock is set.
+// get reads one complaint, which the guard has let the caller reach; FOR
+// UPDATE when lock is set.
 //
-// Errors: sql.ErrNoRows when it does not exist or lies outside.
-func get(ctx context.Context, q sqlx.QueryerContext, id uuid.UUID, p *auth.Principal, s authz.Scopes, lock bool) (*Complaint, error) {
-	var a args
-	query := `SELECT` + columns + ` FROM complaints k WHERE k.id = ` + a.Add(id) + ` AND ` + scopeWhere(p, s, &a)
+// Errors: sql.ErrNoRows when it does not exist.
+func get(ctx context.Context, q sqlx.QueryerContext, id uuid.UUID, lock bool) (*Complaint, error) {
+	query := `SELECT` + columns + ` FROM complaints k WHERE k.id = $1`
 	if lock {
 		query += " FOR UPDATE OF k"
 	}
 	var r row
-	if err := sqlx.GetContext(ctx, q, &r, query, a...); err != nil {
+	if err := sqlx.GetContext(ctx, q, &r, query, id); err != nil {
 		return nil, err
 	}
 	return r.complaint(), nil

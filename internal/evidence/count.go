@@ -5,11 +5,18 @@ import (
 
 	"github.com/google/uuid"
 
+	"amparo/internal/apperr"
+	"amparo/internal/authz"
 	"amparo/internal/postgres"
 )
 
-// CountByCases counts the evidence of each case, for cases the caller has
-// already been authorized to read.
+// CountByCases counts the evidence of each case the caller may read.
+//
+// Errors: as ListByCases.
 func (s *Service) CountByCases(ctx context.Context, caseIDs []uuid.UUID) (map[uuid.UUID]int, error) {
+	_, caseIDs, err := s.guard.Filter(ctx, PermRead, authz.Case, caseIDs)
+	if err != nil {
+		return nil, apperr.Wrap("evidence.CountByCases", err)
+	}
 	return postgres.CountByCase(ctx, s.db, "evidence", caseIDs)
 }

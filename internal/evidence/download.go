@@ -12,6 +12,7 @@ import (
 
 	"amparo/internal/apperr"
 	"amparo/internal/audit"
+	"amparo/internal/authz"
 	"amparo/internal/blob"
 	"amparo/internal/postgres"
 )
@@ -50,17 +51,14 @@ func (s *Service) byID(ctx context.Context, id uuid.UUID) (*Evidence, error) {
 	return &e, nil
 }
 
-// authorized reads an evidence record the caller holds perm over, through
-// its case. An unknown id and a case out of scope both answer NOT_FOUND.
+// authorized reads an evidence record once the guard has decided that the
+// caller holds perm over it (through its case): an unknown id and one out of
+// scope both answer NOT_FOUND, and nothing is read before the decision.
 func (s *Service) authorized(ctx context.Context, id uuid.UUID, perm string) (*Evidence, error) {
-	e, err := s.byID(ctx, id)
-	if err != nil {
+	if _, err := s.guard.Check(ctx, perm, authz.On(authz.Evidence, id)); err != nil {
 		return nil, err
 	}
-	if _, err := s.cases.Authorize(ctx, e.CaseID, perm); err != nil {
-		return nil, err
-	}
-	return e, nil
+	return s.byID(ctx, id)
 }
 
 // RequestDownload issues a URL, valid for DownloadTTL and pinned to the

@@ -44,7 +44,7 @@ import (
 
 	"amparo/internal/apperr"
 	"amparo/internal/audit"
-	"amparo/internal/auth"
+	"amparo/internal/authz"
 	"amparo/internal/blob"
 	"amparo/internal/postgres"
 )
@@ -80,11 +80,6 @@ type UploadInput struct {
 	Filename    string
 	Description *string
 	CapturedAt  *time.Time
-}
-
-// Cases checks the caller's access to a case (casefile.Service does).
-type Cases interface {
-	Authorize(ctx context.Context, caseID uuid.UUID, perm string) (*auth.Principal, error)
 }
 
 // Config tunes a Service; the zero value of each field means its default.
@@ -124,7 +119,7 @@ func (c Config) withDefaults() Config {
 type Service struct {
 	db    *sqlx.DB
 	blobs *blob.Store
-	cases Cases
+	guard *authz.Guard
 	log   *slog.Logger
 	cfg   Config
 	now   func() time.Time
@@ -132,13 +127,13 @@ type Service struct {
 
 // NewService returns a Service with the default retention and upload time;
 // maxSize caps the size of one file.
-func NewService(db *sqlx.DB, blobs *blob.Store, cases Cases, log *slog.Logger, maxSize int64) *Service {
-	return New(db, blobs, cases, log, Config{MaxSize: maxSize})
+func NewService(db *sqlx.DB, blobs *blob.Store, g *authz.Guard, log *slog.Logger, maxSize int64) *Service {
+	return New(db, blobs, g, log, Config{MaxSize: maxSize})
 }
 
 // New returns a Service configured by cfg.
-func New(db *sqlx.DB, blobs *blob.Store, cases Cases, log *slog.Logger, cfg Config) *Service {
-	return &Service{db: db, blobs: blobs, cases: cases, log: log, cfg: cfg.withDefaults(), now: time.Now}
+func New(db *sqlx.DB, blobs *blob.Store, g *authz.Guard, log *slog.Logger, cfg Config) *Service {
+	return &Service{db: db, blobs: blobs, guard: g, log: log, cfg: cfg.withDefaults(), now: time.Now}
 }
 
 // Upload streams a file to the store and records it against a case. The
@@ -155,10 +150,11 @@ func New(db *sqlx.DB, blobs *blob.Store, cases Cases, log *slog.Logger, cfg Conf
 // if any reached the store, is removed at once or by the Janitor.
 func (s *Service) Upload(ctx context.Context, in UploadInput) (*Evidence, error) {
 	const op = "evidence.Upload"
-	p, err := s.cases.Authorize(ctx, in.CaseID, PermUpload)
+	d, err := s.guard.Check(ctx, PermUpload, authz.On(authz.Case, in.CaseID))
 	if err != nil {
 		return nil, apperr.Wrap(op, err)
 	}
+	p := d.Principal
 	var v apperr.Validation
 	name := SanitizeFilename(in.Filename)
 	if in.Description != nil {
@@ -264,9 +260,15 @@ func (s *Service) discard(ctx context.Context, key string) {
 	}
 }
 
-// ListByCases returns the evidence of each case, for cases the caller has
-// already been authorized to read (a loader batches this per request).
+// ListByCases returns the evidence of each case the caller may read (a
+// loader batches this); the others have none in the result.
+//
+// Errors: UNAUTHENTICATED; FORBIDDEN without case:read; UNAVAILABLE.
 func (s *Service) ListByCases(ctx context.Context, caseIDs []uuid.UUID) (map[uuid.UUID][]*Evidence, error) {
+	_, caseIDs, err := s.guard.Filter(ctx, PermRead, authz.Case, caseIDs)
+	if err != nil {
+		return nil, apperr.Wrap("evidence.ListByCases", err)
+	}
 	const q = `SELECT * FROM evidence WHERE case_id = ANY($1) ORDER BY uploaded_at, id`
 	var rows []*Evidence
 	if err := sqlx.SelectContext(ctx, s.db, &rows, q, postgres.UUIDs(caseIDs)); err != nil {

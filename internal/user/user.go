@@ -63,23 +63,16 @@ type GrantInput struct {
 // Service manages users.
 type Service struct {
 	db      *sqlx.DB
-	authz   *authz.Authorizer
+	authz   *authz.Authorizer // reloaded after a grant changes
+	guard   *authz.Guard
 	catalog *reference.Catalog
 	log     *slog.Logger
 	now     func() time.Time
 }
 
 // NewService returns a Service over db.
-func NewService(db *sqlx.DB, az *authz.Authorizer, cat *reference.Catalog, log *slog.Logger) *Service {
-	return &Service{db: db, authz: az, catalog: cat, log: log, now: time.Now}
-}
-
-func (s *Service) check(ctx context.Context, objectID string) (*auth.Principal, error) {
-	p, _, err := s.authz.Check(ctx, PermManage)
-	if apperr.Is(err, apperr.Forbidden) {
-		return nil, audit.Deny(ctx, s.db, audit.Event{Action: PermManage, ObjectType: "user", ObjectID: objectID}, err)
-	}
-	return p, err
+func NewService(db *sqlx.DB, az *authz.Authorizer, g *authz.Guard, cat *reference.Catalog, log *slog.Logger) *Service {
+	return &Service{db: db, authz: az, guard: g, catalog: cat, log: log, now: time.Now}
 }
 
 // Create makes an account, without roles.
@@ -88,7 +81,7 @@ func (s *Service) check(ctx context.Context, objectID string) (*auth.Principal, 
 // CONFLICT when the email or subject is taken.
 func (s *Service) Create(ctx context.Context, in CreateInput) (*User, error) {
 	const op = "user.Create"
-	if _, err := s.check(ctx, ""); err != nil {
+	if _, err := s.guard.Check(ctx, PermManage, authz.Any); err != nil {
 		return nil, apperr.Wrap(op, err)
 	}
 	in.Email = strings.ToLower(strings.TrimSpace(in.Email))
@@ -160,12 +153,13 @@ func (s *Service) Revoke(ctx context.Context, in GrantInput) (*User, error) {
 }
 
 func (s *Service) change(ctx context.Context, op, action string, in GrantInput) (*User, error) {
-	p, err := s.check(ctx, in.UserID.String())
+	d, err := s.guard.Check(ctx, PermManage, authz.On(authz.User, in.UserID))
 	if err != nil {
 		return nil, apperr.Wrap(op, err)
 	}
+	p := d.Principal
 	if in.UserID == p.UserID {
-		return nil, audit.Deny(ctx, s.db, audit.Event{Action: action, ObjectType: "user", ObjectID: in.UserID.String()},
+		return nil, s.guard.Refuse(ctx, action, authz.On(authz.User, in.UserID),
 			&apperr.Error{Op: op, Kind: apperr.Forbidden, Msg: apperr.Text{
 				ES: "nadie puede cambiar sus propios roles", EN: "nobody may change their own roles"}})
 	}
@@ -220,13 +214,14 @@ func (s *Service) change(ctx context.Context, op, action string, in GrantInput) 
 // NOT_FOUND for an unknown user.
 func (s *Service) Disable(ctx context.Context, id uuid.UUID) (*User, error) {
 	const op = "user.Disable"
-	p, err := s.check(ctx, id.String())
+	d, err := s.guard.Check(ctx, PermManage, authz.On(authz.User, id))
 	if err != nil {
 		return nil, apperr.Wrap(op, err)
 	}
-	if id == p.UserID {
-		return nil, &apperr.Error{Op: op, Kind: apperr.Forbidden, Msg: apperr.Text{
-			ES: "no puede deshabilitar su propia cuenta", EN: "you cannot disable your own account"}}
+	if id == d.Principal.UserID {
+		return nil, s.guard.Refuse(ctx, "user:disable", authz.On(authz.User, id),
+			&apperr.Error{Op: op, Kind: apperr.Forbidden, Msg: apperr.Text{
+				ES: "no puede deshabilitar su propia cuenta", EN: "you cannot disable your own account"}})
 	}
 	err = postgres.WithTx(ctx, s.db, func(tx *sqlx.Tx) error {
 		u, err := get(ctx, tx, id, true)
@@ -255,7 +250,7 @@ func (s *Service) Disable(ctx context.Context, id uuid.UUID) (*User, error) {
 //
 // Errors: UNAUTHENTICATED; FORBIDDEN without user:manage.
 func (s *Service) List(ctx context.Context) ([]*User, error) {
-	if _, err := s.check(ctx, ""); err != nil {
+	if _, err := s.guard.Check(ctx, PermManage, authz.Any); err != nil {
 		return nil, apperr.Wrap("user.List", err)
 	}
 	var users []*User

@@ -1,0 +1,106 @@
+package authz
+
+import (
+	"strings"
+
+	"amparo/internal/auth"
+	"amparo/internal/postgres"
+)
+
+// Kind is a type of record that permissions reach, with what each scope
+// means over it in SQL. It is the one place where "own", "institution",
+// "referred", ... are turned into conditions: lists, single reads and the
+// guard's checks all use it.
+type Kind struct {
+	// Name is the audit trail's object type ("case", "evidence", ...).
+	Name string
+	// From is the FROM clause that reaches the record's scope columns from
+	// its id ("evidence e JOIN cases c ON c.id = e.case_id").
+	From string
+	// ID is the column holding the record's id in From ("e.id").
+	ID string
+	// scope builds the condition for one scope; "" when the scope does not
+	// apply to this kind (it then reaches nothing).
+	scope func(sc Scope, p *auth.Principal, a *postgres.Args) string
+}
+
+// Where is the SQL condition, over the aliases of k.From, that holds for
+// exactly the records the scopes reach. No scope reaches nothing.
+func (k *Kind) Where(p *auth.Principal, s Scopes, a *postgres.Args) string {
+	if s.Has(All) {
+		return "TRUE"
+	}
+	var or []string
+	for _, sc := range allScopes {
+		if !s.Has(sc) || (sc == Assigned && s.Has(Own)) {
+			continue // own includes assigned
+		}
+		if cond := k.scope(sc, p, a); cond != "" {
+			or = append(or, cond)
+		}
+	}
+	if len(or) == 0 {
+		return "FALSE"
+	}
+	return "(" + strings.Join(or, " OR ") + ")"
+}
+
+// caseScope is what the scopes mean for a case, aliased c. Institution
+// scope needs an institution: a system user holds none.
+func caseScope(sc Scope, p *auth.Principal, a *postgres.Args) string {
+	switch sc {
+	case Institution:
+		if p.Institution == "" {
+			return ""
+		}
+		return "c.institution_code = " + a.Add(p.Institution)
+	case Own:
+		id := a.Add(p.UserID)
+		return "(c.created_by = " + id + " OR c.assigned_to = " + id + ")"
+	case Assigned:
+		return "c.assigned_to = " + a.Add(p.UserID)
+	case Referred:
+		if p.Institution == "" {
+			return ""
+		}
+		return `EXISTS (SELECT 1 FROM referrals r WHERE r.case_id = c.id AND r.status = 'ACCEPTED' AND r.to_institution = ` +
+			a.Add(p.Institution) + `)`
+	}
+	return ""
+}
+
+// complaintScope is what the scopes mean for a complaint, aliased k.
+func complaintScope(sc Scope, p *auth.Principal, a *postgres.Args) string {
+	switch sc {
+	case Institution:
+		if p.Institution == "" {
+			return ""
+		}
+		return "k.institution_code = " + a.Add(p.Institution)
+	case Own:
+		return "k.submitted_by = " + a.Add(p.UserID)
+	}
+	return ""
+}
+
+// The kinds of record. Evidence and notes are reached through their case:
+// whoever may act on the case in a scope may act on its evidence and notes
+// in that scope.
+var (
+	Case      = &Kind{Name: "case", From: "cases c", ID: "c.id", scope: caseScope}
+	Evidence  = &Kind{Name: "evidence", From: "evidence e JOIN cases c ON c.id = e.case_id", ID: "e.id", scope: caseScope}
+	Note      = &Kind{Name: "note", From: "case_notes n JOIN cases c ON c.id = n.case_id", ID: "n.id", scope: caseScope}
+	Complaint = &Kind{Name: "complaint", From: "complaints k", ID: "k.id", scope: complaintScope}
+	// User is an account: only a scope of all reaches accounts (admins).
+	User = &Kind{Name: "user", From: "users u", ID: "u.id", scope: func(Scope, *auth.Principal, *postgres.Args) string { return "" }}
+	// AuditEvent is an event of the trail, aliased e: institution scope
+	// reaches what the institution's own staff did.
+	AuditEvent = &Kind{Name: "audit_event", From: "audit.events e", ID: "e.id", scope: auditScope}
+)
+
+func auditScope(sc Scope, p *auth.Principal, a *postgres.Args) string {
+	if sc == Institution && p.Institution != "" {
+		return "e.actor_institution = " + a.Add(p.Institution)
+	}
+	return ""
+}
