@@ -49,7 +49,9 @@ func TestConsoleDevSignIn(t *testing.T) {
 		if err := json.Unmarshal(raw, &tok); err != nil || tok.Token == "" {
 			t.Fatalf("no token in %s", raw)
 		}
-		var me struct{ Me struct{ User struct{ Email string } } }
+		var me struct {
+			Me struct{ User struct{ Email string } }
+		}
 		a.do(tok.Token, `{ me { user { email } } }`, nil).decode(t, &me)
 		if me.Me.User.Email != "officer@pgn.demo" {
 			t.Fatalf("signed in as %q", me.Me.User.Email)
