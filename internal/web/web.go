@@ -50,14 +50,14 @@ func Handler(fsys fs.FS, opt Options) http.Handler {
 	dist, _ := fs.Sub(fsys, "dist")
 	files := http.FileServerFS(dist)
 	csp := "default-src 'self'; img-src 'self' data: blob:; style-src 'self' 'unsafe-inline'; " +
-		"connect-src 'self'" + prefixed(opt.ConnectSrc) + "; worker-src 'self'; frame-ancestors 'none'; " +
+		"connect-src 'self'" + prefixed(opt.ConnectSrc) + "; worker-src 'self'; frame-ancestors 'self'; " +
 		"base-uri 'none'; form-action 'self'; object-src 'none'"
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h := w.Header()
 		h.Set("Content-Security-Policy", csp)
 		h.Set("X-Content-Type-Options", "nosniff")
 		h.Set("Referrer-Policy", "no-referrer")
-		h.Set("X-Frame-Options", "DENY")
+		h.Set("X-Frame-Options", "SAMEORIGIN") // the OIDC silent renewal frame is the console's own page
 		if !built {
 			h.Set("Content-Type", "text/html; charset=utf-8")
 			h.Set("Cache-Control", "no-store")
