@@ -65,7 +65,8 @@ describe('console', () => {
   test('intake submits a complaint offline and it is sent once', async () => {
     const { ctx, page } = await newPage();
     const submissions = [];
-    ctx.on('request', (r) => { if (r.url().endsWith('/graphql') && (r.postData() ?? '').includes('SubmitComplaint')) submissions.push(r); });
+    // Submissions that reached the server (a try cut by the network is no send).
+    ctx.on('response', (r) => { if (r.url().endsWith('/graphql') && (r.request().postData() ?? '').includes('SubmitComplaint')) submissions.push(r); });
     await signIn(page, amparo.url, 'Recepción IGM');
     // The service worker has the app shell before the connection goes.
     await page.evaluate(async () => { await navigator.serviceWorker.ready; });
@@ -118,6 +119,34 @@ describe('console', () => {
       req.onsuccess = () => { const all = req.result.transaction('entries').objectStore('entries').count(); all.onsuccess = () => resolve(all.result); };
     }));
     assert.equal(left, 0, 'erased from the device');
+    const data = await gql(amparo.url, await token(amparo.url, 'intake@igm.demo'), '{ complaints(first: 100) { edges { node { description } } } }');
+    assert.equal(data.complaints.edges.filter((e) => e.node.description === description).length, 1, 'one complaint on the server');
+    await ctx.close();
+  });
+
+  test('intake keeps a complaint while offline and it goes by itself when the connection returns', async () => {
+    const { ctx, page } = await newPage();
+    const submissions = [];
+    // Submissions that reached the server (a try cut by the network is no send).
+    ctx.on('response', (r) => { if (r.url().endsWith('/graphql') && (r.request().postData() ?? '').includes('SubmitComplaint')) submissions.push(r); });
+    await signIn(page, amparo.url, 'Recepción IGM');
+    await page.locator('details.category summary').first().waitFor();
+    await page.evaluate(async () => { await navigator.serviceWorker.ready; });
+    await page.waitForFunction(() => navigator.serviceWorker.controller !== null, null, { timeout: 10_000 }).catch(async () => { await page.reload(); });
+    await ctx.setOffline(true);
+    // Even a form opened without a connection offers every choice.
+    await page.reload();
+    await page.locator('details.category summary').first().waitFor();
+    const description = `Adolescente retornado sin familia ${Date.now()}`;
+    await fillComplaint(page, description);
+    await page.getByRole('button', { name: 'Enviar la denuncia' }).click();
+    await page.getByLabel('Clave de resguardo').fill('garita-el-carmen');
+    await page.getByRole('button', { name: 'Guardar cifrada en este dispositivo' }).click();
+    await page.getByText('1 denuncia pendiente de envío.').waitFor();
+    await ctx.setOffline(false);
+    await page.getByText('ya fue enviada y recibida').waitFor();
+    await page.getByTestId('tracking-code').waitFor();
+    assert.equal(submissions.length, 1, 'sent exactly once');
     const data = await gql(amparo.url, await token(amparo.url, 'intake@igm.demo'), '{ complaints(first: 100) { edges { node { description } } } }');
     assert.equal(data.complaints.edges.filter((e) => e.node.description === description).length, 1, 'one complaint on the server');
     await ctx.close();

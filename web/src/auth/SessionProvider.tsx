@@ -3,7 +3,8 @@
 import { createContext, useContext, useEffect, useState, type ReactNode } from 'react';
 import { useApolloClient, useQuery } from '@apollo/client/react';
 import { MeDocument, type MeQuery } from '../gql/graphql';
-import { clearSession, getSession, onSession, type Session } from './session';
+import { clearSession, getSession, onSession, rememberMe, rememberedMe, type Session } from './session';
+import { CombinedGraphQLErrors } from '@apollo/client/errors';
 import { oidcSignOut } from './oidc';
 import { lock } from '../complaints/queue';
 
@@ -21,8 +22,11 @@ export function SessionProvider({ children }: { children: ReactNode }) {
   const client = useApolloClient();
   const [session, setSession] = useState<Session | null>(getSession());
   useEffect(() => onSession(setSession), []);
-  const { data, loading } = useQuery(MeDocument, { skip: !session, fetchPolicy: 'network-only' });
-  const me = session ? (data?.me ?? null) : null;
+  const { data, loading, error } = useQuery(MeDocument, { skip: !session, fetchPolicy: 'network-only' });
+  useEffect(() => { if (data?.me) rememberMe(data.me); }, [data]);
+  // Offline, the profile remembered in this tab stands in until the server answers.
+  const offline = !!error && !CombinedGraphQLErrors.is(error);
+  const me = session ? (data?.me ?? (offline || !navigator.onLine ? rememberedMe<MeQuery['me']>() : null)) : null;
 
   const signOut = async () => {
     // Everything of this person goes: the token, the query cache (case

@@ -42,3 +42,19 @@ export function onSession(l: Listener): () => void {
   listeners.add(l);
   return () => listeners.delete(l);
 }
+
+const ME = 'amparo.me';
+
+/**
+ * rememberMe keeps the signed-in person's own profile (id, name, roles and
+ * permissions: nothing of any case) beside the token, so that a reload
+ * without a connection still opens the intake form.
+ */
+export function rememberMe(me: unknown): void {
+  sessionStorage.setItem(ME, JSON.stringify(me));
+}
+
+export function rememberedMe<T>(): T | null {
+  const raw = sessionStorage.getItem(ME);
+  return raw ? (JSON.parse(raw) as T) : null;
+}

@@ -11,6 +11,8 @@ import { OUTBOX_CHANGED, sendComplaint } from './send';
 import { Passphrase } from './Passphrase';
 import { TrackingCode } from './TrackingCode';
 
+const RETRY_MS = 5000;
+
 export function Outbox({ ownerId }: { ownerId: string }) {
   const { t } = useTranslation();
   const client = useApolloClient();
@@ -26,7 +28,8 @@ export function Outbox({ ownerId }: { ownerId: string }) {
   }, [ownerId]);
 
   const send = useCallback(async () => {
-    if (!navigator.onLine || !isUnlocked(ownerId)) return;
+    setOnline(navigator.onLine);
+    if (!navigator.onLine || !isUnlocked(ownerId) || (await pending(ownerId)).length === 0) return;
     await flush(ownerId, (input) => sendComplaint(client, input), (entry, r) => {
       if (r.kind === 'sent') setSent((s) => (s.includes(r.trackingCode) ? s : [...s, r.trackingCode]));
       if (r.kind === 'refused') setRefused((x) => ({ ...x, [entry.id]: r.message }));
@@ -39,10 +42,14 @@ export function Outbox({ ownerId }: { ownerId: string }) {
     const changed = () => void reload().then(send);
     const on = () => { setOnline(true); void send(); };
     const off = () => setOnline(false);
+    // The online event is not enough (links that flap, browsers that miss
+    // it): while something is pending, try again every few seconds.
+    const retry = window.setInterval(() => void send(), RETRY_MS);
     window.addEventListener(OUTBOX_CHANGED, changed);
     window.addEventListener('online', on);
     window.addEventListener('offline', off);
     return () => {
+      window.clearInterval(retry);
       window.removeEventListener(OUTBOX_CHANGED, changed);
       window.removeEventListener('online', on);
       window.removeEventListener('offline', off);
