@@ -247,10 +247,21 @@ describe('console', () => {
   test('a person signs out and the session is gone', async () => {
     const { ctx, page } = await newPage();
     await signIn(page, amparo.url, 'Oficial PGN');
+    await page.getByRole('link', { name: /PGN-\d{4}-\d+/ }).first().click();
+    await page.getByRole('heading', { name: /Caso PGN/ }).waitFor();
     assert.ok(await page.evaluate(() => sessionStorage.length > 0));
     await page.getByRole('button', { name: 'Cerrar sesión' }).click();
     await page.waitForURL(/\/ingresar$/);
-    assert.equal(await page.evaluate(() => sessionStorage.length + localStorage.length - (localStorage.getItem('amparo.lang') ? 1 : 0)), 0);
+    assert.equal(await page.evaluate(() => sessionStorage.length), 0, 'the session storage is empty');
+    // What may stay is public: the language chosen and the reference data.
+    const kept = await page.evaluate(() => Object.keys(localStorage));
+    assert.deepEqual(kept.filter((k) => !/^amparo\.(lang|reference\.(es|en))$/.test(k)), []);
+    const cached = await page.evaluate(async () => {
+      const urls = [];
+      for (const name of await caches.keys()) for (const r of await (await caches.open(name)).keys()) urls.push(new URL(r.url).pathname);
+      return urls;
+    });
+    assert.deepEqual(cached.filter((u) => u.startsWith('/graphql')), [], 'no API answer is cached');
     await page.goto(`${amparo.url}/casos`);
     await page.waitForURL(/\/ingresar$/);
     await ctx.close();
