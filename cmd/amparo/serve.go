@@ -196,7 +196,9 @@ func build(ctx context.Context, cfg *config, log *slog.Logger) (*app, error) {
 	if cfg.OIDCIssuer != "" {
 		connect = append(connect, origin(cfg.OIDCIssuer))
 	}
-	mux.Handle("GET /", web.Handler(web.Files(), web.Options{ConnectSrc: connect}))
+	// Every path no other pattern claims is the console's (its client routes);
+	// it answers GET and HEAD only.
+	mux.Handle("/", web.Handler(web.Files(), web.Options{ConnectSrc: connect}))
 	if cfg.devRoutes != nil {
 		cfg.devRoutes(mux, db)
 	}

@@ -40,7 +40,8 @@ type Options struct {
 // Handler serves the console from fsys (Files() in the binary): files of
 // dist/ as they are, hashed assets cached for a year, and index.html for
 // every other path, so that client routes such as /seguimiento load the
-// app. Without a build it answers notbuilt.html with 503.
+// app. Without a build it answers notbuilt.html with 503. Methods other
+// than GET and HEAD get 405.
 func Handler(fsys fs.FS, opt Options) http.Handler {
 	index, err := fs.ReadFile(fsys, "dist/index.html")
 	built := err == nil
@@ -53,6 +54,11 @@ func Handler(fsys fs.FS, opt Options) http.Handler {
 		"connect-src 'self'" + prefixed(opt.ConnectSrc) + "; worker-src 'self'; frame-ancestors 'self'; " +
 		"base-uri 'none'; form-action 'self'; object-src 'none'"
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodGet && r.Method != http.MethodHead {
+			w.Header().Set("Allow", "GET, HEAD")
+			http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
+			return
+		}
 		h := w.Header()
 		h.Set("Content-Security-Policy", csp)
 		h.Set("X-Content-Type-Options", "nosniff")

@@ -59,6 +59,14 @@ func TestHandler(t *testing.T) {
 	}
 }
 
+func TestHandlerAnswersOnlyGET(t *testing.T) {
+	w := httptest.NewRecorder()
+	Handler(fstest.MapFS{"notbuilt.html": {Data: []byte("x")}}, Options{}).ServeHTTP(w, httptest.NewRequest(http.MethodPost, "/seguimiento", nil))
+	if w.Code != http.StatusMethodNotAllowed || w.Header().Get("Allow") != "GET, HEAD" {
+		t.Fatalf("POST answered %d, Allow %q", w.Code, w.Header().Get("Allow"))
+	}
+}
+
 func TestEmbeddedHoldsThePlaceholder(t *testing.T) {
 	if _, err := Files().Open("notbuilt.html"); err != nil {
 		t.Fatalf("the committed placeholder is not embedded: %v", err)
