@@ -22,7 +22,7 @@ type Documents = {
     "mutation FileCase($input: FileCaseInput!) {\n  fileCase(input: $input) {\n    case {\n      id\n      reference\n    }\n  }\n}": typeof types.FileCaseDocument,
     "mutation SubmitComplaint($input: SubmitComplaintInput!) {\n  submitComplaint(input: $input) {\n    trackingCode\n    complaint {\n      id\n      status\n      submittedAt\n    }\n  }\n}": typeof types.SubmitComplaintDocument,
     "query MyComplaints($first: Int, $after: String) {\n  complaints(first: $first, after: $after) {\n    totalCount\n    pageInfo {\n      hasNextPage\n      endCursor\n    }\n    edges {\n      node {\n        id\n        status\n        channel\n        complainantKind\n        submittedAt\n        updatedAt\n        department {\n          code\n          name\n        }\n        violations {\n          code\n          label\n        }\n      }\n    }\n  }\n}": typeof types.MyComplaintsDocument,
-    "query ComplaintStatus($trackingCode: String!) {\n  complaintStatus(trackingCode: $trackingCode) {\n    status\n    updatedAt\n  }\n}": typeof types.ComplaintStatusDocument,
+    "query ComplaintStatus($trackingCode: String!) {\n  complaintStatus(trackingCode: $trackingCode) {\n    status\n    label\n    updatedAt\n  }\n}": typeof types.ComplaintStatusDocument,
     "query Reference {\n  violationTypes {\n    code\n    label\n    category {\n      code\n      label\n    }\n  }\n  violationCategories {\n    code\n    label\n  }\n  departments {\n    code\n    name\n  }\n  entryPoints {\n    code\n    name\n    department {\n      code\n    }\n  }\n}": typeof types.ReferenceDocument,
 };
 const documents: Documents = {
@@ -34,7 +34,7 @@ const documents: Documents = {
     "mutation FileCase($input: FileCaseInput!) {\n  fileCase(input: $input) {\n    case {\n      id\n      reference\n    }\n  }\n}": types.FileCaseDocument,
     "mutation SubmitComplaint($input: SubmitComplaintInput!) {\n  submitComplaint(input: $input) {\n    trackingCode\n    complaint {\n      id\n      status\n      submittedAt\n    }\n  }\n}": types.SubmitComplaintDocument,
     "query MyComplaints($first: Int, $after: String) {\n  complaints(first: $first, after: $after) {\n    totalCount\n    pageInfo {\n      hasNextPage\n      endCursor\n    }\n    edges {\n      node {\n        id\n        status\n        channel\n        complainantKind\n        submittedAt\n        updatedAt\n        department {\n          code\n          name\n        }\n        violations {\n          code\n          label\n        }\n      }\n    }\n  }\n}": types.MyComplaintsDocument,
-    "query ComplaintStatus($trackingCode: String!) {\n  complaintStatus(trackingCode: $trackingCode) {\n    status\n    updatedAt\n  }\n}": types.ComplaintStatusDocument,
+    "query ComplaintStatus($trackingCode: String!) {\n  complaintStatus(trackingCode: $trackingCode) {\n    status\n    label\n    updatedAt\n  }\n}": types.ComplaintStatusDocument,
     "query Reference {\n  violationTypes {\n    code\n    label\n    category {\n      code\n      label\n    }\n  }\n  violationCategories {\n    code\n    label\n  }\n  departments {\n    code\n    name\n  }\n  entryPoints {\n    code\n    name\n    department {\n      code\n    }\n  }\n}": types.ReferenceDocument,
 };
 
@@ -87,7 +87,7 @@ export function graphql(source: "query MyComplaints($first: Int, $after: String)
 /**
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */
-export function graphql(source: "query ComplaintStatus($trackingCode: String!) {\n  complaintStatus(trackingCode: $trackingCode) {\n    status\n    updatedAt\n  }\n}"): (typeof documents)["query ComplaintStatus($trackingCode: String!) {\n  complaintStatus(trackingCode: $trackingCode) {\n    status\n    updatedAt\n  }\n}"];
+export function graphql(source: "query ComplaintStatus($trackingCode: String!) {\n  complaintStatus(trackingCode: $trackingCode) {\n    status\n    label\n    updatedAt\n  }\n}"): (typeof documents)["query ComplaintStatus($trackingCode: String!) {\n  complaintStatus(trackingCode: $trackingCode) {\n    status\n    label\n    updatedAt\n  }\n}"];
 /**
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */

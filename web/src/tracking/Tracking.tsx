@@ -44,7 +44,7 @@ export function Tracking() {
       <div aria-live="polite">
         {called && !loading && status && (
           <div className="status-panel" data-testid="complaint-status">
-            <p className="status-panel__label">{t('complaintStatus.' + status.status, { defaultValue: status.status })}</p>
+            <p className="status-panel__label">{status.label}</p>
             <p>{t('tracking.updatedAt', { when: formatTime(status.updatedAt) })}</p>
           </div>
         )}
