@@ -26,105 +26,135 @@ CREATE TABLE stat_case_pairs (
 -- +goose StatementBegin
 -- The single-valued dimensions of a case, named as internal/statistics
 -- names them, with the values its queries give them.
-CREATE FUNCTION stat_case_dims(c cases, ch children) RETURNS TABLE (d text, v text)
-LANGUAGE sql IMMUTABLE AS $$
-  VALUES ('DEPARTMENT', c.department_code), ('ENTRY_POINT', COALESCE(c.entry_point_code, 'UNKNOWN')),
-         ('URGENCY', c.urgency), ('STATUS', c.status), ('AGE_BAND', COALESCE(ch.age_band, 'UNKNOWN')),
-         ('SEX', COALESCE(ch.sex, 'UNKNOWN')), ('NATIONALITY', COALESCE(ch.nationality, 'UNKNOWN')),
-         ('POPULATION_STATUS', COALESCE(ch.population_status, 'UNKNOWN')), ('CARE_STATUS', COALESCE(ch.care_status, 'UNKNOWN'))
+CREATE FUNCTION stat_case_dims(dept text, ep text, urg text, status text, band text, sex text, nat text, pop text, care text)
+RETURNS TABLE (d text, v text) LANGUAGE sql IMMUTABLE AS $$
+  VALUES ('DEPARTMENT', dept), ('ENTRY_POINT', COALESCE(ep, 'UNKNOWN')), ('URGENCY', urg), ('STATUS', status),
+         ('AGE_BAND', COALESCE(band, 'UNKNOWN')), ('SEX', COALESCE(sex, 'UNKNOWN')), ('NATIONALITY', COALESCE(nat, 'UNKNOWN')),
+         ('POPULATION_STATUS', COALESCE(pop, 'UNKNOWN')), ('CARE_STATUS', COALESCE(care, 'UNKNOWN'))
 $$;
 
--- stat_case_move takes case oc of child och out of the summary and puts
--- case nc of child nch in (either may be NULL: a filing puts in only), in
--- one statement that writes only the rows that change, in the order of the
--- primary key: every writer locks rows in the same order, so concurrent
--- filings and transitions wait for each other but never deadlock.
-CREATE FUNCTION stat_case_move(oc cases, och children, nc cases, nch children) RETURNS void
-LANGUAGE sql SECURITY DEFINER SET search_path = public AS $$
-  INSERT INTO stat_case_pairs AS s (month, institution_code, dim_a, val_a, dim_b, val_b, n, k)
-  SELECT month, inst, da, va, db, vb, sum(sign), ((sum(sign * key) % 4294967296) + 4294967296) % 4294967296
-  FROM (
-    SELECT date_trunc('month', oc.created_at AT TIME ZONE 'America/Guatemala')::date AS month, oc.institution_code AS inst,
-           a.d AS da, a.v AS va, b.d AS db, b.v AS vb, -1 AS sign, oc.record_key AS key
-    FROM stat_case_dims(oc, och) a, stat_case_dims(oc, och) b
-    WHERE a.d <= b.d AND oc.id IS NOT NULL
-    UNION ALL
-    SELECT date_trunc('month', nc.created_at AT TIME ZONE 'America/Guatemala')::date, nc.institution_code,
-           a.d, a.v, b.d, b.v, 1, nc.record_key
-    FROM stat_case_dims(nc, nch) a, stat_case_dims(nc, nch) b
-    WHERE a.d <= b.d AND nc.id IS NOT NULL
-  ) x
-  GROUP BY da, db, month, inst, va, vb
-  HAVING sum(sign) <> 0
-  ORDER BY da, db, month, inst, va, vb
-  ON CONFLICT (dim_a, dim_b, month, institution_code, val_a, val_b) DO UPDATE
-  SET n = s.n + EXCLUDED.n, k = (s.k + EXCLUDED.k) % 4294967296
-$$;
-
-CREATE FUNCTION stat_cases_changed() RETURNS trigger
+-- The triggers run once per statement, over the rows it changed
+-- (transition tables): a COPY of ten thousand cases updates the summary
+-- once. Each writes, in one statement, only the rows that change, netting
+-- what leaves and what enters, in the order of the primary key: every
+-- writer locks rows in the same order, so concurrent filings and
+-- transitions wait for each other but never deadlock.
+CREATE FUNCTION stat_cases_inserted() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = public AS $$
-DECLARE
-  och children;
-  nch children;
 BEGIN
-  SELECT * INTO nch FROM children WHERE id = NEW.child_id;
-  IF TG_OP = 'INSERT' THEN
-    PERFORM stat_case_move(NULL, NULL, NEW, nch);
-  ELSIF (OLD.department_code, OLD.entry_point_code, OLD.urgency, OLD.status, OLD.institution_code, OLD.created_at, OLD.child_id)
-        IS DISTINCT FROM (NEW.department_code, NEW.entry_point_code, NEW.urgency, NEW.status, NEW.institution_code, NEW.created_at, NEW.child_id) THEN
-    SELECT * INTO och FROM children WHERE id = OLD.child_id;
-    PERFORM stat_case_move(OLD, och, NEW, nch);
-  END IF;
+  INSERT INTO stat_case_pairs AS s (month, institution_code, dim_a, val_a, dim_b, val_b, n, k)
+  SELECT x.month, x.inst, a.d, a.v, b.d, b.v, sum(x.sign), ((sum(x.sign * x.key) % 4294967296) + 4294967296) % 4294967296
+  FROM (SELECT date_trunc('month', c.created_at AT TIME ZONE 'America/Guatemala')::date AS month, c.institution_code AS inst,
+          1 AS sign, c.record_key AS key, c.department_code AS dept, c.entry_point_code AS ep, c.urgency AS urg, c.status,
+          ch.age_band AS band, ch.sex, ch.nationality AS nat, ch.population_status AS pop, ch.care_status AS care
+        FROM new_cases c JOIN children ch ON ch.id = c.child_id) x,
+       LATERAL stat_case_dims(x.dept, x.ep, x.urg, x.status, x.band, x.sex, x.nat, x.pop, x.care) a,
+       LATERAL stat_case_dims(x.dept, x.ep, x.urg, x.status, x.band, x.sex, x.nat, x.pop, x.care) b
+  WHERE a.d <= b.d
+  GROUP BY a.d, b.d, x.month, x.inst, a.v, b.v
+  HAVING sum(x.sign) <> 0
+  ORDER BY a.d, b.d, x.month, x.inst, a.v, b.v
+  ON CONFLICT (dim_a, dim_b, month, institution_code, val_a, val_b) DO UPDATE
+  SET n = s.n + EXCLUDED.n, k = (s.k + EXCLUDED.k) % 4294967296;
   RETURN NULL;
 END
 $$;
 
-CREATE FUNCTION stat_children_changed() RETURNS trigger
+CREATE FUNCTION stat_cases_updated() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = public AS $$
-DECLARE
-  c cases;
 BEGIN
-  IF (OLD.age_band, OLD.sex, OLD.nationality, OLD.population_status, OLD.care_status)
-     IS NOT DISTINCT FROM (NEW.age_band, NEW.sex, NEW.nationality, NEW.population_status, NEW.care_status) THEN
-    RETURN NULL;
-  END IF;
-  FOR c IN SELECT * FROM cases WHERE child_id = NEW.id ORDER BY id LOOP
-    PERFORM stat_case_move(c, OLD, c, NEW);
-  END LOOP;
+  INSERT INTO stat_case_pairs AS s (month, institution_code, dim_a, val_a, dim_b, val_b, n, k)
+  SELECT x.month, x.inst, a.d, a.v, b.d, b.v, sum(x.sign), ((sum(x.sign * x.key) % 4294967296) + 4294967296) % 4294967296
+  FROM (SELECT date_trunc('month', c.created_at AT TIME ZONE 'America/Guatemala')::date AS month, c.institution_code AS inst,
+          -1 AS sign, c.record_key AS key, c.department_code AS dept, c.entry_point_code AS ep, c.urgency AS urg, c.status,
+          ch.age_band AS band, ch.sex, ch.nationality AS nat, ch.population_status AS pop, ch.care_status AS care
+        FROM old_cases c JOIN children ch ON ch.id = c.child_id
+        UNION ALL
+        SELECT date_trunc('month', c.created_at AT TIME ZONE 'America/Guatemala')::date AS month, c.institution_code AS inst,
+          1 AS sign, c.record_key AS key, c.department_code AS dept, c.entry_point_code AS ep, c.urgency AS urg, c.status,
+          ch.age_band AS band, ch.sex, ch.nationality AS nat, ch.population_status AS pop, ch.care_status AS care
+        FROM new_cases c JOIN children ch ON ch.id = c.child_id) x,
+       LATERAL stat_case_dims(x.dept, x.ep, x.urg, x.status, x.band, x.sex, x.nat, x.pop, x.care) a,
+       LATERAL stat_case_dims(x.dept, x.ep, x.urg, x.status, x.band, x.sex, x.nat, x.pop, x.care) b
+  WHERE a.d <= b.d
+  GROUP BY a.d, b.d, x.month, x.inst, a.v, b.v
+  HAVING sum(x.sign) <> 0
+  ORDER BY a.d, b.d, x.month, x.inst, a.v, b.v
+  ON CONFLICT (dim_a, dim_b, month, institution_code, val_a, val_b) DO UPDATE
+  SET n = s.n + EXCLUDED.n, k = (s.k + EXCLUDED.k) % 4294967296;
+  RETURN NULL;
+END
+$$;
+
+CREATE FUNCTION stat_children_updated() RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = public AS $$
+BEGIN
+  INSERT INTO stat_case_pairs AS s (month, institution_code, dim_a, val_a, dim_b, val_b, n, k)
+  SELECT x.month, x.inst, a.d, a.v, b.d, b.v, sum(x.sign), ((sum(x.sign * x.key) % 4294967296) + 4294967296) % 4294967296
+  FROM (SELECT date_trunc('month', c.created_at AT TIME ZONE 'America/Guatemala')::date AS month, c.institution_code AS inst,
+          -1 AS sign, c.record_key AS key, c.department_code AS dept, c.entry_point_code AS ep, c.urgency AS urg, c.status,
+          ch.age_band AS band, ch.sex, ch.nationality AS nat, ch.population_status AS pop, ch.care_status AS care
+        FROM old_children ch JOIN cases c ON c.child_id = ch.id
+        UNION ALL
+        SELECT date_trunc('month', c.created_at AT TIME ZONE 'America/Guatemala')::date AS month, c.institution_code AS inst,
+          1 AS sign, c.record_key AS key, c.department_code AS dept, c.entry_point_code AS ep, c.urgency AS urg, c.status,
+          ch.age_band AS band, ch.sex, ch.nationality AS nat, ch.population_status AS pop, ch.care_status AS care
+        FROM new_children ch JOIN cases c ON c.child_id = ch.id) x,
+       LATERAL stat_case_dims(x.dept, x.ep, x.urg, x.status, x.band, x.sex, x.nat, x.pop, x.care) a,
+       LATERAL stat_case_dims(x.dept, x.ep, x.urg, x.status, x.band, x.sex, x.nat, x.pop, x.care) b
+  WHERE a.d <= b.d
+  GROUP BY a.d, b.d, x.month, x.inst, a.v, b.v
+  HAVING sum(x.sign) <> 0
+  ORDER BY a.d, b.d, x.month, x.inst, a.v, b.v
+  ON CONFLICT (dim_a, dim_b, month, institution_code, val_a, val_b) DO UPDATE
+  SET n = s.n + EXCLUDED.n, k = (s.k + EXCLUDED.k) % 4294967296;
   RETURN NULL;
 END
 $$;
 -- +goose StatementEnd
 
-CREATE TRIGGER cases_stat_summary AFTER INSERT OR UPDATE ON cases
-  FOR EACH ROW EXECUTE FUNCTION stat_cases_changed();
-CREATE TRIGGER children_stat_summary AFTER UPDATE ON children
-  FOR EACH ROW EXECUTE FUNCTION stat_children_changed();
+CREATE TRIGGER cases_stat_inserted AFTER INSERT ON cases
+  REFERENCING NEW TABLE AS new_cases FOR EACH STATEMENT EXECUTE FUNCTION stat_cases_inserted();
+CREATE TRIGGER cases_stat_updated AFTER UPDATE ON cases
+  REFERENCING OLD TABLE AS old_cases NEW TABLE AS new_cases FOR EACH STATEMENT EXECUTE FUNCTION stat_cases_updated();
+CREATE TRIGGER children_stat_updated AFTER UPDATE ON children
+  REFERENCING OLD TABLE AS old_children NEW TABLE AS new_children FOR EACH STATEMENT EXECUTE FUNCTION stat_children_updated();
 
 -- +goose StatementBegin
 -- stat_case_rebuild counts the summary again from the cases (after a bulk
--- load with the trigger disabled, or to check it).
+-- load with the triggers disabled, or to check it).
 CREATE FUNCTION stat_case_rebuild() RETURNS void
-LANGUAGE sql SECURITY DEFINER SET search_path = public AS $$
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = public AS $$
+BEGIN
   DELETE FROM stat_case_pairs;
-  INSERT INTO stat_case_pairs (month, institution_code, dim_a, val_a, dim_b, val_b, n, k)
-  SELECT date_trunc('month', c.created_at AT TIME ZONE 'America/Guatemala')::date, c.institution_code, a.d, a.v, b.d, b.v,
-         count(*), sum(c.record_key) % 4294967296
-  FROM cases c JOIN children ch ON ch.id = c.child_id,
-       LATERAL stat_case_dims(c, ch) a, LATERAL stat_case_dims(c, ch) b
+  INSERT INTO stat_case_pairs AS s (month, institution_code, dim_a, val_a, dim_b, val_b, n, k)
+  SELECT x.month, x.inst, a.d, a.v, b.d, b.v, sum(x.sign), ((sum(x.sign * x.key) % 4294967296) + 4294967296) % 4294967296
+  FROM (SELECT date_trunc('month', c.created_at AT TIME ZONE 'America/Guatemala')::date AS month, c.institution_code AS inst,
+          1 AS sign, c.record_key AS key, c.department_code AS dept, c.entry_point_code AS ep, c.urgency AS urg, c.status,
+          ch.age_band AS band, ch.sex, ch.nationality AS nat, ch.population_status AS pop, ch.care_status AS care
+        FROM cases c JOIN children ch ON ch.id = c.child_id) x,
+       LATERAL stat_case_dims(x.dept, x.ep, x.urg, x.status, x.band, x.sex, x.nat, x.pop, x.care) a,
+       LATERAL stat_case_dims(x.dept, x.ep, x.urg, x.status, x.band, x.sex, x.nat, x.pop, x.care) b
   WHERE a.d <= b.d
-  GROUP BY 1, 2, 3, 4, 5, 6
+  GROUP BY a.d, b.d, x.month, x.inst, a.v, b.v
+  HAVING sum(x.sign) <> 0
+  ORDER BY a.d, b.d, x.month, x.inst, a.v, b.v
+  ON CONFLICT (dim_a, dim_b, month, institution_code, val_a, val_b) DO UPDATE
+  SET n = s.n + EXCLUDED.n, k = (s.k + EXCLUDED.k) % 4294967296;
+END
 $$;
 -- +goose StatementEnd
 
 -- The cases already on file.
 SELECT stat_case_rebuild();
 
-REVOKE ALL ON FUNCTION stat_case_move(cases, children, cases, children), stat_case_rebuild() FROM PUBLIC;
+REVOKE ALL ON FUNCTION stat_case_rebuild() FROM PUBLIC;
 GRANT SELECT ON stat_case_pairs TO amparo_app;
 
 -- +goose Down
-DROP TRIGGER children_stat_summary ON children;
-DROP TRIGGER cases_stat_summary ON cases;
-DROP FUNCTION stat_case_rebuild(), stat_children_changed(), stat_cases_changed(), stat_case_move(cases, children, cases, children), stat_case_dims(cases, children);
+DROP TRIGGER children_stat_updated ON children;
+DROP TRIGGER cases_stat_updated ON cases;
+DROP TRIGGER cases_stat_inserted ON cases;
+DROP FUNCTION stat_case_rebuild(), stat_children_updated(), stat_cases_updated(), stat_cases_inserted(),
+  stat_case_dims(text, text, text, text, text, text, text, text, text);
 DROP TABLE stat_case_pairs;

@@ -48,7 +48,7 @@ SELECT ('00000000-0000-4000-9000-' || lpad(to_hex(i), 12, '0'))::uuid, p,
   (ARRAY['TRAFFICKING','NEGLECT','VIOLENCE_PHYSICAL','SEXUAL_ASSAULT','DETENTION_IMMIGRATION','REFOULEMENT','DENIAL_HEALTH','LABOUR_CHILD'])[1 + (i * (p + 3)) % 8]
 FROM generate_series(1, $1) i, generate_series(0, 1) p WHERE p = 0 OR i % 3 = 0`
 	// A bulk load counts the summary once at the end, not case by case.
-	if _, err := f.owner.Exec(`ALTER TABLE cases DISABLE TRIGGER cases_stat_summary`); err != nil {
+	if _, err := f.owner.Exec(`ALTER TABLE cases DISABLE TRIGGER cases_stat_inserted`); err != nil {
 		tb.Fatal(err)
 	}
 	for _, stmt := range []string{q, qc, qv} {
@@ -56,7 +56,7 @@ FROM generate_series(1, $1) i, generate_series(0, 1) p WHERE p = 0 OR i % 3 = 0`
 			tb.Fatal(err)
 		}
 	}
-	for _, stmt := range []string{`ALTER TABLE cases ENABLE TRIGGER cases_stat_summary`, `SELECT stat_case_rebuild()`,
+	for _, stmt := range []string{`ALTER TABLE cases ENABLE TRIGGER cases_stat_inserted`, `SELECT stat_case_rebuild()`,
 		`VACUUM ANALYZE children, cases, case_violations, stat_case_pairs`} {
 		if _, err := f.owner.Exec(stmt); err != nil {
 			tb.Fatal(err)
