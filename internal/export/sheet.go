@@ -177,6 +177,10 @@ type xlsxWriter struct {
 	date     int // style of date cells
 	datetime int // style of instants
 	cells    []any
+	// the current sheet's name and header, and which part of it this is
+	name   string
+	header []string
+	part   int
 }
 
 func newXLSX(w io.Writer) *xlsxWriter {
@@ -192,6 +196,12 @@ func (x *xlsxWriter) Sheet(name string, header []string) error {
 	if err := x.flushSheet(); err != nil {
 		return err
 	}
+	x.name, x.header, x.part = name, header, 1
+	return x.startSheet(name, header)
+}
+
+// startSheet begins a sheet of the workbook.
+func (x *xlsxWriter) startSheet(name string, header []string) error {
 	name = sheetName(name, x.sheets)
 	if x.sheets == 0 {
 		if err := x.f.SetSheetName("Sheet1", name); err != nil {
@@ -239,6 +249,17 @@ func ptr[T any](v T) *T { return &v }
 func (x *xlsxWriter) Row(cells ...any) error {
 	if x.sw == nil {
 		return fmt.Errorf("export: row before sheet")
+	}
+	if x.row == excelize.TotalRows {
+		// A sheet holds 1,048,576 rows: the rows go on in another sheet,
+		// under the same header.
+		if err := x.flushSheet(); err != nil {
+			return err
+		}
+		x.part++
+		if err := x.startSheet(fmt.Sprintf("%s (%d)", x.name, x.part), x.header); err != nil {
+			return err
+		}
 	}
 	x.row++
 	x.cells = x.cells[:0]
