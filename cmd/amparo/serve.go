@@ -29,6 +29,7 @@ import (
 	"amparo/internal/evidence"
 	"amparo/internal/postgres"
 	"amparo/internal/reference"
+	"amparo/internal/referral"
 	"amparo/internal/request"
 	"amparo/internal/user"
 	"amparo/policies"
@@ -133,6 +134,7 @@ func build(ctx context.Context, cfg *config, log *slog.Logger) (*app, error) {
 		Evidence:   evidence.New(db, blobs, guard, log, evidence.Config{MaxSize: cfg.MaxUpload, RetentionYears: cfg.RetentionYrs}),
 		Audit:      audit.NewService(db, guard),
 		Users:      user.NewService(db, az, guard, cat, log),
+		Referrals:  referral.NewService(db, guard, cat, cases),
 	}
 	gql := graph.NewHandler(&graph.Resolver{Authz: az, Catalog: cat, Svc: svc, Log: log},
 		graph.Limits{MaxUploadSize: cfg.MaxUpload, MaxUploads: cfg.MaxUploads, Complexity: 2000})

@@ -10,6 +10,7 @@ import (
 	"amparo/internal/evidence"
 	"amparo/internal/page"
 	"amparo/internal/reference"
+	"amparo/internal/referral"
 	"amparo/internal/user"
 	"time"
 
@@ -73,6 +74,21 @@ type Mutation struct {
 }
 
 type Query struct {
+}
+
+type ReferralConnection struct {
+	Edges      []*ReferralEdge `json:"edges"`
+	PageInfo   *page.Info      `json:"pageInfo"`
+	TotalCount int             `json:"totalCount"`
+}
+
+type ReferralEdge struct {
+	Cursor string             `json:"cursor"`
+	Node   *referral.Referral `json:"node"`
+}
+
+type ReferralPayload struct {
+	Referral *referral.Referral `json:"referral"`
 }
 
 type SubmitComplaintPayload struct {

@@ -29,9 +29,13 @@ const (
 	Institution Scope = "institution"
 	Referred    Scope = "referred"
 	All         Scope = "all"
+	// Scopes of referrals and transfers (see kind.go for what each reaches).
+	ReferredIdentity Scope = "referred_identity"
+	ReferredHistory  Scope = "referred_history"
+	Transferred      Scope = "transferred"
 )
 
-var allScopes = []Scope{All, Institution, Referred, Own, Assigned}
+var allScopes = []Scope{All, Institution, Referred, Own, Assigned, ReferredIdentity, ReferredHistory, Transferred}
 
 // Scopes is the set of scopes a principal holds for one permission.
 type Scopes map[Scope]bool

@@ -66,6 +66,12 @@ type Institution struct {
 	Functions []string
 }
 
+// Service is a service that a referral may ask of another institution.
+type Service struct {
+	Code  string
+	Label Label
+}
+
 // Catalog is the reference data, read-only after Load.
 type Catalog struct {
 	Categories     []Category
@@ -73,12 +79,15 @@ type Catalog struct {
 	Departments    []Department
 	EntryPoints    []EntryPoint
 	Institutions   []Institution
+	// Services are what referrals ask for, in display order (Load only).
+	Services []Service
 
 	categories  map[string]*Category
 	types       map[string]*ViolationType
 	departments map[string]*Department // by ISO and legacy code
 	entries     map[string]*EntryPoint
 	insts       map[string]*Institution
+	services    map[string]*Service
 }
 
 // Load reads every reference table.
@@ -116,6 +125,12 @@ func Load(ctx context.Context, db sqlx.QueryerContext) (*Catalog, error) {
 			var x Institution
 			err := r.Scan(&x.Code, &x.Name.ES, &x.Name.EN, pq.Array(&x.Functions))
 			c.Institutions = append(c.Institutions, x)
+			return err
+		}},
+		{`SELECT code, label_es, label_en FROM referral_services ORDER BY position`, func(r *sqlx.Rows) error {
+			var x Service
+			err := r.Scan(&x.Code, &x.Label.ES, &x.Label.EN)
+			c.Services = append(c.Services, x)
 			return err
 		}},
 	}
@@ -169,6 +184,16 @@ func (c *Catalog) index() {
 	for i := range c.Institutions {
 		c.insts[c.Institutions[i].Code] = &c.Institutions[i]
 	}
+	c.services = map[string]*Service{}
+	for i := range c.Services {
+		c.services[c.Services[i].Code] = &c.Services[i]
+	}
+}
+
+// Service returns the referral service with code, if any.
+func (c *Catalog) Service(code string) (*Service, bool) {
+	x, ok := c.services[code]
+	return x, ok
 }
 
 // ViolationType returns the type with code, if any.
