@@ -10,7 +10,7 @@ import (
 )
 
 // The demo users, one per role; "referred" below means a case of SBS
-// referred to PGN and accepted there.
+// referred to PGN (referCase) and accepted there (respondToReferral).
 var matrixUsers = []string{"officer@pgn.demo", "supervisor@pgn.demo", "officer@sbs.demo", "intake@igm.demo",
 	"oversight@pdh.demo", "admin@amparo.demo"}
 
@@ -20,6 +20,10 @@ type fixtures struct {
 	cases      map[string]string // label → case id
 	complaints map[string]string // label → complaint id
 	evidence   map[string]string // case label → evidence id
+	// referrals are the referral records (referralRecords); referredCases
+	// the case of a referral in each of referralStates.
+	referrals     map[string]string
+	referredCases map[string]string
 }
 
 // Case records, named by their relation to officer@pgn.demo: own (filed by
@@ -31,16 +35,19 @@ var caseRecords = []string{"own", "institution", "other", "referred"}
 var complaintRecords = []string{"igm", "pgn"}
 
 func newFixtures(t *testing.T, app *testApp) *fixtures {
-	f := &fixtures{app: app, cases: map[string]string{}, complaints: map[string]string{}, evidence: map[string]string{}}
+	f := &fixtures{app: app, cases: map[string]string{}, complaints: map[string]string{}, evidence: map[string]string{},
+		referrals: map[string]string{}, referredCases: map[string]string{}}
 	f.cases["own"] = app.fileCase("officer@pgn.demo", "mx-own-case")
 	f.cases["institution"] = app.fileCase("supervisor@pgn.demo", "mx-inst-case")
 	f.cases["other"] = app.fileCase("officer@sbs.demo", "mx-other-case")
 	f.cases["referred"] = app.fileCase("officer@sbs.demo", "mx-referred-case")
-	owner := app.db.Owner(t)
-	sbsOfficer := userID(t, app, "officer@sbs.demo")
-	if _, err := owner.Exec(`INSERT INTO referrals (id, case_id, from_institution, to_institution, status, reason, created_by, created_at)
-		VALUES ($1, $2, 'SBS', 'PGN', 'ACCEPTED', 'atención especializada', $3, now())`, uuid.New(), f.cases["referred"], sbsOfficer); err != nil {
-		t.Fatal(err)
+	app.respond("officer@pgn.demo", app.refer("officer@sbs.demo", referInput(f.cases["referred"], "PGN", false)), true)
+	for _, st := range referralStates {
+		id, c := f.freshReferral(st)
+		f.referredCases[st] = c
+		if slices.Contains(referralRecords, st) {
+			f.referrals[st] = id
+		}
 	}
 	for label, uploader := range map[string]string{"own": "officer@pgn.demo", "institution": "supervisor@pgn.demo",
 		"other": "officer@sbs.demo", "referred": "officer@sbs.demo"} {
@@ -169,6 +176,7 @@ func matrix() []row {
 		func(f *fixtures, rec string) map[string]any {
 			return map[string]any{"id": f.cases[rec], "c": f.submitComplaint("officer@pgn.demo", "mx-link-"+uuid.NewString())}
 		}, link)...)
+	rows = append(rows, referralRows()...)
 	rows = append(rows,
 		row{op: "complaint", record: "igm", doc: `query($id: ID!) { complaint(id: $id) { id } }`, vars: complaintVars, want: [6]string{nf, nf, nf, ok, ok, fb}},
 		row{op: "complaint", record: "pgn", doc: `query($id: ID!) { complaint(id: $id) { id } }`, vars: complaintVars, want: [6]string{ok, ok, nf, nf, ok, fb}},

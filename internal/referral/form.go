@@ -151,6 +151,9 @@ func render(r *Referral, c *casefile.Case, ident *child.Identity, cat *reference
 	}
 	pdf := fpdf.New("P", "mm", "A4", "")
 	pdf.SetAutoPageBreak(false, 0)
+	// A page of text is a few KiB either way; left uncompressed, the form
+	// can be checked for what it must not hold.
+	pdf.SetCompression(false)
 	pdf.SetCreationDate(now)
 	pdf.SetModificationDate(now)
 	tr := pdf.UnicodeTranslatorFromDescriptor("")

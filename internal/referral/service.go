@@ -155,7 +155,7 @@ func conflict(st Status) error {
 // Respond accepts or declines a pending referral addressed to the caller's
 // institution. Accepting gives the institution the case (scope referred);
 // accepting a transfer moves the case to it, atomically: the case keeps its
-// reference, its assignment ends, and the previous owner keeps reading it
+// reference, it is assigned to whoever accepted it, and the previous owner keeps reading it
 // (scope transferred). Of an answer and a withdrawal at the same time, one
 // wins and the other gets CONFLICT.
 //

@@ -189,11 +189,12 @@ WHERE id = $1`
 }
 
 // moveCase hands a case and its child's record to another institution:
-// the reference stays, the assignment (a user of the old owner) ends, and
-// the accepted transfer referral records the previous owner.
+// the reference stays, the case is assigned to whoever accepted it (the old
+// owner's assignee is not of the new institution), and the accepted
+// transfer referral records the previous owner.
 func moveCase(ctx context.Context, tx *sqlx.Tx, caseID, childID uuid.UUID, to string, by uuid.UUID, at time.Time) error {
 	const qCase = `
-UPDATE cases SET institution_code = $2, assigned_to = NULL, version = version + 1, updated_by = $3, updated_at = $4
+UPDATE cases SET institution_code = $2, assigned_to = $3, version = version + 1, updated_by = $3, updated_at = $4
 WHERE id = $1`
 	if _, err := tx.ExecContext(ctx, qCase, caseID, to, by, at); err != nil {
 		return fmt.Errorf("transfer case: %w", err)
