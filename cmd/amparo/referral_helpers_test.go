@@ -37,7 +37,9 @@ const respondMutation = `mutation($id: ID!, $accept: Boolean!, $reason: String) 
 // respond answers a referral as email.
 func (a *testApp) respond(email, id string, accept bool) {
 	a.t.Helper()
-	var out struct{ RespondToReferral struct{ Referral struct{ Status string } } }
+	var out struct {
+		RespondToReferral struct{ Referral struct{ Status string } }
+	}
 	a.do(a.token(email), respondMutation, map[string]any{"id": id, "accept": accept, "reason": "sin cupo en el albergue"}).decode(a.t, &out)
 }
 
