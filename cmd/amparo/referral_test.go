@@ -173,7 +173,9 @@ func TestReferralWalkthrough(t *testing.T) {
 			t.Fatalf("unreferred case: %v", res.codes())
 		}
 		var list struct {
-			Cases struct{ Edges []struct{ Node struct{ ID string } } }
+			Cases struct {
+				Edges []struct{ Node struct{ ID string } }
+			}
 		}
 		app.do(sbs, `{ cases(first: 100) { edges { node { id } } } }`, nil).decode(t, &list)
 		var ids []string
