@@ -155,8 +155,8 @@ func Load(ctx context.Context, db sqlx.QueryerContext) (*Catalog, error) {
 
 // New builds a catalog from its parts, for tests of pure logic that need
 // reference data without a database.
-func New(cats []Category, types []ViolationType, deps []Department, entries []EntryPoint, insts []Institution) *Catalog {
-	c := &Catalog{Categories: cats, ViolationTypes: types, Departments: deps, EntryPoints: entries, Institutions: insts}
+func New(cats []Category, types []ViolationType, deps []Department, entries []EntryPoint, insts []Institution, services ...Service) *Catalog {
+	c := &Catalog{Categories: cats, ViolationTypes: types, Departments: deps, EntryPoints: entries, Institutions: insts, Services: services}
 	c.index()
 	return c
 }

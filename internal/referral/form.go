@@ -6,9 +6,9 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"math"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/go-pdf/fpdf"
 	"github.com/google/uuid"
@@ -136,9 +136,9 @@ var words = map[string]reference.Label{
 	"UNKNOWN":          {ES: "sin dato", EN: "unknown"},
 }
 
-// maxFormReason keeps the form to one page: the reason is cut beyond it,
-// and says so.
-const maxFormReason = 1200
+// maxFormReasonLines keeps the form to one page: the reason is cut beyond
+// it, and says so.
+const maxFormReasonLines = 14
 
 // render lays the form out on one A4 page. The core fonts take the
 // Windows-1252 encoding, which covers Spanish.
@@ -251,11 +251,8 @@ func render(r *Referral, c *casefile.Case, ident *child.Identity, cat *reference
 	section(w("reason"))
 	pdf.SetFont("Helvetica", "", 9)
 	if c != nil {
-		reason := r.Reason
-		if utf8.RuneCountInString(reason) > maxFormReason {
-			reason = string([]rune(reason)[:maxFormReason]) + " [...]"
-		}
-		pdf.MultiCell(0, 4.5, tr(reason), "", "L", false)
+		wd, _ := pdf.GetPageSize()
+		pdf.MultiCell(0, 4.5, clip(pdf, tr(r.Reason), wd-30, maxFormReasonLines), "", "L", false)
 	} else {
 		pdf.MultiCell(0, 4.5, tr(w("onAccept")), "", "L", false)
 	}
@@ -281,15 +278,41 @@ func render(r *Referral, c *casefile.Case, ident *child.Identity, cat *reference
 		pdf.MultiCell(0, 4.5, tr(w("notShared")), "", "L", false)
 	}
 
+	// Page breaks are off: content past the footer would be lost, not moved.
+	if _, h := pdf.GetPageSize(); pdf.GetY() > h-20 {
+		return nil, fmt.Errorf("referral form overflows one page")
+	}
 	pdf.SetY(-18)
 	pdf.SetFont("Helvetica", "I", 7.5)
 	pdf.MultiCell(0, 3.5, tr(fmt.Sprintf("Amparo · %s %s · %s", w("printed"), at(now), w("confid"))), "T", "L", false)
-	if pdf.PageNo() != 1 {
-		return nil, fmt.Errorf("referral form overflowed one page")
-	}
 	var buf bytes.Buffer
 	if err := pdf.Output(&buf); err != nil {
 		return nil, fmt.Errorf("render referral form: %w", err)
 	}
 	return buf.Bytes(), nil
+}
+
+// clip keeps the first lines of text (single-byte, as translated for the
+// core fonts) that fit in about maxLines lines of width mm in the current font,
+// however the text breaks, and marks the cut. Word wrapping takes a little
+// more room than the text's width: a sixth is allowed for it.
+func clip(pdf *fpdf.Fpdf, text string, width float64, maxLines int) string {
+	var out []string
+	n := 0
+	for _, para := range strings.Split(text, "\n") {
+		lines := int(math.Ceil(pdf.GetStringWidth(para) * 7 / 6 / width))
+		lines = max(lines, 1)
+		if n+lines <= maxLines {
+			out = append(out, para)
+			n += lines
+			continue
+		}
+		if keep := maxLines - n; keep > 0 {
+			out = append(out, para[:len(para)*keep/lines]+" [...]")
+		} else {
+			out = append(out, "[...]")
+		}
+		break
+	}
+	return strings.Join(out, "\n")
 }
