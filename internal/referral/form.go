@@ -59,7 +59,7 @@ func (s *Service) Form(ctx context.Context, id uuid.UUID) (*Form, error) {
 	if err != nil {
 		return nil, apperr.Wrap(op, postgres.MapError(err))
 	}
-	now := s.now().UTC()
+	now := s.clock()
 	r := rw.referral(now)
 	var c *casefile.Case
 	if s.guard.May(ctx, casefile.PermRead, authz.On(authz.Case, r.CaseID)) {
@@ -122,8 +122,10 @@ var words = map[string]reference.Label{
 	"printed":          {ES: "Impreso", EN: "Printed"},
 	"confid":           {ES: "CONFIDENCIAL. Datos de una persona menor de edad (Ley PINA). No reproducir ni entregar a terceros.", EN: "CONFIDENTIAL. Data of a minor (Ley PINA). Do not copy or hand to third parties."},
 	"CHILD":            {ES: "la niña, niño o adolescente", EN: "the child"},
-	"CAREGIVER":        {ES: "su cuidador(a)", EN: "their caregiver"},
-	"GUARDIAN":         {ES: "su tutor(a) legal", EN: "their legal guardian"},
+	"CAREGIVER":        {ES: "cuidador(a)", EN: "caregiver"},
+	"GUARDIAN":         {ES: "tutor(a) legal", EN: "legal guardian"},
+	"received":         {ES: "Recibido por (nombre, cargo, firma y sello)", EN: "Received by (name, position, signature and stamp)"},
+	"date":             {ES: "Fecha y hora", EN: "Date and time"},
 	"BEST_INTERESTS":   {ES: "interés superior del niño", EN: "best interests of the child"},
 	"LEGAL_OBLIGATION": {ES: "obligación legal", EN: "legal obligation"},
 	"VITAL_INTEREST":   {ES: "interés vital", EN: "vital interest"},
@@ -138,7 +140,7 @@ var words = map[string]reference.Label{
 
 // maxFormReasonLines keeps the form to one page: the reason is cut beyond
 // it, and says so.
-const maxFormReasonLines = 14
+const maxFormReasonLines = 12
 
 // render lays the form out on one A4 page. The core fonts take the
 // Windows-1252 encoding, which covers Spanish.
@@ -175,9 +177,9 @@ func render(r *Referral, c *casefile.Case, ident *child.Identity, cat *reference
 
 	field := func(label, value string) {
 		pdf.SetFont("Helvetica", "B", 9)
-		pdf.CellFormat(55, 5.5, tr(label), "", 0, "L", false, 0, "")
+		pdf.CellFormat(55, 5, tr(label), "", 0, "L", false, 0, "")
 		pdf.SetFont("Helvetica", "", 9)
-		pdf.MultiCell(0, 5.5, tr(value), "", "L", false)
+		pdf.MultiCell(0, 5, tr(value), "", "L", false)
 	}
 	section := func(label string) {
 		pdf.Ln(2)
@@ -277,6 +279,12 @@ func render(r *Referral, c *casefile.Case, ident *child.Identity, cat *reference
 		pdf.SetFont("Helvetica", "", 9)
 		pdf.MultiCell(0, 4.5, tr(w("notShared")), "", "L", false)
 	}
+
+	pdf.Ln(10)
+	pdf.SetFont("Helvetica", "", 9)
+	pdf.CellFormat(120, 5, tr(w("received")), "T", 0, "L", false, 0, "")
+	pdf.CellFormat(10, 5, "", "", 0, "L", false, 0, "")
+	pdf.CellFormat(0, 5, tr(w("date")), "T", 1, "L", false, 0, "")
 
 	// Page breaks are off: content past the footer would be lost, not moved.
 	if _, h := pdf.GetPageSize(); pdf.GetY() > h-20 {

@@ -109,9 +109,9 @@ func TestFormRender(t *testing.T) {
 		Consent: Consent{Given: true, By: ptr("CAREGIVER"), At: &now}}
 	// The most a referral holds: every service, the longest reason.
 	cat := catalog()
-	for i := range maxServices - 2 {
+	for i := range 16 { // 13 are seeded, with labels of at most 45 characters
 		code := strings.Repeat("X", i+1)
-		cat.Services = append(cat.Services, reference.Service{Code: code, Label: reference.Label{ES: "Servicio de nombre bastante largo " + code}})
+		cat.Services = append(cat.Services, reference.Service{Code: code, Label: reference.Label{ES: "Servicio de nombre bastante largo, 45 letras"}})
 		r.Services = append(r.Services, code)
 	}
 	cat = reference.New(cat.Categories, cat.ViolationTypes, nil, nil, cat.Institutions, cat.Services...)

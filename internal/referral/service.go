@@ -44,6 +44,10 @@ func NewService(db *sqlx.DB, g *authz.Guard, cat *reference.Catalog, cases Cases
 	return &Service{db: db, guard: g, catalog: cat, cases: cases, now: time.Now}
 }
 
+// clock is the time now as PostgreSQL keeps it (UTC, microseconds), so
+// that what a mutation answers is what a later read returns.
+func (s *Service) clock() time.Time { return s.now().UTC().Truncate(time.Microsecond) }
+
 // Refer refers a case to another institution (kind REFERRAL, needing
 // case:refer) or transfers it (TRANSFER, needing case:transfer), under the
 // consent given or the legal basis stated. The recipient has until
@@ -67,7 +71,7 @@ func (s *Service) Refer(ctx context.Context, in ReferInput) (*Referral, error) {
 		return nil, apperr.Wrap(op, err)
 	}
 	p := d.Principal
-	now := s.now().UTC()
+	now := s.clock()
 	in.normalize()
 	if err := in.validate(s.catalog, now); err != nil {
 		return nil, apperr.Wrap(op, err)
@@ -179,7 +183,7 @@ func (s *Service) Respond(ctx context.Context, in RespondInput) (*Referral, erro
 	if err := v.Err(); err != nil {
 		return nil, apperr.Wrap(op, err)
 	}
-	now := s.now().UTC()
+	now := s.clock()
 	to := Declined
 	if in.Accept {
 		to = Accepted
@@ -292,7 +296,7 @@ func (s *Service) Complete(ctx context.Context, in CompleteInput) (*Referral, er
 
 // close moves a referral from status from to status to, under its row lock.
 func (s *Service) close(ctx context.Context, d *authz.Decision, id uuid.UUID, from, to Status, action string, reason *string, delivered []string) (*Referral, error) {
-	now := s.now().UTC()
+	now := s.clock()
 	var out *Referral
 	err := postgres.WithTx(ctx, s.db, func(tx *sqlx.Tx) error {
 		cur, err := get(ctx, tx, id, true)
@@ -350,7 +354,7 @@ func (s *Service) Get(ctx context.Context, id uuid.UUID) (*Referral, error) {
 	if err != nil {
 		return nil, apperr.Wrap(op, postgres.MapError(err))
 	}
-	return r.referral(s.now()), nil
+	return r.referral(s.clock()), nil
 }
 
 // Page is one page of referrals.
@@ -387,7 +391,7 @@ func (s *Service) List(ctx context.Context, f Filter, first *int, after *string)
 	if err := sqlx.SelectContext(ctx, s.db, &rows, q, a...); err != nil {
 		return nil, apperr.Wrap(op, postgres.MapError(err))
 	}
-	now := s.now()
+	now := s.clock()
 	items := make([]*Referral, len(rows))
 	for i := range rows {
 		items[i] = rows[i].referral(now)
