@@ -9,6 +9,7 @@ import (
 
 	"amparo/internal/apperr"
 	"amparo/internal/casefile"
+	"amparo/internal/child"
 	"amparo/internal/reference"
 )
 
@@ -20,16 +21,7 @@ const (
 	maxServices      = 20
 )
 
-func trim(s *string) *string {
-	if s == nil {
-		return nil
-	}
-	t := strings.TrimSpace(*s)
-	if t == "" {
-		return nil
-	}
-	return &t
-}
+var trim = child.TrimOpt
 
 func (in *ReferInput) normalize() {
 	in.ToInstitution = strings.ToUpper(strings.TrimSpace(in.ToInstitution))
