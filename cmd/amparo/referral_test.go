@@ -14,7 +14,7 @@ import (
 
 const (
 	referralQuery = `query($id: ID!) { referral(id: $id) { id kind status urgency dueAt overdue services ageBand sex
-  violationCategories { code } reason shareIdentity consent { given by basis } case { id reference } } }`
+  violationCategories { code } reason shareIdentity consent { given by basis givenAt } case { id reference } } }`
 	caseIdentityQuery = `query($id: ID!) { case(id: $id) { id reference institution { code } child { identity { givenName } }
   notes { text } } }`
 	formQuery = `query($id: ID!) { referralForm(referralId: $id) { filename contentType base64 size sha256 } }`
@@ -31,9 +31,10 @@ type referralView struct {
 		Reason                    *string
 		ShareIdentity             bool
 		Consent                   struct {
-			Given bool
-			By    *string
-			Basis *string
+			Given   bool
+			By      *string
+			Basis   *string
+			GivenAt *time.Time
 		}
 		Case *struct{ ID, Reference string }
 	}
@@ -98,7 +99,7 @@ func TestReferralWalkthrough(t *testing.T) {
 			t.Fatalf("before acceptance: status %s, case %v, reason %v", r.Status, r.Case, r.Reason)
 		}
 		if r.Urgency != "HIGH" || r.AgeBand != "AGE_6_12" || r.Sex != "FEMALE" || !slices.Equal(r.Services, []string{"SHELTER"}) ||
-			len(r.ViolationCategories) == 0 || r.DueAt.IsZero() || !r.ShareIdentity || !r.Consent.Given || *r.Consent.By != "CAREGIVER" {
+			len(r.ViolationCategories) == 0 || r.DueAt.IsZero() || !r.ShareIdentity || !r.Consent.Given || *r.Consent.By != "CAREGIVER" || r.Consent.GivenAt == nil {
 			t.Fatalf("summary %+v", r)
 		}
 		if res := app.do(sbs, caseIdentityQuery, map[string]any{"id": caseID}); !slices.Equal(res.codes(), []string{nf}) {
