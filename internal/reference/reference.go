@@ -1,5 +1,5 @@
 // Package reference holds Amparo's reference data (violation taxonomy,
-// departments, entry points, institutions) in memory. The tables are small
+// departments, entry points, institutions, referral services) in memory. The tables are small
 // and change only with a migration, so they are read once at start and
 // every lookup and label is answered without a query.
 package reference
