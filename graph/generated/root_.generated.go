@@ -33,6 +33,7 @@ type ResolverRoot interface {
 	Case() CaseResolver
 	CaseNote() CaseNoteResolver
 	Child() ChildResolver
+	ChildMatch() ChildMatchResolver
 	Complaint() ComplaintResolver
 	ComplaintStatus() ComplaintStatusResolver
 	EntryPoint() EntryPointResolver
@@ -169,6 +170,14 @@ type ComplexityRoot struct {
 		OtherNames   func(childComplexity int) int
 	}
 
+	ChildMatch struct {
+		CaseID      func(childComplexity int) int
+		CreatedAt   func(childComplexity int) int
+		Institution func(childComplexity int) int
+		Reference   func(childComplexity int) int
+		Status      func(childComplexity int) int
+	}
+
 	Complaint struct {
 		Case            func(childComplexity int) int
 		Channel         func(childComplexity int) int
@@ -251,7 +260,8 @@ type ComplexityRoot struct {
 	}
 
 	FileCasePayload struct {
-		Case func(childComplexity int) int
+		Case               func(childComplexity int) int
+		PossibleDuplicates func(childComplexity int) int
 	}
 
 	IdentityReveal struct {
@@ -315,6 +325,7 @@ type ComplexityRoot struct {
 		ReferralForm        func(childComplexity int, referralID string) int
 		ReferralServices    func(childComplexity int) int
 		Referrals           func(childComplexity int, filter *referral.Filter, first *int, after *string) int
+		SearchChildren      func(childComplexity int, input casefile.SearchInput) int
 		Users               func(childComplexity int) int
 		ViolationCategories func(childComplexity int) int
 		ViolationTypes      func(childComplexity int, includeDeprecated *bool) int
@@ -911,6 +922,37 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.ChildIdentity.OtherNames(childComplexity), true
 
+	case "ChildMatch.caseId":
+		if e.ComplexityRoot.ChildMatch.CaseID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ChildMatch.CaseID(childComplexity), true
+	case "ChildMatch.createdAt":
+		if e.ComplexityRoot.ChildMatch.CreatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ChildMatch.CreatedAt(childComplexity), true
+	case "ChildMatch.institution":
+		if e.ComplexityRoot.ChildMatch.Institution == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ChildMatch.Institution(childComplexity), true
+	case "ChildMatch.reference":
+		if e.ComplexityRoot.ChildMatch.Reference == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ChildMatch.Reference(childComplexity), true
+	case "ChildMatch.status":
+		if e.ComplexityRoot.ChildMatch.Status == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ChildMatch.Status(childComplexity), true
+
 	case "Complaint.case":
 		if e.ComplexityRoot.Complaint.Case == nil {
 			break
@@ -1216,6 +1258,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.FileCasePayload.Case(childComplexity), true
+	case "FileCasePayload.possibleDuplicates":
+		if e.ComplexityRoot.FileCasePayload.PossibleDuplicates == nil {
+			break
+		}
+
+		return e.ComplexityRoot.FileCasePayload.PossibleDuplicates(childComplexity), true
 
 	case "IdentityReveal.caseId":
 		if e.ComplexityRoot.IdentityReveal.CaseID == nil {
@@ -1628,6 +1676,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.Referrals(childComplexity, args["filter"].(*referral.Filter), args["first"].(*int), args["after"].(*string)), true
+	case "Query.searchChildren":
+		if e.ComplexityRoot.Query.SearchChildren == nil {
+			break
+		}
+
+		args, err := ec.field_Query_searchChildren_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.SearchChildren(childComplexity, args["input"].(casefile.SearchInput)), true
 	case "Query.users":
 		if e.ComplexityRoot.Query.Users == nil {
 			break
@@ -2043,6 +2102,7 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 			graphql.NewInputUnmarshaler("RespondToReferralInput", ec.unmarshalInputRespondToReferralInput),
 			graphql.NewInputUnmarshaler("RevealIdentityInput", ec.unmarshalInputRevealIdentityInput),
 			graphql.NewInputUnmarshaler("RoleGrantInput", ec.unmarshalInputRoleGrantInput),
+			graphql.NewInputUnmarshaler("SearchChildrenInput", ec.unmarshalInputSearchChildrenInput),
 			graphql.NewInputUnmarshaler("SubmitComplaintInput", ec.unmarshalInputSubmitComplaintInput),
 			graphql.NewInputUnmarshaler("UploadEvidenceInput", ec.unmarshalInputUploadEvidenceInput),
 			graphql.NewInputUnmarshaler("ViolationInput", ec.unmarshalInputViolationInput),
@@ -2313,6 +2373,8 @@ input ViolationInput {
 
 type FileCasePayload {
   case: Case!
+  "Posible duplicado: references of other cases in the filer's scope whose child has the same name and birth year (give or take one)."
+  possibleDuplicates: [String!]!
 }
 
 type Case {
@@ -2549,6 +2611,28 @@ type IdentityReveal {
   institution: Institution!
   justification: String!
   revealedAt: Time!
+}
+
+extend type Query {
+  "Cases, among those the caller may search, whose child has exactly this name (case, accents and spacing aside) and was born in this year, give or take one; found through a blind index, never by comparing names in the clear. Audited; rationed per user."
+  searchChildren(input: SearchChildrenInput!): [ChildMatch!]!
+}
+
+input SearchChildrenInput {
+  givenName: String
+  familyName: String
+  "A date of birth, or else the age in years."
+  dateOfBirth: Date
+  ageYears: Int
+}
+
+"A case whose child matches a search. It names the case, never the child."
+type ChildMatch {
+  caseId: ID!
+  reference: String!
+  institution: Institution!
+  status: String!
+  createdAt: Time!
 }
 `, BuiltIn: false},
 	{Name: "../referral.graphqls", Input: `# Referrals and transfers between institutions. Before it accepts, the
@@ -3087,6 +3171,22 @@ func (ec *executionContext) childFields_ChildIdentity(ctx context.Context, field
 	return nil, fmt.Errorf("no field named %q was found under type ChildIdentity", field.Name)
 }
 
+func (ec *executionContext) childFields_ChildMatch(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "caseId":
+		return ec.fieldContext_ChildMatch_caseId(ctx, field)
+	case "reference":
+		return ec.fieldContext_ChildMatch_reference(ctx, field)
+	case "institution":
+		return ec.fieldContext_ChildMatch_institution(ctx, field)
+	case "status":
+		return ec.fieldContext_ChildMatch_status(ctx, field)
+	case "createdAt":
+		return ec.fieldContext_ChildMatch_createdAt(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ChildMatch", field.Name)
+}
+
 func (ec *executionContext) childFields_Complaint(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "id":
@@ -3253,6 +3353,8 @@ func (ec *executionContext) childFields_FileCasePayload(ctx context.Context, fie
 	switch field.Name {
 	case "case":
 		return ec.fieldContext_FileCasePayload_case(ctx, field)
+	case "possibleDuplicates":
+		return ec.fieldContext_FileCasePayload_possibleDuplicates(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type FileCasePayload", field.Name)
 }
