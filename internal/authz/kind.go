@@ -54,13 +54,15 @@ func caseScope(sc Scope, p *auth.Principal, a *postgres.Args) string {
 			return ""
 		}
 		return "c.institution_code = " + a.Add(p.Institution)
-	case Own:
-		// Within the institution that owns the case: whoever filed a case
-		// that was since transferred away keeps only scope transferred.
-		id := a.Add(p.UserID)
-		return "(c.institution_code = " + a.Add(p.Institution) + " AND (c.created_by = " + id + " OR c.assigned_to = " + id + "))"
-	case Assigned:
+	case Own, Assigned:
+		// A case is its assignee's own: filing it does not keep it, so a
+		// reassignment takes the case away from the previous assignee.
 		return "c.assigned_to = " + a.Add(p.UserID)
+	case Unassigned:
+		if p.Institution == "" {
+			return ""
+		}
+		return "(c.assigned_to IS NULL AND c.institution_code = " + a.Add(p.Institution) + ")"
 	case Referred:
 		if p.Institution == "" {
 			return ""
@@ -100,10 +102,10 @@ func referralCaseScope(sc Scope, p *auth.Principal, a *postgres.Args) string {
 
 // referralScope is what the scopes mean for a referral, aliased r: the
 // sender side holds institution (referrals its institution made) and own
-// (referrals of cases the user works, made by their institution); the
-// recipient side holds referred (referrals addressed to its institution,
-// whatever their status: what the referral lets it see of the case is the
-// case's own scopes above).
+// (referrals the user made, or of a case assigned to them, made by their
+// institution); the recipient side holds referred (referrals addressed to
+// its institution, whatever their status: what the referral lets it see of
+// the case is the case's own scopes above).
 func referralScope(sc Scope, p *auth.Principal, a *postgres.Args) string {
 	if p.Institution == "" {
 		return ""
@@ -114,7 +116,7 @@ func referralScope(sc Scope, p *auth.Principal, a *postgres.Args) string {
 	case Own:
 		id := a.Add(p.UserID)
 		return "(r.from_institution = " + a.Add(p.Institution) + " AND (r.created_by = " + id +
-			" OR EXISTS (SELECT 1 FROM cases rc WHERE rc.id = r.case_id AND (rc.created_by = " + id + " OR rc.assigned_to = " + id + "))))"
+			" OR EXISTS (SELECT 1 FROM cases rc WHERE rc.id = r.case_id AND rc.assigned_to = " + id + ")))"
 	case Referred:
 		return "r.to_institution = " + a.Add(p.Institution)
 	}
@@ -131,6 +133,12 @@ func complaintScope(sc Scope, p *auth.Principal, a *postgres.Args) string {
 		return "k.institution_code = " + a.Add(p.Institution)
 	case Own:
 		return "k.submitted_by = " + a.Add(p.UserID)
+	case Routed:
+		if p.Institution == "" {
+			return ""
+		}
+		return `EXISTS (SELECT 1 FROM complaint_routes r WHERE r.complaint_id = k.id AND r.active AND r.institution_code = ` +
+			a.Add(p.Institution) + `)`
 	}
 	return ""
 }

@@ -1,7 +1,8 @@
 // Package reference holds Amparo's reference data (violation taxonomy,
-// departments, entry points, institutions, referral services) in memory. The tables are small
-// and change only with a migration, so they are read once at start and
-// every lookup and label is answered without a query.
+// departments, entry points, institutions, referral services, and the
+// lifecycle's complaint routing rules, step deadlines and public holidays) in
+// memory. The tables are small and change only with a migration, so they are
+// read once at start and every lookup and label is answered without a query.
 package reference
 
 import (
@@ -81,6 +82,7 @@ type Catalog struct {
 	Institutions   []Institution
 	// Services are what referrals ask for, in display order (Load only).
 	Services []Service
+	lifecycle
 
 	categories  map[string]*Category
 	types       map[string]*ViolationType
@@ -149,6 +151,9 @@ func Load(ctx context.Context, db sqlx.QueryerContext) (*Catalog, error) {
 			return nil, fmt.Errorf("reference: load: %w", err)
 		}
 	}
+	if err := c.loadLifecycle(ctx, db); err != nil {
+		return nil, err
+	}
 	c.index()
 	return c, nil
 }
@@ -184,6 +189,7 @@ func (c *Catalog) index() {
 	for i := range c.Institutions {
 		c.insts[c.Institutions[i].Code] = &c.Institutions[i]
 	}
+	c.indexLifecycle()
 	c.services = map[string]*Service{}
 	for i := range c.Services {
 		c.services[c.Services[i].Code] = &c.Services[i]
