@@ -437,19 +437,31 @@ func TestAuthorizationMatrix(t *testing.T) {
 			"oversight@pdh.demo":  {"institution", "other", "own", "queue", "referred"},
 		}
 		for email, labels := range want {
-			var out struct {
-				Cases struct {
-					Edges []struct{ Node struct{ ID string } }
-				}
-			}
-			app.do(app.token(email), `{ cases(first: 100) { edges { node { id } } } }`, nil).decode(t, &out)
+			// Every page: the rows above filed many more cases.
 			var got []string
-			for _, e := range out.Cases.Edges {
-				for label, id := range f.cases {
-					if id == e.Node.ID {
-						got = append(got, label)
+			for after := ""; ; {
+				var out struct {
+					Cases struct {
+						Edges    []struct{ Node struct{ ID string } }
+						PageInfo struct {
+							HasNextPage bool
+							EndCursor   string
+						}
 					}
 				}
+				app.do(app.token(email), `query($after: String) { cases(first: 100, after: $after) { edges { node { id } } pageInfo { hasNextPage endCursor } } }`,
+					map[string]any{"after": after}).decode(t, &out)
+				for _, e := range out.Cases.Edges {
+					for label, id := range f.cases {
+						if id == e.Node.ID {
+							got = append(got, label)
+						}
+					}
+				}
+				if !out.Cases.PageInfo.HasNextPage {
+					break
+				}
+				after = out.Cases.PageInfo.EndCursor
 			}
 			slices.Sort(got)
 			if !slices.Equal(got, labels) {
