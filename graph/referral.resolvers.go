@@ -68,7 +68,7 @@ func (r *queryResolver) Referrals(ctx context.Context, filter *referral.Filter, 
 	if err != nil {
 		return nil, err
 	}
-	out := &model.ReferralConnection{PageInfo: &pg.Info, TotalCount: pg.TotalCount, Edges: make([]*model.ReferralEdge, len(pg.Items))}
+	out := &model.ReferralConnection{PageInfo: &pg.Info, Count: pg.Count, Edges: make([]*model.ReferralEdge, len(pg.Items))}
 	for i, ref := range pg.Items {
 		out.Edges[i] = &model.ReferralEdge{Cursor: pg.Cursors[i], Node: ref}
 	}
@@ -132,6 +132,16 @@ func (r *referralResolver) Case(ctx context.Context, obj *referral.Referral) (*c
 	return loader.For(ctx).Case.Load(ctx, obj.CaseID)
 }
 
+func (r *referralConnectionResolver) TotalCount(ctx context.Context, obj *model.ReferralConnection) (int, error) {
+	n, _, err := obj.Count.Count(ctx)
+	return n, err
+}
+
+func (r *referralConnectionResolver) TotalCountCapped(ctx context.Context, obj *model.ReferralConnection) (bool, error) {
+	_, capped, err := obj.Count.Count(ctx)
+	return capped, err
+}
+
 func (r *referralFormResolver) Base64(ctx context.Context, obj *referral.Form) (string, error) {
 	return base64.StdEncoding.EncodeToString(obj.Data), nil
 }
@@ -146,6 +156,10 @@ func (r *referralServiceResolver) Label(ctx context.Context, obj *reference.Serv
 
 func (r *Resolver) Referral() generated.ReferralResolver { return &referralResolver{r} }
 
+func (r *Resolver) ReferralConnection() generated.ReferralConnectionResolver {
+	return &referralConnectionResolver{r}
+}
+
 func (r *Resolver) ReferralForm() generated.ReferralFormResolver { return &referralFormResolver{r} }
 
 func (r *Resolver) ReferralService() generated.ReferralServiceResolver {
@@ -153,7 +167,8 @@ func (r *Resolver) ReferralService() generated.ReferralServiceResolver {
 }
 
 type (
-	referralResolver        struct{ *Resolver }
-	referralFormResolver    struct{ *Resolver }
-	referralServiceResolver struct{ *Resolver }
+	referralResolver           struct{ *Resolver }
+	referralConnectionResolver struct{ *Resolver }
+	referralFormResolver       struct{ *Resolver }
+	referralServiceResolver    struct{ *Resolver }
 )

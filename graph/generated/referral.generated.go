@@ -35,6 +35,10 @@ type ReferralResolver interface {
 
 	Case(ctx context.Context, obj *referral.Referral) (*casefile.Case, error)
 }
+type ReferralConnectionResolver interface {
+	TotalCount(ctx context.Context, obj *model.ReferralConnection) (int, error)
+	TotalCountCapped(ctx context.Context, obj *model.ReferralConnection) (bool, error)
+}
 type ReferralFormResolver interface {
 	Base64(ctx context.Context, obj *referral.Form) (string, error)
 	Size(ctx context.Context, obj *referral.Form) (int, error)
@@ -790,7 +794,7 @@ func (ec *executionContext) _ReferralConnection_totalCount(ctx context.Context, 
 			return ec.fieldContext_ReferralConnection_totalCount(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return obj.TotalCount, nil
+			return ec.Resolvers.ReferralConnection().TotalCount(ctx, obj)
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
@@ -801,7 +805,30 @@ func (ec *executionContext) _ReferralConnection_totalCount(ctx context.Context, 
 	)
 }
 func (ec *executionContext) fieldContext_ReferralConnection_totalCount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("ReferralConnection", field, false, false, "Int")
+	return graphql.NewScalarFieldContext("ReferralConnection", field, true, true, "Int")
+}
+
+func (ec *executionContext) _ReferralConnection_totalCountCapped(ctx context.Context, field graphql.CollectedField, obj *model.ReferralConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ReferralConnection_totalCountCapped(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.ReferralConnection().TotalCountCapped(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ReferralConnection_totalCountCapped(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ReferralConnection", field, true, true, "Boolean")
 }
 
 func (ec *executionContext) _ReferralEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *model.ReferralEdge) (ret graphql.Marshaler) {
@@ -1682,18 +1709,25 @@ func (ec *executionContext) _ReferralConnection(ctx context.Context, sel ast.Sel
 		case "edges":
 			out.Values[i] = ec._ReferralConnection_edges(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "pageInfo":
 			out.Values[i] = ec._ReferralConnection_pageInfo(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "totalCount":
-			out.Values[i] = ec._ReferralConnection_totalCount(ctx, field, obj)
-			if out.Values[i] == graphql.Null {
-				out.Invalids++
-			}
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._ReferralConnection_totalCount(ctx, field, obj)
+				})
+		case "totalCountCapped":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._ReferralConnection_totalCountCapped(ctx, field, obj)
+				})
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}

@@ -29,12 +29,15 @@ type Config = graphql.Config[ResolverRoot, DirectiveRoot, ComplexityRoot]
 type ResolverRoot interface {
 	Account() AccountResolver
 	AuditEvent() AuditEventResolver
+	AuditEventConnection() AuditEventConnectionResolver
 	AuditProof() AuditProofResolver
 	Case() CaseResolver
+	CaseConnection() CaseConnectionResolver
 	CaseNote() CaseNoteResolver
 	Child() ChildResolver
 	ChildMatch() ChildMatchResolver
 	Complaint() ComplaintResolver
+	ComplaintConnection() ComplaintConnectionResolver
 	ComplaintStatus() ComplaintStatusResolver
 	EntryPoint() EntryPointResolver
 	IdentityReveal() IdentityRevealResolver
@@ -42,6 +45,7 @@ type ResolverRoot interface {
 	Mutation() MutationResolver
 	Query() QueryResolver
 	Referral() ReferralResolver
+	ReferralConnection() ReferralConnectionResolver
 	ReferralForm() ReferralFormResolver
 	ReferralService() ReferralServiceResolver
 	Violation() ViolationResolver
@@ -85,9 +89,10 @@ type ComplexityRoot struct {
 	}
 
 	AuditEventConnection struct {
-		Edges      func(childComplexity int) int
-		PageInfo   func(childComplexity int) int
-		TotalCount func(childComplexity int) int
+		Edges            func(childComplexity int) int
+		PageInfo         func(childComplexity int) int
+		TotalCount       func(childComplexity int) int
+		TotalCountCapped func(childComplexity int) int
 	}
 
 	AuditEventEdge struct {
@@ -131,9 +136,10 @@ type ComplexityRoot struct {
 	}
 
 	CaseConnection struct {
-		Edges      func(childComplexity int) int
-		PageInfo   func(childComplexity int) int
-		TotalCount func(childComplexity int) int
+		Edges            func(childComplexity int) int
+		PageInfo         func(childComplexity int) int
+		TotalCount       func(childComplexity int) int
+		TotalCountCapped func(childComplexity int) int
 	}
 
 	CaseEdge struct {
@@ -221,9 +227,10 @@ type ComplexityRoot struct {
 	}
 
 	ComplaintConnection struct {
-		Edges      func(childComplexity int) int
-		PageInfo   func(childComplexity int) int
-		TotalCount func(childComplexity int) int
+		Edges            func(childComplexity int) int
+		PageInfo         func(childComplexity int) int
+		TotalCount       func(childComplexity int) int
+		TotalCountCapped func(childComplexity int) int
 	}
 
 	ComplaintEdge struct {
@@ -401,9 +408,10 @@ type ComplexityRoot struct {
 	}
 
 	ReferralConnection struct {
-		Edges      func(childComplexity int) int
-		PageInfo   func(childComplexity int) int
-		TotalCount func(childComplexity int) int
+		Edges            func(childComplexity int) int
+		PageInfo         func(childComplexity int) int
+		TotalCount       func(childComplexity int) int
+		TotalCountCapped func(childComplexity int) int
 	}
 
 	ReferralEdge struct {
@@ -644,6 +652,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.AuditEventConnection.TotalCount(childComplexity), true
+	case "AuditEventConnection.totalCountCapped":
+		if e.ComplexityRoot.AuditEventConnection.TotalCountCapped == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AuditEventConnection.TotalCountCapped(childComplexity), true
 
 	case "AuditEventEdge.cursor":
 		if e.ComplexityRoot.AuditEventEdge.Cursor == nil {
@@ -852,6 +866,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.CaseConnection.TotalCount(childComplexity), true
+	case "CaseConnection.totalCountCapped":
+		if e.ComplexityRoot.CaseConnection.TotalCountCapped == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CaseConnection.TotalCountCapped(childComplexity), true
 
 	case "CaseEdge.cursor":
 		if e.ComplexityRoot.CaseEdge.Cursor == nil {
@@ -1222,6 +1242,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.ComplaintConnection.TotalCount(childComplexity), true
+	case "ComplaintConnection.totalCountCapped":
+		if e.ComplexityRoot.ComplaintConnection.TotalCountCapped == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ComplaintConnection.TotalCountCapped(childComplexity), true
 
 	case "ComplaintEdge.cursor":
 		if e.ComplexityRoot.ComplaintEdge.Cursor == nil {
@@ -2143,6 +2169,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.ReferralConnection.TotalCount(childComplexity), true
+	case "ReferralConnection.totalCountCapped":
+		if e.ComplexityRoot.ReferralConnection.TotalCountCapped == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ReferralConnection.TotalCountCapped(childComplexity), true
 
 	case "ReferralEdge.cursor":
 		if e.ComplexityRoot.ReferralEdge.Cursor == nil {
@@ -2510,7 +2542,10 @@ input AuditEventFilter {
 type AuditEventConnection {
   edges: [AuditEventEdge!]!
   pageInfo: PageInfo!
+  "How many the whole list holds (every page), exact up to 10,000: past that it says 10,000 and totalCountCapped. Counted only when asked for."
   totalCount: Int!
+  "True when the list holds more than totalCount says."
+  totalCountCapped: Boolean!
 }
 
 type AuditEventEdge {
@@ -2630,7 +2665,10 @@ input CaseFilter {
 type CaseConnection {
   edges: [CaseEdge!]!
   pageInfo: PageInfo!
+  "How many the whole list holds (every page), exact up to 10,000: past that it says 10,000 and totalCountCapped. Counted only when asked for."
   totalCount: Int!
+  "True when the list holds more than totalCount says."
+  totalCountCapped: Boolean!
 }
 
 type CaseEdge {
@@ -2923,7 +2961,10 @@ input ComplaintFilter {
 type ComplaintConnection {
   edges: [ComplaintEdge!]!
   pageInfo: PageInfo!
+  "How many the whole list holds (every page), exact up to 10,000: past that it says 10,000 and totalCountCapped. Counted only when asked for."
   totalCount: Int!
+  "True when the list holds more than totalCount says."
+  totalCountCapped: Boolean!
 }
 
 type ComplaintEdge {
@@ -3162,7 +3203,10 @@ type ReferralPayload {
 type ReferralConnection {
   edges: [ReferralEdge!]!
   pageInfo: PageInfo!
+  "How many the whole list holds (every page), exact up to 10,000: past that it says 10,000 and totalCountCapped. Counted only when asked for."
   totalCount: Int!
+  "True when the list holds more than totalCount says."
+  totalCountCapped: Boolean!
 }
 
 type ReferralEdge {
@@ -3456,6 +3500,8 @@ func (ec *executionContext) childFields_AuditEventConnection(ctx context.Context
 		return ec.fieldContext_AuditEventConnection_pageInfo(ctx, field)
 	case "totalCount":
 		return ec.fieldContext_AuditEventConnection_totalCount(ctx, field)
+	case "totalCountCapped":
+		return ec.fieldContext_AuditEventConnection_totalCountCapped(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type AuditEventConnection", field.Name)
 }
@@ -3548,6 +3594,8 @@ func (ec *executionContext) childFields_CaseConnection(ctx context.Context, fiel
 		return ec.fieldContext_CaseConnection_pageInfo(ctx, field)
 	case "totalCount":
 		return ec.fieldContext_CaseConnection_totalCount(ctx, field)
+	case "totalCountCapped":
+		return ec.fieldContext_CaseConnection_totalCountCapped(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type CaseConnection", field.Name)
 }
@@ -3728,6 +3776,8 @@ func (ec *executionContext) childFields_ComplaintConnection(ctx context.Context,
 		return ec.fieldContext_ComplaintConnection_pageInfo(ctx, field)
 	case "totalCount":
 		return ec.fieldContext_ComplaintConnection_totalCount(ctx, field)
+	case "totalCountCapped":
+		return ec.fieldContext_ComplaintConnection_totalCountCapped(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type ComplaintConnection", field.Name)
 }
@@ -3990,6 +4040,8 @@ func (ec *executionContext) childFields_ReferralConnection(ctx context.Context, 
 		return ec.fieldContext_ReferralConnection_pageInfo(ctx, field)
 	case "totalCount":
 		return ec.fieldContext_ReferralConnection_totalCount(ctx, field)
+	case "totalCountCapped":
+		return ec.fieldContext_ReferralConnection_totalCountCapped(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type ReferralConnection", field.Name)
 }

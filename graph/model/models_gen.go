@@ -22,9 +22,13 @@ type AccountPayload struct {
 }
 
 type AuditEventConnection struct {
-	Edges      []*AuditEventEdge `json:"edges"`
-	PageInfo   *page.Info        `json:"pageInfo"`
-	TotalCount int               `json:"totalCount"`
+	Edges    []*AuditEventEdge `json:"edges"`
+	PageInfo *page.Info        `json:"pageInfo"`
+	// How many the whole list holds (every page), exact up to 10,000: past that it says 10,000 and totalCountCapped. Counted only when asked for.
+	TotalCount int `json:"totalCount"`
+	// True when the list holds more than totalCount says.
+	TotalCountCapped bool          `json:"totalCountCapped"`
+	Count            *page.Counter `json:"-"`
 }
 
 type AuditEventEdge struct {
@@ -33,9 +37,13 @@ type AuditEventEdge struct {
 }
 
 type CaseConnection struct {
-	Edges      []*CaseEdge `json:"edges"`
-	PageInfo   *page.Info  `json:"pageInfo"`
-	TotalCount int         `json:"totalCount"`
+	Edges    []*CaseEdge `json:"edges"`
+	PageInfo *page.Info  `json:"pageInfo"`
+	// How many the whole list holds (every page), exact up to 10,000: past that it says 10,000 and totalCountCapped. Counted only when asked for.
+	TotalCount int `json:"totalCount"`
+	// True when the list holds more than totalCount says.
+	TotalCountCapped bool          `json:"totalCountCapped"`
+	Count            *page.Counter `json:"-"`
 }
 
 type CaseEdge struct {
@@ -52,9 +60,13 @@ type CasePayload struct {
 }
 
 type ComplaintConnection struct {
-	Edges      []*ComplaintEdge `json:"edges"`
-	PageInfo   *page.Info       `json:"pageInfo"`
-	TotalCount int              `json:"totalCount"`
+	Edges    []*ComplaintEdge `json:"edges"`
+	PageInfo *page.Info       `json:"pageInfo"`
+	// How many the whole list holds (every page), exact up to 10,000: past that it says 10,000 and totalCountCapped. Counted only when asked for.
+	TotalCount int `json:"totalCount"`
+	// True when the list holds more than totalCount says.
+	TotalCountCapped bool          `json:"totalCountCapped"`
+	Count            *page.Counter `json:"-"`
 }
 
 type ComplaintEdge struct {
@@ -87,9 +99,13 @@ type Query struct {
 }
 
 type ReferralConnection struct {
-	Edges      []*ReferralEdge `json:"edges"`
-	PageInfo   *page.Info      `json:"pageInfo"`
-	TotalCount int             `json:"totalCount"`
+	Edges    []*ReferralEdge `json:"edges"`
+	PageInfo *page.Info      `json:"pageInfo"`
+	// How many the whole list holds (every page), exact up to 10,000: past that it says 10,000 and totalCountCapped. Counted only when asked for.
+	TotalCount int `json:"totalCount"`
+	// True when the list holds more than totalCount says.
+	TotalCountCapped bool          `json:"totalCountCapped"`
+	Count            *page.Counter `json:"-"`
 }
 
 type ReferralEdge struct {

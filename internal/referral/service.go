@@ -379,10 +379,7 @@ func (s *Service) List(ctx context.Context, f Filter, first *int, after *string)
 	if err != nil {
 		return nil, apperr.Wrap(op, err)
 	}
-	var total int
-	if err := sqlx.GetContext(ctx, s.db, &total, `SELECT count(*) FROM referrals r WHERE `+where, a...); err != nil {
-		return nil, apperr.Wrap(op, postgres.MapError(err))
-	}
+	count := postgres.Counter(s.db, "referrals r", where, a)
 	if req.After != nil {
 		where += fmt.Sprintf(" AND (r.created_at, r.id) < (%s, %s)", a.Add(req.After.At), a.Add(req.After.ID))
 	}
@@ -397,7 +394,7 @@ func (s *Service) List(ctx context.Context, f Filter, first *int, after *string)
 		items[i] = rows[i].referral(now)
 	}
 	out := page.Cut(req.Size, req.After != nil, items, func(r *Referral) string { return page.Cursor{At: r.CreatedAt, ID: r.ID}.String() })
-	out.TotalCount = total
+	out.Count = count
 	return &out, nil
 }
 
