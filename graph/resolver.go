@@ -15,6 +15,7 @@ import (
 	"amparo/internal/complaint"
 	"amparo/internal/evidence"
 	"amparo/internal/reference"
+	"amparo/internal/referral"
 	"amparo/internal/statistics"
 	"amparo/internal/user"
 )
@@ -29,6 +30,7 @@ type Services struct {
 	Users      *user.Service
 	Audit      *audit.Service
 	Statistics *statistics.Service
+	Referrals  *referral.Service
 }
 
 // Resolver holds what the resolvers need.

@@ -31,6 +31,7 @@ import (
 	"amparo/internal/export"
 	"amparo/internal/postgres"
 	"amparo/internal/reference"
+	"amparo/internal/referral"
 	"amparo/internal/request"
 	"amparo/internal/statistics"
 	"amparo/internal/user"
@@ -100,6 +101,12 @@ func build(ctx context.Context, cfg *config, log *slog.Logger) (*app, error) {
 	}
 	// Grants change on any replica; this one hears of it within
 	// milliseconds, and reloads every 30 s in case a notification is lost.
+	// Principals are cached while this replica hears of every grant change
+	// and disablement (the authorizer's watcher), so a request costs no
+	// statement for its caller. Registered before the watcher starts: its
+	// first reload, once listening, is what turns the cache on.
+	users := auth.NewUsers(db)
+	az.OnChange(users.Changed)
 	go az.Watch(ctx, cfg.DatabaseURL, 30*time.Second, log)
 	var verifiers auth.Verifiers
 	if cfg.OIDCIssuer != "" {
@@ -160,6 +167,7 @@ func build(ctx context.Context, cfg *config, log *slog.Logger) (*app, error) {
 		Audit:      audit.NewService(db, guard),
 		Users:      user.NewService(db, az, guard, cat, log),
 		Statistics: statistics.NewService(db, guard, cat, exports, cases, log),
+		Referrals:  referral.NewService(db, guard, cat, cases),
 	}
 	gql := graph.NewHandler(&graph.Resolver{Authz: az, Catalog: cat, Svc: svc, Log: log}, graph.Limits{
 		MaxUploadSize:     cfg.MaxUpload,
@@ -177,11 +185,6 @@ func build(ctx context.Context, cfg *config, log *slog.Logger) (*app, error) {
 	metrics := newHTTPMetrics(reg)
 
 	mux := http.NewServeMux()
-	// Principals are cached while this replica hears of every grant change
-	// and disablement (the authorizer's watcher), so a request costs no
-	// statement for its caller.
-	users := auth.NewUsers(db)
-	az.OnChange(users.Changed)
 	mux.Handle("POST /graphql", auth.Middleware(verifiers, users, log, gql))
 	if cfg.Dev {
 		mux.Handle("GET /graphql", graph.Playground())

@@ -36,6 +36,8 @@ const (
 	Overdue              = "OVERDUE"               // OVERDUE (the current step's deadline has passed), ON_TIME or CLOSED
 	ReceivingInstitution = "RECEIVING_INSTITUTION" // referrals: the institution referred to
 	ResponseTime         = "RESPONSE_TIME"         // referrals: how long the answer took
+	ReferralService      = "SERVICE"               // referrals: a service asked for (a referral may ask for several)
+	ReferralKind         = "KIND"                  // referrals: REFERRAL or TRANSFER
 )
 
 // Unknown is the key of a record that has no value for a dimension (a case
@@ -204,6 +206,7 @@ const (
 	joinCaseViolations = "LEFT JOIN case_violations cv ON cv.case_id = c.id LEFT JOIN violation_types vt ON vt.code = cv.type_code"
 	joinKViolations    = "LEFT JOIN complaint_violations kv ON kv.complaint_id = k.id LEFT JOIN violation_types vt ON vt.code = kv.type_code"
 	joinKChildren      = "LEFT JOIN complaint_children kc ON kc.complaint_id = k.id LEFT JOIN children ch ON ch.id = kc.child_id"
+	joinServices       = "LEFT JOIN LATERAL unnest(r.services) AS rs(service) ON true"
 	// overdue: the current step's deadline has passed on a case not closed.
 	overdueExpr = "CASE WHEN c.status = 'CLOSED' THEN 'CLOSED' WHEN c.due_at < now() THEN 'OVERDUE' ELSE 'ON_TIME' END"
 )
@@ -282,6 +285,9 @@ var measures = func() map[string]*measure {
 	referrals.dims[ReceivingInstitution] = dim{expr: "r.to_institution"}
 	referrals.dims[Status] = dim{expr: "r.status"}
 	referrals.dims[ResponseTime] = dim{expr: responseTimeExpr}
+	referrals.dims[ReferralService] = dim{expr: coalesce("rs.service"), join: joinServices, multi: true}
+	referrals.dims[ReferralKind] = dim{expr: "r.kind"}
+	referrals.dims[Urgency] = dim{expr: "r.urgency"} // the referral's own urgency
 	return map[string]*measure{Cases: cases, Violations: violations, Complaints: complaints, Referrals: referrals}
 }()
 
@@ -305,7 +311,7 @@ const responseTimeExpr = `CASE
 
 // joinOrder is the order in which joins are written (a join may use the
 // aliases of those before it).
-var joinOrder = []string{joinChild, joinCaseViolations, "JOIN violation_types vt ON vt.code = cv.type_code", joinKViolations, joinKChildren}
+var joinOrder = []string{joinChild, joinCaseViolations, "JOIN violation_types vt ON vt.code = cv.type_code", joinKViolations, joinKChildren, joinServices}
 
 func orderJoins(js map[string]bool) []string {
 	var out []string

@@ -43,8 +43,7 @@ type ReportInput struct {
 // indicators are the report's tables, after the national action plan:
 // cases and complaints by violation category and month, by department, by
 // age band and sex, by population status and by entry point; referrals by
-// receiving institution (the service, once referrals record it) and
-// response time; overdue cases by institution.
+// service asked for and response time; overdue cases by institution.
 var indicators = []struct {
 	name    string
 	measure string
@@ -62,7 +61,7 @@ var indicators = []struct {
 	{"COMPLAINTS_BY_POPULATION_STATUS", Complaints, []string{PopulationStatus}, nil, ""},
 	{"CASES_BY_ENTRY_POINT", Cases, []string{EntryPoint}, nil, ""},
 	{"COMPLAINTS_BY_ENTRY_POINT", Complaints, []string{EntryPoint}, nil, ""},
-	{"REFERRALS_BY_SERVICE_RESPONSE_TIME", Referrals, []string{ReceivingInstitution}, []string{ResponseTime}, ""},
+	{"REFERRALS_BY_SERVICE_RESPONSE_TIME", Referrals, []string{ReferralService}, []string{ResponseTime}, ""},
 	{"OVERDUE_BY_INSTITUTION", Cases, []string{Institution}, []string{Overdue}, "OVERDUE"},
 }
 

@@ -228,3 +228,45 @@ func TestTableAudited(t *testing.T) {
 		t.Errorf("audit details carry results: %s", details)
 	}
 }
+
+// TestReferralsByServiceAndResponseTime: a referral asking for two services
+// counts once under each, once in the total; response times are banded.
+func TestReferralsByServiceAndResponseTime(t *testing.T) {
+	f := newFixture(t, false, 0)
+	var recs []rec
+	for i := range 12 {
+		recs = append(recs, rec{inst: "PGN", dept: "GT-13", sex: "FEMALE", band: "AGE_13_17", vtype: "NEGLECT", at: march, key: uint32(i) * 7919})
+	}
+	ids := f.seed(t, recs)
+	for i, id := range ids {
+		services := "{SHELTER,HEALTH}"
+		if i%2 == 1 {
+			services = "{LEGAL_REPRESENTATION}"
+		}
+		if _, err := f.owner.Exec(`INSERT INTO referrals (id, case_id, from_institution, to_institution, status, reason, created_by,
+			created_at, responded_at, services, consent_given, consent_basis, consent_justification)
+			SELECT gen_random_uuid(), $1, 'PGN', 'SBS', 'ACCEPTED', 'albergue', id, $2::timestamptz, $2::timestamptz + interval '2 days', $3::text[], false,
+			  'BEST_INTERESTS', 'niña sola' FROM users WHERE email = 'officer@pgn.demo'`, id, march, services); err != nil {
+			t.Fatal(err)
+		}
+	}
+	tab, err := f.svc.Table(f.as(t, "oversight@pdh.demo"), statistics.Input{Measure: statistics.Referrals,
+		Rows: []string{statistics.ReferralService}, Columns: []string{statistics.ResponseTime}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	keys := []string{}
+	for _, r := range tab.Rows {
+		keys = append(keys, r.Key[0])
+		if len(r.Cells) != 1 || r.Cells[0].Column[0] != "WITHIN_3_DAYS" {
+			t.Errorf("%v: cells %+v", r.Key, r.Cells)
+		}
+	}
+	if strings.Join(keys, ",") != "HEALTH,LEGAL_REPRESENTATION,SHELTER" {
+		t.Errorf("rows %v", keys)
+	}
+	// 12 referrals (perturbed), not the 18 service requests.
+	if tab.Total == nil || *tab.Total < 10 || *tab.Total > 14 {
+		t.Errorf("total %v, want 12±2", tab.Total)
+	}
+}
