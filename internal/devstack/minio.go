@@ -36,7 +36,8 @@ type MinIO struct {
 	DataDir   string // dir/data, the drive
 	LogPath   string // the server's output, dir/minio.log
 
-	proc *child
+	proc   *child  // the process of the last start attempt
+	keeper *keeper // restarts the server when it dies
 }
 
 // minioSecrets is credentials.json: made on the first start and reused,
@@ -100,9 +101,9 @@ func StartMinIO(ctx context.Context, bin, dir string, log *slog.Logger) (*MinIO,
 	}
 	m.AccessKey, m.SecretKey, m.KMSKey = secrets.RootUser, secrets.RootPassword, secrets.KMSSecretKey
 
+	var ports []int
 	for try := 1; ; try++ {
-		ports, err := freePorts(2)
-		if err != nil {
+		if ports, err = freePorts(2); err != nil {
 			return nil, err
 		}
 		err = m.start(ctx, bin, dir, ports[0], ports[1])
@@ -115,6 +116,12 @@ func StartMinIO(ctx context.Context, bin, dir string, log *slog.Logger) (*MinIO,
 		}
 		return nil, err
 	}
+	m.keeper = keep("minio", m.proc, log, func(ctx context.Context) (*child, error) {
+		if err := m.start(ctx, bin, dir, ports[0], ports[1]); err != nil {
+			return nil, err
+		}
+		return m.proc, nil
+	})
 	log.Info("MinIO ready", "endpoint", m.Endpoint, "dir", dir, "log", m.LogPath)
 	return m, nil
 }
@@ -143,7 +150,10 @@ func (m *MinIO) start(ctx context.Context, bin, dir string, port, consolePort in
 	if err != nil {
 		return err
 	}
-	m.proc, m.Endpoint = c, endpoint
+	m.proc = c
+	if m.Endpoint != endpoint { // a restart reuses it, and must not write it while clients read it
+		m.Endpoint = endpoint
+	}
 
 	url := "http://" + endpoint + "/minio/health/ready"
 	err = c.waitReady(ctx, func(ctx context.Context) error {
@@ -170,9 +180,10 @@ func (m *MinIO) start(ctx context.Context, bin, dir string, port, consolePort in
 }
 
 // Stop shuts the server down, waiting up to 10 seconds before killing it.
-// Calling it again returns the first call's result.
+// Until then a server that dies is restarted on the same ports. Calling it
+// again returns the first call's result.
 func (m *MinIO) Stop() error {
-	return m.proc.stop()
+	return m.keeper.stop()
 }
 
 // loadMinIOSecrets reads path, or creates it (0600) with new random root
