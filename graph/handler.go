@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/99designs/gqlgen/graphql"
 	"github.com/99designs/gqlgen/graphql/handler"
 	"github.com/99designs/gqlgen/graphql/handler/extension"
 	"github.com/99designs/gqlgen/graphql/handler/lru"
@@ -28,8 +29,9 @@ type Limits struct {
 	Complexity int
 }
 
-// NewHandler returns the /graphql handler.
-func NewHandler(r *Resolver, lim Limits) http.Handler {
+// NewHandler returns the /graphql handler, with the handler extensions in
+// ext added (Metrics, for one).
+func NewHandler(r *Resolver, lim Limits, ext ...graphql.HandlerExtension) http.Handler {
 	srv := handler.New(generated.NewExecutableSchema(generated.Config{Resolvers: r}))
 	srv.AddTransport(transport.Options{})
 	srv.AddTransport(transport.POST{})
@@ -42,6 +44,9 @@ func NewHandler(r *Resolver, lim Limits) http.Handler {
 	srv.Use(extension.Introspection{})
 	srv.Use(extension.FixedComplexityLimit(max(lim.Complexity, 100)))
 	srv.Use(extension.AutomaticPersistedQuery{Cache: lru.New[string](100)})
+	for _, e := range ext {
+		srv.Use(e)
+	}
 	srv.SetErrorPresenter(presenter(r.Log))
 	srv.AroundFields(splitInvalid)
 	return limitJSON(loader.Middleware(loader.Sources{Evidence: r.Svc.Evidence, Cases: r.Svc.Cases}, srv))

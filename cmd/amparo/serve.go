@@ -59,6 +59,7 @@ type app struct {
 	db      *sqlx.DB
 	blobs   *blob.Store
 	handler http.Handler
+	metrics http.Handler // /metrics on its own listener, when AMPARO_METRICS_LISTEN is set
 	sealer  *audit.Sealer
 }
 
@@ -124,22 +125,26 @@ func build(ctx context.Context, cfg *config, log *slog.Logger) (*app, error) {
 	}
 	sealer := audit.NewSealer(db, checkpoints, signer, log)
 
+	ready := readiness(db, blobs)
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+		newDBPoolCollector(db.DB), sealer.Collector(), readinessCollector(ready))
+	metrics := newHTTPMetrics(reg)
+	uploads := newUploadMetrics(reg)
+
 	// The one guard every service method calls first.
 	guard := authz.NewGuard(az, db, audit.Denials{DB: db}, log)
 	cases := casefile.NewService(db, guard, cat)
 	svc := graph.Services{
 		Cases:      cases,
 		Complaints: complaint.NewService(db, guard, cat, cases),
-		Evidence:   evidence.New(db, blobs, guard, log, evidence.Config{MaxSize: cfg.MaxUpload, RetentionYears: cfg.RetentionYrs}),
+		Evidence:   evidence.New(db, blobs, guard, log, evidence.Config{MaxSize: cfg.MaxUpload, RetentionYears: cfg.RetentionYrs, Observe: uploads.observe}),
 		Audit:      audit.NewService(db, guard),
 		Users:      user.NewService(db, az, guard, cat, log),
 	}
 	gql := graph.NewHandler(&graph.Resolver{Authz: az, Catalog: cat, Svc: svc, Log: log},
-		graph.Limits{MaxUploadSize: cfg.MaxUpload, MaxUploads: cfg.MaxUploads, Complexity: 2000})
-
-	reg := prometheus.NewRegistry()
-	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	metrics := newHTTPMetrics(reg)
+		graph.Limits{MaxUploadSize: cfg.MaxUpload, MaxUploads: cfg.MaxUploads, Complexity: 2000},
+		graph.NewMetrics(reg))
 
 	mux := http.NewServeMux()
 	mux.Handle("POST /graphql", auth.Middleware(verifiers, auth.NewUsers(db), log, gql))
@@ -151,21 +156,26 @@ func build(ctx context.Context, cfg *config, log *slog.Logger) (*app, error) {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	})
 	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
-		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
-		defer cancel()
-		checks := map[string]string{"postgres": "ok", "minio": "ok"}
+		checks, ok := ready(r.Context())
 		status := http.StatusOK
-		if err := db.PingContext(ctx); err != nil {
-			checks["postgres"], status = "unreachable", http.StatusServiceUnavailable
-		}
-		if err := blobs.Ready(ctx); err != nil {
-			checks["minio"], status = "unreachable", http.StatusServiceUnavailable
+		if !ok {
+			status = http.StatusServiceUnavailable
 		}
 		writeJSON(w, status, checks)
 	})
-	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
-	h := request.Middleware(accessLog(log, metrics, mux))
-	return &app{db: db, blobs: blobs, handler: h, sealer: sealer}, nil
+	metricsHandler := promhttp.HandlerFor(reg, promhttp.HandlerOpts{})
+	a := &app{db: db, blobs: blobs, sealer: sealer}
+	if cfg.MetricsListen == "" {
+		mux.Handle("GET /metrics", metricsHandler)
+	} else {
+		// Kept off the public listener: series name operations and error
+		// rates, which are nobody's business outside the operators'.
+		m := http.NewServeMux()
+		m.Handle("GET /metrics", metricsHandler)
+		a.metrics = m
+	}
+	a.handler = request.Middleware(accessLog(log, metrics, mux))
+	return a, nil
 }
 
 // serve runs the server until ctx ends, then drains requests in flight.
@@ -197,8 +207,19 @@ func serve(ctx context.Context, cfg *config, log *slog.Logger, ready func(addr s
 		// No ReadTimeout or WriteTimeout: an upload over a slow border link
 		// may legitimately take many minutes.
 	}
-	errc := make(chan error, 1)
+	errc := make(chan error, 2)
 	go func() { errc <- srv.Serve(ln) }()
+	if a.metrics != nil {
+		mln, err := net.Listen("tcp", cfg.MetricsListen)
+		if err != nil {
+			ln.Close()
+			return fmt.Errorf("AMPARO_METRICS_LISTEN: %w", err)
+		}
+		msrv := &http.Server{Handler: a.metrics, ReadHeaderTimeout: 10 * time.Second}
+		go func() { errc <- msrv.Serve(mln) }()
+		defer msrv.Close()
+		log.Info("serving metrics", "addr", mln.Addr().String())
+	}
 	log.Info("serving", "addr", ln.Addr().String())
 	if ready != nil {
 		ready(ln.Addr().String())
@@ -215,6 +236,23 @@ func serve(ctx context.Context, cfg *config, log *slog.Logger, ready func(addr s
 		return fmt.Errorf("shutdown: %w", err)
 	}
 	return nil
+}
+
+// readiness returns the check behind /readyz and amparo_dependency_up: is
+// each dependency reachable within 2 s ("ok" or "unreachable"), and are all.
+func readiness(db *sqlx.DB, blobs *blob.Store) func(context.Context) (map[string]string, bool) {
+	return func(ctx context.Context) (map[string]string, bool) {
+		ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+		defer cancel()
+		checks, ok := map[string]string{"postgres": "ok", "minio": "ok"}, true
+		if err := db.PingContext(ctx); err != nil {
+			checks["postgres"], ok = "unreachable", false
+		}
+		if err := blobs.Ready(ctx); err != nil {
+			checks["minio"], ok = "unreachable", false
+		}
+		return checks, ok
+	}
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {
