@@ -147,7 +147,12 @@ func build(ctx context.Context, cfg *config, log *slog.Logger) (*app, error) {
 		graph.NewMetrics(reg))
 
 	mux := http.NewServeMux()
-	mux.Handle("POST /graphql", auth.Middleware(verifiers, auth.NewUsers(db), log, gql))
+	// Principals are cached while this replica hears of every grant change
+	// and disablement (the authorizer's watcher), so a request costs no
+	// statement for its caller.
+	users := auth.NewUsers(db)
+	az.OnChange(users.Changed)
+	mux.Handle("POST /graphql", auth.Middleware(verifiers, users, log, gql))
 	mux.Handle("OPTIONS /graphql", gql)
 	if cfg.Dev {
 		mux.Handle("GET /graphql", graph.Playground())
