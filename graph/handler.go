@@ -10,7 +10,6 @@ import (
 	"github.com/99designs/gqlgen/graphql/handler/extension"
 	"github.com/99designs/gqlgen/graphql/handler/lru"
 	"github.com/99designs/gqlgen/graphql/handler/transport"
-	"github.com/99designs/gqlgen/graphql/playground"
 	"github.com/vektah/gqlparser/v2/ast"
 
 	"amparo/graph/generated"
@@ -67,6 +66,3 @@ func limitJSON(next http.Handler) http.Handler {
 		next.ServeHTTP(w, r)
 	})
 }
-
-// Playground serves GraphiQL; only `amparo dev` mounts it.
-func Playground() http.Handler { return playground.Handler("Amparo", "/graphql") }

@@ -15,6 +15,7 @@ type config struct {
 	S3            blob.Config
 	Listen        string
 	MetricsListen string // a listener of its own for /metrics; "" serves it on Listen
+	CORSOrigins   map[string]bool
 	OIDCIssuer    string
 	OIDCAudience  string
 	DevTokens     bool   // accept tokens of the dev issuer
@@ -92,8 +93,11 @@ func loadConfig(getenv func(string) string) (*config, error) {
 	optional(&c.S3.Bucket, "AMPARO_S3_BUCKET")
 	optional(&c.Listen, "AMPARO_LISTEN")
 	optional(&c.MetricsListen, "AMPARO_METRICS_LISTEN")
-	optional(&c.LogLevel, "AMPARO_LOG_LEVEL")
 	var err error
+	if c.CORSOrigins, err = corsOrigins(getenv("AMPARO_CORS_ORIGINS")); err != nil {
+		return nil, err
+	}
+	optional(&c.LogLevel, "AMPARO_LOG_LEVEL")
 	if c.S3.UseTLS, err = boolVar(getenv, "AMPARO_S3_USE_TLS", false); err != nil {
 		return nil, err
 	}

@@ -20,6 +20,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"amparo/graph"
+	"amparo/graph/graphiql"
 	"amparo/internal/audit"
 	"amparo/internal/auth"
 	"amparo/internal/authz"
@@ -155,7 +156,8 @@ func build(ctx context.Context, cfg *config, log *slog.Logger) (*app, error) {
 	mux.Handle("POST /graphql", auth.Middleware(verifiers, users, log, gql))
 	mux.Handle("OPTIONS /graphql", gql)
 	if cfg.Dev {
-		mux.Handle("GET /graphql", graph.Playground())
+		mux.Handle("GET /graphql", graphiql.Page())
+		mux.Handle("GET "+graphiql.Prefix, graphiql.Assets())
 	}
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
@@ -179,7 +181,7 @@ func build(ctx context.Context, cfg *config, log *slog.Logger) (*app, error) {
 		m.Handle("GET /metrics", metricsHandler)
 		a.metrics = m
 	}
-	a.handler = request.Middleware(accessLog(log, metrics, mux))
+	a.handler = request.Middleware(accessLog(log, metrics, cors(cfg.CORSOrigins, mux)))
 	return a, nil
 }
 
