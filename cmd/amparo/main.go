@@ -47,6 +47,8 @@ commands:
   audit checkpoint               print the latest signed checkpoint
   audit keygen [--origin NAME] FILE
                                  write a new audit signing key
+  demo seed [--subject email|dex]
+                                 add the demo users to a migrated database (demonstrations only)
 `
 
 // run is the whole program; main only supplies the process's environment.
@@ -66,6 +68,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return migrateCmd(ctx, rest, getenv, stdout)
 	case "audit":
 		return auditCmd(ctx, rest, getenv, stdout, stderr)
+	case "demo":
+		return demoCmd(ctx, rest, getenv, stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil

@@ -267,3 +267,10 @@ func TestStrictDecodingCatchesTypos(t *testing.T) {
 		t.Fatal("a misspelt field decoded without error")
 	}
 }
+
+func writeFile(t *testing.T, path, content string) {
+	t.Helper()
+	if err := os.WriteFile(path, []byte(content), 0o600); err != nil {
+		t.Fatal(err)
+	}
+}
