@@ -2,8 +2,11 @@ package devstack
 
 import (
 	"context"
+	"errors"
 	"log/slog"
+	"os"
 	"sync"
+	"syscall"
 	"time"
 )
 
@@ -138,4 +141,21 @@ func (k *keeper) stop() error {
 		k.stopErr = k.current().stop()
 	})
 	return k.stopErr
+}
+
+// crash ends the watching, then kills the server with SIGKILL and waits for
+// it to be gone.
+func (k *keeper) crash() error {
+	var err error
+	k.stopOnce.Do(func() {
+		close(k.quit)
+		<-k.done
+		c := k.current()
+		if e := c.cmd.Process.Signal(syscall.SIGKILL); e != nil && !errors.Is(e, os.ErrProcessDone) {
+			err = e
+		}
+		<-c.done
+		k.stopErr = errors.New("devstack: " + k.name + " was crashed on purpose")
+	})
+	return err
 }
