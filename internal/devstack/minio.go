@@ -36,7 +36,9 @@ type MinIO struct {
 	DataDir   string // dir/data, the drive
 	LogPath   string // the server's output, dir/minio.log
 
-	proc   *child  // the process of the last start attempt
+	drives []string // the server's drive arguments; [DataDir] unless a cluster node
+	host   string   // the address it listens on; 127.0.0.1 unless a cluster node
+	proc   *child   // the process of the last start attempt
 	keeper *keeper // restarts the server when it dies
 }
 
@@ -129,11 +131,19 @@ func StartMinIO(ctx context.Context, bin, dir string, log *slog.Logger) (*MinIO,
 // start runs the server on port (S3) and consolePort and waits until its
 // readiness check passes.
 func (m *MinIO) start(ctx context.Context, bin, dir string, port, consolePort int) error {
-	endpoint := net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
-	cmd := exec.Command(bin, "server", m.DataDir,
+	host := m.host
+	if host == "" {
+		host = "127.0.0.1"
+	}
+	endpoint := net.JoinHostPort(host, strconv.Itoa(port))
+	drives := m.drives
+	if len(drives) == 0 {
+		drives = []string{m.DataDir}
+	}
+	cmd := exec.Command(bin, append(append([]string{"server"}, drives...),
 		"--address", endpoint,
-		"--console-address", net.JoinHostPort("127.0.0.1", strconv.Itoa(consolePort)),
-		"--quiet")
+		"--console-address", net.JoinHostPort(host, strconv.Itoa(consolePort)),
+		"--quiet")...)
 	cmd.Dir = dir
 	// Only our MINIO_* settings: a stray MINIO_VOLUMES or MINIO_KMS_* from
 	// the caller's environment would configure a different server.
@@ -144,6 +154,12 @@ func (m *MinIO) start(ctx context.Context, bin, dir string, port, consolePort in
 		"MINIO_BROWSER=off",
 		"MINIO_UPDATE=off",
 	)
+	if len(m.drives) > 0 {
+		// A distributed MinIO refuses drives on the root file system
+		// unless told it runs in CI: the test cluster's drives are
+		// directories under a temporary directory.
+		cmd.Env = append(cmd.Env, "MINIO_CI_CD=1")
+	}
 	// MinIO is content to run as root, so it runs as we do.
 	cmd.SysProcAttr = sysProcAttr(nil, syscall.SIGTERM)
 	c, err := startChild("minio", cmd, m.LogPath, syscall.SIGTERM)
