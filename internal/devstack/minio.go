@@ -39,7 +39,7 @@ type MinIO struct {
 	drives []string // the server's drive arguments; [DataDir] unless a cluster node
 	host   string   // the address it listens on; 127.0.0.1 unless a cluster node
 	proc   *child   // the process of the last start attempt
-	keeper *keeper // restarts the server when it dies
+	keeper *keeper  // restarts the server when it dies
 }
 
 // minioSecrets is credentials.json: made on the first start and reused,
