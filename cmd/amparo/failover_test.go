@@ -52,8 +52,8 @@ func TestDatabaseFailover(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = primary.Stop() })
-	appPassword := "failover-app-password"
-	if err := prepareDatabase(ctx, primary, appPassword); err != nil {
+	appPassword, sealerPassword := "failover-app-password", "failover-sealer-password"
+	if err := prepareDatabase(ctx, primary, appPassword, sealerPassword); err != nil {
 		t.Fatal(err)
 	}
 	standby, err := devstack.StartStandby(ctx, primary, filepath.Join(dir, "standby"), true, nil)
@@ -63,7 +63,10 @@ func TestDatabaseFailover(t *testing.T) {
 	t.Cleanup(func() { _ = standby.Stop() })
 
 	_, s3 := blobtest.New(t)
-	env, issuer := serverEnv(t, &postgrestest.DB{AppURL: multiHostURL("amparo_app", appPassword, devDatabase, primary, standby)}, s3)
+	env, issuer := serverEnv(t, &postgrestest.DB{
+		AppURL:    multiHostURL("amparo_app", appPassword, devDatabase, primary, standby),
+		SealerURL: multiHostURL("amparo_sealer", sealerPassword, devDatabase, primary, standby),
+	}, s3)
 	srv := serveProcess(t, "replica", env)
 	tok, err := issuer.Issue("officer@pgn.demo", time.Hour)
 	if err != nil {

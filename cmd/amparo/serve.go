@@ -57,11 +57,12 @@ func newLogger(w io.Writer, level string) *slog.Logger {
 
 // app is the running server's parts.
 type app struct {
-	db      *sqlx.DB
-	blobs   *blob.Store
-	handler http.Handler
-	metrics http.Handler // /metrics on its own listener, when AMPARO_METRICS_LISTEN is set
-	sealer  *audit.Sealer
+	db       *sqlx.DB
+	sealerDB *sqlx.DB // amparo_sealer's connections
+	blobs    *blob.Store
+	handler  http.Handler
+	metrics  http.Handler // /metrics on its own listener, when AMPARO_METRICS_LISTEN is set
+	sealer   *audit.Sealer
 }
 
 // build wires the server from its configuration.
@@ -70,7 +71,12 @@ func build(ctx context.Context, cfg *config, log *slog.Logger) (*app, error) {
 	if err != nil {
 		return nil, fmt.Errorf("AMPARO_DATABASE_URL: %w", err)
 	}
-	fail := func(err error) (*app, error) { db.Close(); return nil, err }
+	sealerDB, err := openSealerDB(ctx, cfg.SealerURL)
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	fail := func(err error) (*app, error) { db.Close(); sealerDB.Close(); return nil, err }
 	blobs, err := blob.New(cfg.S3)
 	if err != nil {
 		return fail(fmt.Errorf("AMPARO_S3_ENDPOINT: %w", err))
@@ -124,7 +130,7 @@ func build(ctx context.Context, cfg *config, log *slog.Logger) (*app, error) {
 	if err != nil {
 		return fail(fmt.Errorf("AMPARO_S3_ENDPOINT: audit bucket %s: %w", acfg.Bucket, err))
 	}
-	sealer := audit.NewSealer(db, checkpoints, signer, log)
+	sealer := audit.NewSealer(sealerDB, checkpoints, signer, log)
 
 	ready := readiness(db, blobs)
 	reg := prometheus.NewRegistry()
@@ -133,19 +139,30 @@ func build(ctx context.Context, cfg *config, log *slog.Logger) (*app, error) {
 	metrics := newHTTPMetrics(reg)
 	uploads := newUploadMetrics(reg)
 
+	ids, err := openIdentityKeys(ctx, db, cfg.IdentityKey, log)
+	if err != nil {
+		return fail(err)
+	}
 	// The one guard every service method calls first.
 	guard := authz.NewGuard(az, db, audit.Denials{DB: db}, log)
-	cases := casefile.NewService(db, guard, cat)
+	cases := casefile.NewService(db, guard, cat, ids)
 	svc := graph.Services{
 		Cases:      cases,
-		Complaints: complaint.NewService(db, guard, cat, cases),
+		Complaints: complaint.NewService(db, guard, cat, cases, ids),
 		Evidence:   evidence.New(db, blobs, guard, log, evidence.Config{MaxSize: cfg.MaxUpload, RetentionYears: cfg.RetentionYrs, Observe: uploads.observe}),
 		Audit:      audit.NewService(db, guard),
 		Users:      user.NewService(db, az, guard, cat, log),
 	}
-	gql := graph.NewHandler(&graph.Resolver{Authz: az, Catalog: cat, Svc: svc, Log: log},
-		graph.Limits{MaxUploadSize: cfg.MaxUpload, MaxUploads: cfg.MaxUploads, Complexity: 2000},
-		graph.NewMetrics(reg))
+	gql := graph.NewHandler(&graph.Resolver{Authz: az, Catalog: cat, Svc: svc, Log: log}, graph.Limits{
+		MaxUploadSize:     cfg.MaxUpload,
+		MaxUploads:        cfg.MaxUploads,
+		MaxUploadsPerUser: cfg.UploadsPerUser,
+		MinUploadRate:     cfg.MinUploadRate,
+		UploadRateWindow:  cfg.UploadRateWindow,
+		BodyTimeout:       time.Duration(cfg.BodyTimeout) * time.Second,
+		Introspection:     cfg.Introspection || cfg.Dev,
+		StatusLimiter:     graph.NewLimiter(cfg.StatusPerMinute, cfg.StatusBurst, cfg.StatusPerSecond),
+	}, graph.NewMetrics(reg))
 
 	mux := http.NewServeMux()
 	// Principals are cached while this replica hears of every grant change
@@ -154,11 +171,13 @@ func build(ctx context.Context, cfg *config, log *slog.Logger) (*app, error) {
 	users := auth.NewUsers(db)
 	az.OnChange(users.Changed)
 	mux.Handle("POST /graphql", auth.Middleware(verifiers, users, log, gql))
-	mux.Handle("OPTIONS /graphql", gql)
 	if cfg.Dev {
 		mux.Handle("GET /graphql", graphiql.Page())
 		mux.Handle("GET "+graphiql.Prefix, graphiql.Assets())
 	}
+	// Any other method gets the GraphQL handler's own answer (OPTIONS, or
+	// a coded error), never the mux's plain text.
+	mux.Handle("/graphql", gql)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	})
@@ -171,7 +190,7 @@ func build(ctx context.Context, cfg *config, log *slog.Logger) (*app, error) {
 		writeJSON(w, status, checks)
 	})
 	metricsHandler := promhttp.HandlerFor(reg, promhttp.HandlerOpts{})
-	a := &app{db: db, blobs: blobs, sealer: sealer}
+	a := &app{db: db, sealerDB: sealerDB, blobs: blobs, sealer: sealer}
 	if cfg.MetricsListen == "" {
 		mux.Handle("GET /metrics", metricsHandler)
 	} else {
@@ -185,6 +204,32 @@ func build(ctx context.Context, cfg *config, log *slog.Logger) (*app, error) {
 	return a, nil
 }
 
+// openSealerDB connects as the sealer's role and makes sure it is one that
+// may write checkpoints: the application's role may not (migration 00014).
+func openSealerDB(ctx context.Context, url string) (*sqlx.DB, error) {
+	db, err := postgres.Open(ctx, url)
+	if err != nil {
+		return nil, fmt.Errorf("AMPARO_SEALER_DATABASE_URL: %w", err)
+	}
+	// The leader holds one connection; verifying its lock and the
+	// occasional follower's try take another.
+	db.SetMaxOpenConns(3)
+	var role string
+	var may bool
+	if err := db.GetContext(ctx, &role, `SELECT current_user`); err == nil {
+		err = db.GetContext(ctx, &may, `SELECT has_table_privilege('audit.checkpoints', 'INSERT')`)
+	}
+	switch {
+	case err != nil:
+		db.Close()
+		return nil, fmt.Errorf("AMPARO_SEALER_DATABASE_URL: %w", err)
+	case !may:
+		db.Close()
+		return nil, fmt.Errorf("AMPARO_SEALER_DATABASE_URL: role %s may not write audit checkpoints; connect as amparo_sealer (has `amparo migrate up` run?)", role)
+	}
+	return db, nil
+}
+
 // serve runs the server until ctx ends, then drains requests in flight.
 // ready, when not nil, receives the address it listens on.
 func serve(ctx context.Context, cfg *config, log *slog.Logger, ready func(addr string)) error {
@@ -193,6 +238,7 @@ func serve(ctx context.Context, cfg *config, log *slog.Logger, ready func(addr s
 		return err
 	}
 	defer a.db.Close()
+	defer a.sealerDB.Close()
 	// Background work: sealing the audit trail (one leader among replicas)
 	// and the evidence janitor. Both stop with ctx, before the pool closes.
 	var bg sync.WaitGroup

@@ -44,7 +44,7 @@ func TestComposeFileIsComplete(t *testing.T) {
 	if !ok {
 		t.Fatal("no service amparo")
 	}
-	for _, name := range []string{"AMPARO_DATABASE_URL", "AMPARO_S3_ENDPOINT", "AMPARO_S3_ACCESS_KEY", "AMPARO_S3_SECRET_KEY",
+	for _, name := range []string{"AMPARO_DATABASE_URL", "AMPARO_SEALER_DATABASE_URL", "AMPARO_S3_ENDPOINT", "AMPARO_S3_ACCESS_KEY", "AMPARO_S3_SECRET_KEY",
 		"AMPARO_OIDC_ISSUER", "AMPARO_OIDC_AUDIENCE", "AMPARO_AUDIT_SIGNING_KEY", "AMPARO_IDENTITY_KEY"} {
 		if v := app.Environment[name]; v == nil || *v == "" {
 			t.Errorf("amparo lacks %s", name)

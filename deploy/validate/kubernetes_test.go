@@ -141,7 +141,7 @@ func TestKubernetesManifestsDecodeStrictly(t *testing.T) {
 	for _, e := range c.Env {
 		env[e.Name] = true
 	}
-	for _, name := range []string{"AMPARO_DATABASE_URL", "AMPARO_S3_ENDPOINT", "AMPARO_S3_ACCESS_KEY", "AMPARO_S3_SECRET_KEY",
+	for _, name := range []string{"AMPARO_DATABASE_URL", "AMPARO_SEALER_DATABASE_URL", "AMPARO_S3_ENDPOINT", "AMPARO_S3_ACCESS_KEY", "AMPARO_S3_SECRET_KEY",
 		"AMPARO_OIDC_ISSUER", "AMPARO_OIDC_AUDIENCE", "AMPARO_AUDIT_SIGNING_KEY", "AMPARO_IDENTITY_KEY"} {
 		if !env[name] {
 			t.Errorf("Deployment does not set %s", name)

@@ -32,6 +32,7 @@ type ResolverRoot interface {
 	Case() CaseResolver
 	CaseNote() CaseNoteResolver
 	Child() ChildResolver
+	ChildMatch() ChildMatchResolver
 	Complaint() ComplaintResolver
 	ComplaintStatus() ComplaintStatusResolver
 	EntryPoint() EntryPointResolver
@@ -55,6 +56,7 @@ type ComplexityRoot struct {
 		ID          func(childComplexity int) int
 		Institution func(childComplexity int) int
 		Name        func(childComplexity int) int
+		Pending     func(childComplexity int) int
 		Roles       func(childComplexity int) int
 		Subject     func(childComplexity int) int
 	}
@@ -165,6 +167,14 @@ type ComplexityRoot struct {
 		OtherNames   func(childComplexity int) int
 	}
 
+	ChildMatch struct {
+		CaseID      func(childComplexity int) int
+		CreatedAt   func(childComplexity int) int
+		Institution func(childComplexity int) int
+		Reference   func(childComplexity int) int
+		Status      func(childComplexity int) int
+	}
+
 	Complaint struct {
 		Case            func(childComplexity int) int
 		Channel         func(childComplexity int) int
@@ -240,7 +250,8 @@ type ComplexityRoot struct {
 	}
 
 	FileCasePayload struct {
-		Case func(childComplexity int) int
+		Case               func(childComplexity int) int
+		PossibleDuplicates func(childComplexity int) int
 	}
 
 	IdentityReveal struct {
@@ -263,6 +274,7 @@ type ComplexityRoot struct {
 
 	Mutation struct {
 		AddCaseNote             func(childComplexity int, input casefile.NoteInput) int
+		ApproveRoleGrant        func(childComplexity int, input user.GrantInput) int
 		CreateUser              func(childComplexity int, input user.CreateInput) int
 		DisableUser             func(childComplexity int, userID string) int
 		FileCase                func(childComplexity int, input casefile.FileInput) int
@@ -283,6 +295,12 @@ type ComplexityRoot struct {
 		StartCursor     func(childComplexity int) int
 	}
 
+	PendingGrant struct {
+		RequestedAt func(childComplexity int) int
+		RequestedBy func(childComplexity int) int
+		Role        func(childComplexity int) int
+	}
+
 	Query struct {
 		AuditEvents         func(childComplexity int, filter *audit.EventFilter, first *int, after *string) int
 		AuditProof          func(childComplexity int, eventID string) int
@@ -296,6 +314,7 @@ type ComplexityRoot struct {
 		IdentityReveals     func(childComplexity int, caseID *string) int
 		Institutions        func(childComplexity int) int
 		Me                  func(childComplexity int) int
+		SearchChildren      func(childComplexity int, input casefile.SearchInput) int
 		Users               func(childComplexity int) int
 		ViolationCategories func(childComplexity int) int
 		ViolationTypes      func(childComplexity int, includeDeprecated *bool) int
@@ -393,6 +412,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Account.Name(childComplexity), true
+	case "Account.pendingGrants":
+		if e.ComplexityRoot.Account.Pending == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Account.Pending(childComplexity), true
 	case "Account.roles":
 		if e.ComplexityRoot.Account.Roles == nil {
 			break
@@ -838,6 +863,37 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.ChildIdentity.OtherNames(childComplexity), true
 
+	case "ChildMatch.caseId":
+		if e.ComplexityRoot.ChildMatch.CaseID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ChildMatch.CaseID(childComplexity), true
+	case "ChildMatch.createdAt":
+		if e.ComplexityRoot.ChildMatch.CreatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ChildMatch.CreatedAt(childComplexity), true
+	case "ChildMatch.institution":
+		if e.ComplexityRoot.ChildMatch.Institution == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ChildMatch.Institution(childComplexity), true
+	case "ChildMatch.reference":
+		if e.ComplexityRoot.ChildMatch.Reference == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ChildMatch.Reference(childComplexity), true
+	case "ChildMatch.status":
+		if e.ComplexityRoot.ChildMatch.Status == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ChildMatch.Status(childComplexity), true
+
 	case "Complaint.case":
 		if e.ComplexityRoot.Complaint.Case == nil {
 			break
@@ -1118,6 +1174,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.FileCasePayload.Case(childComplexity), true
+	case "FileCasePayload.possibleDuplicates":
+		if e.ComplexityRoot.FileCasePayload.PossibleDuplicates == nil {
+			break
+		}
+
+		return e.ComplexityRoot.FileCasePayload.PossibleDuplicates(childComplexity), true
 
 	case "IdentityReveal.caseId":
 		if e.ComplexityRoot.IdentityReveal.CaseID == nil {
@@ -1187,6 +1249,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.AddCaseNote(childComplexity, args["input"].(casefile.NoteInput)), true
+	case "Mutation.approveRoleGrant":
+		if e.ComplexityRoot.Mutation.ApproveRoleGrant == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_approveRoleGrant_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.ApproveRoleGrant(childComplexity, args["input"].(user.GrantInput)), true
 	case "Mutation.createUser":
 		if e.ComplexityRoot.Mutation.CreateUser == nil {
 			break
@@ -1334,6 +1407,25 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.PageInfo.StartCursor(childComplexity), true
 
+	case "PendingGrant.requestedAt":
+		if e.ComplexityRoot.PendingGrant.RequestedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PendingGrant.RequestedAt(childComplexity), true
+	case "PendingGrant.requestedBy":
+		if e.ComplexityRoot.PendingGrant.RequestedBy == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PendingGrant.RequestedBy(childComplexity), true
+	case "PendingGrant.role":
+		if e.ComplexityRoot.PendingGrant.Role == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PendingGrant.Role(childComplexity), true
+
 	case "Query.auditEvents":
 		if e.ComplexityRoot.Query.AuditEvents == nil {
 			break
@@ -1447,6 +1539,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.Me(childComplexity), true
+	case "Query.searchChildren":
+		if e.ComplexityRoot.Query.SearchChildren == nil {
+			break
+		}
+
+		args, err := ec.field_Query_searchChildren_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.SearchChildren(childComplexity, args["input"].(casefile.SearchInput)), true
 	case "Query.users":
 		if e.ComplexityRoot.Query.Users == nil {
 			break
@@ -1635,6 +1738,7 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 			graphql.NewInputUnmarshaler("LinkComplaintToCaseInput", ec.unmarshalInputLinkComplaintToCaseInput),
 			graphql.NewInputUnmarshaler("RevealIdentityInput", ec.unmarshalInputRevealIdentityInput),
 			graphql.NewInputUnmarshaler("RoleGrantInput", ec.unmarshalInputRoleGrantInput),
+			graphql.NewInputUnmarshaler("SearchChildrenInput", ec.unmarshalInputSearchChildrenInput),
 			graphql.NewInputUnmarshaler("SubmitComplaintInput", ec.unmarshalInputSubmitComplaintInput),
 			graphql.NewInputUnmarshaler("UploadEvidenceInput", ec.unmarshalInputUploadEvidenceInput),
 			graphql.NewInputUnmarshaler("ViolationInput", ec.unmarshalInputViolationInput),
@@ -1904,6 +2008,8 @@ input ViolationInput {
 
 type FileCasePayload {
   case: Case!
+  "Posible duplicado: references of other cases in the filer's scope whose child has the same name and birth year (give or take one)."
+  possibleDuplicates: [String!]!
 }
 
 type Case {
@@ -2141,6 +2247,28 @@ type IdentityReveal {
   justification: String!
   revealedAt: Time!
 }
+
+extend type Query {
+  "Cases, among those the caller may search, whose child has exactly this name (case, accents and spacing aside) and was born in this year, give or take one; found through a blind index, never by comparing names in the clear. Audited; rationed per user."
+  searchChildren(input: SearchChildrenInput!): [ChildMatch!]!
+}
+
+input SearchChildrenInput {
+  givenName: String
+  familyName: String
+  "A date of birth, or else the age in years."
+  dateOfBirth: Date
+  ageYears: Int
+}
+
+"A case whose child matches a search. It names the case, never the child."
+type ChildMatch {
+  caseId: ID!
+  reference: String!
+  institution: Institution!
+  status: String!
+  createdAt: Time!
+}
 `, BuiltIn: false},
 	{Name: "../schema.graphqls", Input: `# Amparo's GraphQL API: the registry of cases and complaints about rights
 # violations against children and adolescents in contexts of human mobility.
@@ -2239,8 +2367,15 @@ type ViolationType {
 extend type Mutation {
   "Creates an account without roles (admins)."
   createUser(input: CreateUserInput!): AccountPayload!
-  "Grants a role in the account's own institution (or 'system' for admin). Nobody grants to themselves."
+  """
+  Grants a role in the account's own institution (or 'system' for admin). Nobody grants to themselves.
+  A role must fit the institution (oversight only in a body that oversees). A role that reads
+  children's identities (officer, supervisor, oversight) is not granted yet: it waits in
+  Account.pendingGrants for another admin's approveRoleGrant.
+  """
   grantRole(input: RoleGrantInput!): AccountPayload!
+  "Approves a grant another admin asked for (the second admin of a role that reads identities)."
+  approveRoleGrant(input: RoleGrantInput!): AccountPayload!
   revokeRole(input: RoleGrantInput!): AccountPayload!
   "The account's next request is refused."
   disableUser(userId: ID!): AccountPayload!
@@ -2273,8 +2408,17 @@ type Account {
   institution: Institution
   subject: String!
   roles: [String!]!
+  "Grants asked for and awaiting another admin's approval."
+  pendingGrants: [PendingGrant!]!
   disabledAt: Time
   createdAt: Time!
+}
+
+"A grant of a role asked for by one admin, awaiting another's approval."
+type PendingGrant {
+  role: String!
+  requestedBy: ID!
+  requestedAt: Time!
 }
 `, BuiltIn: false},
 }
@@ -2298,6 +2442,8 @@ func (ec *executionContext) childFields_Account(ctx context.Context, field graph
 		return ec.fieldContext_Account_subject(ctx, field)
 	case "roles":
 		return ec.fieldContext_Account_roles(ctx, field)
+	case "pendingGrants":
+		return ec.fieldContext_Account_pendingGrants(ctx, field)
 	case "disabledAt":
 		return ec.fieldContext_Account_disabledAt(ctx, field)
 	case "createdAt":
@@ -2518,6 +2664,22 @@ func (ec *executionContext) childFields_ChildIdentity(ctx context.Context, field
 	return nil, fmt.Errorf("no field named %q was found under type ChildIdentity", field.Name)
 }
 
+func (ec *executionContext) childFields_ChildMatch(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "caseId":
+		return ec.fieldContext_ChildMatch_caseId(ctx, field)
+	case "reference":
+		return ec.fieldContext_ChildMatch_reference(ctx, field)
+	case "institution":
+		return ec.fieldContext_ChildMatch_institution(ctx, field)
+	case "status":
+		return ec.fieldContext_ChildMatch_status(ctx, field)
+	case "createdAt":
+		return ec.fieldContext_ChildMatch_createdAt(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ChildMatch", field.Name)
+}
+
 func (ec *executionContext) childFields_Complaint(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "id":
@@ -2670,6 +2832,8 @@ func (ec *executionContext) childFields_FileCasePayload(ctx context.Context, fie
 	switch field.Name {
 	case "case":
 		return ec.fieldContext_FileCasePayload_case(ctx, field)
+	case "possibleDuplicates":
+		return ec.fieldContext_FileCasePayload_possibleDuplicates(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type FileCasePayload", field.Name)
 }
@@ -2722,6 +2886,18 @@ func (ec *executionContext) childFields_PageInfo(ctx context.Context, field grap
 		return ec.fieldContext_PageInfo_endCursor(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type PageInfo", field.Name)
+}
+
+func (ec *executionContext) childFields_PendingGrant(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "role":
+		return ec.fieldContext_PendingGrant_role(ctx, field)
+	case "requestedBy":
+		return ec.fieldContext_PendingGrant_requestedBy(ctx, field)
+	case "requestedAt":
+		return ec.fieldContext_PendingGrant_requestedAt(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type PendingGrant", field.Name)
 }
 
 func (ec *executionContext) childFields_SubmitComplaintPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {

@@ -46,6 +46,7 @@ type MutationResolver interface {
 	RevealIdentity(ctx context.Context, input casefile.RevealInput) (*child.Identity, error)
 	CreateUser(ctx context.Context, input user.CreateInput) (*model.AccountPayload, error)
 	GrantRole(ctx context.Context, input user.GrantInput) (*model.AccountPayload, error)
+	ApproveRoleGrant(ctx context.Context, input user.GrantInput) (*model.AccountPayload, error)
 	RevokeRole(ctx context.Context, input user.GrantInput) (*model.AccountPayload, error)
 	DisableUser(ctx context.Context, userID string) (*model.AccountPayload, error)
 }
@@ -64,6 +65,7 @@ type QueryResolver interface {
 	Complaints(ctx context.Context, filter *complaint.Filter, first *int, after *string) (*model.ComplaintConnection, error)
 	ComplaintStatus(ctx context.Context, trackingCode string) (*complaint.PublicStatus, error)
 	IdentityReveals(ctx context.Context, caseID *string) ([]*casefile.Reveal, error)
+	SearchChildren(ctx context.Context, input casefile.SearchInput) ([]*casefile.ChildMatch, error)
 	Users(ctx context.Context) ([]*user.User, error)
 }
 type ViolationCategoryResolver interface {
@@ -84,6 +86,20 @@ func (ec *executionContext) field_Mutation_addCaseNote_args(ctx context.Context,
 	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
 		func(ctx context.Context, v any) (casefile.NoteInput, error) {
 			return ec.unmarshalNAddCaseNoteInput2amparoᚋinternalᚋcasefileᚐNoteInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_approveRoleGrant_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (user.GrantInput, error) {
+			return ec.unmarshalNRoleGrantInput2amparoᚋinternalᚋuserᚐGrantInput(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -417,6 +433,20 @@ func (ec *executionContext) field_Query_identityReveals_args(ctx context.Context
 		return nil, err
 	}
 	args["caseId"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_searchChildren_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (casefile.SearchInput, error) {
+			return ec.unmarshalNSearchChildrenInput2amparoᚋinternalᚋcasefileᚐSearchInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
 	return args, nil
 }
 
@@ -1088,6 +1118,50 @@ func (ec *executionContext) fieldContext_Mutation_grantRole(ctx context.Context,
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
 	if fc.Args, err = ec.field_Mutation_grantRole_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_approveRoleGrant(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_approveRoleGrant(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().ApproveRoleGrant(ctx, fc.Args["input"].(user.GrantInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.AccountPayload) graphql.Marshaler {
+			return ec.marshalNAccountPayload2ᚖamparoᚋgraphᚋmodelᚐAccountPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_approveRoleGrant(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_AccountPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_approveRoleGrant_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -1830,6 +1904,50 @@ func (ec *executionContext) fieldContext_Query_identityReveals(ctx context.Conte
 	return fc, nil
 }
 
+func (ec *executionContext) _Query_searchChildren(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_searchChildren(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().SearchChildren(ctx, fc.Args["input"].(casefile.SearchInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*casefile.ChildMatch) graphql.Marshaler {
+			return ec.marshalNChildMatch2ᚕᚖamparoᚋinternalᚋcasefileᚐChildMatchᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_searchChildren(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ChildMatch(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_searchChildren_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Query_users(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -2497,6 +2615,13 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
+		case "approveRoleGrant":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_approveRoleGrant(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		case "revokeRole":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Mutation_revokeRole(ctx, field)
@@ -2678,6 +2803,12 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 				true, true,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Query_identityReveals(ctx, field)
+				})
+		case "searchChildren":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_searchChildren(ctx, field)
 				})
 		case "users":
 			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,

@@ -191,7 +191,7 @@ func (s *Service) Upload(ctx context.Context, in UploadInput) (_ *Evidence, err 
 
 	now := s.now().UTC()
 	e := &Evidence{
-		ID: uuid.New(), CaseID: in.CaseID, ObjectKey: randomKey(), Filename: name,
+		ID: uuid.New(), CaseID: in.CaseID, ObjectKey: randomKey(), Filename: storedName(name, contentType),
 		ContentType: contentType, Description: in.Description, CapturedAt: in.CapturedAt,
 		UploadedBy: p.UserID,
 		// Whole seconds: S3 keeps retention dates to the second, and the
@@ -207,7 +207,7 @@ func (s *Service) Upload(ctx context.Context, in UploadInput) (_ *Evidence, err 
 	bg := context.WithoutCancel(ctx)
 
 	h := sha256.New()
-	body := &meter{r: file, h: h, max: s.cfg.MaxSize}
+	body := &meter{r: inspect(file, contentType), h: h, max: s.cfg.MaxSize}
 	if s.cfg.Observe != nil {
 		start := time.Now()
 		defer func() {
