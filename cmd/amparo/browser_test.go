@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"io"
 	"net/http"
 	"regexp"
@@ -132,5 +133,59 @@ func TestBadTokenGetsInvalidTokenChallenge(t *testing.T) {
 				t.Errorf("body %s", body)
 			}
 		})
+	}
+}
+
+// TestRequestErrorsAfterAccept: GraphQL over HTTP. A request error (here
+// a document that does not validate) answers 200 under application/json,
+// 4xx under application/graphql-response+json, and never has a data entry;
+// an oversize body is 413 either way.
+func TestRequestErrorsAfterAccept(t *testing.T) {
+	app := newTestApp(t)
+	tok := app.token("officer@pgn.demo")
+	for _, c := range []struct {
+		name, accept, wantType string
+		wantStatus             int
+	}{
+		{"DefaultJSON", "", "application/json", http.StatusOK},
+		{"JSON", "application/json", "application/json", http.StatusOK},
+		{"GraphQLResponse", "application/graphql-response+json, application/json;q=0.9", "application/graphql-response+json", http.StatusUnprocessableEntity},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			req, _ := http.NewRequest(http.MethodPost, app.srv.URL+"/graphql", strings.NewReader(`{"query":"{ me { nosuchfield } }"}`))
+			req.Header.Set("Content-Type", "application/json")
+			req.Header.Set("Authorization", "Bearer "+tok)
+			if c.accept != "" {
+				req.Header.Set("Accept", c.accept)
+			}
+			res, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer res.Body.Close()
+			raw, _ := io.ReadAll(res.Body)
+			var body map[string]json.RawMessage
+			if err := json.Unmarshal(raw, &body); err != nil {
+				t.Fatalf("%s", raw)
+			}
+			if res.StatusCode != c.wantStatus || !strings.HasPrefix(res.Header.Get("Content-Type"), c.wantType) {
+				t.Errorf("status %d %q, want %d %q", res.StatusCode, res.Header.Get("Content-Type"), c.wantStatus, c.wantType)
+			}
+			if _, ok := body["data"]; ok {
+				t.Errorf("a request error with a data entry: %s", raw)
+			}
+			if len(body["errors"]) == 0 {
+				t.Errorf("no errors: %s", raw)
+			}
+		})
+	}
+	res := app.do(tok, `{ me { roles } }`, map[string]any{"pad": strings.Repeat("x", 2<<20)})
+	if res.Status != http.StatusRequestEntityTooLarge || len(res.codes()) != 1 || res.codes()[0] != apperr.TooLarge.Code() {
+		t.Errorf("oversize body: %d %v", res.Status, res.codes())
+	}
+	// A field error is no request error: data stays, status 200.
+	ok := app.do(tok, `{ me { roles } }`, nil, "Accept", "application/graphql-response+json")
+	if ok.Status != http.StatusOK || len(ok.Data) == 0 {
+		t.Errorf("an operation that ran: %d %s", ok.Status, ok.Data)
 	}
 }
