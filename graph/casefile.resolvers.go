@@ -10,17 +10,38 @@ import (
 	"amparo/graph/loader"
 	"amparo/graph/model"
 	"amparo/graph/scalar"
+	"amparo/internal/auth"
 	"amparo/internal/casefile"
 	"amparo/internal/child"
 	"amparo/internal/evidence"
 	"amparo/internal/reference"
 	"context"
+	"time"
 
 	"github.com/google/uuid"
 )
 
 func (r *caseResolver) Status(ctx context.Context, obj *casefile.Case) (string, error) {
 	return string(obj.Status), nil
+}
+
+func (r *caseResolver) Overdue(ctx context.Context, obj *casefile.Case) (bool, error) {
+	return obj.Overdue(time.Now()), nil
+}
+
+func (r *caseResolver) Assignee(ctx context.Context, obj *casefile.Case) (*auth.Principal, error) {
+	if obj.AssignedTo == nil {
+		return nil, nil
+	}
+	return loader.For(ctx).Assignee.Load(ctx, obj.ID)
+}
+
+func (r *caseResolver) Timeline(ctx context.Context, obj *casefile.Case) ([]*casefile.TimelineEntry, error) {
+	list, err := loader.For(ctx).Timeline.Load(ctx, obj.ID)
+	if list == nil && err == nil {
+		list = []*casefile.TimelineEntry{}
+	}
+	return list, err
 }
 
 func (r *caseResolver) Institution(ctx context.Context, obj *casefile.Case) (*reference.Institution, error) {
@@ -55,6 +76,16 @@ func (r *caseResolver) NoteCount(ctx context.Context, obj *casefile.Case) (int, 
 	return loader.For(ctx).NoteCount.Load(ctx, obj.ID)
 }
 
+func (r *caseConnectionResolver) TotalCount(ctx context.Context, obj *model.CaseConnection) (int, error) {
+	n, _, err := obj.Count.Count(ctx)
+	return n, err
+}
+
+func (r *caseConnectionResolver) TotalCountCapped(ctx context.Context, obj *model.CaseConnection) (bool, error) {
+	_, capped, err := obj.Count.Count(ctx)
+	return capped, err
+}
+
 func (r *caseNoteResolver) Corrects(ctx context.Context, obj *casefile.Note) (*string, error) {
 	if !obj.Corrects.Valid {
 		return nil, nil
@@ -87,6 +118,22 @@ func (r *mutationResolver) AddCaseNote(ctx context.Context, input casefile.NoteI
 	return &model.CaseNotePayload{Note: n}, nil
 }
 
+func (r *mutationResolver) TransitionCase(ctx context.Context, input casefile.TransitionInput) (*model.CasePayload, error) {
+	c, err := r.Svc.Cases.Transition(ctx, input)
+	if err != nil {
+		return nil, err
+	}
+	return &model.CasePayload{Case: c}, nil
+}
+
+func (r *mutationResolver) AssignCase(ctx context.Context, input casefile.AssignInput) (*model.CasePayload, error) {
+	c, err := r.Svc.Cases.Assign(ctx, input)
+	if err != nil {
+		return nil, err
+	}
+	return &model.CasePayload{Case: c}, nil
+}
+
 func (r *queryResolver) Case(ctx context.Context, id string) (*casefile.Case, error) {
 	uid, err := scalar.ParseUUID("id", id)
 	if err != nil {
@@ -104,7 +151,7 @@ func (r *queryResolver) Cases(ctx context.Context, filter *casefile.Filter, firs
 	if err != nil {
 		return nil, err
 	}
-	out := &model.CaseConnection{PageInfo: &pg.Info, TotalCount: pg.TotalCount, Edges: make([]*model.CaseEdge, len(pg.Items))}
+	out := &model.CaseConnection{PageInfo: &pg.Info, Count: pg.Count, Edges: make([]*model.CaseEdge, len(pg.Items))}
 	ids := make([]uuid.UUID, len(pg.Items))
 	for i, c := range pg.Items {
 		out.Edges[i] = &model.CaseEdge{Cursor: pg.Cursors[i], Node: c}
@@ -120,6 +167,10 @@ func (r *violationResolver) Type(ctx context.Context, obj *casefile.Violation) (
 
 func (r *Resolver) Case() generated.CaseResolver { return &caseResolver{r} }
 
+func (r *Resolver) CaseConnection() generated.CaseConnectionResolver {
+	return &caseConnectionResolver{r}
+}
+
 func (r *Resolver) CaseNote() generated.CaseNoteResolver { return &caseNoteResolver{r} }
 
 func (r *Resolver) Child() generated.ChildResolver { return &childResolver{r} }
@@ -127,8 +178,9 @@ func (r *Resolver) Child() generated.ChildResolver { return &childResolver{r} }
 func (r *Resolver) Violation() generated.ViolationResolver { return &violationResolver{r} }
 
 type (
-	caseResolver      struct{ *Resolver }
-	caseNoteResolver  struct{ *Resolver }
-	childResolver     struct{ *Resolver }
-	violationResolver struct{ *Resolver }
+	caseResolver           struct{ *Resolver }
+	caseConnectionResolver struct{ *Resolver }
+	caseNoteResolver       struct{ *Resolver }
+	childResolver          struct{ *Resolver }
+	violationResolver      struct{ *Resolver }
 )

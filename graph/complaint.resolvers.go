@@ -14,10 +14,30 @@ import (
 	"amparo/internal/complaint"
 	"amparo/internal/reference"
 	"context"
+	"time"
 )
 
 func (r *complaintResolver) Status(ctx context.Context, obj *complaint.Complaint) (string, error) {
 	return string(obj.Status), nil
+}
+
+func (r *complaintResolver) RoutedTo(ctx context.Context, obj *complaint.Complaint) ([]*reference.Institution, error) {
+	return r.institutions(obj.RoutedTo)
+}
+
+func (r *complaintResolver) Overdue(ctx context.Context, obj *complaint.Complaint) (bool, error) {
+	return obj.Overdue(time.Now()), nil
+}
+
+func (r *complaintResolver) TriagedViolations(ctx context.Context, obj *complaint.Complaint) ([]*reference.ViolationType, error) {
+	if obj.TriagedViolations == nil {
+		return nil, nil
+	}
+	return r.violationTypes(obj.TriagedViolations)
+}
+
+func (r *complaintResolver) Complainant(ctx context.Context, obj *complaint.Complaint) (*complaint.Contact, error) {
+	return r.Svc.Complaints.Contact(ctx, obj.ID)
 }
 
 func (r *complaintResolver) Institution(ctx context.Context, obj *complaint.Complaint) (*reference.Institution, error) {
@@ -32,15 +52,7 @@ func (r *complaintResolver) Department(ctx context.Context, obj *complaint.Compl
 }
 
 func (r *complaintResolver) Violations(ctx context.Context, obj *complaint.Complaint) ([]*reference.ViolationType, error) {
-	out := make([]*reference.ViolationType, 0, len(obj.Violations))
-	for _, code := range obj.Violations {
-		t, err := r.violationType(code)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, t)
-	}
-	return out, nil
+	return r.violationTypes(obj.Violations)
 }
 
 func (r *complaintResolver) Case(ctx context.Context, obj *complaint.Complaint) (*casefile.Case, error) {
@@ -49,6 +61,16 @@ func (r *complaintResolver) Case(ctx context.Context, obj *complaint.Complaint) 
 	}
 	// Linked to a case the caller may not read: say nothing of it.
 	return loader.For(ctx).Case.Load(ctx, *obj.CaseID)
+}
+
+func (r *complaintConnectionResolver) TotalCount(ctx context.Context, obj *model.ComplaintConnection) (int, error) {
+	n, _, err := obj.Count.Count(ctx)
+	return n, err
+}
+
+func (r *complaintConnectionResolver) TotalCountCapped(ctx context.Context, obj *model.ComplaintConnection) (bool, error) {
+	_, capped, err := obj.Count.Count(ctx)
+	return capped, err
 }
 
 func (r *complaintStatusResolver) Status(ctx context.Context, obj *complaint.PublicStatus) (string, error) {
@@ -71,6 +93,38 @@ func (r *mutationResolver) LinkComplaintToCase(ctx context.Context, input compla
 	return &model.LinkComplaintPayload{Complaint: c}, nil
 }
 
+func (r *mutationResolver) AcknowledgeComplaint(ctx context.Context, input complaint.VersionInput) (*model.ComplaintPayload, error) {
+	c, err := r.Svc.Complaints.Acknowledge(ctx, input)
+	if err != nil {
+		return nil, err
+	}
+	return &model.ComplaintPayload{Complaint: c}, nil
+}
+
+func (r *mutationResolver) TriageComplaint(ctx context.Context, input complaint.TriageInput) (*model.ComplaintPayload, error) {
+	c, err := r.Svc.Complaints.Triage(ctx, input)
+	if err != nil {
+		return nil, err
+	}
+	return &model.ComplaintPayload{Complaint: c}, nil
+}
+
+func (r *mutationResolver) ForwardComplaint(ctx context.Context, input complaint.ForwardInput) (*model.ComplaintPayload, error) {
+	c, err := r.Svc.Complaints.Forward(ctx, input)
+	if err != nil {
+		return nil, err
+	}
+	return &model.ComplaintPayload{Complaint: c}, nil
+}
+
+func (r *mutationResolver) CloseComplaint(ctx context.Context, input complaint.CloseInput) (*model.ComplaintPayload, error) {
+	c, err := r.Svc.Complaints.Close(ctx, input)
+	if err != nil {
+		return nil, err
+	}
+	return &model.ComplaintPayload{Complaint: c}, nil
+}
+
 func (r *queryResolver) Complaint(ctx context.Context, id string) (*complaint.Complaint, error) {
 	uid, err := scalar.ParseUUID("id", id)
 	if err != nil {
@@ -88,7 +142,7 @@ func (r *queryResolver) Complaints(ctx context.Context, filter *complaint.Filter
 	if err != nil {
 		return nil, err
 	}
-	out := &model.ComplaintConnection{PageInfo: &pg.Info, TotalCount: pg.TotalCount, Edges: make([]*model.ComplaintEdge, len(pg.Items))}
+	out := &model.ComplaintConnection{PageInfo: &pg.Info, Count: pg.Count, Edges: make([]*model.ComplaintEdge, len(pg.Items))}
 	for i, c := range pg.Items {
 		out.Edges[i] = &model.ComplaintEdge{Cursor: pg.Cursors[i], Node: c}
 	}
@@ -101,11 +155,16 @@ func (r *queryResolver) ComplaintStatus(ctx context.Context, trackingCode string
 
 func (r *Resolver) Complaint() generated.ComplaintResolver { return &complaintResolver{r} }
 
+func (r *Resolver) ComplaintConnection() generated.ComplaintConnectionResolver {
+	return &complaintConnectionResolver{r}
+}
+
 func (r *Resolver) ComplaintStatus() generated.ComplaintStatusResolver {
 	return &complaintStatusResolver{r}
 }
 
 type (
-	complaintResolver       struct{ *Resolver }
-	complaintStatusResolver struct{ *Resolver }
+	complaintResolver           struct{ *Resolver }
+	complaintConnectionResolver struct{ *Resolver }
+	complaintStatusResolver     struct{ *Resolver }
 )

@@ -146,9 +146,14 @@ func build(ctx context.Context, cfg *config, log *slog.Logger) (*app, error) {
 	// The one guard every service method calls first.
 	guard := authz.NewGuard(az, db, audit.Denials{DB: db}, log)
 	cases := casefile.NewService(db, guard, cat, ids)
+	complaints := complaint.NewService(db, guard, cat, cases, ids)
+	// A case's complaints close and reopen with it, in its transaction;
+	// its evidence holds follow its status once committed.
+	cases.OnTransition(complaints.FollowCase)
+	cases.UseHolds(evidence.NewHolds(db, blobs), log)
 	svc := graph.Services{
 		Cases:      cases,
-		Complaints: complaint.NewService(db, guard, cat, cases, ids),
+		Complaints: complaints,
 		Evidence:   evidence.New(db, blobs, guard, log, evidence.Config{MaxSize: cfg.MaxUpload, RetentionYears: cfg.RetentionYrs, Observe: uploads.observe}),
 		Audit:      audit.NewService(db, guard),
 		Users:      user.NewService(db, az, guard, cat, log),

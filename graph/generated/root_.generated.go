@@ -28,12 +28,15 @@ type Config = graphql.Config[ResolverRoot, DirectiveRoot, ComplexityRoot]
 type ResolverRoot interface {
 	Account() AccountResolver
 	AuditEvent() AuditEventResolver
+	AuditEventConnection() AuditEventConnectionResolver
 	AuditProof() AuditProofResolver
 	Case() CaseResolver
+	CaseConnection() CaseConnectionResolver
 	CaseNote() CaseNoteResolver
 	Child() ChildResolver
 	ChildMatch() ChildMatchResolver
 	Complaint() ComplaintResolver
+	ComplaintConnection() ComplaintConnectionResolver
 	ComplaintStatus() ComplaintStatusResolver
 	EntryPoint() EntryPointResolver
 	IdentityReveal() IdentityRevealResolver
@@ -81,9 +84,10 @@ type ComplexityRoot struct {
 	}
 
 	AuditEventConnection struct {
-		Edges      func(childComplexity int) int
-		PageInfo   func(childComplexity int) int
-		TotalCount func(childComplexity int) int
+		Edges            func(childComplexity int) int
+		PageInfo         func(childComplexity int) int
+		TotalCount       func(childComplexity int) int
+		TotalCountCapped func(childComplexity int) int
 	}
 
 	AuditEventEdge struct {
@@ -101,7 +105,9 @@ type ComplexityRoot struct {
 	}
 
 	Case struct {
+		Assignee      func(childComplexity int) int
 		Child         func(childComplexity int) int
+		ClosureReason func(childComplexity int) int
 		CreatedAt     func(childComplexity int) int
 		Department    func(childComplexity int) int
 		DueAt         func(childComplexity int) int
@@ -113,9 +119,11 @@ type ComplexityRoot struct {
 		Municipality  func(childComplexity int) int
 		NoteCount     func(childComplexity int) int
 		Notes         func(childComplexity int) int
+		Overdue       func(childComplexity int) int
 		Reference     func(childComplexity int) int
 		Status        func(childComplexity int) int
 		Summary       func(childComplexity int) int
+		Timeline      func(childComplexity int) int
 		UpdatedAt     func(childComplexity int) int
 		Urgency       func(childComplexity int) int
 		Version       func(childComplexity int) int
@@ -123,9 +131,10 @@ type ComplexityRoot struct {
 	}
 
 	CaseConnection struct {
-		Edges      func(childComplexity int) int
-		PageInfo   func(childComplexity int) int
-		TotalCount func(childComplexity int) int
+		Edges            func(childComplexity int) int
+		PageInfo         func(childComplexity int) int
+		TotalCount       func(childComplexity int) int
+		TotalCountCapped func(childComplexity int) int
 	}
 
 	CaseEdge struct {
@@ -143,6 +152,10 @@ type ComplexityRoot struct {
 
 	CaseNotePayload struct {
 		Note func(childComplexity int) int
+	}
+
+	CasePayload struct {
+		Case func(childComplexity int) int
 	}
 
 	Child struct {
@@ -175,27 +188,44 @@ type ComplexityRoot struct {
 		Status      func(childComplexity int) int
 	}
 
+	Complainant struct {
+		Contact func(childComplexity int) int
+		Kind    func(childComplexity int) int
+		Name    func(childComplexity int) int
+	}
+
 	Complaint struct {
-		Case            func(childComplexity int) int
-		Channel         func(childComplexity int) int
-		ChildIDs        func(childComplexity int) int
-		ComplainantKind func(childComplexity int) int
-		Department      func(childComplexity int) int
-		Description     func(childComplexity int) int
-		EntryPoint      func(childComplexity int) int
-		ID              func(childComplexity int) int
-		Institution     func(childComplexity int) int
-		OccurredOn      func(childComplexity int) int
-		Status          func(childComplexity int) int
-		SubmittedAt     func(childComplexity int) int
-		UpdatedAt       func(childComplexity int) int
-		Violations      func(childComplexity int) int
+		Case              func(childComplexity int) int
+		CaseReference     func(childComplexity int) int
+		Channel           func(childComplexity int) int
+		ChildIDs          func(childComplexity int) int
+		Complainant       func(childComplexity int) int
+		ComplainantKind   func(childComplexity int) int
+		Department        func(childComplexity int) int
+		Description       func(childComplexity int) int
+		DueAt             func(childComplexity int) int
+		EntryPoint        func(childComplexity int) int
+		ID                func(childComplexity int) int
+		Institution       func(childComplexity int) int
+		OccurredOn        func(childComplexity int) int
+		Outcome           func(childComplexity int) int
+		Overdue           func(childComplexity int) int
+		PerpetratorTypes  func(childComplexity int) int
+		RoutedTo          func(childComplexity int) int
+		Status            func(childComplexity int) int
+		SubmittedAt       func(childComplexity int) int
+		TriagedViolations func(childComplexity int) int
+		UpdatedAt         func(childComplexity int) int
+		Urgency           func(childComplexity int) int
+		Version           func(childComplexity int) int
+		Violations        func(childComplexity int) int
 	}
 
 	ComplaintConnection struct {
-		Edges      func(childComplexity int) int
-		PageInfo   func(childComplexity int) int
-		TotalCount func(childComplexity int) int
+		Edges            func(childComplexity int) int
+		PageInfo         func(childComplexity int) int
+		TotalCount       func(childComplexity int) int
+		TotalCountCapped func(childComplexity int) int
 	}
 
 	ComplaintEdge struct {
@@ -203,7 +233,12 @@ type ComplexityRoot struct {
 		Node   func(childComplexity int) int
 	}
 
+	ComplaintPayload struct {
+		Complaint func(childComplexity int) int
+	}
+
 	ComplaintStatus struct {
+		Label     func(childComplexity int) int
 		Status    func(childComplexity int) int
 		UpdatedAt func(childComplexity int) int
 	}
@@ -273,17 +308,23 @@ type ComplexityRoot struct {
 	}
 
 	Mutation struct {
+		AcknowledgeComplaint    func(childComplexity int, input complaint.VersionInput) int
 		AddCaseNote             func(childComplexity int, input casefile.NoteInput) int
 		ApproveRoleGrant        func(childComplexity int, input user.GrantInput) int
+		AssignCase              func(childComplexity int, input casefile.AssignInput) int
+		CloseComplaint          func(childComplexity int, input complaint.CloseInput) int
 		CreateUser              func(childComplexity int, input user.CreateInput) int
 		DisableUser             func(childComplexity int, userID string) int
 		FileCase                func(childComplexity int, input casefile.FileInput) int
+		ForwardComplaint        func(childComplexity int, input complaint.ForwardInput) int
 		GrantRole               func(childComplexity int, input user.GrantInput) int
 		LinkComplaintToCase     func(childComplexity int, input complaint.LinkInput) int
 		RequestEvidenceDownload func(childComplexity int, evidenceID string) int
 		RevealIdentity          func(childComplexity int, input casefile.RevealInput) int
 		RevokeRole              func(childComplexity int, input user.GrantInput) int
 		SubmitComplaint         func(childComplexity int, input complaint.SubmitInput) int
+		TransitionCase          func(childComplexity int, input casefile.TransitionInput) int
+		TriageComplaint         func(childComplexity int, input complaint.TriageInput) int
 		UploadEvidence          func(childComplexity int, input model.UploadEvidenceInput) int
 		VerifyEvidence          func(childComplexity int, evidenceID string) int
 	}
@@ -323,6 +364,13 @@ type ComplexityRoot struct {
 	SubmitComplaintPayload struct {
 		Complaint    func(childComplexity int) int
 		TrackingCode func(childComplexity int) int
+	}
+
+	TimelineEntry struct {
+		Actor   func(childComplexity int) int
+		At      func(childComplexity int) int
+		Kind    func(childComplexity int) int
+		Summary func(childComplexity int) int
 	}
 
 	User struct {
@@ -529,6 +577,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.AuditEventConnection.TotalCount(childComplexity), true
+	case "AuditEventConnection.totalCountCapped":
+		if e.ComplexityRoot.AuditEventConnection.TotalCountCapped == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AuditEventConnection.TotalCountCapped(childComplexity), true
 
 	case "AuditEventEdge.cursor":
 		if e.ComplexityRoot.AuditEventEdge.Cursor == nil {
@@ -580,12 +634,24 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.AuditProof.TreeSize(childComplexity), true
 
+	case "Case.assignee":
+		if e.ComplexityRoot.Case.Assignee == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Case.Assignee(childComplexity), true
 	case "Case.child":
 		if e.ComplexityRoot.Case.Child == nil {
 			break
 		}
 
 		return e.ComplexityRoot.Case.Child(childComplexity), true
+	case "Case.closureReason":
+		if e.ComplexityRoot.Case.ClosureReason == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Case.ClosureReason(childComplexity), true
 	case "Case.createdAt":
 		if e.ComplexityRoot.Case.CreatedAt == nil {
 			break
@@ -652,6 +718,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Case.Notes(childComplexity), true
+	case "Case.overdue":
+		if e.ComplexityRoot.Case.Overdue == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Case.Overdue(childComplexity), true
 	case "Case.reference":
 		if e.ComplexityRoot.Case.Reference == nil {
 			break
@@ -670,6 +742,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Case.Summary(childComplexity), true
+	case "Case.timeline":
+		if e.ComplexityRoot.Case.Timeline == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Case.Timeline(childComplexity), true
 	case "Case.updatedAt":
 		if e.ComplexityRoot.Case.UpdatedAt == nil {
 			break
@@ -713,6 +791,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.CaseConnection.TotalCount(childComplexity), true
+	case "CaseConnection.totalCountCapped":
+		if e.ComplexityRoot.CaseConnection.TotalCountCapped == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CaseConnection.TotalCountCapped(childComplexity), true
 
 	case "CaseEdge.cursor":
 		if e.ComplexityRoot.CaseEdge.Cursor == nil {
@@ -764,6 +848,13 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.CaseNotePayload.Note(childComplexity), true
+
+	case "CasePayload.case":
+		if e.ComplexityRoot.CasePayload.Case == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CasePayload.Case(childComplexity), true
 
 	case "Child.ageBand":
 		if e.ComplexityRoot.Child.AgeBand == nil {
@@ -894,12 +985,37 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.ChildMatch.Status(childComplexity), true
 
+	case "Complainant.contact":
+		if e.ComplexityRoot.Complainant.Contact == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Complainant.Contact(childComplexity), true
+	case "Complainant.kind":
+		if e.ComplexityRoot.Complainant.Kind == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Complainant.Kind(childComplexity), true
+	case "Complainant.name":
+		if e.ComplexityRoot.Complainant.Name == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Complainant.Name(childComplexity), true
+
 	case "Complaint.case":
 		if e.ComplexityRoot.Complaint.Case == nil {
 			break
 		}
 
 		return e.ComplexityRoot.Complaint.Case(childComplexity), true
+	case "Complaint.caseReference":
+		if e.ComplexityRoot.Complaint.CaseReference == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Complaint.CaseReference(childComplexity), true
 	case "Complaint.channel":
 		if e.ComplexityRoot.Complaint.Channel == nil {
 			break
@@ -912,6 +1028,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Complaint.ChildIDs(childComplexity), true
+	case "Complaint.complainant":
+		if e.ComplexityRoot.Complaint.Complainant == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Complaint.Complainant(childComplexity), true
 	case "Complaint.complainantKind":
 		if e.ComplexityRoot.Complaint.ComplainantKind == nil {
 			break
@@ -930,6 +1052,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Complaint.Description(childComplexity), true
+	case "Complaint.dueAt":
+		if e.ComplexityRoot.Complaint.DueAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Complaint.DueAt(childComplexity), true
 	case "Complaint.entryPoint":
 		if e.ComplexityRoot.Complaint.EntryPoint == nil {
 			break
@@ -954,6 +1082,30 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Complaint.OccurredOn(childComplexity), true
+	case "Complaint.outcome":
+		if e.ComplexityRoot.Complaint.Outcome == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Complaint.Outcome(childComplexity), true
+	case "Complaint.overdue":
+		if e.ComplexityRoot.Complaint.Overdue == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Complaint.Overdue(childComplexity), true
+	case "Complaint.perpetratorTypes":
+		if e.ComplexityRoot.Complaint.PerpetratorTypes == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Complaint.PerpetratorTypes(childComplexity), true
+	case "Complaint.routedTo":
+		if e.ComplexityRoot.Complaint.RoutedTo == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Complaint.RoutedTo(childComplexity), true
 	case "Complaint.status":
 		if e.ComplexityRoot.Complaint.Status == nil {
 			break
@@ -966,12 +1118,30 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Complaint.SubmittedAt(childComplexity), true
+	case "Complaint.triagedViolations":
+		if e.ComplexityRoot.Complaint.TriagedViolations == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Complaint.TriagedViolations(childComplexity), true
 	case "Complaint.updatedAt":
 		if e.ComplexityRoot.Complaint.UpdatedAt == nil {
 			break
 		}
 
 		return e.ComplexityRoot.Complaint.UpdatedAt(childComplexity), true
+	case "Complaint.urgency":
+		if e.ComplexityRoot.Complaint.Urgency == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Complaint.Urgency(childComplexity), true
+	case "Complaint.version":
+		if e.ComplexityRoot.Complaint.Version == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Complaint.Version(childComplexity), true
 	case "Complaint.violations":
 		if e.ComplexityRoot.Complaint.Violations == nil {
 			break
@@ -997,6 +1167,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.ComplaintConnection.TotalCount(childComplexity), true
+	case "ComplaintConnection.totalCountCapped":
+		if e.ComplexityRoot.ComplaintConnection.TotalCountCapped == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ComplaintConnection.TotalCountCapped(childComplexity), true
 
 	case "ComplaintEdge.cursor":
 		if e.ComplexityRoot.ComplaintEdge.Cursor == nil {
@@ -1011,6 +1187,19 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.ComplaintEdge.Node(childComplexity), true
 
+	case "ComplaintPayload.complaint":
+		if e.ComplexityRoot.ComplaintPayload.Complaint == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ComplaintPayload.Complaint(childComplexity), true
+
+	case "ComplaintStatus.label":
+		if e.ComplexityRoot.ComplaintStatus.Label == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ComplaintStatus.Label(childComplexity), true
 	case "ComplaintStatus.status":
 		if e.ComplexityRoot.ComplaintStatus.Status == nil {
 			break
@@ -1238,6 +1427,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.LinkComplaintPayload.Complaint(childComplexity), true
 
+	case "Mutation.acknowledgeComplaint":
+		if e.ComplexityRoot.Mutation.AcknowledgeComplaint == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_acknowledgeComplaint_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.AcknowledgeComplaint(childComplexity, args["input"].(complaint.VersionInput)), true
 	case "Mutation.addCaseNote":
 		if e.ComplexityRoot.Mutation.AddCaseNote == nil {
 			break
@@ -1260,6 +1460,28 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.ApproveRoleGrant(childComplexity, args["input"].(user.GrantInput)), true
+	case "Mutation.assignCase":
+		if e.ComplexityRoot.Mutation.AssignCase == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_assignCase_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.AssignCase(childComplexity, args["input"].(casefile.AssignInput)), true
+	case "Mutation.closeComplaint":
+		if e.ComplexityRoot.Mutation.CloseComplaint == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_closeComplaint_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.CloseComplaint(childComplexity, args["input"].(complaint.CloseInput)), true
 	case "Mutation.createUser":
 		if e.ComplexityRoot.Mutation.CreateUser == nil {
 			break
@@ -1293,6 +1515,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.FileCase(childComplexity, args["input"].(casefile.FileInput)), true
+	case "Mutation.forwardComplaint":
+		if e.ComplexityRoot.Mutation.ForwardComplaint == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_forwardComplaint_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.ForwardComplaint(childComplexity, args["input"].(complaint.ForwardInput)), true
 	case "Mutation.grantRole":
 		if e.ComplexityRoot.Mutation.GrantRole == nil {
 			break
@@ -1359,6 +1592,28 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.SubmitComplaint(childComplexity, args["input"].(complaint.SubmitInput)), true
+	case "Mutation.transitionCase":
+		if e.ComplexityRoot.Mutation.TransitionCase == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_transitionCase_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.TransitionCase(childComplexity, args["input"].(casefile.TransitionInput)), true
+	case "Mutation.triageComplaint":
+		if e.ComplexityRoot.Mutation.TriageComplaint == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_triageComplaint_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.TriageComplaint(childComplexity, args["input"].(complaint.TriageInput)), true
 	case "Mutation.uploadEvidence":
 		if e.ComplexityRoot.Mutation.UploadEvidence == nil {
 			break
@@ -1587,6 +1842,31 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.SubmitComplaintPayload.TrackingCode(childComplexity), true
 
+	case "TimelineEntry.actor":
+		if e.ComplexityRoot.TimelineEntry.Actor == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TimelineEntry.Actor(childComplexity), true
+	case "TimelineEntry.at":
+		if e.ComplexityRoot.TimelineEntry.At == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TimelineEntry.At(childComplexity), true
+	case "TimelineEntry.kind":
+		if e.ComplexityRoot.TimelineEntry.Kind == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TimelineEntry.Kind(childComplexity), true
+	case "TimelineEntry.summary":
+		if e.ComplexityRoot.TimelineEntry.Summary == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TimelineEntry.Summary(childComplexity), true
+
 	case "User.email":
 		if e.ComplexityRoot.User.Email == nil {
 			break
@@ -1727,19 +2007,25 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 	ec := newExecutionContext(opCtx, e, make(chan graphql.DeferredResult))
 	inputUnmarshalers := func() *graphql.InputUnmarshalerIndex {
 		return graphql.NewInputUnmarshalerIndex(
+			graphql.NewInputUnmarshaler("AcknowledgeComplaintInput", ec.unmarshalInputAcknowledgeComplaintInput),
 			graphql.NewInputUnmarshaler("AddCaseNoteInput", ec.unmarshalInputAddCaseNoteInput),
+			graphql.NewInputUnmarshaler("AssignCaseInput", ec.unmarshalInputAssignCaseInput),
 			graphql.NewInputUnmarshaler("AuditEventFilter", ec.unmarshalInputAuditEventFilter),
 			graphql.NewInputUnmarshaler("CaseFilter", ec.unmarshalInputCaseFilter),
 			graphql.NewInputUnmarshaler("ChildInput", ec.unmarshalInputChildInput),
+			graphql.NewInputUnmarshaler("CloseComplaintInput", ec.unmarshalInputCloseComplaintInput),
 			graphql.NewInputUnmarshaler("ComplainantInput", ec.unmarshalInputComplainantInput),
 			graphql.NewInputUnmarshaler("ComplaintFilter", ec.unmarshalInputComplaintFilter),
 			graphql.NewInputUnmarshaler("CreateUserInput", ec.unmarshalInputCreateUserInput),
 			graphql.NewInputUnmarshaler("FileCaseInput", ec.unmarshalInputFileCaseInput),
+			graphql.NewInputUnmarshaler("ForwardComplaintInput", ec.unmarshalInputForwardComplaintInput),
 			graphql.NewInputUnmarshaler("LinkComplaintToCaseInput", ec.unmarshalInputLinkComplaintToCaseInput),
 			graphql.NewInputUnmarshaler("RevealIdentityInput", ec.unmarshalInputRevealIdentityInput),
 			graphql.NewInputUnmarshaler("RoleGrantInput", ec.unmarshalInputRoleGrantInput),
 			graphql.NewInputUnmarshaler("SearchChildrenInput", ec.unmarshalInputSearchChildrenInput),
 			graphql.NewInputUnmarshaler("SubmitComplaintInput", ec.unmarshalInputSubmitComplaintInput),
+			graphql.NewInputUnmarshaler("TransitionCaseInput", ec.unmarshalInputTransitionCaseInput),
+			graphql.NewInputUnmarshaler("TriageComplaintInput", ec.unmarshalInputTriageComplaintInput),
 			graphql.NewInputUnmarshaler("UploadEvidenceInput", ec.unmarshalInputUploadEvidenceInput),
 			graphql.NewInputUnmarshaler("ViolationInput", ec.unmarshalInputViolationInput),
 		)
@@ -1839,7 +2125,10 @@ input AuditEventFilter {
 type AuditEventConnection {
   edges: [AuditEventEdge!]!
   pageInfo: PageInfo!
+  "How many the whole list holds (every page), exact up to 10,000: past that it says 10,000 and totalCountCapped. Counted only when asked for."
   totalCount: Int!
+  "True when the list holds more than totalCount says."
+  totalCountCapped: Boolean!
 }
 
 type AuditEventEdge {
@@ -1890,6 +2179,47 @@ extend type Mutation {
   fileCase(input: FileCaseInput!): FileCasePayload!
   "Appends a note to a case. Notes are never edited: a correction is a new note pointing to the old one."
   addCaseNote(input: AddCaseNoteInput!): CaseNotePayload!
+  """
+  Moves a case along the workflow (REGISTERED → ASSESSMENT → CASE_PLAN → IMPLEMENTATION → FOLLOW_UP →
+  CLOSURE_REQUESTED → CLOSED; a supervisor approves or rejects a closure and reopens). A stale
+  expectedVersion answers CONFLICT and changes nothing.
+  """
+  transitionCase(input: TransitionCaseInput!): CasePayload!
+  "Assigns a case to an officer or supervisor of its institution; assigning it to yourself takes it from the queue."
+  assignCase(input: AssignCaseInput!): CasePayload!
+}
+
+input TransitionCaseInput {
+  caseId: ID!
+  "REGISTERED, ASSESSMENT, CASE_PLAN, IMPLEMENTATION, FOLLOW_UP, CLOSURE_REQUESTED or CLOSED."
+  to: String!
+  "Why, in words; required to reject a closure and to reopen."
+  reason: String
+  "Required to request closure: GOAL_MET, DURABLE_SOLUTION, TURNED_18_TRANSITION_PLAN, TRANSFERRED, NO_LONGER_CONTACTABLE (after 90 days without contact), DEATH, NO_FURTHER_ACTION, OPENED_IN_ERROR, DUPLICATE."
+  closureReason: String
+  "The version last read; a stale one answers CONFLICT."
+  expectedVersion: Int!
+}
+
+input AssignCaseInput {
+  caseId: ID!
+  assigneeEmail: String!
+  "The version last read; when given, a stale one answers CONFLICT."
+  expectedVersion: Int
+}
+
+type CasePayload {
+  case: Case!
+}
+
+"Something that happened to a case. Summaries hold codes and staff only, never the child's identity."
+type TimelineEntry {
+  at: Time!
+  "STATUS_CHANGED, ASSIGNED, NOTE_ADDED, EVIDENCE_ADDED, REFERRAL_CREATED, REFERRAL_ACCEPTED, REFERRAL_DECLINED, IDENTITY_REVEALED"
+  kind: String!
+  actor: User
+  "In the request's language."
+  summary: String!
 }
 
 "Filters narrow the caller's own scope; they never reach past it."
@@ -1908,15 +2238,20 @@ input CaseFilter {
   careStatus: [CareStatus!]
   createdAfter: Time
   createdBefore: Time
-  "Open cases whose first-contact time has passed."
+  "Cases whose current step is past its deadline (clears when the step is done)."
   overdue: Boolean
   assignedToMe: Boolean
+  "Cases nobody is assigned to: the queue."
+  unassigned: Boolean
 }
 
 type CaseConnection {
   edges: [CaseEdge!]!
   pageInfo: PageInfo!
+  "How many the whole list holds (every page), exact up to 10,000: past that it says 10,000 and totalCountCapped. Counted only when asked for."
   totalCount: Int!
+  "True when the list holds more than totalCount says."
+  totalCountCapped: Boolean!
 }
 
 type CaseEdge {
@@ -2016,11 +2351,21 @@ type Case {
   id: ID!
   "Unique per institution and year: PGN-2026-000123."
   reference: String!
+  "REGISTERED, ASSESSMENT, CASE_PLAN, IMPLEMENTATION, FOLLOW_UP, CLOSURE_REQUESTED or CLOSED."
   status: String!
   urgency: Urgency!
-  "When first contact is due."
+  "The deadline of the current step (first contact by urgency, then per step); null once closed."
   dueAt: Time
+  "True when the current step is past its deadline."
+  overdue: Boolean!
+  "Increases with every change; give it back as expectedVersion."
   version: Int!
+  "Who works the case; null while it waits in the queue."
+  assignee: User
+  "While a closure is requested, and once closed."
+  closureReason: String
+  "Status changes, assignments, notes, evidence, referrals and identity reveals, oldest first."
+  timeline: [TimelineEntry!]!
   institution: Institution!
   department: Department!
   municipality: String
@@ -2083,8 +2428,58 @@ type Violation {
 extend type Mutation {
   "Records a complaint; the tracking code in the payload is shown this once."
   submitComplaint(input: SubmitComplaintInput!): SubmitComplaintPayload!
-  "Links a complaint to an existing case (caseId) or to a case filed with it (newCase)."
+  "Links a complaint to an existing case (caseId) or to a case filed with it (newCase), unassigned, in the caller's institution's queue."
   linkComplaintToCase(input: LinkComplaintToCaseInput!): LinkComplaintPayload!
+  "A receiving institution acknowledges a complaint routed to it (due within 24 hours of receipt)."
+  acknowledgeComplaint(input: AcknowledgeComplaintInput!): ComplaintPayload!
+  "Sets urgency, classifies the violations and sets the routing (institution codes); due within 3 working days of receipt."
+  triageComplaint(input: TriageComplaintInput!): ComplaintPayload!
+  "Routes the complaint to another institution, saying why; the caller's institution no longer receives it."
+  forwardComplaint(input: ForwardComplaintInput!): ComplaintPayload!
+  "Closes a complaint that no case takes up: RESOLVED, OUT_OF_SCOPE_REFERRED, WITHDRAWN or DUPLICATE."
+  closeComplaint(input: CloseComplaintInput!): ComplaintPayload!
+}
+
+input AcknowledgeComplaintInput {
+  complaintId: ID!
+  expectedVersion: Int!
+}
+
+input TriageComplaintInput {
+  complaintId: ID!
+  urgency: Urgency!
+  "Codes of violationTypes, as classified (those submitted stay on record)."
+  violations: [String!]!
+  "Institution codes the complaint is routed to from now on."
+  routedTo: [String!]!
+  expectedVersion: Int!
+}
+
+input ForwardComplaintInput {
+  complaintId: ID!
+  toInstitution: String!
+  reason: String!
+  "When given, a stale one answers CONFLICT."
+  expectedVersion: Int
+}
+
+input CloseComplaintInput {
+  complaintId: ID!
+  "RESOLVED, OUT_OF_SCOPE_REFERRED, WITHDRAWN or DUPLICATE."
+  outcome: String!
+  reason: String
+  expectedVersion: Int!
+}
+
+type ComplaintPayload {
+  complaint: Complaint!
+}
+
+"Who complained. Shown to the institutions the complaint is routed to; every read is audited."
+type Complainant {
+  kind: ComplainantKind!
+  name: String
+  contact: String
 }
 
 enum ComplainantKind { CHILD FAMILY_MEMBER INSTITUTION NGO ANONYMOUS }
@@ -2109,6 +2504,8 @@ input SubmitComplaintInput {
   occurredOn: Date
   "Codes of violationTypes."
   violations: [String!]!
+  "Who committed them, when known: routing uses it (violations by police or migration staff go to PDH)."
+  perpetratorTypes: [PerpetratorType!]
   "Children registered with the complaint."
   children: [ChildInput!]
   "Children already known to the institution."
@@ -2140,12 +2537,17 @@ input ComplaintFilter {
   submittedAfter: Time
   submittedBefore: Time
   linked: Boolean
+  "Complaints whose current step is past its deadline."
+  overdue: Boolean
 }
 
 type ComplaintConnection {
   edges: [ComplaintEdge!]!
   pageInfo: PageInfo!
+  "How many the whole list holds (every page), exact up to 10,000: past that it says 10,000 and totalCountCapped. Counted only when asked for."
   totalCount: Int!
+  "True when the list holds more than totalCount says."
+  totalCountCapped: Boolean!
 }
 
 type ComplaintEdge {
@@ -2155,8 +2557,24 @@ type ComplaintEdge {
 
 type Complaint {
   id: ID!
-  "RECEIVED, then LINKED once a case takes it up."
+  "RECEIVED, ACKNOWLEDGED, TRIAGED, then LINKED, FORWARDED or CLOSED."
   status: String!
+  "Increases with every change; give it back as expectedVersion."
+  version: Int!
+  "The institutions that receive the complaint, by the routing rules or as triaged."
+  routedTo: [Institution!]!
+  "The deadline of the current step: acknowledgement 24 h, triage 3 working days, response 30 days from receipt."
+  dueAt: Time
+  overdue: Boolean!
+  "Set by triage."
+  urgency: Urgency
+  "The violations as triaged; null until then."
+  triagedViolations: [ViolationType!]
+  "RESOLVED, OUT_OF_SCOPE_REFERRED, WITHDRAWN or DUPLICATE, once closed."
+  outcome: String
+  perpetratorTypes: [PerpetratorType!]!
+  "Null, with FORBIDDEN at this path, for anyone but the receiving institutions. Every read is audited."
+  complainant: Complainant
   institution: Institution!
   complainantKind: ComplainantKind!
   channel: Channel!
@@ -2168,12 +2586,16 @@ type Complaint {
   childIds: [ID!]!
   "The linked case, when the caller may read it."
   case: Case
+  "The linked case's reference, for whoever may read the complaint (its content only with the case)."
+  caseReference: String
   submittedAt: Time!
   updatedAt: Time!
 }
 
 type ComplaintStatus {
   status: String!
+  "The status for the complainant, in the request's language: Recibida, En revisión, En atención, Remitida a otra institución, Cerrada."
+  label: String!
   updatedAt: Time!
 }
 `, BuiltIn: false},
@@ -2498,6 +2920,8 @@ func (ec *executionContext) childFields_AuditEventConnection(ctx context.Context
 		return ec.fieldContext_AuditEventConnection_pageInfo(ctx, field)
 	case "totalCount":
 		return ec.fieldContext_AuditEventConnection_totalCount(ctx, field)
+	case "totalCountCapped":
+		return ec.fieldContext_AuditEventConnection_totalCountCapped(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type AuditEventConnection", field.Name)
 }
@@ -2542,8 +2966,16 @@ func (ec *executionContext) childFields_Case(ctx context.Context, field graphql.
 		return ec.fieldContext_Case_urgency(ctx, field)
 	case "dueAt":
 		return ec.fieldContext_Case_dueAt(ctx, field)
+	case "overdue":
+		return ec.fieldContext_Case_overdue(ctx, field)
 	case "version":
 		return ec.fieldContext_Case_version(ctx, field)
+	case "assignee":
+		return ec.fieldContext_Case_assignee(ctx, field)
+	case "closureReason":
+		return ec.fieldContext_Case_closureReason(ctx, field)
+	case "timeline":
+		return ec.fieldContext_Case_timeline(ctx, field)
 	case "institution":
 		return ec.fieldContext_Case_institution(ctx, field)
 	case "department":
@@ -2582,6 +3014,8 @@ func (ec *executionContext) childFields_CaseConnection(ctx context.Context, fiel
 		return ec.fieldContext_CaseConnection_pageInfo(ctx, field)
 	case "totalCount":
 		return ec.fieldContext_CaseConnection_totalCount(ctx, field)
+	case "totalCountCapped":
+		return ec.fieldContext_CaseConnection_totalCountCapped(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type CaseConnection", field.Name)
 }
@@ -2618,6 +3052,14 @@ func (ec *executionContext) childFields_CaseNotePayload(ctx context.Context, fie
 		return ec.fieldContext_CaseNotePayload_note(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type CaseNotePayload", field.Name)
+}
+
+func (ec *executionContext) childFields_CasePayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "case":
+		return ec.fieldContext_CasePayload_case(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type CasePayload", field.Name)
 }
 
 func (ec *executionContext) childFields_Child(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -2680,12 +3122,42 @@ func (ec *executionContext) childFields_ChildMatch(ctx context.Context, field gr
 	return nil, fmt.Errorf("no field named %q was found under type ChildMatch", field.Name)
 }
 
+func (ec *executionContext) childFields_Complainant(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "kind":
+		return ec.fieldContext_Complainant_kind(ctx, field)
+	case "name":
+		return ec.fieldContext_Complainant_name(ctx, field)
+	case "contact":
+		return ec.fieldContext_Complainant_contact(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type Complainant", field.Name)
+}
+
 func (ec *executionContext) childFields_Complaint(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "id":
 		return ec.fieldContext_Complaint_id(ctx, field)
 	case "status":
 		return ec.fieldContext_Complaint_status(ctx, field)
+	case "version":
+		return ec.fieldContext_Complaint_version(ctx, field)
+	case "routedTo":
+		return ec.fieldContext_Complaint_routedTo(ctx, field)
+	case "dueAt":
+		return ec.fieldContext_Complaint_dueAt(ctx, field)
+	case "overdue":
+		return ec.fieldContext_Complaint_overdue(ctx, field)
+	case "urgency":
+		return ec.fieldContext_Complaint_urgency(ctx, field)
+	case "triagedViolations":
+		return ec.fieldContext_Complaint_triagedViolations(ctx, field)
+	case "outcome":
+		return ec.fieldContext_Complaint_outcome(ctx, field)
+	case "perpetratorTypes":
+		return ec.fieldContext_Complaint_perpetratorTypes(ctx, field)
+	case "complainant":
+		return ec.fieldContext_Complaint_complainant(ctx, field)
 	case "institution":
 		return ec.fieldContext_Complaint_institution(ctx, field)
 	case "complainantKind":
@@ -2706,6 +3178,8 @@ func (ec *executionContext) childFields_Complaint(ctx context.Context, field gra
 		return ec.fieldContext_Complaint_childIds(ctx, field)
 	case "case":
 		return ec.fieldContext_Complaint_case(ctx, field)
+	case "caseReference":
+		return ec.fieldContext_Complaint_caseReference(ctx, field)
 	case "submittedAt":
 		return ec.fieldContext_Complaint_submittedAt(ctx, field)
 	case "updatedAt":
@@ -2722,6 +3196,8 @@ func (ec *executionContext) childFields_ComplaintConnection(ctx context.Context,
 		return ec.fieldContext_ComplaintConnection_pageInfo(ctx, field)
 	case "totalCount":
 		return ec.fieldContext_ComplaintConnection_totalCount(ctx, field)
+	case "totalCountCapped":
+		return ec.fieldContext_ComplaintConnection_totalCountCapped(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type ComplaintConnection", field.Name)
 }
@@ -2736,10 +3212,20 @@ func (ec *executionContext) childFields_ComplaintEdge(ctx context.Context, field
 	return nil, fmt.Errorf("no field named %q was found under type ComplaintEdge", field.Name)
 }
 
+func (ec *executionContext) childFields_ComplaintPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "complaint":
+		return ec.fieldContext_ComplaintPayload_complaint(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ComplaintPayload", field.Name)
+}
+
 func (ec *executionContext) childFields_ComplaintStatus(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "status":
 		return ec.fieldContext_ComplaintStatus_status(ctx, field)
+	case "label":
+		return ec.fieldContext_ComplaintStatus_label(ctx, field)
 	case "updatedAt":
 		return ec.fieldContext_ComplaintStatus_updatedAt(ctx, field)
 	}
@@ -2908,6 +3394,20 @@ func (ec *executionContext) childFields_SubmitComplaintPayload(ctx context.Conte
 		return ec.fieldContext_SubmitComplaintPayload_trackingCode(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type SubmitComplaintPayload", field.Name)
+}
+
+func (ec *executionContext) childFields_TimelineEntry(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "at":
+		return ec.fieldContext_TimelineEntry_at(ctx, field)
+	case "kind":
+		return ec.fieldContext_TimelineEntry_kind(ctx, field)
+	case "actor":
+		return ec.fieldContext_TimelineEntry_actor(ctx, field)
+	case "summary":
+		return ec.fieldContext_TimelineEntry_summary(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type TimelineEntry", field.Name)
 }
 
 func (ec *executionContext) childFields_User(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {

@@ -21,9 +21,13 @@ type AccountPayload struct {
 }
 
 type AuditEventConnection struct {
-	Edges      []*AuditEventEdge `json:"edges"`
-	PageInfo   *page.Info        `json:"pageInfo"`
-	TotalCount int               `json:"totalCount"`
+	Edges    []*AuditEventEdge `json:"edges"`
+	PageInfo *page.Info        `json:"pageInfo"`
+	// How many the whole list holds (every page), exact up to 10,000: past that it says 10,000 and totalCountCapped. Counted only when asked for.
+	TotalCount int `json:"totalCount"`
+	// True when the list holds more than totalCount says.
+	TotalCountCapped bool          `json:"totalCountCapped"`
+	Count            *page.Counter `json:"-"`
 }
 
 type AuditEventEdge struct {
@@ -32,9 +36,13 @@ type AuditEventEdge struct {
 }
 
 type CaseConnection struct {
-	Edges      []*CaseEdge `json:"edges"`
-	PageInfo   *page.Info  `json:"pageInfo"`
-	TotalCount int         `json:"totalCount"`
+	Edges    []*CaseEdge `json:"edges"`
+	PageInfo *page.Info  `json:"pageInfo"`
+	// How many the whole list holds (every page), exact up to 10,000: past that it says 10,000 and totalCountCapped. Counted only when asked for.
+	TotalCount int `json:"totalCount"`
+	// True when the list holds more than totalCount says.
+	TotalCountCapped bool          `json:"totalCountCapped"`
+	Count            *page.Counter `json:"-"`
 }
 
 type CaseEdge struct {
@@ -46,15 +54,27 @@ type CaseNotePayload struct {
 	Note *casefile.Note `json:"note"`
 }
 
+type CasePayload struct {
+	Case *casefile.Case `json:"case"`
+}
+
 type ComplaintConnection struct {
-	Edges      []*ComplaintEdge `json:"edges"`
-	PageInfo   *page.Info       `json:"pageInfo"`
-	TotalCount int              `json:"totalCount"`
+	Edges    []*ComplaintEdge `json:"edges"`
+	PageInfo *page.Info       `json:"pageInfo"`
+	// How many the whole list holds (every page), exact up to 10,000: past that it says 10,000 and totalCountCapped. Counted only when asked for.
+	TotalCount int `json:"totalCount"`
+	// True when the list holds more than totalCount says.
+	TotalCountCapped bool          `json:"totalCountCapped"`
+	Count            *page.Counter `json:"-"`
 }
 
 type ComplaintEdge struct {
 	Cursor string               `json:"cursor"`
 	Node   *complaint.Complaint `json:"node"`
+}
+
+type ComplaintPayload struct {
+	Complaint *complaint.Complaint `json:"complaint"`
 }
 
 type EvidencePayload struct {

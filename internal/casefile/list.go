@@ -31,8 +31,12 @@ type Filter struct {
 	CareStatus          []child.CareStatus
 	CreatedAfter        *time.Time
 	CreatedBefore       *time.Time
-	Overdue             *bool
-	AssignedToMe        *bool
+	// Overdue: the current step's deadline has passed (it clears when the
+	// step is done and the next one's deadline is set).
+	Overdue      *bool
+	AssignedToMe *bool
+	// Unassigned: nobody is assigned to the case (the queue).
+	Unassigned *bool
 }
 
 // Page is one page of cases.
@@ -57,11 +61,7 @@ func (s *Service) List(ctx context.Context, f Filter, first *int, after *string)
 	if err != nil {
 		return nil, apperr.Wrap(op, err)
 	}
-	var total int
-	if err := sqlx.GetContext(ctx, s.db, &total,
-		`SELECT count(*) FROM cases c JOIN children ch ON ch.id = c.child_id WHERE `+where, a...); err != nil {
-		return nil, apperr.Wrap(op, postgres.MapError(err))
-	}
+	count := postgres.Counter(s.db, "cases c JOIN children ch ON ch.id = c.child_id", where, a)
 	if req.After != nil {
 		where += fmt.Sprintf(" AND (c.created_at, c.id) < (%s, %s)", a.Add(req.After.At), a.Add(req.After.ID))
 	}
@@ -78,7 +78,7 @@ ORDER BY c.created_at DESC, c.id DESC LIMIT ` + a.Add(req.Size+1)
 		cases[i] = rows[i].toCase()
 	}
 	out := page.Cut(req.Size, req.After != nil, cases, func(c *Case) string { return page.Cursor{At: c.CreatedAt, ID: c.ID}.String() })
-	out.TotalCount = total
+	out.Count = count
 	if err := loadViolations(ctx, s.db, out.Items); err != nil {
 		return nil, apperr.Wrap(op, postgres.MapError(err))
 	}
@@ -143,8 +143,9 @@ func (s *Service) filterWhere(d *authz.Decision, f *Filter, a *args) (string, er
 		conds = append(conds, "c.created_at < "+a.Add(*f.CreatedBefore))
 	}
 	if f.Overdue != nil {
-		// Overdue: first contact was due and the case is still waiting for it.
-		cond := "(c.status = 'OPEN' AND c.due_at < now())"
+		// Overdue: the deadline of the step the case is at has passed. A
+		// closed case has no deadline.
+		cond := "(c.due_at IS NOT NULL AND c.due_at < " + a.Add(s.now()) + ")"
 		if !*f.Overdue {
 			cond = "NOT " + cond
 		}
@@ -155,6 +156,13 @@ func (s *Service) filterWhere(d *authz.Decision, f *Filter, a *args) (string, er
 			conds = append(conds, "c.assigned_to = "+a.Add(p.UserID))
 		} else {
 			conds = append(conds, "c.assigned_to IS DISTINCT FROM "+a.Add(p.UserID))
+		}
+	}
+	if f.Unassigned != nil {
+		if *f.Unassigned {
+			conds = append(conds, "c.assigned_to IS NULL")
+		} else {
+			conds = append(conds, "c.assigned_to IS NOT NULL")
 		}
 	}
 	return strings.Join(conds, " AND "), v.Err()

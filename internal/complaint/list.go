@@ -26,6 +26,8 @@ type Filter struct {
 	SubmittedAfter  *time.Time
 	SubmittedBefore *time.Time
 	Linked          *bool
+	// Overdue: the current step is past its deadline.
+	Overdue *bool
 }
 
 // Page is one page of complaints.
@@ -86,14 +88,18 @@ func (s *Service) List(ctx context.Context, f Filter, first *int, after *string)
 			conds = append(conds, "k.case_id IS NULL")
 		}
 	}
+	if f.Overdue != nil {
+		cond := "(k.due_at IS NOT NULL AND k.due_at < " + a.Add(s.now()) + ")"
+		if !*f.Overdue {
+			cond = "NOT " + cond
+		}
+		conds = append(conds, cond)
+	}
 	if err := v.Err(); err != nil {
 		return nil, apperr.Wrap(op, err)
 	}
 	where := strings.Join(conds, " AND ")
-	var total int
-	if err := sqlx.GetContext(ctx, s.db, &total, `SELECT count(*) FROM complaints k WHERE `+where, a...); err != nil {
-		return nil, apperr.Wrap(op, postgres.MapError(err))
-	}
+	count := postgres.Counter(s.db, "complaints k", where, a)
 	if req.After != nil {
 		where += fmt.Sprintf(" AND (k.submitted_at, k.id) < (%s, %s)", a.Add(req.After.At), a.Add(req.After.ID))
 	}
@@ -109,6 +115,6 @@ func (s *Service) List(ctx context.Context, f Filter, first *int, after *string)
 	out := page.Cut(req.Size, req.After != nil, list, func(c *Complaint) string {
 		return page.Cursor{At: c.SubmittedAt, ID: c.ID}.String()
 	})
-	out.TotalCount = total
+	out.Count = count
 	return &out, nil
 }
