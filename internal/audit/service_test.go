@@ -10,9 +10,9 @@ import (
 
 	"amparo/internal/apperr"
 	"amparo/internal/audit"
-	"amparo/internal/page"
 	"amparo/internal/auth"
 	"amparo/internal/authz"
+	"amparo/internal/page"
 	"amparo/policies"
 )
 
