@@ -206,6 +206,7 @@ func build(ctx context.Context, cfg *config, log *slog.Logger) (*app, error) {
 		m := http.NewServeMux()
 		m.Handle("GET /metrics", metricsHandler)
 		a.metrics = m
+		mux.Handle("GET /metrics", http.NotFoundHandler()) // not the console's
 	}
 	mux.Handle("GET /console/config.json", consoleConfig(cfg))
 	var connect []string
