@@ -15,6 +15,7 @@ import (
 	"amparo/internal/complaint"
 	"amparo/internal/evidence"
 	"amparo/internal/reference"
+	"amparo/internal/referral"
 	"amparo/internal/user"
 )
 
@@ -27,6 +28,7 @@ type Services struct {
 	Evidence   *evidence.Service
 	Users      *user.Service
 	Audit      *audit.Service
+	Referrals  *referral.Service
 }
 
 // Resolver holds what the resolvers need.

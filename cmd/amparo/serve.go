@@ -31,6 +31,7 @@ import (
 	"amparo/internal/evidence"
 	"amparo/internal/postgres"
 	"amparo/internal/reference"
+	"amparo/internal/referral"
 	"amparo/internal/request"
 	"amparo/internal/user"
 	"amparo/internal/web"
@@ -99,6 +100,12 @@ func build(ctx context.Context, cfg *config, log *slog.Logger) (*app, error) {
 	}
 	// Grants change on any replica; this one hears of it within
 	// milliseconds, and reloads every 30 s in case a notification is lost.
+	// Principals are cached while this replica hears of every grant change
+	// and disablement (the authorizer's watcher), so a request costs no
+	// statement for its caller. Registered before the watcher starts: its
+	// first reload, once listening, is what turns the cache on.
+	users := auth.NewUsers(db)
+	az.OnChange(users.Changed)
 	go az.Watch(ctx, cfg.DatabaseURL, 30*time.Second, log)
 	var verifiers auth.Verifiers
 	if cfg.OIDCIssuer != "" {
@@ -159,6 +166,7 @@ func build(ctx context.Context, cfg *config, log *slog.Logger) (*app, error) {
 		Evidence:   evidence.New(db, blobs, guard, log, evidence.Config{MaxSize: cfg.MaxUpload, RetentionYears: cfg.RetentionYrs, Observe: uploads.observe}),
 		Audit:      audit.NewService(db, guard),
 		Users:      user.NewService(db, az, guard, cat, log),
+		Referrals:  referral.NewService(db, guard, cat, cases),
 	}
 	gql := graph.NewHandler(&graph.Resolver{Authz: az, Catalog: cat, Svc: svc, Log: log}, graph.Limits{
 		MaxUploadSize:     cfg.MaxUpload,
@@ -172,11 +180,6 @@ func build(ctx context.Context, cfg *config, log *slog.Logger) (*app, error) {
 	}, graph.NewMetrics(reg))
 
 	mux := http.NewServeMux()
-	// Principals are cached while this replica hears of every grant change
-	// and disablement (the authorizer's watcher), so a request costs no
-	// statement for its caller.
-	users := auth.NewUsers(db)
-	az.OnChange(users.Changed)
 	mux.Handle("POST /graphql", auth.Middleware(verifiers, users, log, gql))
 	if cfg.Dev {
 		mux.Handle("GET /graphql", graphiql.Page())
