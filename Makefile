@@ -9,16 +9,16 @@ MINIO_VERSION := v0.0.0-20260212201848-7aac2a2c5b7c
 # keyed by version: a clean clone (as in CI) reuses it.
 MINIO_CACHE := $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/amparo/minio-$(MINIO_VERSION)
 
-.PHONY: run test generate generated vet bench clean postgres bin/minio web web-test web-generated node chromium screenshots validate-deploy
+.PHONY: graphiql run test generate generated vet bench clean postgres bin/minio web web-test web-generated node chromium screenshots validate-deploy
 
 # Run everything locally: a private PostgreSQL and MinIO under ./.amparo,
 # migrated and seeded, and the server. Pass flags with ARGS="...".
-run: postgres bin/minio web
+run: postgres bin/minio web graphiql
 	go run ./cmd/amparo dev $(ARGS)
 
 # Run all tests against real PostgreSQL and MinIO servers, which the tests
 # start themselves, after checking that generated code matches its sources.
-test: postgres bin/minio generated web-test validate-deploy
+test: postgres bin/minio generated graphiql web-test validate-deploy
 	AMPARO_MINIO_BIN=$(CURDIR)/bin/minio go test -count=1 -timeout 30m ./...
 
 # Decode every deployment file strictly into the upstream types of what
@@ -67,6 +67,15 @@ web-generated: web/node_modules/.package-lock.json
 		echo "web/src/gql was out of date with the schema or the operations; it has been regenerated: review and commit it"; \
 		exit 1; \
 	fi
+
+# GraphiQL for `amparo dev`, embedded in the binary (graph/graphiql): npm's
+# bundles, pinned by web/graphiql's lockfile, gzipped into the embed folder.
+GRAPHIQL := graph/graphiql/assets/graphiql.min.js.gz
+graphiql: $(GRAPHIQL)
+$(GRAPHIQL): web/graphiql/node_modules/.package-lock.json graph/graphiql/build.sh
+	sh graph/graphiql/build.sh
+web/graphiql/node_modules/.package-lock.json: web/graphiql/package-lock.json | node
+	cd web/graphiql && npm ci --no-audit --no-fund --ignore-scripts
 
 # Screenshots of the main screens for the README (docs/screenshots).
 screenshots: web chromium postgres bin/minio

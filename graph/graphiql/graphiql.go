@@ -1,8 +1,10 @@
 // Package graphiql serves GraphiQL (3.8.3, with React 18.3.1) from assets
 // embedded in the binary, so that `amparo dev` offers it offline: the page
 // loads nothing from a CDN. The bundles are npm's (graphiql, react,
-// react-dom; MIT, assets/LICENSES.txt), kept gzipped; update.sh refreshes
-// them.
+// react-dom; MIT, assets/LICENSES.txt), pinned by web/graphiql's lockfile
+// and gzipped into assets/ by build.sh (`make graphiql`, which `make run`
+// and `make test` run); they are build output, not committed. A binary
+// built without them says so on the page.
 package graphiql
 
 import (
@@ -28,6 +30,13 @@ func Page() http.Handler {
 	page, err := assets.ReadFile("assets/index.html")
 	if err != nil {
 		panic(err) // embedded at build time: cannot be missing
+	}
+	if _, err := assets.ReadFile("assets/graphiql.min.js.gz"); err != nil {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+			w.WriteHeader(http.StatusServiceUnavailable)
+			_, _ = io.WriteString(w, "GraphiQL was not built into this binary: run make run (or make graphiql, then build again).\n")
+		})
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h := w.Header()
