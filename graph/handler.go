@@ -33,6 +33,7 @@ func NewHandler(r *Resolver, lim Limits) http.Handler {
 	srv := handler.New(generated.NewExecutableSchema(generated.Config{Resolvers: r}))
 	srv.AddTransport(transport.Options{})
 	srv.AddTransport(transport.POST{})
+	addWebsocket(srv, r.Websocket) // subscription.go
 	srv.AddTransport(&streamingMultipart{
 		maxBody: lim.MaxUploadSize + 2<<20,
 		slots:   make(chan struct{}, max(lim.MaxUploads, 1)),

@@ -9,6 +9,7 @@ package graph
 import (
 	"log/slog"
 
+	"amparo/internal/alert"
 	"amparo/internal/audit"
 	"amparo/internal/authz"
 	"amparo/internal/casefile"
@@ -27,6 +28,7 @@ type Services struct {
 	Evidence   *evidence.Service
 	Users      *user.Service
 	Audit      *audit.Service
+	Alerts     *alert.Service
 }
 
 // Resolver holds what the resolvers need.
@@ -35,4 +37,6 @@ type Resolver struct {
 	Catalog *reference.Catalog
 	Svc     Services
 	Log     *slog.Logger
+	// Websocket is how subscriptions are served (graph/subscription.go).
+	Websocket Websocket
 }

@@ -25,6 +25,7 @@ type config struct {
 	LogLevel      string
 	Dev           bool // GraphiQL and friends; set by `amparo dev` only
 	ShutdownGrace int  // seconds
+	Alerts        alertConfig
 
 	// wrapDB, when set, wraps the database connector (tests count
 	// statements with it).
@@ -124,6 +125,9 @@ func loadConfig(getenv func(string) string) (*config, error) {
 			return nil, &configError{"AMPARO_MAX_CONCURRENT_UPLOADS", "must be a number from 1 to 1024"}
 		}
 		c.MaxUploads = n
+	}
+	if c.Alerts, err = loadAlertConfig(getenv); err != nil {
+		return nil, err
 	}
 	switch c.LogLevel {
 	case "debug", "info", "warn", "error":

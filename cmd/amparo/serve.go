@@ -20,6 +20,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"amparo/graph"
+	"amparo/internal/alert"
 	"amparo/internal/audit"
 	"amparo/internal/auth"
 	"amparo/internal/authz"
@@ -60,6 +61,8 @@ type app struct {
 	blobs   *blob.Store
 	handler http.Handler
 	sealer  *audit.Sealer
+	alerts  *alert.Hub     // pushes alerts to this replica's subscriptions
+	watcher *alert.Watcher // raises deadline alerts, when leading
 }
 
 // build wires the server from its configuration.
@@ -126,27 +129,38 @@ func build(ctx context.Context, cfg *config, log *slog.Logger) (*app, error) {
 
 	// The one guard every service method calls first.
 	guard := authz.NewGuard(az, db, audit.Denials{DB: db}, log)
-	cases := casefile.NewService(db, guard, cat)
+	raiser := alert.NewRaiser(guard)
+	alertMetrics := newAlertMetrics()
+	hub := alert.NewHub(db, cfg.DatabaseURL, log, alertMetrics, alert.HubConfig{PerUser: cfg.Alerts.PerUser, PerReplica: cfg.Alerts.PerReplica})
+	watcher := alert.NewWatcher(db, raiser, log, alert.WatcherConfig{Soon: cfg.Alerts.DeadlineSoon, Interval: cfg.Alerts.WatchEvery})
+	cases := casefile.NewService(db, guard, cat, raiser)
 	svc := graph.Services{
 		Cases:      cases,
 		Complaints: complaint.NewService(db, guard, cat, cases),
 		Evidence:   evidence.New(db, blobs, guard, log, evidence.Config{MaxSize: cfg.MaxUpload, RetentionYears: cfg.RetentionYrs}),
 		Audit:      audit.NewService(db, guard),
 		Users:      user.NewService(db, az, guard, cat, log),
+		Alerts:     alert.NewService(db, guard, hub),
 	}
-	gql := graph.NewHandler(&graph.Resolver{Authz: az, Catalog: cat, Svc: svc, Log: log},
+	users := auth.NewUsers(db)
+	ws := graph.Websocket{Verifier: verifiers, Users: users, Sessions: hub, Origins: cfg.Alerts.Origins}
+	gql := graph.NewHandler(&graph.Resolver{Authz: az, Catalog: cat, Svc: svc, Log: log, Websocket: ws},
 		graph.Limits{MaxUploadSize: cfg.MaxUpload, MaxUploads: cfg.MaxUploads, Complexity: 2000})
 
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	metrics := newHTTPMetrics(reg)
+	alertMetrics.register(reg, hub, watcher)
 
 	mux := http.NewServeMux()
-	mux.Handle("POST /graphql", auth.Middleware(verifiers, auth.NewUsers(db), log, gql))
+	mux.Handle("POST /graphql", auth.Middleware(verifiers, users, log, gql))
 	mux.Handle("OPTIONS /graphql", gql)
+	// Subscriptions: websocket upgrades, authenticated in connection_init.
+	var graphiql http.Handler
 	if cfg.Dev {
-		mux.Handle("GET /graphql", graph.Playground())
+		graphiql = graph.Playground()
 	}
+	mux.Handle("GET /graphql", graph.Upgrades(gql, graphiql))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	})
@@ -165,7 +179,7 @@ func build(ctx context.Context, cfg *config, log *slog.Logger) (*app, error) {
 	})
 	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
 	h := request.Middleware(accessLog(log, metrics, mux))
-	return &app{db: db, blobs: blobs, handler: h, sealer: sealer}, nil
+	return &app{db: db, blobs: blobs, handler: h, sealer: sealer, alerts: hub, watcher: watcher}, nil
 }
 
 // serve runs the server until ctx ends, then drains requests in flight.
@@ -185,6 +199,10 @@ func serve(ctx context.Context, cfg *config, log *slog.Logger, ready func(addr s
 		}
 	})
 	bg.Go(func() { evidence.NewJanitor(a.db, a.blobs, log, evidence.JanitorConfig{}).Run(ctx) })
+	// Alerts: this replica's subscriptions, and the deadline watcher (one
+	// leader among replicas).
+	bg.Go(func() { a.alerts.Run(ctx) })
+	bg.Go(func() { a.watcher.Run(ctx) })
 	defer bg.Wait()
 	ln, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {

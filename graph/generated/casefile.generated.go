@@ -2964,4 +2964,23 @@ func (ec *executionContext) marshalOUrgency2ᚕamparoᚋinternalᚋcasefileᚐUr
 	return ret
 }
 
+func (ec *executionContext) unmarshalOUrgency2ᚖamparoᚋinternalᚋcasefileᚐUrgency(ctx context.Context, v any) (*casefile.Urgency, error) {
+	if v == nil {
+		return nil, nil
+	}
+	tmp, err := graphql.UnmarshalString(v)
+	res := casefile.Urgency(tmp)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOUrgency2ᚖamparoᚋinternalᚋcasefileᚐUrgency(ctx context.Context, sel ast.SelectionSet, v *casefile.Urgency) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	_ = sel
+	_ = ctx
+	res := graphql.MarshalString(string(*v))
+	return res
+}
+
 // endregion ***************************** type.gotpl *****************************

@@ -3,6 +3,7 @@
 package model
 
 import (
+	"amparo/internal/alert"
 	"amparo/internal/audit"
 	"amparo/internal/auth"
 	"amparo/internal/casefile"
@@ -18,6 +19,17 @@ import (
 
 type AccountPayload struct {
 	User *user.User `json:"user"`
+}
+
+type AlertConnection struct {
+	Edges      []*AlertEdge `json:"edges"`
+	PageInfo   *page.Info   `json:"pageInfo"`
+	TotalCount int          `json:"totalCount"`
+}
+
+type AlertEdge struct {
+	Cursor string       `json:"cursor"`
+	Node   *alert.Alert `json:"node"`
 }
 
 type AuditEventConnection struct {
@@ -69,6 +81,11 @@ type LinkComplaintPayload struct {
 	Complaint *complaint.Complaint `json:"complaint"`
 }
 
+type MarkAlertsReadPayload struct {
+	// The alerts marked, newest first.
+	Alerts []*alert.Alert `json:"alerts"`
+}
+
 type Mutation struct {
 }
 
@@ -79,6 +96,9 @@ type SubmitComplaintPayload struct {
 	Complaint *complaint.Complaint `json:"complaint"`
 	// Give this to the complainant: it is not stored and cannot be shown again.
 	TrackingCode string `json:"trackingCode"`
+}
+
+type Subscription struct {
 }
 
 type UploadEvidenceInput struct {

@@ -11,6 +11,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/jmoiron/sqlx"
 
+	"amparo/internal/alert"
 	"amparo/internal/audit"
 	"amparo/internal/auth"
 	"amparo/internal/authz"
@@ -47,7 +48,7 @@ func benchService(b *testing.B) (*Service, context.Context) {
 		b.Fatal(err)
 	}
 	g := authz.NewGuard(az, db.App, audit.Denials{DB: db.App}, slog.New(slog.DiscardHandler))
-	return NewService(db.App, g, cat), auth.With(ctx, p)
+	return NewService(db.App, g, cat, alert.NewRaiser(g)), auth.With(ctx, p)
 }
 
 // BenchmarkFile files cases from 16 concurrent writers, with the audit

@@ -28,15 +28,24 @@ type Service struct {
 	db      *sqlx.DB
 	guard   *authz.Guard
 	catalog *reference.Catalog
+	alerts  Alerts
 	now     func() time.Time
 	// record writes audit events: audit.Record, always. Only the benchmark
 	// that measures what auditing costs replaces it, from inside the package.
 	record func(ctx context.Context, tx sqlx.ExecerContext, ev audit.Event) error
 }
 
-// NewService returns a Service over db.
-func NewService(db *sqlx.DB, g *authz.Guard, cat *reference.Catalog) *Service {
-	return &Service{db: db, guard: g, catalog: cat, now: time.Now, record: audit.Record}
+// Alerts raises the alerts that changes to cases cause, inside the
+// change's transaction (alert.Raiser).
+type Alerts interface {
+	// UrgentCase alerts whoever must act now on a case of urgency
+	// IMMEDIATE or HIGH, and does nothing for other urgencies.
+	UrgentCase(ctx context.Context, tx *sqlx.Tx, caseID uuid.UUID, institution, urgency string) error
+}
+
+// NewService returns a Service over db, raising alerts with alerts.
+func NewService(db *sqlx.DB, g *authz.Guard, cat *reference.Catalog, alerts Alerts) *Service {
+	return &Service{db: db, guard: g, catalog: cat, alerts: alerts, now: time.Now, record: audit.Record}
 }
 
 // File opens a case for the caller's institution, with the caller as the
@@ -103,6 +112,12 @@ func (s *Service) FileWith(ctx context.Context, in FileInput, hook Hook) (*Case,
 			return err
 		}
 		if c, err = getCase(ctx, tx, n.ID); err != nil {
+			return err
+		}
+		// After the case row, which the guard reads to decide who may be
+		// told: the counter's lock is held a few statements longer, for
+		// urgent cases only.
+		if err := s.alerts.UrgentCase(ctx, tx, n.ID, n.Institution, string(in.Urgency)); err != nil {
 			return err
 		}
 		if hook != nil {
