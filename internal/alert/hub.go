@@ -3,6 +3,7 @@ package alert
 import (
 	"context"
 	"log/slog"
+	"net/url"
 	"strings"
 	"sync"
 	"time"
@@ -209,7 +210,7 @@ func (h *Hub) drop(user uuid.UUID, s *sub) {
 // Run listens until ctx ends, then closes every session and subscription.
 func (h *Hub) Run(ctx context.Context) {
 	events := make(chan pq.ListenerEventType, 8)
-	l := pq.NewListener(h.dbURL, 100*time.Millisecond, 5*time.Second, func(ev pq.ListenerEventType, err error) {
+	l := pq.NewListener(listenerURL(h.dbURL), 100*time.Millisecond, 5*time.Second, func(ev pq.ListenerEventType, err error) {
 		if err != nil {
 			h.log.Warn("alert listener", "event", ev, "err", err)
 		}
@@ -468,6 +469,23 @@ func (h *Hub) checkSessions(ctx context.Context) {
 			c(ErrDisabled)
 		}
 	}
+}
+
+// ListenerName is the application_name of a Hub's listening connection, as
+// pg_stat_activity shows it.
+const ListenerName = "amparo-alerts"
+
+// listenerURL names the listening connection, for operators (and tests)
+// who look for it.
+func listenerURL(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return raw
+	}
+	q := u.Query()
+	q.Set("application_name", ListenerName)
+	u.RawQuery = q.Encode()
+	return u.String()
 }
 
 // columns are an alert's columns, aliased a.
