@@ -3,6 +3,8 @@ package graph
 import (
 	"context"
 	"net/http"
+	"net/url"
+	"slices"
 	"strings"
 	"time"
 
@@ -105,11 +107,18 @@ type wsError struct{ code, msg string }
 func (e *wsError) Error() string { return e.code + ": " + e.msg }
 
 // Upgrades routes GET /graphql: websocket upgrades to gql (which serves
-// only the graphql-transport-ws subprotocol), anything else to other
-// (GraphiQL in dev), or 405 when other is nil.
-func Upgrades(gql, other http.Handler) http.Handler {
+// only the graphql-transport-ws subprotocol, to browsers of the server's
+// own origin or of origins), anything else to other (GraphiQL in dev), or
+// 405 when other is nil. The websocket transport checks origins again.
+func Upgrades(gql, other http.Handler, origins []string) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if strings.EqualFold(r.Header.Get("Upgrade"), "websocket") {
+			if o := r.Header.Get("Origin"); o != "" && !slices.Contains(origins, o) {
+				if u, err := url.Parse(o); err != nil || !strings.EqualFold(u.Host, r.Host) {
+					http.Error(w, "origin not allowed (AMPARO_CORS_ORIGINS)", http.StatusForbidden)
+					return
+				}
+			}
 			for _, h := range r.Header.Values("Sec-WebSocket-Protocol") {
 				for _, p := range strings.Split(h, ",") {
 					if strings.TrimSpace(p) == subprotocol {

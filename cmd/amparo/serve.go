@@ -160,7 +160,7 @@ func build(ctx context.Context, cfg *config, log *slog.Logger) (*app, error) {
 	if cfg.Dev {
 		graphiql = graph.Playground()
 	}
-	mux.Handle("GET /graphql", graph.Upgrades(gql, graphiql))
+	mux.Handle("GET /graphql", graph.Upgrades(gql, graphiql, cfg.Alerts.Origins))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	})

@@ -1,0 +1,345 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// replica builds another server over a's database and bucket, with a's
+// configuration: what a second `amparo serve` against the same stack is.
+// Its alert hub runs until the test ends or stop is called.
+func (a *testApp) replica(t testing.TB) (r *testApp, stop func()) {
+	t.Helper()
+	log := slog.New(slog.NewJSONHandler(io.Discard, nil))
+	if testing.Verbose() {
+		log = slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	s, err := build(ctx, a.cfg, log)
+	if err != nil {
+		cancel()
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(s.handler)
+	r = &testApp{t: t, srv: srv, db: a.db, blobs: a.blobs, issuer: a.issuer, cfg: a.cfg, server: s}
+	hubStop := r.runAlerts()
+	stop = sync.OnceFunc(func() {
+		hubStop()
+		srv.CloseClientConnections()
+		srv.Close()
+		cancel()
+		s.db.Close()
+	})
+	t.Cleanup(stop)
+	return r, stop
+}
+
+// runAlerts runs a's alert hub (which serve runs beside the server) until
+// the test ends or stop is called.
+func (a *testApp) runAlerts() (stop func()) {
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	wg.Go(func() { a.server.alerts.Run(ctx) })
+	<-a.server.alerts.Ready()
+	stop = sync.OnceFunc(func() { cancel(); wg.Wait() })
+	a.t.Cleanup(stop)
+	return stop
+}
+
+// wsEvent is a line of testdata/wsclient/subscribe.mjs.
+type wsEvent struct {
+	Event string `json:"event"`
+	Alert struct {
+		ID      string  `json:"id"`
+		Kind    string  `json:"kind"`
+		At      string  `json:"at"`
+		CaseID  *string `json:"caseId"`
+		Urgency *string `json:"urgency"`
+	} `json:"alert"`
+	ReceivedAt string     `json:"receivedAt"`
+	Errors     []gqlError `json:"errors"`
+	Code       int        `json:"code"`
+	Reason     string     `json:"reason"`
+}
+
+// wsClient is a real graphql-ws client (the npm package, in node)
+// subscribed to alerts.
+type wsClient struct {
+	first  wsEvent // connected, or closed when refused
+	events chan wsEvent
+	stdin  io.WriteCloser
+}
+
+// closeForbidden is graphql-transport-ws's close code for a refused
+// connection_init.
+const closeForbidden = 4403
+
+// wsClientDir holds the node client and its locked dependencies.
+const wsClientDir = "testdata/wsclient"
+
+// needNode skips the test without node, and installs the client's
+// dependencies (npm ci) when `make test` has not.
+func needNode(t *testing.T) {
+	t.Helper()
+	if _, err := exec.LookPath("node"); err != nil {
+		t.Skip("node is not installed: the graphql-ws subscription tests need it (apt-get install nodejs npm)")
+	}
+	if _, err := os.Stat(filepath.Join(wsClientDir, "node_modules", "graphql-ws")); err == nil {
+		return
+	}
+	out, err := exec.Command("npm", "ci", "--prefix", wsClientDir, "--no-audit", "--no-fund").CombinedOutput()
+	if err != nil {
+		t.Fatalf("npm ci in %s: %v\n%s", wsClientDir, err, out)
+	}
+}
+
+// subscribe connects email's graphql-ws client to app's /graphql and
+// subscribes to alerts; origin, when set, is sent as the browser would.
+// It returns once the connection is acknowledged or refused.
+func (a *testApp) subscribe(t *testing.T, email, origin string) *wsClient {
+	t.Helper()
+	url := "ws" + strings.TrimPrefix(a.srv.URL, "http") + "/graphql"
+	args := []string{filepath.Join(wsClientDir, "subscribe.mjs"), url, a.token(email)}
+	if origin != "" {
+		args = append(args, origin)
+	}
+	cmd := exec.Command("node", args...)
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd.Stderr = os.Stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	c := &wsClient{events: make(chan wsEvent, 100), stdin: stdin}
+	go func() {
+		defer close(c.events)
+		sc := bufio.NewScanner(stdout)
+		for sc.Scan() {
+			var ev wsEvent
+			if err := json.Unmarshal(sc.Bytes(), &ev); err == nil {
+				c.events <- ev
+			}
+		}
+	}()
+	t.Cleanup(func() { stdin.Close(); _ = cmd.Wait() })
+	// connected is sent on connection_ack; the subscription itself starts
+	// a moment later (waitSubscribers).
+	if c.first = c.next(t, 20*time.Second); c.first.Event != "connected" && c.first.Event != "closed" {
+		t.Fatalf("%s: first event %+v", email, c.first)
+	}
+	return c
+}
+
+// next is the client's next event, or a zero event after within.
+func (c *wsClient) next(t *testing.T, within time.Duration) wsEvent {
+	t.Helper()
+	select {
+	case ev, ok := <-c.events:
+		if !ok {
+			return wsEvent{Event: "exited"}
+		}
+		return ev
+	case <-time.After(within):
+		return wsEvent{}
+	}
+}
+
+// waitSubscribers waits until app's hub holds n subscriptions.
+func (a *testApp) waitSubscribers(t *testing.T, n int) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for a.server.alerts.Subscribers() != n {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d subscriptions, want %d", a.server.alerts.Subscribers(), n)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// fileUrgent files an IMMEDIATE case as email and returns its id.
+func (a *testApp) fileUrgent(email, key string) string {
+	a.t.Helper()
+	in := fileCaseInput(key)
+	in["urgency"] = "IMMEDIATE"
+	var out struct {
+		FileCase struct{ Case struct{ ID string } }
+	}
+	a.do(a.token(email), fileCaseMutation, map[string]any{"input": in}).decode(a.t, &out)
+	return out.FileCase.Case.ID
+}
+
+// unread lists the ids of the cases of email's unread alerts, newest first.
+func (a *testApp) unread(email string) []string {
+	a.t.Helper()
+	var out struct {
+		Alerts struct {
+			TotalCount int
+			Edges      []struct {
+				Node struct {
+					ID, Kind string
+					CaseID   string
+				}
+			}
+		}
+	}
+	a.do(a.token(email), `{ alerts(unreadOnly: true, first: 50) { totalCount edges { node { id kind caseId } } } }`, nil).decode(a.t, &out)
+	var ids []string
+	for _, e := range out.Alerts.Edges {
+		ids = append(ids, e.Node.CaseID)
+	}
+	return ids
+}
+
+// TestAlertsAcrossReplicas: through real graphql-ws clients on replica B, an
+// urgent case filed on replica A reaches PGN's supervisor and nobody else.
+func TestAlertsAcrossReplicas(t *testing.T) {
+	needNode(t)
+	a := newTestApp(t)
+	a.runAlerts()
+	b, _ := a.replica(t)
+	sup := b.subscribe(t, "supervisor@pgn.demo", "")
+	sbs := b.subscribe(t, "officer@sbs.demo", "")
+	filer := a.subscribe(t, "officer@pgn.demo", "")
+	b.waitSubscribers(t, 2)
+	a.waitSubscribers(t, 1)
+
+	id := a.fileUrgent("officer@pgn.demo", "ws-urgent-1")
+	filed := time.Now()
+	ev := sup.next(t, 10*time.Second)
+	if ev.Event != "next" || ev.Alert.Kind != "URGENT_CASE" || ev.Alert.CaseID == nil || *ev.Alert.CaseID != id ||
+		ev.Alert.Urgency == nil || *ev.Alert.Urgency != "IMMEDIATE" {
+		t.Fatalf("supervisor on B: %+v, want URGENT_CASE of case %s", ev, id)
+	}
+	t.Logf("filed on A → pushed on B: %s after the filing returned", time.Since(filed))
+	t.Run("NobodyElseHearsOfIt", func(t *testing.T) {
+		a.do(a.token("officer@sbs.demo"), fileCaseMutation, map[string]any{"input": fileCaseInput("ws-sbs-low")}) // a case of SBS's own, HIGH: their supervisor, not them
+		for name, c := range map[string]*wsClient{"officer@sbs.demo": sbs, "officer@pgn.demo (the filer)": filer} {
+			if ev := c.next(t, 500*time.Millisecond); ev.Event != "" {
+				t.Errorf("%s heard %+v", name, ev)
+			}
+		}
+		if n := countRows(t, a.db.App, `SELECT count(*) FROM alerts a JOIN users u ON u.id = a.recipient_id WHERE u.email <> 'supervisor@pgn.demo'`); n != 0 {
+			t.Errorf("%d alerts for someone else", n)
+		}
+	})
+	t.Run("InboxHoldsItUntilRead", func(t *testing.T) {
+		if got := a.unread("supervisor@pgn.demo"); len(got) != 1 || got[0] != id {
+			t.Fatalf("unread %v, want [%s]", got, id)
+		}
+		var out struct {
+			MarkAlertsRead struct{ Alerts []struct{ Read bool } }
+		}
+		b.do(b.token("supervisor@pgn.demo"), `mutation($ids: [ID!]!) { markAlertsRead(ids: $ids) { alerts { read } } }`,
+			map[string]any{"ids": []string{ev.Alert.ID}}).decode(t, &out)
+		if len(out.MarkAlertsRead.Alerts) != 1 || !out.MarkAlertsRead.Alerts[0].Read {
+			t.Errorf("marked %+v", out.MarkAlertsRead.Alerts)
+		}
+		if got := a.unread("supervisor@pgn.demo"); len(got) != 0 {
+			t.Errorf("unread after marking: %v", got)
+		}
+	})
+	t.Run("ErrForbiddenForAnotherUsersAlert", func(t *testing.T) {
+		res := b.do(b.token("officer@sbs.demo"), `mutation($ids: [ID!]!) { markAlertsRead(ids: $ids) { alerts { id } } }`,
+			map[string]any{"ids": []string{ev.Alert.ID}})
+		if got := strings.Join(res.codes(), ","); got != "NOT_FOUND" {
+			t.Errorf("codes %s, want NOT_FOUND", got)
+		}
+	})
+}
+
+// TestAlertsDisabledUserCutOff: disabling a user on replica A closes their
+// open subscription on replica B, and they cannot connect again.
+func TestAlertsDisabledUserCutOff(t *testing.T) {
+	needNode(t)
+	a := newTestApp(t)
+	a.runAlerts()
+	b, _ := a.replica(t)
+	sup := b.subscribe(t, "supervisor@pgn.demo", "")
+	b.waitSubscribers(t, 1)
+	supID := userID(t, a, "supervisor@pgn.demo")
+	a.do(a.token("admin@amparo.demo"), `mutation($id: ID!) { disableUser(userId: $id) { user { disabledAt } } }`,
+		map[string]any{"id": supID.String()}).decode(t, &struct{}{})
+	disabled := time.Now()
+	var ev wsEvent
+	for ev = sup.next(t, 10*time.Second); ev.Event == "error" || ev.Event == "complete"; ev = sup.next(t, 10*time.Second) {
+	}
+	if ev.Event != "closed" {
+		t.Fatalf("after disabling: %+v, want the connection closed", ev)
+	}
+	t.Logf("closed %s after the disabling returned", time.Since(disabled))
+	b.waitSubscribers(t, 0)
+	again := b.subscribe(t, "supervisor@pgn.demo", "")
+	if ev := again.first; ev.Event != "closed" || ev.Code != closeForbidden {
+		t.Errorf("reconnecting: %+v, want closed with %d", ev, closeForbidden)
+	}
+}
+
+// TestAlertsReplicaRestart: what is raised while replica B is down waits in
+// the inbox B serves once it is back, and B pushes what follows.
+func TestAlertsReplicaRestart(t *testing.T) {
+	needNode(t)
+	a := newTestApp(t)
+	a.runAlerts()
+	b, stopB := a.replica(t)
+	sup := b.subscribe(t, "supervisor@pgn.demo", "")
+	b.waitSubscribers(t, 1)
+	stopB()
+	if ev := sup.next(t, 10*time.Second); ev.Event != "closed" && ev.Event != "exited" {
+		t.Fatalf("replica stopped: %+v", ev)
+	}
+	first := a.fileUrgent("officer@pgn.demo", "ws-restart-1")
+	second := a.fileUrgent("officer@pgn.demo", "ws-restart-2")
+	b, _ = a.replica(t)
+	if got := b.unread("supervisor@pgn.demo"); len(got) != 2 || got[0] != second || got[1] != first {
+		t.Errorf("inbox on the restarted replica: %v, want [%s %s]", got, second, first)
+	}
+	sup = b.subscribe(t, "supervisor@pgn.demo", "")
+	b.waitSubscribers(t, 1)
+	third := a.fileUrgent("officer@pgn.demo", "ws-restart-3")
+	if ev := sup.next(t, 10*time.Second); ev.Event != "next" || ev.Alert.CaseID == nil || *ev.Alert.CaseID != third {
+		t.Fatalf("after restart: %+v, want case %s", ev, third)
+	}
+	if ev := sup.next(t, 500*time.Millisecond); ev.Event != "" {
+		t.Errorf("then %+v, want nothing more (the inbox's alerts are not pushed again)", ev)
+	}
+}
+
+// TestAlertsOrigin: browsers may subscribe from the server's own origin and
+// from AMPARO_CORS_ORIGINS only.
+func TestAlertsOrigin(t *testing.T) {
+	needNode(t)
+	a := newTestApp(t, func(c *config) { c.Alerts.Origins = []string{"https://consola.example.org"} })
+	a.runAlerts()
+	for _, tc := range []struct {
+		name, origin string
+		want         string
+	}{
+		{"SameOrigin", a.srv.URL, "connected"},
+		{"Allowed", "https://consola.example.org", "connected"},
+		{"ErrRefusedOtherOrigin", "https://evil.example.net", "closed"},
+		{"ErrRefusedAllowedHostOtherScheme", "http://consola.example.org", "closed"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if c := a.subscribe(t, "supervisor@pgn.demo", tc.origin); c.first.Event != tc.want {
+				t.Errorf("from %s: %+v, want %s", tc.origin, c.first, tc.want)
+			}
+		})
+	}
+}
