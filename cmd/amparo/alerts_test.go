@@ -16,10 +16,10 @@ import (
 	"time"
 )
 
-// replica builds another server over a's database and bucket, with a's
+// liveReplica builds another server over a's database and bucket, with a's
 // configuration: what a second `amparo serve` against the same stack is.
 // Its alert hub runs until the test ends or stop is called.
-func (a *testApp) replica(t testing.TB) (r *testApp, stop func()) {
+func (a *testApp) liveReplica(t testing.TB) (r *testApp, stop func()) {
 	t.Helper()
 	log := slog.New(slog.NewJSONHandler(io.Discard, nil))
 	if testing.Verbose() {
@@ -213,7 +213,7 @@ func TestAlertsAcrossReplicas(t *testing.T) {
 	needNode(t)
 	a := newTestApp(t)
 	a.runAlerts()
-	b, _ := a.replica(t)
+	b, _ := a.liveReplica(t)
 	sup := b.subscribe(t, "supervisor@pgn.demo", "")
 	sbs := b.subscribe(t, "officer@sbs.demo", "")
 	filer := a.subscribe(t, "officer@pgn.demo", "")
@@ -270,7 +270,7 @@ func TestAlertsDisabledUserCutOff(t *testing.T) {
 	needNode(t)
 	a := newTestApp(t)
 	a.runAlerts()
-	b, _ := a.replica(t)
+	b, _ := a.liveReplica(t)
 	sup := b.subscribe(t, "supervisor@pgn.demo", "")
 	b.waitSubscribers(t, 1)
 	supID := userID(t, a, "supervisor@pgn.demo")
@@ -297,7 +297,7 @@ func TestAlertsReplicaRestart(t *testing.T) {
 	needNode(t)
 	a := newTestApp(t)
 	a.runAlerts()
-	b, stopB := a.replica(t)
+	b, stopB := a.liveReplica(t)
 	sup := b.subscribe(t, "supervisor@pgn.demo", "")
 	b.waitSubscribers(t, 1)
 	stopB()
@@ -306,7 +306,7 @@ func TestAlertsReplicaRestart(t *testing.T) {
 	}
 	first := a.fileUrgent("officer@pgn.demo", "ws-restart-1")
 	second := a.fileUrgent("officer@pgn.demo", "ws-restart-2")
-	b, _ = a.replica(t)
+	b, _ = a.liveReplica(t)
 	if got := b.unread("supervisor@pgn.demo"); len(got) != 2 || got[0] != second || got[1] != first {
 		t.Errorf("inbox on the restarted replica: %v, want [%s %s]", got, second, first)
 	}

@@ -45,24 +45,27 @@ type testApp struct {
 	server *app // the server's own parts, for tests that look inside
 }
 
-func newTestApp(t testing.TB, tweak ...func(*config)) *testApp {
-	t.Helper()
-	db := postgrestest.New(t)
-	blobs, s3 := blobtest.New(t)
+// serverEnv is the environment of a server over db and the bucket of s3,
+// with its keys in fresh files, accepting tokens of the returned dev
+// issuer. newTestApp builds the server in process from it; benchmarks run
+// `amparo serve` with it as a child process.
+func serverEnv(tb testing.TB, db *postgrestest.DB, s3 blob.Config) (map[string]string, *auth.DevIssuer) {
+	tb.Helper()
+	dir := tb.TempDir()
 	_, key, err := ed25519.GenerateKey(rand.Reader)
 	if err != nil {
-		t.Fatal(err)
+		tb.Fatal(err)
 	}
 	der, _ := x509.MarshalPKCS8PrivateKey(key)
-	keyFile := filepath.Join(t.TempDir(), "dev-issuer.pem")
+	keyFile := filepath.Join(dir, "dev-issuer.pem")
 	if err := os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}), 0o600); err != nil {
-		t.Fatal(err)
+		tb.Fatal(err)
 	}
-	auditKey := filepath.Join(t.TempDir(), "audit-signing.key")
+	auditKey := filepath.Join(dir, "audit-signing.key")
 	if _, err := audit.LoadOrCreateSigner(auditKey, true); err != nil {
-		t.Fatal(err)
+		tb.Fatal(err)
 	}
-	env := map[string]string{
+	return map[string]string{
 		"AMPARO_AUDIT_SIGNING_KEY": auditKey,
 		"AMPARO_DATABASE_URL":      db.AppURL,
 		"AMPARO_S3_ENDPOINT":       s3.Endpoint,
@@ -71,7 +74,14 @@ func newTestApp(t testing.TB, tweak ...func(*config)) *testApp {
 		"AMPARO_S3_BUCKET":         s3.Bucket,
 		"AMPARO_DEV_TOKENS":        "1",
 		"AMPARO_DEV_KEY_FILE":      keyFile,
-	}
+	}, auth.NewDevIssuer(key)
+}
+
+func newTestApp(t testing.TB, tweak ...func(*config)) *testApp {
+	t.Helper()
+	db := postgrestest.New(t)
+	blobs, s3 := blobtest.New(t)
+	env, issuer := serverEnv(t, db, s3)
 	cfg, err := loadConfig(func(k string) string { return env[k] })
 	if err != nil {
 		t.Fatal(err)
@@ -89,7 +99,7 @@ func newTestApp(t testing.TB, tweak ...func(*config)) *testApp {
 	}
 	srv := httptest.NewServer(a.handler)
 	t.Cleanup(func() { srv.Close(); a.db.Close() })
-	return &testApp{t: t, srv: srv, db: db, blobs: blobs, issuer: auth.NewDevIssuer(key), cfg: cfg, server: a}
+	return &testApp{t: t, srv: srv, db: db, blobs: blobs, issuer: issuer, cfg: cfg, server: a}
 }
 
 // token returns a bearer token for a demo user.
@@ -238,4 +248,21 @@ func countRows(t testing.TB, db *sqlx.DB, q string, args ...any) int {
 		t.Fatal(err)
 	}
 	return n
+}
+
+// replica is a second server over the same database, bucket and keys as a:
+// another replica of the same deployment.
+func (a *testApp) replica(t testing.TB, tweak ...func(*config)) *testApp {
+	t.Helper()
+	cfg := *a.cfg
+	for _, f := range tweak {
+		f(&cfg)
+	}
+	s, err := build(t.Context(), &cfg, slog.New(slog.NewJSONHandler(io.Discard, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(s.handler)
+	t.Cleanup(func() { srv.Close(); s.db.Close() })
+	return &testApp{t: t, srv: srv, db: a.db, blobs: a.blobs, issuer: a.issuer, cfg: &cfg, server: s}
 }

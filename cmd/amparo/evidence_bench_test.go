@@ -15,11 +15,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
-	"crypto/ed25519"
-	"crypto/rand"
-	"crypto/x509"
 	"encoding/json"
-	"encoding/pem"
 	"fmt"
 	"io"
 	mrand "math/rand/v2"
@@ -39,7 +35,6 @@ import (
 
 	"github.com/minio/minio-go/v7"
 
-	"amparo/internal/auth"
 	"amparo/internal/blob"
 	"amparo/internal/blob/blobtest"
 	"amparo/internal/postgres/postgrestest"
@@ -119,28 +114,15 @@ func startServer(b *testing.B, maxUpload int64) *server {
 	}
 	db := postgrestest.New(b)
 	blobs, s3 := blobtest.New(b)
-	_, key, err := ed25519.GenerateKey(rand.Reader)
-	if err != nil {
-		b.Fatal(err)
-	}
-	der, _ := x509.MarshalPKCS8PrivateKey(key)
-	keyFile := filepath.Join(dir, "dev-issuer.pem")
-	if err := os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}), 0o600); err != nil {
-		b.Fatal(err)
-	}
+	env, issuer := serverEnv(b, db, s3)
+	env["AMPARO_LISTEN"] = "127.0.0.1:0"
+	env["AMPARO_LOG_LEVEL"] = "info" // for the "serving" line with the address
+	env["AMPARO_MAX_UPLOAD_BYTES"] = strconv.FormatInt(maxUpload, 10)
 	cmd := exec.Command(bin, "serve")
-	cmd.Env = append(os.Environ(),
-		"AMPARO_DATABASE_URL="+db.AppURL,
-		"AMPARO_S3_ENDPOINT="+s3.Endpoint,
-		"AMPARO_S3_ACCESS_KEY="+s3.AccessKey,
-		"AMPARO_S3_SECRET_KEY="+s3.SecretKey,
-		"AMPARO_S3_BUCKET="+s3.Bucket,
-		"AMPARO_DEV_TOKENS=1",
-		"AMPARO_DEV_KEY_FILE="+keyFile,
-		"AMPARO_LISTEN=127.0.0.1:0",
-		"AMPARO_LOG_LEVEL=info", // for the "serving" line with the address
-		"AMPARO_MAX_UPLOAD_BYTES="+strconv.FormatInt(maxUpload, 10),
-	)
+	cmd.Env = os.Environ()
+	for k, v := range env {
+		cmd.Env = append(cmd.Env, k+"="+v)
+	}
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
 		b.Fatal(err)
@@ -184,7 +166,7 @@ func startServer(b *testing.B, maxUpload int64) *server {
 	}
 	url := "http://" + a
 	return &server{
-		app:   &testApp{t: b, srv: &httptest.Server{URL: url}, db: db, blobs: blobs, issuer: auth.NewDevIssuer(key)},
+		app:   &testApp{t: b, srv: &httptest.Server{URL: url}, db: db, blobs: blobs, issuer: issuer},
 		url:   url,
 		pid:   cmd.Process.Pid,
 		blobs: blobs,

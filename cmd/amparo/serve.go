@@ -142,7 +142,11 @@ func build(ctx context.Context, cfg *config, log *slog.Logger) (*app, error) {
 		Users:      user.NewService(db, az, guard, cat, log),
 		Alerts:     alert.NewService(db, guard, hub),
 	}
+	// Principals are cached while this replica hears of every grant change
+	// and disablement (the authorizer's watcher), so a request costs no
+	// statement for its caller.
 	users := auth.NewUsers(db)
+	az.OnChange(users.Changed)
 	ws := graph.Websocket{Verifier: verifiers, Users: users, Sessions: hub, Origins: cfg.Alerts.Origins}
 	gql := graph.NewHandler(&graph.Resolver{Authz: az, Catalog: cat, Svc: svc, Log: log, Websocket: ws},
 		graph.Limits{MaxUploadSize: cfg.MaxUpload, MaxUploads: cfg.MaxUploads, Complexity: 2000})

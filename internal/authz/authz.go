@@ -52,6 +52,10 @@ type Authorizer struct {
 	enforcer *casbin.Enforcer
 	perms    []string
 	cache    map[string]Scopes // role|dom|perm → scopes; dropped on every reload
+
+	// Told of every reload, and whether changes are being heard (Watch).
+	listeners []func(trusted bool)
+	listening bool
 }
 
 // New builds an Authorizer from a model (policies.Model) and an adapter
@@ -77,12 +81,41 @@ func New(modelText string, adapter persist.Adapter) (*Authorizer, error) {
 // clears it here, the only place rules change.
 func (a *Authorizer) Reload() error {
 	a.mu.Lock()
-	defer a.mu.Unlock()
 	if err := a.enforcer.LoadPolicy(); err != nil {
+		a.mu.Unlock()
 		return fmt.Errorf("authz: reload: %w", err)
 	}
 	a.reset()
+	fns, trusted := a.listeners, a.listening
+	a.mu.Unlock()
+	for _, fn := range fns {
+		fn(trusted)
+	}
 	return nil
+}
+
+// OnChange registers fn to be called after every reload, with trusted true
+// while Watch hears every change, and at once with false when it stops
+// hearing them. Caches of what grants decide (auth.Users) hang on it.
+func (a *Authorizer) OnChange(fn func(trusted bool)) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.listeners = append(a.listeners, fn)
+}
+
+// setListening records whether Watch hears changes, telling the listeners
+// when it stops.
+func (a *Authorizer) setListening(on bool) {
+	a.mu.Lock()
+	was := a.listening
+	a.listening = on
+	fns := a.listeners
+	a.mu.Unlock()
+	if was && !on {
+		for _, fn := range fns {
+			fn(false)
+		}
+	}
 }
 
 // reset drops the cache and lists the permissions the policy names; the

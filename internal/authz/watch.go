@@ -39,16 +39,22 @@ func (a *Authorizer) Watch(ctx context.Context, dbURL string, backstop time.Dura
 		}
 	})
 	defer l.Close()
-	if err := l.Listen(channel); err != nil {
-		log.Error("authz listener: listen", "err", err)
-	}
-	tick := time.NewTicker(backstop)
-	defer tick.Stop()
+	defer a.setListening(false)
 	reload := func(why string) {
 		if err := a.Reload(); err != nil {
 			log.Error("authz reload failed", "why", why, "err", err)
 		}
 	}
+	if err := l.Listen(channel); err != nil {
+		log.Error("authz listener: listen", "err", err)
+	} else {
+		// From now on every change is heard; reload once so that nothing
+		// changed before the first LISTEN is missed.
+		a.setListening(true)
+		reload("listening")
+	}
+	tick := time.NewTicker(backstop)
+	defer tick.Stop()
 	for {
 		select {
 		case <-ctx.Done():
@@ -56,8 +62,12 @@ func (a *Authorizer) Watch(ctx context.Context, dbURL string, backstop time.Dura
 		case <-l.Notify:
 			reload("notify")
 		case ev := <-events:
-			if ev == pq.ListenerEventReconnected {
+			switch ev {
+			case pq.ListenerEventReconnected:
+				a.setListening(true)
 				reload("reconnected")
+			case pq.ListenerEventDisconnected, pq.ListenerEventConnectionAttemptFailed:
+				a.setListening(false)
 			}
 		case <-tick.C:
 			reload("backstop")
