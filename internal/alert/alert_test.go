@@ -376,3 +376,27 @@ func waitFor(tb testing.TB, cond func() bool) {
 		time.Sleep(10 * time.Millisecond)
 	}
 }
+
+// TestSubscriptionIsNotToldItsInbox: a subscription hears what is raised
+// after it opened, not what already waited in the inbox, even when the hub
+// reads recent alerts back.
+func TestSubscriptionIsNotToldItsInbox(t *testing.T) {
+	f := newFixture(t)
+	c := f.file(t, "officer@pgn.demo", casefile.Low)
+	sup := f.userID(t, "supervisor@pgn.demo")
+	_, svc := f.hub(t, alert.HubConfig{Backstop: 50 * time.Millisecond})
+	f.raise(t, c, sup)
+	ctx, cancel := context.WithCancel(f.as(t, "supervisor@pgn.demo"))
+	defer cancel()
+	ch, err := svc.Subscribe(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := collect(ch, 500*time.Millisecond); len(got) != 0 {
+		t.Errorf("pushed %d alerts of the inbox", len(got))
+	}
+	f.raise(t, c, sup)
+	if got := collect(ch, 500*time.Millisecond); len(got) != 1 {
+		t.Errorf("pushed %d alerts after subscribing, want 1", len(got))
+	}
+}

@@ -172,6 +172,17 @@ func (h *Hub) Session(ctx context.Context, user uuid.UUID) (context.Context, fun
 //
 // Errors: RATE_LIMITED over the caps; UNAVAILABLE once the Hub stopped.
 func (h *Hub) subscribe(ctx context.Context, user uuid.UUID) (<-chan *Alert, error) {
+	// What the user's inbox already holds is not news: of the alerts a
+	// read back could reach, those committed by now count as delivered.
+	since := time.Now()
+	var held []struct {
+		ID uuid.UUID `db:"id"`
+		At time.Time `db:"at"`
+	}
+	if err := sqlx.SelectContext(ctx, h.db, &held, `SELECT id, at FROM alerts WHERE recipient_id = $1 AND at >= $2`,
+		user, since.Add(-h.cfg.CommitMargin)); err != nil {
+		return nil, postgres.MapError(err)
+	}
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if h.stopped {
@@ -180,7 +191,10 @@ func (h *Hub) subscribe(ctx context.Context, user uuid.UUID) (<-chan *Alert, err
 	if h.nsubs >= h.cfg.PerReplica || len(h.subs[user]) >= h.cfg.PerUser {
 		return nil, tooMany("suscripciones")
 	}
-	s := &sub{ch: make(chan *Alert, subBuffer), since: time.Now(), delivered: map[uuid.UUID]time.Time{}}
+	s := &sub{ch: make(chan *Alert, subBuffer), since: since, delivered: make(map[uuid.UUID]time.Time, len(held))}
+	for _, a := range held {
+		s.delivered[a.ID] = a.At
+	}
 	if h.subs[user] == nil {
 		h.subs[user] = map[*sub]struct{}{}
 	}
@@ -383,8 +397,9 @@ WHERE a.recipient_id = ANY($1::uuid[]) AND a.at >= $2 ORDER BY a.at, a.id`, post
 }
 
 // deliver pushes rows to their recipients' subscriptions, skipping what a
-// subscription already had (and, reading back, what was raised well before
-// it opened). It returns how many pushes it made.
+// subscription already had or found in the inbox when it opened (and,
+// reading back, what was raised before any read back could reach). It
+// returns how many pushes it made.
 func (h *Hub) deliver(rows []*Alert, readBack bool) int {
 	now := time.Now()
 	n := 0
