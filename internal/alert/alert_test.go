@@ -400,3 +400,69 @@ func TestSubscriptionIsNotToldItsInbox(t *testing.T) {
 		t.Errorf("pushed %d alerts after subscribing, want 1", len(got))
 	}
 }
+
+// TestRaisingFunctions: each kind's raiser reaches whom it names, of those
+// the guard lets read the record, and never the actor.
+func TestRaisingFunctions(t *testing.T) {
+	f := newFixture(t)
+	pgnCase := f.file(t, "officer@pgn.demo", casefile.Low)
+	sbsCase := f.file(t, "officer@sbs.demo", casefile.Low)
+	complaintID, referralID := uuid.New(), uuid.New()
+	if _, err := f.owner.Exec(`INSERT INTO complaints (id, institution_code, tracking_hash, status, complainant_kind, channel, description,
+  submitted_by, submitted_at, updated_at)
+SELECT $1::uuid, 'PGN', sha256(convert_to($1::text, 'UTF8')), 'RECEIVED', 'ANONYMOUS', 'PHONE', 'queja', id, now(), now() FROM users WHERE email = 'intake@igm.demo'`,
+		complaintID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.owner.Exec(`INSERT INTO referrals (id, case_id, from_institution, to_institution, status, reason, created_by, created_at)
+SELECT $1, $2, 'SBS', 'PGN', 'ACCEPTED', 'atención especializada', id, now() FROM users WHERE email = 'officer@sbs.demo'`,
+		referralID, sbsCase); err != nil {
+		t.Fatal(err)
+	}
+	pgnOfficer := f.userID(t, "officer@pgn.demo")
+	sbsOfficer := f.userID(t, "officer@sbs.demo")
+	for _, tc := range []struct {
+		name  string
+		actor string
+		kind  alert.Kind
+		raise func(ctx context.Context, tx *sqlx.Tx) error
+		want  []string
+	}{
+		{"CaseAssignedReachesTheAssignee", "supervisor@pgn.demo", alert.CaseAssigned, func(ctx context.Context, tx *sqlx.Tx) error {
+			return f.raiser.CaseAssigned(ctx, tx, pgnCase, pgnOfficer, "LOW")
+		}, []string{"officer@pgn.demo"}},
+		{"CaseAssignedNeverReachesWhoCannotReadTheCase", "supervisor@pgn.demo", alert.CaseAssigned, func(ctx context.Context, tx *sqlx.Tx) error {
+			return f.raiser.CaseAssigned(ctx, tx, pgnCase, sbsOfficer, "LOW")
+		}, nil},
+		{"ClosureRequestedReachesTheSupervisors", "officer@pgn.demo", alert.ClosureRequested, func(ctx context.Context, tx *sqlx.Tx) error {
+			return f.raiser.ClosureRequested(ctx, tx, pgnCase, "PGN", "LOW")
+		}, []string{"supervisor@pgn.demo"}},
+		{"ComplaintRoutedReachesTheReceivingStaff", "intake@igm.demo", alert.ComplaintRouted, func(ctx context.Context, tx *sqlx.Tx) error {
+			return f.raiser.ComplaintRouted(ctx, tx, complaintID, "HIGH", []string{"PGN", "SBS"})
+		}, []string{"officer@pgn.demo", "supervisor@pgn.demo"}},
+		{"ReferralReachesTheReceivingInstitution", "officer@sbs.demo", alert.ReferralReceived, func(ctx context.Context, tx *sqlx.Tx) error {
+			return f.raiser.Referral(ctx, tx, alert.ReferralReceived, referralID, &sbsCase, "HIGH", "PGN", "case:read", authz.On(authz.Case, sbsCase))
+		}, []string{"officer@pgn.demo", "supervisor@pgn.demo"}},
+		{"ReferralAnsweredReachesTheReferrerNotTheActor", "supervisor@pgn.demo", alert.ReferralAnswered, func(ctx context.Context, tx *sqlx.Tx) error {
+			return f.raiser.Referral(ctx, tx, alert.ReferralAnswered, referralID, &sbsCase, "HIGH", "SBS", "case:read", authz.On(authz.Case, sbsCase))
+		}, []string{"officer@sbs.demo"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ctx := f.as(t, tc.actor)
+			if err := postgres.WithTx(ctx, f.db.App, func(tx *sqlx.Tx) error { return tc.raise(ctx, tx) }); err != nil {
+				t.Fatal(err)
+			}
+			var got []string
+			if err := f.owner.Select(&got, `SELECT u.email FROM alerts a JOIN users u ON u.id = a.recipient_id WHERE a.kind = $1 ORDER BY u.email`,
+				tc.kind); err != nil {
+				t.Fatal(err)
+			}
+			if fmt.Sprint(got) != fmt.Sprint(tc.want) {
+				t.Errorf("alerted %v, want %v", got, tc.want)
+			}
+			if _, err := f.owner.Exec(`DELETE FROM alerts WHERE kind = $1`, tc.kind); err != nil {
+				t.Fatal(err)
+			}
+		})
+	}
+}

@@ -65,8 +65,9 @@ func (s *Service) File(ctx context.Context, in FileInput) (*Case, error) {
 type Hook func(ctx context.Context, tx *sqlx.Tx, c *Case) error
 
 // FileWith is File with a hook run after the case is written and before
-// commit. On an idempotent replay nothing is written and the hook does not
-// run.
+// commit. An IMMEDIATE or HIGH case raises URGENT_CASE in the same
+// transaction. On an idempotent replay nothing is written, nothing is
+// raised and the hook does not run.
 func (s *Service) FileWith(ctx context.Context, in FileInput, hook Hook) (*Case, error) {
 	const op = "casefile.File"
 	d, err := s.guard.Check(ctx, PermFile, authz.Create)
