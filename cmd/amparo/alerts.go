@@ -17,11 +17,13 @@ type alertConfig struct {
 	PerReplica   int           // AMPARO_ALERTS_MAX_SUBSCRIPTIONS
 	DeadlineSoon time.Duration // AMPARO_ALERTS_DEADLINE_SOON
 	WatchEvery   time.Duration // AMPARO_ALERTS_WATCH_INTERVAL
+	KeepAlive    time.Duration // AMPARO_ALERTS_KEEPALIVE: how often the server pings graphql-ws clients
 }
 
 // loadAlertConfig reads the AMPARO_ALERTS_* variables and AMPARO_CORS_ORIGINS.
 func loadAlertConfig(getenv func(string) string) (alertConfig, error) {
-	c := alertConfig{PerUser: 5, PerReplica: 2000, DeadlineSoon: 2 * time.Hour, WatchEvery: 15 * time.Second}
+	c := alertConfig{PerUser: 5, PerReplica: 2000, DeadlineSoon: 2 * time.Hour, WatchEvery: 15 * time.Second,
+		KeepAlive: 15 * time.Second}
 	for _, o := range strings.Split(getenv("AMPARO_CORS_ORIGINS"), ",") {
 		if o = strings.TrimSpace(o); o == "" {
 			continue
@@ -54,6 +56,7 @@ func loadAlertConfig(getenv func(string) string) (alertConfig, error) {
 	}{
 		{&c.DeadlineSoon, "AMPARO_ALERTS_DEADLINE_SOON", time.Minute},
 		{&c.WatchEvery, "AMPARO_ALERTS_WATCH_INTERVAL", 100 * time.Millisecond},
+		{&c.KeepAlive, "AMPARO_ALERTS_KEEPALIVE", 100 * time.Millisecond},
 	} {
 		if s := strings.TrimSpace(getenv(v.name)); s != "" {
 			d, err := time.ParseDuration(s)

@@ -343,3 +343,20 @@ func TestAlertsOrigin(t *testing.T) {
 		})
 	}
 }
+
+// TestAlertsKeepAlive: the server's pings are answered by the client, so a
+// quiet subscription outlives many keep-alive periods and still delivers.
+func TestAlertsKeepAlive(t *testing.T) {
+	needNode(t)
+	a := newTestApp(t, func(c *config) { c.Alerts.KeepAlive = 100 * time.Millisecond })
+	a.runAlerts()
+	sup := a.subscribe(t, "supervisor@pgn.demo", "")
+	a.waitSubscribers(t, 1)
+	if ev := sup.next(t, 2*time.Second); ev.Event != "" {
+		t.Fatalf("quiet subscription: %+v", ev)
+	}
+	id := a.fileUrgent("officer@pgn.demo", "ws-keepalive")
+	if ev := sup.next(t, 10*time.Second); ev.Event != "next" || ev.Alert.CaseID == nil || *ev.Alert.CaseID != id {
+		t.Fatalf("after 20 keep-alive periods: %+v, want case %s", ev, id)
+	}
+}

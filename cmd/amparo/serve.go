@@ -147,7 +147,7 @@ func build(ctx context.Context, cfg *config, log *slog.Logger) (*app, error) {
 	// statement for its caller.
 	users := auth.NewUsers(db)
 	az.OnChange(users.Changed)
-	ws := graph.Websocket{Verifier: verifiers, Users: users, Sessions: hub, Origins: cfg.Alerts.Origins}
+	ws := graph.Websocket{Verifier: verifiers, Users: users, Sessions: hub, Origins: cfg.Alerts.Origins, KeepAlive: cfg.Alerts.KeepAlive}
 	gql := graph.NewHandler(&graph.Resolver{Authz: az, Catalog: cat, Svc: svc, Log: log, Websocket: ws},
 		graph.Limits{MaxUploadSize: cfg.MaxUpload, MaxUploads: cfg.MaxUploads, Complexity: 2000})
 
