@@ -72,7 +72,11 @@ func (r *mutationResolver) FileCase(ctx context.Context, input casefile.FileInpu
 	if err != nil {
 		return nil, err
 	}
-	return &model.FileCasePayload{Case: c}, nil
+	dups := c.PossibleDuplicates
+	if dups == nil {
+		dups = []string{} // a replayed filing: its answer was given the first time
+	}
+	return &model.FileCasePayload{Case: c, PossibleDuplicates: dups}, nil
 }
 
 func (r *mutationResolver) AddCaseNote(ctx context.Context, input casefile.NoteInput) (*model.CaseNotePayload, error) {

@@ -14,6 +14,10 @@ import (
 	"context"
 )
 
+func (r *childMatchResolver) Institution(ctx context.Context, obj *casefile.ChildMatch) (*reference.Institution, error) {
+	return r.institution(obj.Institution)
+}
+
 func (r *identityRevealResolver) Institution(ctx context.Context, obj *casefile.Reveal) (*reference.Institution, error) {
 	return r.institution(obj.Institution)
 }
@@ -33,8 +37,17 @@ func (r *queryResolver) IdentityReveals(ctx context.Context, caseID *string) ([]
 	return r.Svc.Cases.Reveals(ctx, &id)
 }
 
+func (r *queryResolver) SearchChildren(ctx context.Context, input casefile.SearchInput) ([]*casefile.ChildMatch, error) {
+	return r.Svc.Cases.SearchChildren(ctx, input)
+}
+
+func (r *Resolver) ChildMatch() generated.ChildMatchResolver { return &childMatchResolver{r} }
+
 func (r *Resolver) IdentityReveal() generated.IdentityRevealResolver {
 	return &identityRevealResolver{r}
 }
 
-type identityRevealResolver struct{ *Resolver }
+type (
+	childMatchResolver     struct{ *Resolver }
+	identityRevealResolver struct{ *Resolver }
+)

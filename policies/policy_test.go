@@ -45,6 +45,7 @@ func TestPolicy(t *testing.T) {
 		"evidence:download": {"officer": "own,referred", "supervisor": "institution,referred"},
 		"identity:read":     {"officer": "assigned", "supervisor": "institution"},
 		"identity:reveal":   {"oversight": "all"},
+		"child:search":      {"officer": "own,referred", "supervisor": "institution,referred"},
 		"complaint:submit":  {"intake": "institution", "officer": "institution", "supervisor": "institution"},
 		"complaint:read":    {"intake": "own", "officer": "institution", "supervisor": "institution", "oversight": "all"},
 		"complaint:link":    {"officer": "institution", "supervisor": "institution"},

@@ -197,6 +197,8 @@ func matrix() []row {
 		row{op: "institutions", record: "-", doc: `{ institutions { code } }`, vars: noVars, want: [6]string{ok, ok, ok, ok, ok, ok}},
 		row{op: "entryPoints", record: "-", doc: `{ entryPoints { code } }`, vars: noVars, want: [6]string{ok, ok, ok, ok, ok, ok}},
 		row{op: "identityReveals", record: "-", doc: `{ identityReveals { id } }`, vars: noVars, want: [6]string{fb, ok, fb, fb, fb, fb}},
+		row{op: "searchChildren", record: "-", doc: `{ searchChildren(input: {givenName: "María José", familyName: "López Pérez", ageYears: 12}) { caseId } }`,
+			vars: noVars, want: [6]string{ok, ok, ok, fb, fb, fb}},
 		row{op: "auditEvents", record: "-", doc: `{ auditEvents(first: 5) { totalCount edges { node { id action } } } }`, vars: noVars, want: [6]string{fb, ok, fb, fb, ok, fb}},
 		row{op: "auditProof", record: "-", doc: `{ auditProof(eventId: "999999999") { leafIndex } }`, vars: noVars, want: [6]string{fb, nf, fb, fb, nf, fb}},
 		row{op: "users", record: "-", doc: `{ users { id } }`, vars: noVars, want: [6]string{fb, fb, fb, fb, fb, ok}},

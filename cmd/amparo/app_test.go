@@ -23,6 +23,7 @@ import (
 	"amparo/internal/auth"
 	"amparo/internal/blob"
 	"amparo/internal/blob/blobtest"
+	"amparo/internal/keys"
 	"amparo/internal/postgres/postgrestest"
 )
 
@@ -65,8 +66,13 @@ func serverEnv(tb testing.TB, db *postgrestest.DB, s3 blob.Config) (map[string]s
 	if _, err := audit.LoadOrCreateSigner(auditKey, true); err != nil {
 		tb.Fatal(err)
 	}
+	identityKey := filepath.Join(dir, "identity.keys")
+	if err := keys.InitFile(identityKey); err != nil {
+		tb.Fatal(err)
+	}
 	return map[string]string{
 		"AMPARO_AUDIT_SIGNING_KEY": auditKey,
+		"AMPARO_IDENTITY_KEY":      identityKey,
 		"AMPARO_DATABASE_URL":      db.AppURL,
 		"AMPARO_S3_ENDPOINT":       s3.Endpoint,
 		"AMPARO_S3_ACCESS_KEY":     s3.AccessKey,

@@ -19,6 +19,7 @@ type config struct {
 	DevTokens     bool   // accept tokens of the dev issuer
 	DevKeyFile    string // the dev issuer's key, when DevTokens
 	AuditKey      string // Ed25519 signing key of audit checkpoints, file path
+	IdentityKey   string // key file that seals identities (package keys), file path
 	RetentionYrs  int    // evidence retention
 	MaxUpload     int64
 	MaxUploads    int
@@ -81,6 +82,9 @@ func loadConfig(getenv func(string) string) (*config, error) {
 	}
 	if err := required(&c.AuditKey, "AMPARO_AUDIT_SIGNING_KEY"); err != nil {
 		return nil, &configError{"AMPARO_AUDIT_SIGNING_KEY", "is required: the path of the Ed25519 key that signs audit checkpoints (amparo audit keygen FILE makes one)"}
+	}
+	if err := required(&c.IdentityKey, "AMPARO_IDENTITY_KEY"); err != nil {
+		return nil, &configError{"AMPARO_IDENTITY_KEY", "is required: the path of the key file that seals children's identities (amparo keys init FILE makes one)"}
 	}
 	if v := getenv("AMPARO_EVIDENCE_RETENTION_YEARS"); v != "" {
 		n, err := strconv.Atoi(v)

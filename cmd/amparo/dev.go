@@ -15,6 +15,7 @@ import (
 	"amparo/internal/auth"
 	"amparo/internal/demo"
 	"amparo/internal/devstack"
+	"amparo/internal/keys"
 	"amparo/internal/postgres"
 )
 
@@ -68,6 +69,10 @@ func devCmd(ctx context.Context, args []string, getenv func(string) string, stdo
 	if _, err := audit.LoadOrCreateSigner(filepath.Join(abs, "audit-signing.key"), true); err != nil {
 		return err
 	}
+	identityKey := filepath.Join(abs, "identity.keys")
+	if err := keys.InitFile(identityKey); err != nil && !errors.Is(err, os.ErrExist) {
+		return err
+	}
 
 	env := map[string]string{
 		"AMPARO_DATABASE_URL":         pg.URL("amparo_app", appPassword, devDatabase),
@@ -82,6 +87,7 @@ func devCmd(ctx context.Context, args []string, getenv func(string) string, stdo
 		"AMPARO_DEV_KEY_FILE":         filepath.Join(abs, "dev-issuer.pem"),
 		"AMPARO_LISTEN":               "127.0.0.1:8081",
 		"AMPARO_AUDIT_SIGNING_KEY":    filepath.Join(abs, "audit-signing.key"),
+		"AMPARO_IDENTITY_KEY":         identityKey,
 	}
 	if err := writeEnvFile(filepath.Join(abs, "dev.env"), env); err != nil {
 		return err

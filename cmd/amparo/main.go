@@ -47,6 +47,8 @@ commands:
   audit checkpoint               print the latest signed checkpoint
   audit keygen [--origin NAME] FILE
                                  write a new audit signing key
+  keys init FILE                 write a new identity key file (AMPARO_IDENTITY_KEY)
+  keys rotate                    rewrap every data key under a new key-encryption key
 `
 
 // run is the whole program; main only supplies the process's environment.
@@ -66,6 +68,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return migrateCmd(ctx, rest, getenv, stdout)
 	case "audit":
 		return auditCmd(ctx, rest, getenv, stdout, stderr)
+	case "keys":
+		return keysCmd(ctx, rest, getenv, stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil

@@ -127,16 +127,20 @@ func build(ctx context.Context, cfg *config, log *slog.Logger) (*app, error) {
 	}
 	sealer := audit.NewSealer(db, checkpoints, signer, log)
 
+	ids, err := openIdentityKeys(ctx, db, cfg.IdentityKey, log)
+	if err != nil {
+		return fail(err)
+	}
 	// The one guard every service method calls first.
 	guard := authz.NewGuard(az, db, audit.Denials{DB: db}, log)
 	raiser := alert.NewRaiser(guard)
 	alertMetrics := newAlertMetrics()
 	hub := alert.NewHub(db, cfg.DatabaseURL, log, alertMetrics, alert.HubConfig{PerUser: cfg.Alerts.PerUser, PerReplica: cfg.Alerts.PerReplica})
 	watcher := alert.NewWatcher(db, raiser, log, alert.WatcherConfig{Soon: cfg.Alerts.DeadlineSoon, Interval: cfg.Alerts.WatchEvery})
-	cases := casefile.NewService(db, guard, cat, raiser)
+	cases := casefile.NewService(db, guard, cat, ids, raiser)
 	svc := graph.Services{
 		Cases:      cases,
-		Complaints: complaint.NewService(db, guard, cat, cases),
+		Complaints: complaint.NewService(db, guard, cat, cases, ids),
 		Evidence:   evidence.New(db, blobs, guard, log, evidence.Config{MaxSize: cfg.MaxUpload, RetentionYears: cfg.RetentionYrs}),
 		Audit:      audit.NewService(db, guard),
 		Users:      user.NewService(db, az, guard, cat, log),

@@ -1240,6 +1240,29 @@ func (ec *executionContext) fieldContext_FileCasePayload_case(_ context.Context,
 	return fc, nil
 }
 
+func (ec *executionContext) _FileCasePayload_possibleDuplicates(ctx context.Context, field graphql.CollectedField, obj *model.FileCasePayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_FileCasePayload_possibleDuplicates(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PossibleDuplicates, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []string) graphql.Marshaler {
+			return ec.marshalNString2ᚕstringᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_FileCasePayload_possibleDuplicates(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("FileCasePayload", field, false, false, "String")
+}
+
 func (ec *executionContext) _Violation_type(ctx context.Context, field graphql.CollectedField, obj *casefile.Violation) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -2383,6 +2406,11 @@ func (ec *executionContext) _FileCasePayload(ctx context.Context, sel ast.Select
 			out.Values[i] = graphql.MarshalString("FileCasePayload")
 		case "case":
 			out.Values[i] = ec._FileCasePayload_case(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "possibleDuplicates":
+			out.Values[i] = ec._FileCasePayload_possibleDuplicates(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}

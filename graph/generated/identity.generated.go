@@ -18,6 +18,9 @@ import (
 
 // region    ************************** generated!.gotpl **************************
 
+type ChildMatchResolver interface {
+	Institution(ctx context.Context, obj *casefile.ChildMatch) (*reference.Institution, error)
+}
 type IdentityRevealResolver interface {
 	Institution(ctx context.Context, obj *casefile.Reveal) (*reference.Institution, error)
 }
@@ -29,6 +32,130 @@ type IdentityRevealResolver interface {
 // endregion ***************************** args.gotpl *****************************
 
 // region    **************************** field.gotpl *****************************
+
+func (ec *executionContext) _ChildMatch_caseId(ctx context.Context, field graphql.CollectedField, obj *casefile.ChildMatch) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ChildMatch_caseId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CaseID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v uuid.UUID) graphql.Marshaler {
+			return ec.marshalNID2githubᚗcomᚋgoogleᚋuuidᚐUUID(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ChildMatch_caseId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ChildMatch", field, false, false, "ID")
+}
+
+func (ec *executionContext) _ChildMatch_reference(ctx context.Context, field graphql.CollectedField, obj *casefile.ChildMatch) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ChildMatch_reference(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Reference, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ChildMatch_reference(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ChildMatch", field, false, false, "String")
+}
+
+func (ec *executionContext) _ChildMatch_institution(ctx context.Context, field graphql.CollectedField, obj *casefile.ChildMatch) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ChildMatch_institution(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.ChildMatch().Institution(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *reference.Institution) graphql.Marshaler {
+			return ec.marshalNInstitution2ᚖamparoᚋinternalᚋreferenceᚐInstitution(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ChildMatch_institution(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ChildMatch",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Institution(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ChildMatch_status(ctx context.Context, field graphql.CollectedField, obj *casefile.ChildMatch) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ChildMatch_status(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Status, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ChildMatch_status(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ChildMatch", field, false, false, "String")
+}
+
+func (ec *executionContext) _ChildMatch_createdAt(ctx context.Context, field graphql.CollectedField, obj *casefile.ChildMatch) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ChildMatch_createdAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CreatedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ChildMatch_createdAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ChildMatch", field, false, false, "Time")
+}
 
 func (ec *executionContext) _IdentityReveal_id(ctx context.Context, field graphql.CollectedField, obj *casefile.Reveal) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
@@ -230,6 +357,69 @@ func UnmarshalRevealIdentityInput(ctx context.Context, raw any) (casefile.Reveal
 	return out, err
 }
 
+func (ec *executionContext) unmarshalInputSearchChildrenInput(ctx context.Context, obj any) (casefile.SearchInput, error) {
+	var it casefile.SearchInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"givenName", "familyName", "dateOfBirth", "ageYears"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "givenName":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("givenName"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.GivenName = data
+		case "familyName":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("familyName"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.FamilyName = data
+		case "dateOfBirth":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("dateOfBirth"))
+			data, err := ec.unmarshalODate2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.DateOfBirth = data
+		case "ageYears":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("ageYears"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.AgeYears = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalSearchChildrenInput unmarshals raw into the SearchChildrenInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalSearchChildrenInput(ctx context.Context, raw any) (casefile.SearchInput, error) {
+	var out casefile.SearchInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "SearchChildrenInput", raw, &out)
+	return out, err
+}
+
 // endregion **************************** input.gotpl *****************************
 
 // region    ************************** interface.gotpl ***************************
@@ -237,6 +427,60 @@ func UnmarshalRevealIdentityInput(ctx context.Context, raw any) (casefile.Reveal
 // endregion ************************** interface.gotpl ***************************
 
 // region    **************************** object.gotpl ****************************
+
+var childMatchImplementors = []string{"ChildMatch"}
+
+func (ec *executionContext) _ChildMatch(ctx context.Context, sel ast.SelectionSet, obj *casefile.ChildMatch) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, childMatchImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ChildMatch")
+		case "caseId":
+			out.Values[i] = ec._ChildMatch_caseId(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "reference":
+			out.Values[i] = ec._ChildMatch_reference(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "institution":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._ChildMatch_institution(ctx, field, obj)
+				})
+		case "status":
+			out.Values[i] = ec._ChildMatch_status(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "createdAt":
+			out.Values[i] = ec._ChildMatch_createdAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
 
 var identityRevealImplementors = []string{"IdentityReveal"}
 
@@ -301,6 +545,30 @@ func (ec *executionContext) _IdentityReveal(ctx context.Context, sel ast.Selecti
 
 // region    ***************************** type.gotpl *****************************
 
+func (ec *executionContext) marshalNChildMatch2ᚕᚖamparoᚋinternalᚋcasefileᚐChildMatchᚄ(ctx context.Context, sel ast.SelectionSet, v []*casefile.ChildMatch) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNChildMatch2ᚖamparoᚋinternalᚋcasefileᚐChildMatch(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNChildMatch2ᚖamparoᚋinternalᚋcasefileᚐChildMatch(ctx context.Context, sel ast.SelectionSet, v *casefile.ChildMatch) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "ChildMatch!")
+		return graphql.Null
+	}
+	return ec._ChildMatch(ctx, sel, v)
+}
+
 func (ec *executionContext) marshalNIdentityReveal2ᚕᚖamparoᚋinternalᚋcasefileᚐRevealᚄ(ctx context.Context, sel ast.SelectionSet, v []*casefile.Reveal) graphql.Marshaler {
 	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
@@ -327,6 +595,11 @@ func (ec *executionContext) marshalNIdentityReveal2ᚖamparoᚋinternalᚋcasefi
 
 func (ec *executionContext) unmarshalNRevealIdentityInput2amparoᚋinternalᚋcasefileᚐRevealInput(ctx context.Context, v any) (casefile.RevealInput, error) {
 	res, err := ec.unmarshalInputRevealIdentityInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalNSearchChildrenInput2amparoᚋinternalᚋcasefileᚐSearchInput(ctx context.Context, v any) (casefile.SearchInput, error) {
+	res, err := ec.unmarshalInputSearchChildrenInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 

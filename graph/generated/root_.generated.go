@@ -33,6 +33,7 @@ type ResolverRoot interface {
 	Case() CaseResolver
 	CaseNote() CaseNoteResolver
 	Child() ChildResolver
+	ChildMatch() ChildMatchResolver
 	Complaint() ComplaintResolver
 	ComplaintStatus() ComplaintStatusResolver
 	EntryPoint() EntryPointResolver
@@ -189,6 +190,14 @@ type ComplexityRoot struct {
 		OtherNames   func(childComplexity int) int
 	}
 
+	ChildMatch struct {
+		CaseID      func(childComplexity int) int
+		CreatedAt   func(childComplexity int) int
+		Institution func(childComplexity int) int
+		Reference   func(childComplexity int) int
+		Status      func(childComplexity int) int
+	}
+
 	Complaint struct {
 		Case            func(childComplexity int) int
 		Channel         func(childComplexity int) int
@@ -264,7 +273,8 @@ type ComplexityRoot struct {
 	}
 
 	FileCasePayload struct {
-		Case func(childComplexity int) int
+		Case               func(childComplexity int) int
+		PossibleDuplicates func(childComplexity int) int
 	}
 
 	IdentityReveal struct {
@@ -326,6 +336,7 @@ type ComplexityRoot struct {
 		IdentityReveals     func(childComplexity int, caseID *string) int
 		Institutions        func(childComplexity int) int
 		Me                  func(childComplexity int) int
+		SearchChildren      func(childComplexity int, input casefile.SearchInput) int
 		Users               func(childComplexity int) int
 		ViolationCategories func(childComplexity int) int
 		ViolationTypes      func(childComplexity int, includeDeprecated *bool) int
@@ -953,6 +964,37 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.ChildIdentity.OtherNames(childComplexity), true
 
+	case "ChildMatch.caseId":
+		if e.ComplexityRoot.ChildMatch.CaseID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ChildMatch.CaseID(childComplexity), true
+	case "ChildMatch.createdAt":
+		if e.ComplexityRoot.ChildMatch.CreatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ChildMatch.CreatedAt(childComplexity), true
+	case "ChildMatch.institution":
+		if e.ComplexityRoot.ChildMatch.Institution == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ChildMatch.Institution(childComplexity), true
+	case "ChildMatch.reference":
+		if e.ComplexityRoot.ChildMatch.Reference == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ChildMatch.Reference(childComplexity), true
+	case "ChildMatch.status":
+		if e.ComplexityRoot.ChildMatch.Status == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ChildMatch.Status(childComplexity), true
+
 	case "Complaint.case":
 		if e.ComplexityRoot.Complaint.Case == nil {
 			break
@@ -1233,6 +1275,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.FileCasePayload.Case(childComplexity), true
+	case "FileCasePayload.possibleDuplicates":
+		if e.ComplexityRoot.FileCasePayload.PossibleDuplicates == nil {
+			break
+		}
+
+		return e.ComplexityRoot.FileCasePayload.PossibleDuplicates(childComplexity), true
 
 	case "IdentityReveal.caseId":
 		if e.ComplexityRoot.IdentityReveal.CaseID == nil {
@@ -1591,6 +1639,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.Me(childComplexity), true
+	case "Query.searchChildren":
+		if e.ComplexityRoot.Query.SearchChildren == nil {
+			break
+		}
+
+		args, err := ec.field_Query_searchChildren_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.SearchChildren(childComplexity, args["input"].(casefile.SearchInput)), true
 	case "Query.users":
 		if e.ComplexityRoot.Query.Users == nil {
 			break
@@ -1786,6 +1845,7 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 			graphql.NewInputUnmarshaler("LinkComplaintToCaseInput", ec.unmarshalInputLinkComplaintToCaseInput),
 			graphql.NewInputUnmarshaler("RevealIdentityInput", ec.unmarshalInputRevealIdentityInput),
 			graphql.NewInputUnmarshaler("RoleGrantInput", ec.unmarshalInputRoleGrantInput),
+			graphql.NewInputUnmarshaler("SearchChildrenInput", ec.unmarshalInputSearchChildrenInput),
 			graphql.NewInputUnmarshaler("SubmitComplaintInput", ec.unmarshalInputSubmitComplaintInput),
 			graphql.NewInputUnmarshaler("UploadEvidenceInput", ec.unmarshalInputUploadEvidenceInput),
 			graphql.NewInputUnmarshaler("ViolationInput", ec.unmarshalInputViolationInput),
@@ -2126,6 +2186,8 @@ input ViolationInput {
 
 type FileCasePayload {
   case: Case!
+  "Posible duplicado: references of other cases in the filer's scope whose child has the same name and birth year (give or take one)."
+  possibleDuplicates: [String!]!
 }
 
 type Case {
@@ -2362,6 +2424,28 @@ type IdentityReveal {
   institution: Institution!
   justification: String!
   revealedAt: Time!
+}
+
+extend type Query {
+  "Cases, among those the caller may search, whose child has exactly this name (case, accents and spacing aside) and was born in this year, give or take one; found through a blind index, never by comparing names in the clear. Audited; rationed per user."
+  searchChildren(input: SearchChildrenInput!): [ChildMatch!]!
+}
+
+input SearchChildrenInput {
+  givenName: String
+  familyName: String
+  "A date of birth, or else the age in years."
+  dateOfBirth: Date
+  ageYears: Int
+}
+
+"A case whose child matches a search. It names the case, never the child."
+type ChildMatch {
+  caseId: ID!
+  reference: String!
+  institution: Institution!
+  status: String!
+  createdAt: Time!
 }
 `, BuiltIn: false},
 	{Name: "../schema.graphqls", Input: `# Amparo's GraphQL API: the registry of cases and complaints about rights
@@ -2784,6 +2868,22 @@ func (ec *executionContext) childFields_ChildIdentity(ctx context.Context, field
 	return nil, fmt.Errorf("no field named %q was found under type ChildIdentity", field.Name)
 }
 
+func (ec *executionContext) childFields_ChildMatch(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "caseId":
+		return ec.fieldContext_ChildMatch_caseId(ctx, field)
+	case "reference":
+		return ec.fieldContext_ChildMatch_reference(ctx, field)
+	case "institution":
+		return ec.fieldContext_ChildMatch_institution(ctx, field)
+	case "status":
+		return ec.fieldContext_ChildMatch_status(ctx, field)
+	case "createdAt":
+		return ec.fieldContext_ChildMatch_createdAt(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ChildMatch", field.Name)
+}
+
 func (ec *executionContext) childFields_Complaint(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "id":
@@ -2936,6 +3036,8 @@ func (ec *executionContext) childFields_FileCasePayload(ctx context.Context, fie
 	switch field.Name {
 	case "case":
 		return ec.fieldContext_FileCasePayload_case(ctx, field)
+	case "possibleDuplicates":
+		return ec.fieldContext_FileCasePayload_possibleDuplicates(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type FileCasePayload", field.Name)
 }

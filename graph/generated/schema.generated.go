@@ -66,6 +66,7 @@ type QueryResolver interface {
 	Complaints(ctx context.Context, filter *complaint.Filter, first *int, after *string) (*model.ComplaintConnection, error)
 	ComplaintStatus(ctx context.Context, trackingCode string) (*complaint.PublicStatus, error)
 	IdentityReveals(ctx context.Context, caseID *string) ([]*casefile.Reveal, error)
+	SearchChildren(ctx context.Context, input casefile.SearchInput) ([]*casefile.ChildMatch, error)
 	Users(ctx context.Context) ([]*user.User, error)
 }
 type ViolationCategoryResolver interface {
@@ -463,6 +464,20 @@ func (ec *executionContext) field_Query_identityReveals_args(ctx context.Context
 		return nil, err
 	}
 	args["caseId"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_searchChildren_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (casefile.SearchInput, error) {
+			return ec.unmarshalNSearchChildrenInput2amparoᚋinternalᚋcasefileᚐSearchInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
 	return args, nil
 }
 
@@ -1964,6 +1979,50 @@ func (ec *executionContext) fieldContext_Query_identityReveals(ctx context.Conte
 	return fc, nil
 }
 
+func (ec *executionContext) _Query_searchChildren(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_searchChildren(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().SearchChildren(ctx, fc.Args["input"].(casefile.SearchInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*casefile.ChildMatch) graphql.Marshaler {
+			return ec.marshalNChildMatch2ᚕᚖamparoᚋinternalᚋcasefileᚐChildMatchᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_searchChildren(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ChildMatch(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_searchChildren_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Query_users(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -2825,6 +2884,12 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 				true, true,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Query_identityReveals(ctx, field)
+				})
+		case "searchChildren":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_searchChildren(ctx, field)
 				})
 		case "users":
 			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,

@@ -75,6 +75,8 @@ type EvidencePayload struct {
 
 type FileCasePayload struct {
 	Case *casefile.Case `json:"case"`
+	// Posible duplicado: references of other cases in the filer's scope whose child has the same name and birth year (give or take one).
+	PossibleDuplicates []string `json:"possibleDuplicates"`
 }
 
 type LinkComplaintPayload struct {

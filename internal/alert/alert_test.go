@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"path/filepath"
 	"sync"
 	"testing"
 	"time"
@@ -19,6 +20,7 @@ import (
 	"amparo/internal/authz"
 	"amparo/internal/casefile"
 	"amparo/internal/child"
+	"amparo/internal/keys"
 	"amparo/internal/postgres"
 	"amparo/internal/postgres/postgrestest"
 	"amparo/internal/reference"
@@ -59,7 +61,16 @@ func newFixture(tb testing.TB) *fixture {
 	}
 	g := authz.NewGuard(az, db.App, audit.Denials{DB: db.App}, slog.New(slog.DiscardHandler))
 	r := alert.NewRaiser(g)
-	return &fixture{db: db, owner: db.Owner(tb), guard: g, raiser: r, cases: casefile.NewService(db.App, g, cat, r), users: auth.NewUsers(db.App)}
+	keyFile := filepath.Join(tb.TempDir(), "identity.keys")
+	if err := keys.InitFile(keyFile); err != nil {
+		tb.Fatal(err)
+	}
+	kf, err := keys.LoadFile(keyFile)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	cases := casefile.NewService(db.App, g, cat, child.Keys{Vault: keys.NewVault(kf), Index: kf.Index()}, r)
+	return &fixture{db: db, owner: db.Owner(tb), guard: g, raiser: r, cases: cases, users: auth.NewUsers(db.App)}
 }
 
 // as is a context acting as the demo user email.

@@ -83,6 +83,10 @@ type Case struct {
 	CreatedAt    time.Time
 	UpdatedBy    uuid.UUID
 	UpdatedAt    time.Time
+	// PossibleDuplicates is set only in the answer to File: the references
+	// of other cases, within the filer's search scope, whose child has the
+	// same name and birth year (give or take one).
+	PossibleDuplicates []string
 }
 
 // Violation is one violation recorded in a case.

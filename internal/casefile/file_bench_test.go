@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"path/filepath"
 	"sync/atomic"
 	"testing"
 
@@ -15,6 +16,8 @@ import (
 	"amparo/internal/audit"
 	"amparo/internal/auth"
 	"amparo/internal/authz"
+	"amparo/internal/child"
+	"amparo/internal/keys"
 	"amparo/internal/postgres/postgrestest"
 	"amparo/internal/reference"
 	"amparo/policies"
@@ -48,7 +51,15 @@ func benchService(b *testing.B) (*Service, context.Context) {
 		b.Fatal(err)
 	}
 	g := authz.NewGuard(az, db.App, audit.Denials{DB: db.App}, slog.New(slog.DiscardHandler))
-	return NewService(db.App, g, cat, alert.NewRaiser(g)), auth.With(ctx, p)
+	keyFile := filepath.Join(b.TempDir(), "identity.keys")
+	if err := keys.InitFile(keyFile); err != nil {
+		b.Fatal(err)
+	}
+	f, err := keys.LoadFile(keyFile)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return NewService(db.App, g, cat, child.Keys{Vault: keys.NewVault(f), Index: f.Index()}, alert.NewRaiser(g)), auth.With(ctx, p)
 }
 
 // BenchmarkFile files cases from 16 concurrent writers, with the audit

@@ -75,7 +75,7 @@ func (s *Service) RevealIdentity(ctx context.Context, in RevealInput) (*child.Id
 	err = postgres.WithTx(ctx, s.db, func(tx *sqlx.Tx) error {
 		var childID uuid.UUID
 		var err error
-		if id, childID, err = getIdentity(ctx, tx, in.CaseID); err != nil {
+		if id, childID, err = getIdentity(ctx, tx, s.keys, in.CaseID); err != nil {
 			return err
 		}
 		const q = `

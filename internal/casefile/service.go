@@ -12,6 +12,7 @@ import (
 	"amparo/internal/authz"
 	"amparo/internal/child"
 	"amparo/internal/idempotency"
+	"amparo/internal/keys"
 	"amparo/internal/postgres"
 	"amparo/internal/reference"
 )
@@ -28,8 +29,11 @@ type Service struct {
 	db      *sqlx.DB
 	guard   *authz.Guard
 	catalog *reference.Catalog
+	keys    child.Keys // seal and open identities
 	alerts  Alerts
-	now     func() time.Time
+	// searches rations searches by name per user (SearchChildren).
+	searches limiters
+	now      func() time.Time
 	// record writes audit events: audit.Record, always. Only the benchmark
 	// that measures what auditing costs replaces it, from inside the package.
 	record func(ctx context.Context, tx sqlx.ExecerContext, ev audit.Event) error
@@ -43,9 +47,10 @@ type Alerts interface {
 	UrgentCase(ctx context.Context, tx *sqlx.Tx, caseID uuid.UUID, institution, urgency string) error
 }
 
-// NewService returns a Service over db, raising alerts with alerts.
-func NewService(db *sqlx.DB, g *authz.Guard, cat *reference.Catalog, alerts Alerts) *Service {
-	return &Service{db: db, guard: g, catalog: cat, alerts: alerts, now: time.Now, record: audit.Record}
+// NewService returns a Service over db, sealing identities with ks and
+// raising alerts with alerts.
+func NewService(db *sqlx.DB, g *authz.Guard, cat *reference.Catalog, ks child.Keys, alerts Alerts) *Service {
+	return &Service{db: db, guard: g, catalog: cat, keys: ks, alerts: alerts, now: time.Now, record: audit.Record}
 }
 
 // File opens a case for the caller's institution, with the caller as the
@@ -87,6 +92,17 @@ func (s *Service) FileWith(ctx context.Context, in FileInput, hook Hook) (*Case,
 		return nil, apperr.Wrap(op, err)
 	}
 	n := &newCase{ID: uuid.New(), ChildID: uuid.New(), Institution: p.Institution, By: p.UserID, At: now, In: &in}
+	// A child already on file under the same name is pointed out to a filer
+	// who may search; the search is recorded in the filing's audit event.
+	var dupScope *authz.Decision
+	var dupIndexes [][]byte
+	if y, ok := child.BirthYear(in.Child.DateOfBirth, in.Child.AgeYears, now); ok && (in.Child.GivenName != nil || in.Child.FamilyName != nil) {
+		if dupScope, err = s.guard.Check(ctx, PermSearch, authz.Any); err != nil {
+			dupScope = nil // the filer may not search: no warning
+		}
+		dupIndexes = child.NameIndexes(s.keys.Index, in.Child.GivenName, in.Child.FamilyName, y)
+	}
+	var dups []*ChildMatch
 	var c *Case
 	var replayed *uuid.UUID
 	err = postgres.WithTx(ctx, s.db, func(tx *sqlx.Tx) error {
@@ -99,13 +115,25 @@ func (s *Service) FileWith(ctx context.Context, in FileInput, hook Hook) (*Case,
 			replayed = &claim.ID
 			return nil
 		}
-		if err := child.Insert(ctx, tx, n.ChildID, n.Institution, n.By, n.At, &in.Child); err != nil {
+		// The case's own data key seals its child's identity.
+		key, err := s.keys.Vault.Create(ctx, tx, keys.OwnerCase, n.ID)
+		if err != nil {
 			return err
 		}
+		owner := child.Owner{Kind: keys.OwnerCase, ID: n.ID, Key: key}
+		if err := child.Insert(ctx, tx, s.keys, owner, n.ChildID, n.Institution, n.By, n.At, &in.Child); err != nil {
+			return err
+		}
+		details := map[string]any{"child": n.ChildID, "urgency": in.Urgency, "department": in.DepartmentCode,
+			"violations": violationTypes(in.Violations)}
+		if dupScope != nil {
+			if dups, err = s.matches(ctx, tx, dupScope, dupIndexes, n.ID); err != nil {
+				return err
+			}
+			details["possibleDuplicates"] = matchIDs(dups)
+		}
 		if err := s.record(ctx, tx, audit.Event{
-			Action: PermFile, ObjectType: "case", ObjectID: n.ID.String(),
-			Details: map[string]any{"child": n.ChildID, "urgency": in.Urgency, "department": in.DepartmentCode,
-				"violations": violationTypes(in.Violations)},
+			Action: PermFile, ObjectType: "case", ObjectID: n.ID.String(), Details: details,
 		}); err != nil {
 			return err
 		}
@@ -114,6 +142,10 @@ func (s *Service) FileWith(ctx context.Context, in FileInput, hook Hook) (*Case,
 		}
 		if c, err = getCase(ctx, tx, n.ID); err != nil {
 			return err
+		}
+		c.PossibleDuplicates = make([]string, len(dups))
+		for i, m := range dups {
+			c.PossibleDuplicates[i] = m.Reference
 		}
 		// After the case row, which the guard reads to decide who may be
 		// told: the counter's lock is held a few statements longer, for
@@ -209,7 +241,7 @@ func (s *Service) Identity(ctx context.Context, caseID uuid.UUID) (*child.Identi
 	err = postgres.WithTx(ctx, s.db, func(tx *sqlx.Tx) error {
 		var childID uuid.UUID
 		var err error
-		if id, childID, err = getIdentity(ctx, tx, caseID); err != nil {
+		if id, childID, err = getIdentity(ctx, tx, s.keys, caseID); err != nil {
 			return err
 		}
 		return audit.Record(ctx, tx, audit.Event{Action: PermIdentityRead, ObjectType: "child", ObjectID: childID.String(),

@@ -174,34 +174,18 @@ FROM case_violations WHERE case_id = ANY($1) ORDER BY case_id, position`
 	return nil
 }
 
-// getIdentity reads the identity of the child of case caseID. The guard
+// getIdentity opens the identity of the child of case caseID. The guard
 // has decided that the caller may.
 //
-// Errors: sql.ErrNoRows when there is none.
-func getIdentity(ctx context.Context, q sqlx.QueryerContext, caseID uuid.UUID) (*child.Identity, uuid.UUID, error) {
-	const query = `
-SELECT ci.child_id, ci.given_name, ci.family_name, ci.other_names, ci.date_of_birth, ci.dob_estimated, ci.contact
-FROM cases c JOIN child_identities ci ON ci.child_id = c.child_id
-WHERE c.id = $1`
-	var r struct {
-		ChildID      uuid.UUID      `db:"child_id"`
-		GivenName    sql.NullString `db:"given_name"`
-		FamilyName   sql.NullString `db:"family_name"`
-		OtherNames   sql.NullString `db:"other_names"`
-		DateOfBirth  sql.NullTime   `db:"date_of_birth"`
-		DOBEstimated bool           `db:"dob_estimated"`
-		Contact      sql.NullString `db:"contact"`
-	}
-	if err := sqlx.GetContext(ctx, q, &r, query, caseID); err != nil {
+// Errors: sql.ErrNoRows when there is none; keys.ErrNoKey when it was
+// erased.
+func getIdentity(ctx context.Context, q sqlx.QueryerContext, ks child.Keys, caseID uuid.UUID) (*child.Identity, uuid.UUID, error) {
+	var childID uuid.UUID
+	if err := sqlx.GetContext(ctx, q, &childID, `SELECT child_id FROM cases WHERE id = $1`, caseID); err != nil {
 		return nil, uuid.Nil, err
 	}
-	id := &child.Identity{DOBEstimated: r.DOBEstimated, GivenName: optString(r.GivenName),
-		FamilyName: optString(r.FamilyName), OtherNames: optString(r.OtherNames), Contact: optString(r.Contact)}
-	if r.DateOfBirth.Valid {
-		t := r.DateOfBirth.Time
-		id.DateOfBirth = &t
-	}
-	return id, r.ChildID, nil
+	id, err := child.ReadIdentity(ctx, q, ks, childID)
+	return id, childID, err
 }
 
 // newCase is everything insertCase writes.

@@ -10,10 +10,11 @@ import (
 	"github.com/lib/pq"
 )
 
-// Insert writes a child and, apart, its identity, in the caller's
-// transaction. The age and its band are fixed at registration.
-func Insert(ctx context.Context, tx sqlx.ExecerContext, id uuid.UUID, institution string, by uuid.UUID, at time.Time, in *Input) error {
-	age, estimated := in.AgeYears, in.DateOfBirth == nil
+// Insert writes a child and, apart, its identity sealed under the owner's
+// data key, in the caller's transaction. The age and its band are fixed at
+// registration.
+func Insert(ctx context.Context, tx sqlx.ExecerContext, ks Keys, o Owner, id uuid.UUID, institution string, by uuid.UUID, at time.Time, in *Input) error {
+	age := in.AgeYears
 	if in.DateOfBirth != nil {
 		y := AgeOn(*in.DateOfBirth, at)
 		age = &y
@@ -31,14 +32,7 @@ VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`
 		in.CareStatus, age, band, pq.Array(nonNil(in.Vulnerabilities)), pq.Array(nonNil(in.Languages)), by, at); err != nil {
 		return fmt.Errorf("insert child: %w", err)
 	}
-	const qIdentity = `
-INSERT INTO child_identities (child_id, given_name, family_name, other_names, date_of_birth, dob_estimated, contact)
-VALUES ($1, $2, $3, $4, $5, $6, $7)`
-	if _, err := tx.ExecContext(ctx, qIdentity, id, in.GivenName, in.FamilyName, in.OtherNames, in.DateOfBirth,
-		estimated && age != nil, in.Contact); err != nil {
-		return fmt.Errorf("insert identity: %w", err)
-	}
-	return nil
+	return insertIdentity(ctx, tx, ks, o, id, at, age, in)
 }
 
 func nonNil(s []string) []string {

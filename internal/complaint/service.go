@@ -20,6 +20,7 @@ import (
 	"amparo/internal/casefile"
 	"amparo/internal/child"
 	"amparo/internal/idempotency"
+	"amparo/internal/keys"
 	"amparo/internal/postgres"
 	"amparo/internal/reference"
 )
@@ -44,12 +45,13 @@ type Service struct {
 	guard   *authz.Guard
 	catalog *reference.Catalog
 	cases   Cases
+	keys    child.Keys
 	now     func() time.Time
 }
 
 // NewService returns a Service over db.
-func NewService(db *sqlx.DB, g *authz.Guard, cat *reference.Catalog, cases Cases) *Service {
-	return &Service{db: db, guard: g, catalog: cat, cases: cases, now: time.Now}
+func NewService(db *sqlx.DB, g *authz.Guard, cat *reference.Catalog, cases Cases, ks child.Keys) *Service {
+	return &Service{db: db, guard: g, catalog: cat, cases: cases, keys: ks, now: time.Now}
 }
 
 // Submit records a complaint for the caller's institution and returns it
@@ -108,9 +110,15 @@ func (s *Service) Submit(ctx context.Context, in SubmitInput) (*Complaint, strin
 			}
 		}
 		n.ChildIDs = append(n.ChildIDs, in.ChildIDs...)
+		// The complaint's own data key seals what identifies people in it.
+		key, err := s.keys.Vault.Create(ctx, tx, keys.OwnerComplaint, n.ID)
+		if err != nil {
+			return err
+		}
+		owner := child.Owner{Kind: keys.OwnerComplaint, ID: n.ID, Key: key}
 		for i := range in.Children {
 			id := uuid.New()
-			if err := child.Insert(ctx, tx, id, p.Institution, p.UserID, now, &in.Children[i]); err != nil {
+			if err := child.Insert(ctx, tx, s.keys, owner, id, p.Institution, p.UserID, now, &in.Children[i]); err != nil {
 				return err
 			}
 			n.ChildIDs = append(n.ChildIDs, id)

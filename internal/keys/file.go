@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"os"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -26,11 +27,29 @@ import (
 // (`amparo keys rotate`), and then the old line can be deleted. The index
 // key never rotates this way: changing it means recomputing every blind
 // index, which needs the plaintext.
+//
+// A running server notices a changed file within seconds (and at once when
+// asked to unwrap under a KEK it does not know), so a rotation needs no
+// restart: servers wrap new keys under the new KEK and open keys already
+// rewrapped.
 type File struct {
+	path string
+
+	mu      sync.Mutex
+	set     *keySet
+	mtime   time.Time
+	checked time.Time
+}
+
+// keySet is the content of a key file.
+type keySet struct {
 	current string
 	keks    map[string]cipher.AEAD
 	index   []byte
 }
+
+// recheck is how often a server looks whether its key file changed.
+const recheck = 2 * time.Second
 
 // LoadFile reads a key file.
 //
@@ -48,11 +67,47 @@ func LoadFile(path string) (*File, error) {
 	if err != nil {
 		return nil, err
 	}
-	return parseFile(b)
+	set, err := parseFile(b)
+	if err != nil {
+		return nil, err
+	}
+	return &File{path: path, set: set, mtime: st.ModTime(), checked: time.Now()}, nil
 }
 
-func parseFile(b []byte) (*File, error) {
-	f := &File{keks: map[string]cipher.AEAD{}}
+// keys returns the key set, read again first when the file changed (and
+// force says to look now).
+func (f *File) keys(force bool) *keySet {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.path == "" || (!force && time.Since(f.checked) < recheck) {
+		return f.set
+	}
+	f.checked = time.Now()
+	st, err := os.Stat(f.path)
+	if err != nil || st.ModTime().Equal(f.mtime) {
+		return f.set // a file that vanished or broke keeps the keys already known
+	}
+	b, err := os.ReadFile(f.path)
+	if err != nil {
+		return f.set
+	}
+	set, err := parseFile(b)
+	if err != nil {
+		return f.set
+	}
+	// Keep the KEKs known before: a data key rewrapped elsewhere under a new
+	// KEK must open, and one not yet rewrapped too, until the next start.
+	for id, a := range f.set.keks {
+		if _, ok := set.keks[id]; !ok {
+			set.keks[id] = a
+		}
+	}
+	f.set, f.mtime = set, st.ModTime()
+	return set
+}
+
+func parseFile(b []byte) (*keySet, error) {
+	f := &keySet{keks: map[string]cipher.AEAD{}}
 	sc := bufio.NewScanner(bytes.NewReader(b))
 	for n := 1; sc.Scan(); n++ {
 		line := strings.TrimSpace(sc.Text())
@@ -106,24 +161,40 @@ func decodeKey(s string) ([]byte, error) {
 }
 
 // Current implements Keyring.
-func (f *File) Current() string { return f.current }
+func (f *File) Current() string { return f.keys(false).current }
+
+// KEKs lists the ids of the KEKs the file holds, the current one first.
+func (f *File) KEKs() []string {
+	set := f.keys(false)
+	out := []string{set.current}
+	for id := range set.keks {
+		if id != set.current {
+			out = append(out, id)
+		}
+	}
+	return out
+}
 
 // Wrap implements Keyring.
 func (f *File) Wrap(_ context.Context, dek, ad []byte) (string, []byte, error) {
-	return f.current, seal(f.keks[f.current], dek, ad), nil
+	set := f.keys(false)
+	return set.current, seal(set.keks[set.current], dek, ad), nil
 }
 
 // Unwrap implements Keyring.
 func (f *File) Unwrap(_ context.Context, kekID string, wrapped, ad []byte) ([]byte, error) {
-	a, ok := f.keks[kekID]
+	a, ok := f.keys(false).keks[kekID]
 	if !ok {
-		return nil, fmt.Errorf("%w %q", ErrUnknownKEK, kekID)
+		// Rewrapped under a KEK added since this file was read?
+		if a, ok = f.keys(true).keks[kekID]; !ok {
+			return nil, fmt.Errorf("%w %q", ErrUnknownKEK, kekID)
+		}
 	}
 	return open(a, wrapped, ad)
 }
 
 // Index is the blind index keyed by this file's index key.
-func (f *File) Index() Index { return Index{key: f.index} }
+func (f *File) Index() Index { return Index{key: f.keys(false).index} }
 
 // InitFile writes a new key file with one KEK and an index key, readable by
 // its owner only. It refuses to overwrite an existing file.
