@@ -109,11 +109,14 @@ func needNode(t *testing.T) {
 // It returns once the connection is acknowledged or refused.
 func (a *testApp) subscribe(t *testing.T, email, origin string) *wsClient {
 	t.Helper()
+	return a.subscribeWith(t, a.token(email), origin)
+}
+
+// subscribeWith is subscribe with a token of the caller's making.
+func (a *testApp) subscribeWith(t *testing.T, token string, origin ...string) *wsClient {
+	t.Helper()
 	url := "ws" + strings.TrimPrefix(a.srv.URL, "http") + "/graphql"
-	args := []string{filepath.Join(wsClientDir, "subscribe.mjs"), url, a.token(email)}
-	if origin != "" {
-		args = append(args, origin)
-	}
+	args := append([]string{filepath.Join(wsClientDir, "subscribe.mjs"), url, token}, origin...)
 	cmd := exec.Command("node", args...)
 	stdin, err := cmd.StdinPipe()
 	if err != nil {
@@ -142,7 +145,7 @@ func (a *testApp) subscribe(t *testing.T, email, origin string) *wsClient {
 	// connected is sent on connection_ack; the subscription itself starts
 	// a moment later (waitSubscribers).
 	if c.first = c.next(t, 20*time.Second); c.first.Event != "connected" && c.first.Event != "closed" {
-		t.Fatalf("%s: first event %+v", email, c.first)
+		t.Fatalf("first event %+v", c.first)
 	}
 	return c
 }
@@ -359,4 +362,25 @@ func TestAlertsKeepAlive(t *testing.T) {
 	if ev := sup.next(t, 10*time.Second); ev.Event != "next" || ev.Alert.CaseID == nil || *ev.Alert.CaseID != id {
 		t.Fatalf("after 20 keep-alive periods: %+v, want case %s", ev, id)
 	}
+}
+
+// TestAlertsSubscriptionRefused: a bad token is refused at connection_init;
+// a role without alert:read is refused the subscription.
+func TestAlertsSubscriptionRefused(t *testing.T) {
+	needNode(t)
+	a := newTestApp(t)
+	a.runAlerts()
+	t.Run("ErrForbiddenBadToken", func(t *testing.T) {
+		c := a.subscribeWith(t, "not-a-token")
+		if c.first.Event != "closed" || c.first.Code != closeForbidden {
+			t.Errorf("bad token: %+v, want closed with %d", c.first, closeForbidden)
+		}
+	})
+	t.Run("ErrForbiddenWithoutAlertRead", func(t *testing.T) {
+		c := a.subscribe(t, "intake@igm.demo", "")
+		ev := c.next(t, 10*time.Second)
+		if ev.Event != "error" || len(ev.Errors) == 0 || ev.Errors[0].Extensions.Code != "FORBIDDEN" {
+			t.Errorf("intake: %+v, want a FORBIDDEN error", ev)
+		}
+	})
 }
