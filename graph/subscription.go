@@ -109,7 +109,7 @@ func (e *wsError) Error() string { return e.code + ": " + e.msg }
 // Upgrades routes GET /graphql: websocket upgrades to gql (which serves
 // only the graphql-transport-ws subprotocol, to browsers of the server's
 // own origin or of origins), anything else to other (GraphiQL in dev), or
-// 405 when other is nil. The websocket transport checks origins again.
+// to gql when other is nil. The websocket transport checks origins again.
 func Upgrades(gql, other http.Handler, origins []string) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if strings.EqualFold(r.Header.Get("Upgrade"), "websocket") {
@@ -131,8 +131,7 @@ func Upgrades(gql, other http.Handler, origins []string) http.Handler {
 			return
 		}
 		if other == nil {
-			w.Header().Set("Allow", "POST")
-			http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
+			gql.ServeHTTP(w, r) // its own coded answer
 			return
 		}
 		other.ServeHTTP(w, r)

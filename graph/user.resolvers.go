@@ -37,6 +37,14 @@ func (r *mutationResolver) GrantRole(ctx context.Context, input user.GrantInput)
 	return &model.AccountPayload{User: u}, nil
 }
 
+func (r *mutationResolver) ApproveRoleGrant(ctx context.Context, input user.GrantInput) (*model.AccountPayload, error) {
+	u, err := r.Svc.Users.Approve(ctx, input)
+	if err != nil {
+		return nil, err
+	}
+	return &model.AccountPayload{User: u}, nil
+}
+
 func (r *mutationResolver) RevokeRole(ctx context.Context, input user.GrantInput) (*model.AccountPayload, error) {
 	u, err := r.Svc.Users.Revoke(ctx, input)
 	if err != nil {

@@ -86,6 +86,14 @@ func newAccount(t testing.TB, app *testApp, institution string) string {
 	return id.String()
 }
 
+// requestedGrant asks, as the admin holding token, for an officer grant to a
+// fresh PGN account, and returns the variables that approve it.
+func requestedGrant(f *fixtures, token string) map[string]any {
+	id := newAccount(f.app.t, f.app, "PGN")
+	f.app.do(token, grantMutation, map[string]any{"id": id, "role": "officer"}).decode(f.app.t, &struct{}{})
+	return map[string]any{"id": id, "role": "officer"}
+}
+
 // A matrix row: one operation on one record, and its outcome for each demo
 // user in matrixUsers order: "ok", or the error code.
 type row struct {
@@ -217,6 +225,17 @@ func matrix() []row {
 		row{op: "grantRole", record: "-", doc: `mutation($id: ID!) { grantRole(input: {userId: $id, role: "officer"}) { user { roles } } }`,
 			vars: func(f *fixtures, _ string) map[string]any {
 				return map[string]any{"id": newAccount(f.app.t, f.app, "PGN")}
+			}, want: [6]string{fb, fb, fb, fb, fb, ok}},
+		// A grant admin@amparo.demo asked for: nobody approves it, its own
+		// asker included; one another admin asked for: admin@amparo.demo
+		// approves it.
+		row{op: "approveRoleGrant", record: "-", doc: approveMutation,
+			vars: func(f *fixtures, _ string) map[string]any {
+				return requestedGrant(f, f.app.token("admin@amparo.demo"))
+			}, want: [6]string{fb, fb, fb, fb, fb, fb}},
+		row{op: "approveRoleGrant", record: "-", doc: approveMutation,
+			vars: func(f *fixtures, _ string) map[string]any {
+				return requestedGrant(f, secondAdmin(f.app.t, f.app))
 			}, want: [6]string{fb, fb, fb, fb, fb, ok}},
 		row{op: "revokeRole", record: "-", doc: `mutation($id: ID!) { revokeRole(input: {userId: $id, role: "officer"}) { user { roles } } }`,
 			vars: func(f *fixtures, _ string) map[string]any {

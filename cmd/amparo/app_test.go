@@ -71,15 +71,19 @@ func serverEnv(tb testing.TB, db *postgrestest.DB, s3 blob.Config) (map[string]s
 		tb.Fatal(err)
 	}
 	return map[string]string{
-		"AMPARO_AUDIT_SIGNING_KEY": auditKey,
-		"AMPARO_IDENTITY_KEY":      identityKey,
-		"AMPARO_DATABASE_URL":      db.AppURL,
-		"AMPARO_S3_ENDPOINT":       s3.Endpoint,
-		"AMPARO_S3_ACCESS_KEY":     s3.AccessKey,
-		"AMPARO_S3_SECRET_KEY":     s3.SecretKey,
-		"AMPARO_S3_BUCKET":         s3.Bucket,
-		"AMPARO_DEV_TOKENS":        "1",
-		"AMPARO_DEV_KEY_FILE":      keyFile,
+		"AMPARO_AUDIT_SIGNING_KEY":   auditKey,
+		"AMPARO_IDENTITY_KEY":        identityKey,
+		"AMPARO_DATABASE_URL":        db.AppURL,
+		"AMPARO_SEALER_DATABASE_URL": db.SealerURL,
+		// EveryOperationHasRows lists the schema's operations through
+		// introspection; serve answers it only when told to.
+		"AMPARO_INTROSPECTION": "1",
+		"AMPARO_S3_ENDPOINT":   s3.Endpoint,
+		"AMPARO_S3_ACCESS_KEY": s3.AccessKey,
+		"AMPARO_S3_SECRET_KEY": s3.SecretKey,
+		"AMPARO_S3_BUCKET":     s3.Bucket,
+		"AMPARO_DEV_TOKENS":    "1",
+		"AMPARO_DEV_KEY_FILE":  keyFile,
 	}, auth.NewDevIssuer(key)
 }
 
@@ -104,7 +108,7 @@ func newTestApp(t testing.TB, tweak ...func(*config)) *testApp {
 		t.Fatal(err)
 	}
 	srv := httptest.NewServer(a.handler)
-	t.Cleanup(func() { srv.Close(); a.db.Close() })
+	t.Cleanup(func() { srv.Close(); a.db.Close(); a.sealerDB.Close() })
 	return &testApp{t: t, srv: srv, db: db, blobs: blobs, issuer: issuer, cfg: cfg, server: a}
 }
 
@@ -187,6 +191,18 @@ func (a *testApp) send(req *http.Request, token string) *gqlResponse {
 // upload sends a GraphQL multipart request with one file at variables.file.
 func (a *testApp) upload(token, query string, vars map[string]any, filename string, content io.Reader) *gqlResponse {
 	a.t.Helper()
+	return a.send(a.uploadRequestFor(query, vars, filename, content), token)
+}
+
+// uploadRequest is the request of uploadMutation over vars, authorized by
+// token, streaming content as it is read.
+func (a *testApp) uploadRequest(token string, vars map[string]any, filename string, content io.Reader) *http.Request {
+	req := a.uploadRequestFor(uploadMutation, vars, filename, content)
+	req.Header.Set("Authorization", "Bearer "+token)
+	return req
+}
+
+func (a *testApp) uploadRequestFor(query string, vars map[string]any, filename string, content io.Reader) *http.Request {
 	pr, pw := io.Pipe()
 	mw := multipart.NewWriter(pw)
 	go func() {
@@ -205,7 +221,7 @@ func (a *testApp) upload(token, query string, vars map[string]any, filename stri
 	}()
 	req, _ := http.NewRequest(http.MethodPost, a.srv.URL+"/graphql", pr)
 	req.Header.Set("Content-Type", mw.FormDataContentType())
-	return a.send(req, token)
+	return req
 }
 
 // fileCaseInput is a complete, valid fileCase input; key makes it unique.
@@ -269,6 +285,6 @@ func (a *testApp) replica(t testing.TB, tweak ...func(*config)) *testApp {
 		t.Fatal(err)
 	}
 	srv := httptest.NewServer(s.handler)
-	t.Cleanup(func() { srv.Close(); s.db.Close() })
+	t.Cleanup(func() { srv.Close(); s.db.Close(); s.sealerDB.Close() })
 	return &testApp{t: t, srv: srv, db: a.db, blobs: a.blobs, issuer: a.issuer, cfg: &cfg, server: s}
 }

@@ -40,7 +40,7 @@ func auditEnv(t *testing.T) (*postgrestest.DB, *audit.Signer, map[string]string)
 	if err != nil {
 		t.Fatal(err)
 	}
-	sealer := audit.NewSealer(db.App, store, signer, nil, audit.WithPollInterval(10*time.Millisecond), audit.WithCheckpointInterval(0))
+	sealer := audit.NewSealer(db.Sealer, store, signer, nil, audit.WithPollInterval(10*time.Millisecond), audit.WithCheckpointInterval(0))
 	sctx, cancel := context.WithCancel(ctx)
 	done := make(chan struct{})
 	go func() { defer close(done); _ = sealer.Run(sctx) }()

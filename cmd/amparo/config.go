@@ -5,28 +5,40 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"time"
 
 	"amparo/internal/blob"
 )
 
 // config is everything serve needs, read once from the environment.
 type config struct {
-	DatabaseURL   string
-	S3            blob.Config
-	Listen        string
-	OIDCIssuer    string
-	OIDCAudience  string
-	DevTokens     bool   // accept tokens of the dev issuer
-	DevKeyFile    string // the dev issuer's key, when DevTokens
-	AuditKey      string // Ed25519 signing key of audit checkpoints, file path
-	IdentityKey   string // key file that seals identities (package keys), file path
-	RetentionYrs  int    // evidence retention
-	MaxUpload     int64
-	MaxUploads    int
-	LogLevel      string
-	Dev           bool // GraphiQL and friends; set by `amparo dev` only
-	ShutdownGrace int  // seconds
-	Alerts        alertConfig
+	DatabaseURL  string
+	S3           blob.Config
+	Listen       string
+	OIDCIssuer   string
+	OIDCAudience string
+	DevTokens    bool   // accept tokens of the dev issuer
+	DevKeyFile   string // the dev issuer's key, when DevTokens
+	AuditKey     string // Ed25519 signing key of audit checkpoints, file path
+	IdentityKey  string // key file that seals identities (package keys), file path
+	RetentionYrs int    // evidence retention
+	MaxUpload    int64
+	MaxUploads   int
+	LogLevel     string
+	SealerURL    string // the audit sealer's own role, amparo_sealer
+
+	// Limits of the GraphQL endpoint beyond the upload sizes above.
+	Introspection    bool          // __schema and __type answered; always in dev
+	UploadsPerUser   int           // concurrent uploads of one user
+	MinUploadRate    int64         // bytes a second
+	UploadRateWindow time.Duration // over which the rate is measured; 0: 30 s (tests shorten it)
+	BodyTimeout      int           // seconds a JSON body may take to arrive
+	StatusPerMinute  int           // complaintStatus queries a minute from one address
+	StatusBurst      int           // ... in one burst
+	StatusPerSecond  int           // complaintStatus queries a second, all addresses
+	Dev              bool          // GraphiQL and friends; set by `amparo dev` only
+	ShutdownGrace    int           // seconds
+	Alerts           alertConfig
 
 	// wrapDB, when set, wraps the database connector (tests count
 	// statements with it).
@@ -48,6 +60,13 @@ func loadConfig(getenv func(string) string) (*config, error) {
 		LogLevel:      "info",
 		ShutdownGrace: 30,
 		RetentionYrs:  10,
+
+		UploadsPerUser:  2,
+		MinUploadRate:   1 << 10,
+		BodyTimeout:     10,
+		StatusPerMinute: 20,
+		StatusBurst:     10,
+		StatusPerSecond: 50,
 	}
 	required := func(dst *string, name string) error {
 		*dst = strings.TrimSpace(getenv(name))
@@ -76,6 +95,12 @@ func loadConfig(getenv func(string) string) (*config, error) {
 	}
 	if !strings.HasPrefix(c.DatabaseURL, "postgres://") && !strings.HasPrefix(c.DatabaseURL, "postgresql://") {
 		return nil, &configError{"AMPARO_DATABASE_URL", "must be a postgres:// URL"}
+	}
+	if err := required(&c.SealerURL, "AMPARO_SEALER_DATABASE_URL"); err != nil {
+		return nil, &configError{"AMPARO_SEALER_DATABASE_URL", "is required: the PostgreSQL URL of the role amparo_sealer, the only one that writes audit leaves and checkpoints"}
+	}
+	if !strings.HasPrefix(c.SealerURL, "postgres://") && !strings.HasPrefix(c.SealerURL, "postgresql://") {
+		return nil, &configError{"AMPARO_SEALER_DATABASE_URL", "must be a postgres:// URL"}
 	}
 	if strings.Contains(c.S3.Endpoint, "://") || strings.Contains(c.S3.Endpoint, "/") {
 		return nil, &configError{"AMPARO_S3_ENDPOINT", "must be host:port, without scheme or path (use AMPARO_S3_USE_TLS for https)"}
@@ -129,6 +154,34 @@ func loadConfig(getenv func(string) string) (*config, error) {
 			return nil, &configError{"AMPARO_MAX_CONCURRENT_UPLOADS", "must be a number from 1 to 1024"}
 		}
 		c.MaxUploads = n
+	}
+	if c.Introspection, err = boolVar(getenv, "AMPARO_INTROSPECTION", false); err != nil {
+		return nil, err
+	}
+	for _, n := range []struct {
+		dst      *int
+		name     string
+		min, max int
+	}{
+		{&c.UploadsPerUser, "AMPARO_MAX_UPLOADS_PER_USER", 1, 64},
+		{&c.BodyTimeout, "AMPARO_BODY_TIMEOUT_SECONDS", 1, 600},
+		{&c.StatusPerMinute, "AMPARO_STATUS_RATE_PER_MINUTE", 1, 100000},
+		{&c.StatusPerSecond, "AMPARO_STATUS_RATE_GLOBAL", 1, 100000},
+	} {
+		if v := getenv(n.name); v != "" {
+			x, err := strconv.Atoi(v)
+			if err != nil || x < n.min || x > n.max {
+				return nil, &configError{n.name, fmt.Sprintf("must be a number from %d to %d", n.min, n.max)}
+			}
+			*n.dst = x
+		}
+	}
+	if v := getenv("AMPARO_MIN_UPLOAD_RATE"); v != "" {
+		x, err := strconv.ParseInt(v, 10, 64)
+		if err != nil || x < 1 {
+			return nil, &configError{"AMPARO_MIN_UPLOAD_RATE", "must be a number of bytes a second, at least 1"}
+		}
+		c.MinUploadRate = x
 	}
 	if c.Alerts, err = loadAlertConfig(getenv); err != nil {
 		return nil, err

@@ -60,7 +60,11 @@ func devCmd(ctx context.Context, args []string, getenv func(string) string, stdo
 	if err != nil {
 		return err
 	}
-	if err := prepareDatabase(ctx, pg, appPassword); err != nil {
+	sealerPassword, err := secret(filepath.Join(abs, "sealer.password"))
+	if err != nil {
+		return err
+	}
+	if err := prepareDatabase(ctx, pg, appPassword, sealerPassword); err != nil {
 		return err
 	}
 	if _, err := auth.LoadDevIssuer(abs, true); err != nil {
@@ -76,7 +80,9 @@ func devCmd(ctx context.Context, args []string, getenv func(string) string, stdo
 
 	env := map[string]string{
 		"AMPARO_DATABASE_URL":         pg.URL("amparo_app", appPassword, devDatabase),
+		"AMPARO_SEALER_DATABASE_URL":  pg.URL("amparo_sealer", sealerPassword, devDatabase),
 		"AMPARO_MIGRATE_DATABASE_URL": pg.SuperuserURL(devDatabase),
+		"AMPARO_INTROSPECTION":        "1",
 		"AMPARO_DEV_SUPERUSER_URL":    pg.SuperuserURL(devDatabase),
 		"AMPARO_S3_ENDPOINT":          mi.Endpoint,
 		"AMPARO_S3_ACCESS_KEY":        mi.AccessKey,
@@ -105,9 +111,9 @@ func devCmd(ctx context.Context, args []string, getenv func(string) string, stdo
 }
 
 // prepareDatabase creates, migrates and seeds the dev database, and lets the
-// application role log in. Every step is idempotent, so a second run over the
+// application and sealer roles log in. Every step is idempotent, so a second run over the
 // same data directory only applies what is new.
-func prepareDatabase(ctx context.Context, pg *devstack.Postgres, appPassword string) error {
+func prepareDatabase(ctx context.Context, pg *devstack.Postgres, appPassword, sealerPassword string) error {
 	admin, err := postgres.Open(ctx, pg.SuperuserURL("postgres"))
 	if err != nil {
 		return err
@@ -126,6 +132,9 @@ func prepareDatabase(ctx context.Context, pg *devstack.Postgres, appPassword str
 		return err
 	}
 	if err := postgres.EnableAppLogin(ctx, owner, appPassword); err != nil {
+		return err
+	}
+	if err := postgres.EnableSealerLogin(ctx, owner, sealerPassword); err != nil {
 		return err
 	}
 	return demo.Seed(ctx, owner)

@@ -282,7 +282,8 @@ func directPut(b *testing.B, blobs *blob.Store, file string, size int64) time.Du
 	return time.Since(start)
 }
 
-// sampleFile writes size bytes that sniff as a PDF and do not compress.
+// sampleFile writes size bytes that sniff and end as a PDF and do not
+// compress.
 func sampleFile(b *testing.B, size int64) string {
 	b.Helper()
 	path := filepath.Join(b.TempDir(), "sample.pdf")
@@ -294,9 +295,11 @@ func sampleFile(b *testing.B, size int64) string {
 	w := bufio.NewWriterSize(f, 1<<20)
 	_, _ = w.WriteString("%PDF-1.7\n%\xe2\xe3\xcf\xd3\n")
 	src := mrand.NewChaCha8([32]byte{'a', 'm', 'p', 'a', 'r', 'o'})
-	if _, err := io.CopyN(w, src, size-int64(w.Buffered())); err != nil {
+	const trailer = "\n%%EOF\n"
+	if _, err := io.CopyN(w, src, size-int64(w.Buffered())-int64(len(trailer))); err != nil {
 		b.Fatal(err)
 	}
+	_, _ = w.WriteString(trailer)
 	if err := w.Flush(); err != nil {
 		b.Fatal(err)
 	}

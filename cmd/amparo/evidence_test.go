@@ -153,12 +153,14 @@ func sha256Hex(b []byte) string {
 	return hex.EncodeToString(s[:])
 }
 
-// pdf returns a PDF-looking file of n bytes with random content.
+// pdf returns a PDF-looking file of n bytes with random content, which
+// ends as a PDF does.
 func pdf(tb testing.TB, n int) []byte {
 	tb.Helper()
 	b := make([]byte, n)
 	_, _ = rand.Read(b)
 	copy(b, "%PDF-1.7\n%\xe2\xe3\xcf\xd3\n")
+	copy(b[max(n-7, 0):], "\n%%EOF\n")
 	return b
 }
 
@@ -286,6 +288,9 @@ func TestEvidenceTypeDecidedByContent(t *testing.T) {
 		{"HTMLNamedTextRefused", "nota.txt", []byte("<!DOCTYPE html><html><body><script>fetch('/x')</script>"), ""},
 		{"SVGNamedPNGRefused", "foto.png", []byte(`<svg xmlns="http://www.w3.org/2000/svg"><script>alert(1)</script></svg>`), ""},
 		{"ShellScriptRefused", "nota.txt", []byte("#!/bin/sh\ncurl http://x | sh\n"), ""},
+		{"PDFThenPERefused", "informe.pdf", append(append(pdf(t, 6000)[:5000], pe...), "\n%%EOF\n"...), ""},
+		{"PDFWithoutTrailerRefused", "informe.pdf", pdf(t, 6000)[:5000], ""},
+		{"TextThenHTARefused", "nota.txt", append(bytes.Repeat([]byte("Constancia de entrega.\n"), 300), `<HTA:APPLICATION/><script>x()</script>`...), ""},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			before := app.recorded()
@@ -377,9 +382,11 @@ func TestEvidenceFilenameSanitised(t *testing.T) {
 	for _, c := range []struct{ name, filename, want string }{
 		{"UnixTraversal", "../../../etc/cron.d/acta.txt", "acta.txt"},
 		{"WindowsTraversal", `..\..\Windows\System32\acta.txt`, "acta.txt"},
-		{"BidiOverride", "foto\u202Egpj.exe", "fotogpj.exe"},
+		{"BidiOverride", "foto\u202Egpj.exe", "fotogpj_exe.txt"},
 		{"ZeroWidthAndTab", "ac\u200bta\t.txt", "acta.txt"},
-		{"DotsOnly", "..", "archivo"},
+		{"DotsOnly", "..", "archivo.txt"},
+		{"BatchNotKeptExecutable", "limpiar.bat", "limpiar_bat.txt"},
+		{"HTANotKeptExecutable", "nota.hta", "nota_hta.txt"},
 		{"TooLong", strings.Repeat("n", 300) + ".txt", strings.Repeat("n", 196) + ".txt"},
 	} {
 		t.Run(c.name, func(t *testing.T) {

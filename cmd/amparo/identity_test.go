@@ -121,13 +121,15 @@ func TestAdministration(t *testing.T) {
 			t.Fatalf("without a role: %v", res.codes())
 		}
 		app.do(admin, `mutation($id: ID!) { grantRole(input: {userId: $id, role: "officer"}) { user { roles } } }`, map[string]any{"id": uid}).decode(t, &struct{}{})
+		// officer reads identities: a second admin approves the grant.
+		app.do(secondAdmin(t, app), approveMutation, map[string]any{"id": uid, "role": "officer"}).decode(t, &struct{}{})
 		app.do(tok, fileCaseMutation, map[string]any{"input": fileCaseInput("nueva-2-abcdef")}).decode(t, &struct{}{})
 		app.do(admin, `mutation($id: ID!) { disableUser(userId: $id) { user { disabledAt } } }`, map[string]any{"id": uid}).decode(t, &struct{}{})
 		res = app.do(tok, `{ me { user { email } } }`, nil)
 		if !slices.Equal(res.codes(), []string{"UNAUTHENTICATED"}) {
 			t.Fatalf("after disablement: %v", res.codes())
 		}
-		for _, action := range []string{"user:create", "role:grant", "user:disable"} {
+		for _, action := range []string{"user:create", "role:request", "role:approve", "user:disable"} {
 			if n := countRows(t, app.db.App, `SELECT count(*) FROM audit.events WHERE action = $1 AND object_id = $2`, action, uid); n != 1 {
 				t.Errorf("%s events = %d", action, n)
 			}
@@ -136,6 +138,7 @@ func TestAdministration(t *testing.T) {
 	t.Run("RevokeTakesEffectAtOnce", func(t *testing.T) {
 		uid := newAccount(t, app, "PGN")
 		app.do(admin, `mutation($id: ID!) { grantRole(input: {userId: $id, role: "supervisor"}) { user { id } } }`, map[string]any{"id": uid}).decode(t, &struct{}{})
+		app.do(secondAdmin(t, app), approveMutation, map[string]any{"id": uid, "role": "supervisor"}).decode(t, &struct{}{})
 		var email string
 		if err := app.db.App.Get(&email, `SELECT email FROM users WHERE id = $1`, uid); err != nil {
 			t.Fatal(err)

@@ -112,6 +112,12 @@ func TestOIDC(t *testing.T) {
 	t.Run("ExpiredRefused", func(t *testing.T) {
 		refused(t, is.token(t, "officer@pgn.demo", func(c *jwt.Claims) { c.Expiry = jwt.NewNumericDate(time.Now().Add(-time.Minute)) }))
 	})
+	t.Run("TenYearLifetimeRefused", func(t *testing.T) {
+		refused(t, is.token(t, "officer@pgn.demo", func(c *jwt.Claims) { c.Expiry = jwt.NewNumericDate(time.Now().AddDate(10, 0, 0)) }))
+	})
+	t.Run("ThirteenHourLifetimeRefused", func(t *testing.T) {
+		refused(t, is.token(t, "officer@pgn.demo", func(c *jwt.Claims) { c.Expiry = jwt.NewNumericDate(time.Now().Add(13 * time.Hour)) }))
+	})
 	t.Run("WrongIssuerRefused", func(t *testing.T) {
 		refused(t, is.token(t, "officer@pgn.demo", func(c *jwt.Claims) { c.Issuer = "https://evil.example" }))
 	})

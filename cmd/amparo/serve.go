@@ -57,12 +57,13 @@ func newLogger(w io.Writer, level string) *slog.Logger {
 
 // app is the running server's parts.
 type app struct {
-	db      *sqlx.DB
-	blobs   *blob.Store
-	handler http.Handler
-	sealer  *audit.Sealer
-	alerts  *alert.Hub     // pushes alerts to this replica's subscriptions
-	watcher *alert.Watcher // raises deadline alerts, when leading
+	db       *sqlx.DB
+	sealerDB *sqlx.DB // amparo_sealer's connections
+	blobs    *blob.Store
+	handler  http.Handler
+	sealer   *audit.Sealer
+	alerts   *alert.Hub     // pushes alerts to this replica's subscriptions
+	watcher  *alert.Watcher // raises deadline alerts, when leading
 }
 
 // build wires the server from its configuration.
@@ -71,7 +72,12 @@ func build(ctx context.Context, cfg *config, log *slog.Logger) (*app, error) {
 	if err != nil {
 		return nil, fmt.Errorf("AMPARO_DATABASE_URL: %w", err)
 	}
-	fail := func(err error) (*app, error) { db.Close(); return nil, err }
+	sealerDB, err := openSealerDB(ctx, cfg.SealerURL)
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	fail := func(err error) (*app, error) { db.Close(); sealerDB.Close(); return nil, err }
 	blobs, err := blob.New(cfg.S3)
 	if err != nil {
 		return fail(fmt.Errorf("AMPARO_S3_ENDPOINT: %w", err))
@@ -125,7 +131,7 @@ func build(ctx context.Context, cfg *config, log *slog.Logger) (*app, error) {
 	if err != nil {
 		return fail(fmt.Errorf("AMPARO_S3_ENDPOINT: audit bucket %s: %w", acfg.Bucket, err))
 	}
-	sealer := audit.NewSealer(db, checkpoints, signer, log)
+	sealer := audit.NewSealer(sealerDB, checkpoints, signer, log)
 
 	ids, err := openIdentityKeys(ctx, db, cfg.IdentityKey, log)
 	if err != nil {
@@ -152,8 +158,16 @@ func build(ctx context.Context, cfg *config, log *slog.Logger) (*app, error) {
 	users := auth.NewUsers(db)
 	az.OnChange(users.Changed)
 	ws := graph.Websocket{Verifier: verifiers, Users: users, Sessions: hub, Origins: cfg.Alerts.Origins, KeepAlive: cfg.Alerts.KeepAlive}
-	gql := graph.NewHandler(&graph.Resolver{Authz: az, Catalog: cat, Svc: svc, Log: log, Websocket: ws},
-		graph.Limits{MaxUploadSize: cfg.MaxUpload, MaxUploads: cfg.MaxUploads, Complexity: 2000})
+	gql := graph.NewHandler(&graph.Resolver{Authz: az, Catalog: cat, Svc: svc, Log: log, Websocket: ws}, graph.Limits{
+		MaxUploadSize:     cfg.MaxUpload,
+		MaxUploads:        cfg.MaxUploads,
+		MaxUploadsPerUser: cfg.UploadsPerUser,
+		MinUploadRate:     cfg.MinUploadRate,
+		UploadRateWindow:  cfg.UploadRateWindow,
+		BodyTimeout:       time.Duration(cfg.BodyTimeout) * time.Second,
+		Introspection:     cfg.Introspection || cfg.Dev,
+		StatusLimiter:     graph.NewLimiter(cfg.StatusPerMinute, cfg.StatusBurst, cfg.StatusPerSecond),
+	})
 
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
@@ -162,13 +176,15 @@ func build(ctx context.Context, cfg *config, log *slog.Logger) (*app, error) {
 
 	mux := http.NewServeMux()
 	mux.Handle("POST /graphql", auth.Middleware(verifiers, users, log, gql))
-	mux.Handle("OPTIONS /graphql", gql)
 	// Subscriptions: websocket upgrades, authenticated in connection_init.
 	var graphiql http.Handler
 	if cfg.Dev {
 		graphiql = graph.Playground()
 	}
 	mux.Handle("GET /graphql", graph.Upgrades(gql, graphiql, cfg.Alerts.Origins))
+	// Any other method gets the GraphQL handler's own answer (OPTIONS, or
+	// a coded error), never the mux's plain text.
+	mux.Handle("/graphql", gql)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	})
@@ -187,7 +203,33 @@ func build(ctx context.Context, cfg *config, log *slog.Logger) (*app, error) {
 	})
 	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
 	h := request.Middleware(accessLog(log, metrics, mux))
-	return &app{db: db, blobs: blobs, handler: h, sealer: sealer, alerts: hub, watcher: watcher}, nil
+	return &app{db: db, sealerDB: sealerDB, blobs: blobs, handler: h, sealer: sealer, alerts: hub, watcher: watcher}, nil
+}
+
+// openSealerDB connects as the sealer's role and makes sure it is one that
+// may write checkpoints: the application's role may not (migration 00014).
+func openSealerDB(ctx context.Context, url string) (*sqlx.DB, error) {
+	db, err := postgres.Open(ctx, url)
+	if err != nil {
+		return nil, fmt.Errorf("AMPARO_SEALER_DATABASE_URL: %w", err)
+	}
+	// The leader holds one connection; verifying its lock and the
+	// occasional follower's try take another.
+	db.SetMaxOpenConns(3)
+	var role string
+	var may bool
+	if err := db.GetContext(ctx, &role, `SELECT current_user`); err == nil {
+		err = db.GetContext(ctx, &may, `SELECT has_table_privilege('audit.checkpoints', 'INSERT')`)
+	}
+	switch {
+	case err != nil:
+		db.Close()
+		return nil, fmt.Errorf("AMPARO_SEALER_DATABASE_URL: %w", err)
+	case !may:
+		db.Close()
+		return nil, fmt.Errorf("AMPARO_SEALER_DATABASE_URL: role %s may not write audit checkpoints; connect as amparo_sealer (has `amparo migrate up` run?)", role)
+	}
+	return db, nil
 }
 
 // serve runs the server until ctx ends, then drains requests in flight.
@@ -198,6 +240,7 @@ func serve(ctx context.Context, cfg *config, log *slog.Logger, ready func(addr s
 		return err
 	}
 	defer a.db.Close()
+	defer a.sealerDB.Close()
 	// Background work: sealing the audit trail (one leader among replicas)
 	// and the evidence janitor. Both stop with ctx, before the pool closes.
 	var bg sync.WaitGroup

@@ -260,7 +260,7 @@ const uploadMutation = `mutation($caseId: ID!, $file: Upload!) {
 func TestUploadEvidenceSHA256(t *testing.T) {
 	app := newTestApp(t)
 	id := app.fileCase("officer@pgn.demo", "skeleton-upload-1")
-	content := bytes.Repeat([]byte("%PDF-1.7 evidencia\n"), 200_000) // ~3.8 MB, several parts' worth of reads
+	content := append(bytes.Repeat([]byte("%PDF-1.7 evidencia\n"), 200_000), "%%EOF\n"...) // ~3.8 MB, several parts' worth of reads
 	sum := sha256.Sum256(content)
 
 	res := app.upload(app.token("officer@pgn.demo"), uploadMutation, map[string]any{"caseId": id}, "informe.pdf", bytes.NewReader(content))
@@ -340,7 +340,8 @@ func TestOversizedJSONRefused(t *testing.T) {
 	req, _ := http.NewRequest(http.MethodPost, app.srv.URL+"/graphql", strings.NewReader(body))
 	req.Header.Set("Content-Type", "application/json")
 	res := app.send(req, app.token("officer@pgn.demo"))
-	if !slices.Equal(res.codes(), []string{"BAD_USER_INPUT"}) || strings.Contains(string(res.Data), "officer@pgn.demo") {
+	if res.Status != http.StatusRequestEntityTooLarge || !slices.Equal(res.codes(), []string{"PAYLOAD_TOO_LARGE"}) ||
+		strings.Contains(string(res.Data), "officer@pgn.demo") {
 		t.Fatalf("a 2 MiB operation: %d %+v", res.Status, res.Errors)
 	}
 }

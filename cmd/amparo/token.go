@@ -21,15 +21,15 @@ func tokenCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs.SetOutput(stderr)
 	dir := fs.String("data-dir", "./.amparo", "data directory of `amparo dev`")
 	user := fs.String("user", "", "email of the user, such as officer@pgn.demo")
-	ttl := fs.Duration("ttl", time.Hour, "how long the token is valid (at most 24h)")
+	ttl := fs.Duration("ttl", time.Hour, "how long the token is valid (at most 12h)")
 	if err := fs.Parse(args); err != nil {
 		return exitError(2)
 	}
 	if *user == "" {
 		return errors.New("token: --user EMAIL is required")
 	}
-	if *ttl <= 0 || *ttl > 24*time.Hour {
-		return errors.New("token: --ttl must be between 1s and 24h")
+	if *ttl <= 0 || *ttl > auth.MaxLifetime {
+		return errors.New("token: --ttl must be between 1s and 12h")
 	}
 	env, err := readEnvFile(filepath.Join(*dir, "dev.env"))
 	if err != nil {

@@ -58,6 +58,7 @@ type ComplexityRoot struct {
 		ID          func(childComplexity int) int
 		Institution func(childComplexity int) int
 		Name        func(childComplexity int) int
+		Pending     func(childComplexity int) int
 		Roles       func(childComplexity int) int
 		Subject     func(childComplexity int) int
 	}
@@ -301,6 +302,7 @@ type ComplexityRoot struct {
 
 	Mutation struct {
 		AddCaseNote             func(childComplexity int, input casefile.NoteInput) int
+		ApproveRoleGrant        func(childComplexity int, input user.GrantInput) int
 		CreateUser              func(childComplexity int, input user.CreateInput) int
 		DisableUser             func(childComplexity int, userID string) int
 		FileCase                func(childComplexity int, input casefile.FileInput) int
@@ -320,6 +322,12 @@ type ComplexityRoot struct {
 		HasNextPage     func(childComplexity int) int
 		HasPreviousPage func(childComplexity int) int
 		StartCursor     func(childComplexity int) int
+	}
+
+	PendingGrant struct {
+		RequestedAt func(childComplexity int) int
+		RequestedBy func(childComplexity int) int
+		Role        func(childComplexity int) int
 	}
 
 	Query struct {
@@ -438,6 +446,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Account.Name(childComplexity), true
+	case "Account.pendingGrants":
+		if e.ComplexityRoot.Account.Pending == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Account.Pending(childComplexity), true
 	case "Account.roles":
 		if e.ComplexityRoot.Account.Roles == nil {
 			break
@@ -1357,6 +1371,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.AddCaseNote(childComplexity, args["input"].(casefile.NoteInput)), true
+	case "Mutation.approveRoleGrant":
+		if e.ComplexityRoot.Mutation.ApproveRoleGrant == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_approveRoleGrant_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.ApproveRoleGrant(childComplexity, args["input"].(user.GrantInput)), true
 	case "Mutation.createUser":
 		if e.ComplexityRoot.Mutation.CreateUser == nil {
 			break
@@ -1514,6 +1539,25 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.PageInfo.StartCursor(childComplexity), true
+
+	case "PendingGrant.requestedAt":
+		if e.ComplexityRoot.PendingGrant.RequestedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PendingGrant.RequestedAt(childComplexity), true
+	case "PendingGrant.requestedBy":
+		if e.ComplexityRoot.PendingGrant.RequestedBy == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PendingGrant.RequestedBy(childComplexity), true
+	case "PendingGrant.role":
+		if e.ComplexityRoot.PendingGrant.Role == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PendingGrant.Role(childComplexity), true
 
 	case "Query.alerts":
 		if e.ComplexityRoot.Query.Alerts == nil {
@@ -2545,8 +2589,15 @@ type ViolationType {
 extend type Mutation {
   "Creates an account without roles (admins)."
   createUser(input: CreateUserInput!): AccountPayload!
-  "Grants a role in the account's own institution (or 'system' for admin). Nobody grants to themselves."
+  """
+  Grants a role in the account's own institution (or 'system' for admin). Nobody grants to themselves.
+  A role must fit the institution (oversight only in a body that oversees). A role that reads
+  children's identities (officer, supervisor, oversight) is not granted yet: it waits in
+  Account.pendingGrants for another admin's approveRoleGrant.
+  """
   grantRole(input: RoleGrantInput!): AccountPayload!
+  "Approves a grant another admin asked for (the second admin of a role that reads identities)."
+  approveRoleGrant(input: RoleGrantInput!): AccountPayload!
   revokeRole(input: RoleGrantInput!): AccountPayload!
   "The account's next request is refused."
   disableUser(userId: ID!): AccountPayload!
@@ -2579,8 +2630,17 @@ type Account {
   institution: Institution
   subject: String!
   roles: [String!]!
+  "Grants asked for and awaiting another admin's approval."
+  pendingGrants: [PendingGrant!]!
   disabledAt: Time
   createdAt: Time!
+}
+
+"A grant of a role asked for by one admin, awaiting another's approval."
+type PendingGrant {
+  role: String!
+  requestedBy: ID!
+  requestedAt: Time!
 }
 `, BuiltIn: false},
 }
@@ -2604,6 +2664,8 @@ func (ec *executionContext) childFields_Account(ctx context.Context, field graph
 		return ec.fieldContext_Account_subject(ctx, field)
 	case "roles":
 		return ec.fieldContext_Account_roles(ctx, field)
+	case "pendingGrants":
+		return ec.fieldContext_Account_pendingGrants(ctx, field)
 	case "disabledAt":
 		return ec.fieldContext_Account_disabledAt(ctx, field)
 	case "createdAt":
@@ -3098,6 +3160,18 @@ func (ec *executionContext) childFields_PageInfo(ctx context.Context, field grap
 		return ec.fieldContext_PageInfo_endCursor(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type PageInfo", field.Name)
+}
+
+func (ec *executionContext) childFields_PendingGrant(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "role":
+		return ec.fieldContext_PendingGrant_role(ctx, field)
+	case "requestedBy":
+		return ec.fieldContext_PendingGrant_requestedBy(ctx, field)
+	case "requestedAt":
+		return ec.fieldContext_PendingGrant_requestedAt(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type PendingGrant", field.Name)
 }
 
 func (ec *executionContext) childFields_SubmitComplaintPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {

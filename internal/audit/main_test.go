@@ -76,7 +76,7 @@ func (f *fixture) sealer(tb testing.TB, opts ...audit.SealerOption) (s *audit.Se
 	tb.Helper()
 	opts = append([]audit.SealerOption{audit.WithPollInterval(10 * time.Millisecond), audit.WithCheckpointInterval(0),
 		audit.WithLeaderRetry(50 * time.Millisecond)}, opts...)
-	s = audit.NewSealer(f.db.App, f.store, f.signer, testLog(tb), opts...)
+	s = audit.NewSealer(f.db.Sealer, f.store, f.signer, testLog(tb), opts...)
 	ctx, cancel := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
 	wg.Add(1)

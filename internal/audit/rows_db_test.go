@@ -14,13 +14,15 @@ import (
 func TestAuditRawRowsEncodeAsEntries(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
+	// In time order and after the seeded events, as Verify wants them
+	// (entry_test covers the years 1 and 9999).
 	f.exec(t, `INSERT INTO audit.events (occurred_at, actor_id, actor_institution, actor_roles, action, object_type, object_id,
   outcome, request_id, client_addr, details) VALUES
- ('2026-11-28 09:30:01+00', NULL, '', '{}', 'case:file', 'case', '', 'SUCCESS', '', '', '{}'),
- ('2026-11-28 09:30:01.1+00', gen_random_uuid(), 'PGN', ARRAY['a b', '', 'NULL', 'x,y', 'q"uo\te', 'back\\slash', '{b}', 'ñandú'], 'case:file', 'case',
+ (now() - interval '20 seconds', NULL, 'SBS', '{officer}', 'identity:read', 'child', 'x', 'SUCCESS', 'r', 'a', '"scalar"'),
+ (now() - interval '1 second', NULL, '', '{}', 'case:file', 'case', '', 'SUCCESS', '', '', '{}'),
+ (date_trunc('second', now()) + interval '0.1 second', gen_random_uuid(), 'PGN', ARRAY['a b', '', 'NULL', 'x,y', 'q"uo\te', 'back\\slash', '{b}', 'ñandú'], 'case:file', 'case',
   E'line\nbreak', 'DENIED', '12:34:', '::1', '{"z": [1, 2.50, {"é": null}], "a": "ü\n", "n": 1e3}'),
- ('0001-01-01 00:00:00+00', NULL, 'SBS', '{officer}', 'identity:read', 'child', 'x', 'SUCCESS', 'r', 'a', '"scalar"'),
- ('9999-12-31 23:59:59.999999+00', NULL, 'SBS', ARRAY['officer','supervisor'], 'evidence:download', 'evidence', 'y', 'SUCCESS', 'r', 'a', '[]')`)
+ (date_trunc('second', now()) + interval '0.999999 second', NULL, 'SBS', ARRAY['officer','supervisor'], 'evidence:download', 'evidence', 'y', 'SUCCESS', 'r', 'a', '[]')`)
 	ctx := context.Background()
 	for _, tz := range []string{"UTC", "America/Guatemala", "Asia/Kathmandu"} {
 		f.exec(t, `ALTER DATABASE `+f.db.Name+` SET TimeZone = '`+tz+`'`)

@@ -100,8 +100,9 @@ func WithBatchSize(n int) SealerOption {
 	return func(o *sealerOptions) { o.batch = n }
 }
 
-// NewSealer returns a sealer that writes with db (the application's role is
-// enough), keeps checkpoints in store and signs them with signer. When the
+// NewSealer returns a sealer that writes with db, connected as the sealer's
+// own role amparo_sealer (the application's role may not write leaves or
+// checkpoints, migration 00014), keeps checkpoints in store and signs them with signer. When the
 // signer has a Verifier method (as *Signer does), the sealer also checks,
 // before it signs, that the log agrees with any checkpoint already locked in
 // the store beyond the database's newest one, and refuses to sign a fork.

@@ -57,7 +57,17 @@ const (
 	// NotLocked: the newest checkpoint's copy is not under compliance
 	// retention.
 	NotLocked ProblemKind = "NOT_LOCKED"
+	// EventTime: an event is dated before the event sealed ahead of it, or
+	// after its own sealing. Events take the server's clock as they are
+	// written (the application's role cannot name the time): a date out of
+	// order was given to the row by someone past that role.
+	EventTime ProblemKind = "EVENT_TIME"
 )
+
+// timeSkew is how far out of order honest event times may fall: an event's
+// id and time are both taken as its row is built, so concurrent writers
+// disagree by microseconds, and sealing always follows the commit.
+const timeSkew = time.Minute
 
 // Problem is one thing Verify found wrong.
 type Problem struct {
@@ -392,6 +402,7 @@ type leafRow struct {
 	idx, eventID int64
 	hashes       []byte
 	bodyOK       bool
+	sealedAt     time.Time
 }
 
 // sealed is the leaf hash kept with l at sealing.
@@ -469,7 +480,7 @@ func readLeaves(ctx context.Context, tx *sqlx.Tx, out chan<- []leafRow) error {
 	// lying about it could hide nothing, since the event row itself is
 	// re-encoded and hashed here.
 	const q = `SELECT idx, event_id, hashes,
-  coalesce(length(hashes) >= 32 AND sha256('\x00'::bytea || body) = substring(hashes FROM 1 FOR 32), false)
+  coalesce(length(hashes) >= 32 AND sha256('\x00'::bytea || body) = substring(hashes FROM 1 FOR 32), false), sealed_at
 FROM audit.leaves ORDER BY idx`
 	rows, err := tx.QueryContext(ctx, q)
 	if err != nil {
@@ -480,7 +491,7 @@ FROM audit.leaves ORDER BY idx`
 	var hashes sql.RawBytes
 	for rows.Next() {
 		var l leafRow
-		if err := rows.Scan(&l.idx, &l.eventID, &hashes, &l.bodyOK); err != nil {
+		if err := rows.Scan(&l.idx, &l.eventID, &hashes, &l.bodyOK, &l.sealedAt); err != nil {
 			return fmt.Errorf("read leaves: %w", err)
 		}
 		l.hashes = bytes.Clone(hashes)
@@ -583,6 +594,8 @@ func (v *verifier) merge(ctx context.Context, leaves <-chan []leafRow, events <-
 		ci        int
 		okSize    int64 // the largest size whose roots all matched
 		okEvent   int64 // the event of leaf okSize
+		prevAt    time.Time
+		prevAtID  int64
 	)
 	rep := v.rep
 	for batch := range leaves {
@@ -646,6 +659,19 @@ func (v *verifier) merge(ctx context.Context, leaves <-chan []leafRow, events <-
 			}
 			if ok && !l.bodyOK {
 				v.corrupt(l)
+			}
+			if row != nil && row.err == nil {
+				switch {
+				case prevAtID != 0 && row.at.Before(prevAt.Add(-timeSkew)):
+					rep.add(Problem{Kind: EventTime, EventID: l.eventID, Leaf: l.idx, Detail: fmt.Sprintf(
+						"dated %s, before event %d (%s) sealed ahead of it: the time was given to the row, not taken from the server's clock",
+						row.at.UTC().Format(time.RFC3339Nano), prevAtID, prevAt.UTC().Format(time.RFC3339Nano))})
+				case row.at.After(l.sealedAt.Add(timeSkew)):
+					rep.add(Problem{Kind: EventTime, EventID: l.eventID, Leaf: l.idx, Detail: fmt.Sprintf(
+						"dated %s, after its sealing at %s", row.at.UTC().Format(time.RFC3339Nano), l.sealedAt.UTC().Format(time.RFC3339Nano))})
+				default:
+					prevAt, prevAtID = row.at, l.eventID
+				}
 			}
 			stored, err := f.add(leaf)
 			if err != nil {

@@ -72,8 +72,11 @@ func ParseEd25519PrivateKey(b []byte) (ed25519.PrivateKey, error) {
 	return key, nil
 }
 
-// Issue signs a token for subject valid for ttl.
+// Issue signs a token for subject valid for ttl, at most MaxLifetime.
 func (d *DevIssuer) Issue(subject string, ttl time.Duration) (string, error) {
+	if ttl <= 0 || ttl > MaxLifetime {
+		return "", fmt.Errorf("auth: a token may be valid from 1s to %s, not %s", MaxLifetime, ttl)
+	}
 	now := time.Now()
 	claims := jwt.RegisteredClaims{
 		Issuer:    DevIssuerName,
@@ -86,14 +89,22 @@ func (d *DevIssuer) Issue(subject string, ttl time.Duration) (string, error) {
 	return jwt.NewWithClaims(jwt.SigningMethodEdDSA, claims).SignedString(d.key)
 }
 
-// Verify checks a dev token's signature, issuer, audience and expiry and
-// returns its subject.
+// Verify checks a dev token's signature, issuer, audience, expiry and
+// lifetime (at most MaxLifetime) and returns its subject.
 func (d *DevIssuer) Verify(_ context.Context, raw string) (string, error) {
 	pub := d.key.Public()
 	tok, err := jwt.ParseWithClaims(raw, &jwt.RegisteredClaims{}, func(*jwt.Token) (any, error) { return pub, nil },
 		jwt.WithValidMethods([]string{"EdDSA"}), jwt.WithIssuer(DevIssuerName), jwt.WithAudience("amparo"),
 		jwt.WithExpirationRequired())
 	if err != nil {
+		return "", err
+	}
+	c := tok.Claims.(*jwt.RegisteredClaims)
+	var issued time.Time
+	if c.IssuedAt != nil {
+		issued = c.IssuedAt.Time
+	}
+	if err := checkLifetime(issued, c.ExpiresAt.Time, time.Now()); err != nil {
 		return "", err
 	}
 	sub, err := tok.Claims.GetSubject()

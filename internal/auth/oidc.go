@@ -4,14 +4,15 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/coreos/go-oidc/v3/oidc"
 )
 
 // OIDC verifies bearer tokens issued by an OpenID Connect provider:
 // signature (keys from the provider's JWKS, fetched again when a token names
-// an unknown key, so that key rotation needs no restart), issuer, audience
-// and expiry.
+// an unknown key, so that key rotation needs no restart), issuer, audience,
+// expiry and lifetime (at most MaxLifetime).
 type OIDC struct {
 	v *oidc.IDTokenVerifier
 }
@@ -30,6 +31,9 @@ func NewOIDC(ctx context.Context, issuer, audience string) (*OIDC, error) {
 func (o *OIDC) Verify(ctx context.Context, raw string) (string, error) {
 	t, err := o.v.Verify(ctx, raw)
 	if err != nil {
+		return "", err
+	}
+	if err := checkLifetime(t.IssuedAt, t.Expiry, time.Now()); err != nil {
 		return "", err
 	}
 	if t.Subject == "" {

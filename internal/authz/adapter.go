@@ -2,6 +2,7 @@ package authz
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -90,34 +91,25 @@ JOIN users u ON u.id = g.user_id WHERE u.disabled_at IS NULL`
 	return nil
 }
 
-// SyncPolicy makes authz_rules hold exactly the rules of policyText, in one
-// transaction under an exclusive lock, so that replicas starting together
-// do not interleave, and tells every replica to reload.
+// SyncPolicy makes authz_rules hold exactly the rules of policyText. The
+// application's role cannot write the table: authz_sync_rules (migration
+// 00015), a SECURITY DEFINER function, replaces the rules under a lock,
+// audits what changed (policy:sync, with counts and the SHA-256 of the set)
+// and tells every replica to reload, in one transaction. A start with an
+// unchanged policy changes and records nothing.
 func SyncPolicy(ctx context.Context, db *sqlx.DB, policyText string) error {
-	tx, err := db.BeginTxx(ctx, nil)
-	if err != nil {
-		return fmt.Errorf("authz: sync policy: %w", err)
-	}
-	defer tx.Rollback()
-	if _, err := tx.ExecContext(ctx, `LOCK TABLE authz_rules IN EXCLUSIVE MODE`); err != nil {
-		return fmt.Errorf("authz: sync policy: %w", err)
-	}
-	if _, err := tx.ExecContext(ctx, `DELETE FROM authz_rules`); err != nil {
-		return fmt.Errorf("authz: sync policy: %w", err)
-	}
-	for _, r := range parsePolicy(policyText) {
+	rules := parsePolicy(policyText)
+	for i, r := range rules {
 		for len(r) < 5 {
 			r = append(r, "")
 		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO authz_rules (ptype, v0, v1, v2, v3) VALUES ($1, $2, $3, $4, $5)`,
-			r[0], r[1], r[2], r[3], r[4]); err != nil {
-			return fmt.Errorf("authz: sync policy: %w", err)
-		}
+		rules[i] = r
 	}
-	if err := Notify(ctx, tx); err != nil {
-		return err
+	b, err := json.Marshal(rules)
+	if err != nil {
+		return fmt.Errorf("authz: sync policy: %w", err)
 	}
-	if err := tx.Commit(); err != nil {
+	if _, err := db.ExecContext(ctx, `SELECT authz_sync_rules($1::jsonb)`, string(b)); err != nil {
 		return fmt.Errorf("authz: sync policy: %w", err)
 	}
 	return nil

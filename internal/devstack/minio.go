@@ -145,20 +145,25 @@ func (m *MinIO) start(ctx context.Context, bin, dir string, port, consolePort in
 	}
 	m.proc, m.Endpoint = c, endpoint
 
-	url := "http://" + endpoint + "/minio/health/ready"
+	// Ready, and its object layer up: "ready" alone can answer before a
+	// restarted server can read what it stored ("Server not initialized
+	// yet"), which the cluster read check waits for.
 	err = c.waitReady(ctx, func(ctx context.Context) error {
-		req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
-		if err != nil {
-			return err
-		}
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			return err
-		}
-		_, _ = io.Copy(io.Discard, resp.Body)
-		resp.Body.Close()
-		if resp.StatusCode != http.StatusOK {
-			return fmt.Errorf("GET %s: %s", url, resp.Status)
+		for _, path := range []string{"/minio/health/ready", "/minio/health/cluster/read"} {
+			url := "http://" + endpoint + path
+			req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+			if err != nil {
+				return err
+			}
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				return err
+			}
+			_, _ = io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusOK {
+				return fmt.Errorf("GET %s: %s", url, resp.Status)
+			}
 		}
 		return nil
 	})

@@ -187,7 +187,7 @@ func (s *Service) Upload(ctx context.Context, in UploadInput) (*Evidence, error)
 
 	now := s.now().UTC()
 	e := &Evidence{
-		ID: uuid.New(), CaseID: in.CaseID, ObjectKey: randomKey(), Filename: name,
+		ID: uuid.New(), CaseID: in.CaseID, ObjectKey: randomKey(), Filename: storedName(name, contentType),
 		ContentType: contentType, Description: in.Description, CapturedAt: in.CapturedAt,
 		UploadedBy: p.UserID,
 		// Whole seconds: S3 keeps retention dates to the second, and the
@@ -203,7 +203,7 @@ func (s *Service) Upload(ctx context.Context, in UploadInput) (*Evidence, error)
 	bg := context.WithoutCancel(ctx)
 
 	h := sha256.New()
-	body := &meter{r: file, h: h, max: s.cfg.MaxSize}
+	body := &meter{r: inspect(file, contentType), h: h, max: s.cfg.MaxSize}
 	putCtx, cancel := context.WithTimeout(ctx, s.cfg.MaxUploadTime)
 	obj, err := s.blobs.PutStaged(putCtx, e.ObjectKey, body, e.ContentType)
 	cancel()

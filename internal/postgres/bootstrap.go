@@ -34,3 +34,13 @@ func EnableAppLogin(ctx context.Context, db *sqlx.DB, password string) error {
 	}
 	return nil
 }
+
+// EnableSealerLogin lets the audit sealer's role amparo_sealer (created
+// NOLOGIN by migration 00014) log in with password.
+func EnableSealerLogin(ctx context.Context, db *sqlx.DB, password string) error {
+	_, err := db.ExecContext(ctx, `ALTER ROLE amparo_sealer LOGIN PASSWORD `+pq.QuoteLiteral(password))
+	if err != nil {
+		return fmt.Errorf("postgres: enable amparo_sealer login: %w", err)
+	}
+	return nil
+}

@@ -94,9 +94,11 @@ func MapError(err error) error {
 			return &apperr.Error{Kind: apperr.Conflict, Err: err}
 		case code == "40001", code == "40P01": // serialization_failure, deadlock_detected
 			return &apperr.Error{Kind: apperr.Conflict, Err: err}
-		case code == "23503", code == "23514", code == "22P02", code == "22007", code == "22008":
-			// foreign key, check constraint, bad text representation, bad datetime:
-			// input that validation should have caught; say so without details.
+		case code == "23503", code == "23514", code == "22P02", code == "22007", code == "22008",
+			code == "22021", code == "22P05":
+			// foreign key, check constraint, bad text representation, bad datetime,
+			// a byte text cannot hold (a NUL): input that validation should have
+			// caught; say so without details.
 			return &apperr.Error{Kind: apperr.Invalid, Err: err}
 		case code[:2] == "08", code == "57P01", code == "57P02", code == "57P03", code == "53300":
 			// connection exceptions, admin/crash shutdown, cannot connect now, too many connections

@@ -85,23 +85,32 @@ func parseQ(s string) float64 {
 	return whole + frac
 }
 
-// validID accepts a caller-supplied correlation id only when it is short and
-// plain, so that it cannot be used to inject into logs.
+// validID accepts a caller-supplied correlation id only in the forms that
+// proxies and clients mint: 16 to 64 hexadecimal digits, with dashes (a
+// UUID, a W3C trace id, or an id of NewID). Anything else — free text, a
+// path, a name — is replaced, since the id is copied into the sealed audit
+// trail and every log line.
 func validID(s string) bool {
-	if len(s) == 0 || len(s) > 64 {
+	if len(s) < 16 || len(s) > 64 {
 		return false
 	}
+	digits := 0
 	for _, c := range s {
-		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_' || c == '.') {
+		switch {
+		case c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F':
+			digits++
+		case c == '-':
+		default:
 			return false
 		}
 	}
-	return true
+	return digits >= 16
 }
 
 // Middleware attaches Meta to every request and echoes the correlation id in
-// the X-Request-Id response header. A well-formed X-Request-Id sent by a
-// trusted proxy is kept; anything else is replaced.
+// the X-Request-Id response header. A well-formed X-Request-Id (validID) is
+// kept, so that a proxy's id follows the request; anything else is
+// replaced by a fresh one.
 func Middleware(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		id := r.Header.Get("X-Request-Id")

@@ -3,6 +3,11 @@
 // case content. Nobody grants a role to themselves, and every grant,
 // revocation and disablement is audited and takes effect on every replica
 // within a second (authz.Notify).
+//
+// Duties are separated: a role fits only the kind of institution it is for
+// (oversight only in a body that oversees, by the institutions' reference
+// data), and a role that reads children's identities is granted by two
+// admins, one who asks (Grant) and another who approves (Approve).
 package user
 
 import (
@@ -12,6 +17,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/mail"
+	"slices"
 	"strings"
 	"time"
 
@@ -42,6 +48,28 @@ type User struct {
 	DisabledAt  *time.Time `db:"disabled_at"`
 	CreatedAt   time.Time  `db:"created_at"`
 	Roles       []string   `db:"-"`
+	// Pending are grants asked for and awaiting a second admin.
+	Pending []Pending `db:"-"`
+}
+
+// Pending is a grant waiting for approval.
+type Pending struct {
+	Role        string    `db:"role"`
+	RequestedBy uuid.UUID `db:"requested_by"`
+	RequestedAt time.Time `db:"requested_at"`
+}
+
+// identityPerms are the permissions that reach a child's identity: a role
+// holding any of them is granted only with a second admin's approval.
+var identityPerms = []string{"identity:read", "identity:reveal"}
+
+// fits names, for each institution role, the functions of an institution
+// (reference data: files, receives, oversees) of which it needs one.
+var fits = map[string][]string{
+	"intake":     {"files", "receives"},
+	"officer":    {"files", "receives"},
+	"supervisor": {"files", "receives"},
+	"oversight":  {"oversees"},
 }
 
 // CreateInput is a new account.
@@ -135,14 +163,134 @@ VALUES (:id, :email, :display_name, :institution_code, :subject, :created_at)`
 	return u, nil
 }
 
-// Grant gives a user a role in their own domain.
+// Grant gives a user a role in their own domain. A role that reads
+// children's identities is not granted yet: the request waits (User.Pending,
+// audited as role:request) for another admin's Approve.
 //
 // Errors: UNAUTHENTICATED; FORBIDDEN without user:manage or when granting
 // to oneself; NOT_FOUND for an unknown user; BAD_USER_INPUT for an unknown
 // role or one that does not fit the account (admin only for system
-// accounts, and no institution role for them).
+// accounts, and no institution role for them; oversight only in an
+// institution that oversees — audited as a refusal).
 func (s *Service) Grant(ctx context.Context, in GrantInput) (*User, error) {
 	return s.change(ctx, "user.Grant", "role:grant", in)
+}
+
+// Approve grants a role asked for by another admin, as the second admin.
+//
+// Errors: UNAUTHENTICATED; FORBIDDEN without user:manage, for one's own
+// account, or for a request one made oneself (audited); NOT_FOUND for an
+// unknown user or when no grant of that role awaits approval;
+// BAD_USER_INPUT for an unknown role.
+func (s *Service) Approve(ctx context.Context, in GrantInput) (*User, error) {
+	const op, action = "user.Approve", "role:approve"
+	d, err := s.guard.Check(ctx, PermManage, authz.On(authz.User, in.UserID))
+	if err != nil {
+		return nil, apperr.Wrap(op, err)
+	}
+	p := d.Principal
+	target := authz.On(authz.User, in.UserID)
+	if in.UserID == p.UserID {
+		return nil, s.guard.Refuse(ctx, action, target,
+			&apperr.Error{Op: op, Kind: apperr.Forbidden, Msg: apperr.Text{
+				ES: "nadie puede cambiar sus propios roles", EN: "nobody may change their own roles"}})
+	}
+	if !roles[in.Role] {
+		return nil, &apperr.Error{Op: op, Kind: apperr.Invalid, Field: "role", Msg: apperr.Text{
+			ES: "rol desconocido", EN: "unknown role"}}
+	}
+	var refusal *apperr.Error
+	err = postgres.WithTx(ctx, s.db, func(tx *sqlx.Tx) error {
+		u, err := get(ctx, tx, in.UserID, true)
+		if err != nil {
+			return err
+		}
+		domain := domainOf(u)
+		var req struct {
+			ID          uuid.UUID `db:"id"`
+			RequestedBy uuid.UUID `db:"requested_by"`
+		}
+		err = sqlx.GetContext(ctx, tx, &req, `SELECT id, requested_by FROM role_grant_requests
+WHERE user_id = $1 AND role = $2 AND domain = $3 AND approved_at IS NULL FOR UPDATE`, in.UserID, in.Role, domain)
+		if errors.Is(err, sql.ErrNoRows) {
+			return apperr.New(apperr.NotFound, "no hay una concesión de ese rol pendiente de aprobación",
+				"no grant of that role awaits approval")
+		}
+		if err != nil {
+			return fmt.Errorf("pending grant: %w", err)
+		}
+		if req.RequestedBy == p.UserID {
+			refusal = &apperr.Error{Op: op, Kind: apperr.Forbidden, Msg: apperr.Text{
+				ES: "otro administrador debe aprobar la concesión que usted pidió",
+				EN: "another admin must approve the grant you asked for"}}
+			return refusal
+		}
+		now := s.now().UTC()
+		if _, err := tx.ExecContext(ctx, `UPDATE role_grant_requests SET approved_by = $2, approved_at = $3 WHERE id = $1`,
+			req.ID, p.UserID, now); err != nil {
+			return fmt.Errorf("approve grant: %w", err)
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO role_grants (user_id, role, domain, granted_by, approved_by, granted_at)
+VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING`, in.UserID, in.Role, domain, req.RequestedBy, p.UserID, now); err != nil {
+			return fmt.Errorf("approve grant: %w", err)
+		}
+		if err := audit.Record(ctx, tx, audit.Event{Action: action, ObjectType: "user", ObjectID: in.UserID.String(),
+			Details: map[string]any{"role": in.Role, "domain": domain, "request": req.ID, "requestedBy": req.RequestedBy}}); err != nil {
+			return err
+		}
+		return authz.Notify(ctx, tx)
+	})
+	if refusal != nil {
+		return nil, s.guard.Refuse(ctx, action, target, refusal)
+	}
+	if err != nil {
+		return nil, apperr.Wrap(op, err)
+	}
+	s.reload(ctx)
+	return s.load(ctx, in.UserID)
+}
+
+// domainOf is the domain of a user's roles: their institution, or system.
+func domainOf(u *User) string {
+	if u.Institution != nil {
+		return *u.Institution
+	}
+	return auth.SystemDomain
+}
+
+// fitRefusal says why role cannot be held in domain, or nil when it can.
+func (s *Service) fitRefusal(role, domain string) *apperr.Error {
+	if (role == "admin") != (domain == auth.SystemDomain) {
+		return &apperr.Error{Kind: apperr.Invalid, Field: "role", Msg: apperr.Text{
+			ES: "admin solo para cuentas del sistema; los demás roles solo para cuentas de una institución",
+			EN: "admin only for system accounts; other roles only for accounts of an institution"}}
+	}
+	need, ok := fits[role]
+	if !ok {
+		return nil
+	}
+	inst, _ := s.catalog.Institution(domain)
+	if inst != nil {
+		for _, f := range need {
+			if slices.Contains(inst.Functions, f) {
+				return nil
+			}
+		}
+	}
+	return &apperr.Error{Kind: apperr.Invalid, Field: "role", Msg: apperr.Text{
+		ES: fmt.Sprintf("el rol %s no corresponde a %s: requiere una institución que %s", role, domain, strings.Join(need, " o ")),
+		EN: fmt.Sprintf("the role %s does not fit %s: it needs an institution that %s", role, domain, strings.Join(need, " or "))}}
+}
+
+// needsApproval reports whether a grant of role in domain gives identity
+// access, by the policy.
+func (s *Service) needsApproval(role, domain string) bool {
+	for _, perm := range identityPerms {
+		if s.authz.RoleHolds(role, domain, perm) {
+			return true
+		}
+	}
+	return false
 }
 
 // Revoke takes a role away.
@@ -167,27 +315,32 @@ func (s *Service) change(ctx context.Context, op, action string, in GrantInput) 
 		return nil, &apperr.Error{Op: op, Kind: apperr.Invalid, Field: "role", Msg: apperr.Text{
 			ES: "rol desconocido", EN: "unknown role"}}
 	}
+	var refusal *apperr.Error
 	err = postgres.WithTx(ctx, s.db, func(tx *sqlx.Tx) error {
 		u, err := get(ctx, tx, in.UserID, true)
 		if err != nil {
 			return err
 		}
-		domain := auth.SystemDomain
-		if u.Institution != nil {
-			domain = *u.Institution
-		}
-		if (in.Role == "admin") != (domain == auth.SystemDomain) {
-			return &apperr.Error{Kind: apperr.Invalid, Field: "role", Msg: apperr.Text{
-				ES: "admin solo para cuentas del sistema; los demás roles solo para cuentas de una institución",
-				EN: "admin only for system accounts; other roles only for accounts of an institution"}}
-		}
+		domain := domainOf(u)
 		var res sql.Result
-		if action == "role:grant" {
-			res, err = tx.ExecContext(ctx, `INSERT INTO role_grants (user_id, role, domain, granted_by) VALUES ($1, $2, $3, $4)
-				ON CONFLICT DO NOTHING`, in.UserID, in.Role, domain, p.UserID)
-		} else {
+		switch {
+		case action == "role:revoke":
 			res, err = tx.ExecContext(ctx, `DELETE FROM role_grants WHERE user_id = $1 AND role = $2 AND domain = $3`,
 				in.UserID, in.Role, domain)
+		case s.fitRefusal(in.Role, domain) != nil:
+			refusal = s.fitRefusal(in.Role, domain)
+			refusal.Op = op
+			return refusal
+		case s.needsApproval(in.Role, domain):
+			if slices.Contains(u.Roles, in.Role) {
+				return nil // held already
+			}
+			action = "role:request"
+			res, err = tx.ExecContext(ctx, `INSERT INTO role_grant_requests (id, user_id, role, domain, requested_by, requested_at)
+VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING`, uuid.New(), in.UserID, in.Role, domain, p.UserID, s.now().UTC())
+		default:
+			res, err = tx.ExecContext(ctx, `INSERT INTO role_grants (user_id, role, domain, granted_by) VALUES ($1, $2, $3, $4)
+				ON CONFLICT DO NOTHING`, in.UserID, in.Role, domain, p.UserID)
 		}
 		if err != nil {
 			return fmt.Errorf("%s: %w", action, err)
@@ -199,8 +352,16 @@ func (s *Service) change(ctx context.Context, op, action string, in GrantInput) 
 			Details: map[string]any{"role": in.Role, "domain": domain}}); err != nil {
 			return err
 		}
+		if action == "role:request" {
+			return nil // nothing any replica enforces has changed
+		}
 		return authz.Notify(ctx, tx)
 	})
+	if refusal != nil {
+		// Recorded as a refusal: a grant the institution's kind forbids is
+		// what an admin escalating an account would try.
+		return nil, s.guard.Refuse(ctx, action, authz.On(authz.User, in.UserID), refusal)
+	}
 	if err != nil {
 		return nil, apperr.Wrap(op, err)
 	}
@@ -298,6 +459,10 @@ func get(ctx context.Context, q sqlx.QueryerContext, id uuid.UUID, lock bool) (*
 }
 
 func loadRoles(ctx context.Context, q sqlx.QueryerContext, u *User) error {
-	u.Roles = []string{}
-	return sqlx.SelectContext(ctx, q, &u.Roles, `SELECT role FROM role_grants WHERE user_id = $1 ORDER BY role`, u.ID)
+	u.Roles, u.Pending = []string{}, []Pending{}
+	if err := sqlx.SelectContext(ctx, q, &u.Roles, `SELECT role FROM role_grants WHERE user_id = $1 ORDER BY role`, u.ID); err != nil {
+		return err
+	}
+	return sqlx.SelectContext(ctx, q, &u.Pending, `SELECT role, requested_by, requested_at FROM role_grant_requests
+WHERE user_id = $1 AND approved_at IS NULL ORDER BY role`, u.ID)
 }

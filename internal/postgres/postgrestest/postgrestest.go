@@ -31,6 +31,9 @@ import (
 // cluster-wide, so every test process on a shared server must agree on it.
 const appPassword = "amparo-test"
 
+// sealerPassword is the test password of the amparo_sealer role.
+const sealerPassword = "amparo-test-sealer"
+
 type server struct {
 	adminURL string // superuser, database "postgres"
 	template string
@@ -89,6 +92,10 @@ func start() (*server, error) {
 		s.stop()
 		return nil, err
 	}
+	if err := postgres.EnableSealerLogin(ctx, owner, sealerPassword); err != nil {
+		s.stop()
+		return nil, err
+	}
 	if err := demo.Seed(ctx, owner); err != nil {
 		s.stop()
 		return nil, err
@@ -122,9 +129,12 @@ func Stop() {
 type DB struct {
 	// App is connected as amparo_app, with the application's privileges.
 	App *sqlx.DB
-	// AppURL and OwnerURL connect as amparo_app and as the schema owner.
-	AppURL, OwnerURL string
-	Name             string
+	// Sealer is connected as amparo_sealer, the audit sealer's role.
+	Sealer *sqlx.DB
+	// AppURL, SealerURL and OwnerURL connect as amparo_app, as
+	// amparo_sealer and as the schema owner.
+	AppURL, SealerURL, OwnerURL string
+	Name                        string
 }
 
 // Owner opens a connection as the schema owner (a superuser), for tests
@@ -160,12 +170,18 @@ func New(tb testing.TB) *DB {
 	}
 	d := &DB{Name: name, OwnerURL: withDB(shared.adminURL, name)}
 	d.AppURL = withUser(d.OwnerURL, "amparo_app", appPassword)
+	d.SealerURL = withUser(d.OwnerURL, "amparo_sealer", sealerPassword)
 	d.App, err = postgres.Open(ctx, d.AppURL)
+	if err != nil {
+		tb.Fatalf("postgrestest: %v", err)
+	}
+	d.Sealer, err = postgres.Open(ctx, d.SealerURL)
 	if err != nil {
 		tb.Fatalf("postgrestest: %v", err)
 	}
 	tb.Cleanup(func() {
 		d.App.Close()
+		d.Sealer.Close()
 		if db, err := sqlx.Open("postgres", shared.adminURL); err == nil {
 			_, _ = db.Exec(`DROP DATABASE IF EXISTS ` + pq.QuoteIdentifier(name) + ` WITH (FORCE)`)
 			db.Close()
