@@ -10,17 +10,38 @@ import (
 	"amparo/graph/loader"
 	"amparo/graph/model"
 	"amparo/graph/scalar"
+	"amparo/internal/auth"
 	"amparo/internal/casefile"
 	"amparo/internal/child"
 	"amparo/internal/evidence"
 	"amparo/internal/reference"
 	"context"
+	"time"
 
 	"github.com/google/uuid"
 )
 
 func (r *caseResolver) Status(ctx context.Context, obj *casefile.Case) (string, error) {
 	return string(obj.Status), nil
+}
+
+func (r *caseResolver) Overdue(ctx context.Context, obj *casefile.Case) (bool, error) {
+	return obj.Overdue(time.Now()), nil
+}
+
+func (r *caseResolver) Assignee(ctx context.Context, obj *casefile.Case) (*auth.Principal, error) {
+	if obj.AssignedTo == nil {
+		return nil, nil
+	}
+	return loader.For(ctx).Assignee.Load(ctx, obj.ID)
+}
+
+func (r *caseResolver) Timeline(ctx context.Context, obj *casefile.Case) ([]*casefile.TimelineEntry, error) {
+	list, err := loader.For(ctx).Timeline.Load(ctx, obj.ID)
+	if list == nil && err == nil {
+		list = []*casefile.TimelineEntry{}
+	}
+	return list, err
 }
 
 func (r *caseResolver) Institution(ctx context.Context, obj *casefile.Case) (*reference.Institution, error) {
@@ -85,6 +106,22 @@ func (r *mutationResolver) AddCaseNote(ctx context.Context, input casefile.NoteI
 		return nil, err
 	}
 	return &model.CaseNotePayload{Note: n}, nil
+}
+
+func (r *mutationResolver) TransitionCase(ctx context.Context, input casefile.TransitionInput) (*model.CasePayload, error) {
+	c, err := r.Svc.Cases.Transition(ctx, input)
+	if err != nil {
+		return nil, err
+	}
+	return &model.CasePayload{Case: c}, nil
+}
+
+func (r *mutationResolver) AssignCase(ctx context.Context, input casefile.AssignInput) (*model.CasePayload, error) {
+	c, err := r.Svc.Cases.Assign(ctx, input)
+	if err != nil {
+		return nil, err
+	}
+	return &model.CasePayload{Case: c}, nil
 }
 
 func (r *queryResolver) Case(ctx context.Context, id string) (*casefile.Case, error) {

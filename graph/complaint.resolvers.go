@@ -14,10 +14,30 @@ import (
 	"amparo/internal/complaint"
 	"amparo/internal/reference"
 	"context"
+	"time"
 )
 
 func (r *complaintResolver) Status(ctx context.Context, obj *complaint.Complaint) (string, error) {
 	return string(obj.Status), nil
+}
+
+func (r *complaintResolver) RoutedTo(ctx context.Context, obj *complaint.Complaint) ([]*reference.Institution, error) {
+	return r.institutions(obj.RoutedTo)
+}
+
+func (r *complaintResolver) Overdue(ctx context.Context, obj *complaint.Complaint) (bool, error) {
+	return obj.Overdue(time.Now()), nil
+}
+
+func (r *complaintResolver) TriagedViolations(ctx context.Context, obj *complaint.Complaint) ([]*reference.ViolationType, error) {
+	if obj.TriagedViolations == nil {
+		return nil, nil
+	}
+	return r.violationTypes(obj.TriagedViolations)
+}
+
+func (r *complaintResolver) Complainant(ctx context.Context, obj *complaint.Complaint) (*complaint.Contact, error) {
+	return r.Svc.Complaints.Contact(ctx, obj.ID)
 }
 
 func (r *complaintResolver) Institution(ctx context.Context, obj *complaint.Complaint) (*reference.Institution, error) {
@@ -32,15 +52,7 @@ func (r *complaintResolver) Department(ctx context.Context, obj *complaint.Compl
 }
 
 func (r *complaintResolver) Violations(ctx context.Context, obj *complaint.Complaint) ([]*reference.ViolationType, error) {
-	out := make([]*reference.ViolationType, 0, len(obj.Violations))
-	for _, code := range obj.Violations {
-		t, err := r.violationType(code)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, t)
-	}
-	return out, nil
+	return r.violationTypes(obj.Violations)
 }
 
 func (r *complaintResolver) Case(ctx context.Context, obj *complaint.Complaint) (*casefile.Case, error) {
@@ -69,6 +81,38 @@ func (r *mutationResolver) LinkComplaintToCase(ctx context.Context, input compla
 		return nil, err
 	}
 	return &model.LinkComplaintPayload{Complaint: c}, nil
+}
+
+func (r *mutationResolver) AcknowledgeComplaint(ctx context.Context, input complaint.VersionInput) (*model.ComplaintPayload, error) {
+	c, err := r.Svc.Complaints.Acknowledge(ctx, input)
+	if err != nil {
+		return nil, err
+	}
+	return &model.ComplaintPayload{Complaint: c}, nil
+}
+
+func (r *mutationResolver) TriageComplaint(ctx context.Context, input complaint.TriageInput) (*model.ComplaintPayload, error) {
+	c, err := r.Svc.Complaints.Triage(ctx, input)
+	if err != nil {
+		return nil, err
+	}
+	return &model.ComplaintPayload{Complaint: c}, nil
+}
+
+func (r *mutationResolver) ForwardComplaint(ctx context.Context, input complaint.ForwardInput) (*model.ComplaintPayload, error) {
+	c, err := r.Svc.Complaints.Forward(ctx, input)
+	if err != nil {
+		return nil, err
+	}
+	return &model.ComplaintPayload{Complaint: c}, nil
+}
+
+func (r *mutationResolver) CloseComplaint(ctx context.Context, input complaint.CloseInput) (*model.ComplaintPayload, error) {
+	c, err := r.Svc.Complaints.Close(ctx, input)
+	if err != nil {
+		return nil, err
+	}
+	return &model.ComplaintPayload{Complaint: c}, nil
 }
 
 func (r *queryResolver) Complaint(ctx context.Context, id string) (*complaint.Complaint, error) {

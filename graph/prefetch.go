@@ -29,6 +29,12 @@ func prefetchCases(ctx context.Context, ids []uuid.UUID) {
 	if fields["noteCount"] {
 		_, _ = l.NoteCount.LoadAll(ctx, ids)
 	}
+	if fields["assignee"] {
+		_, _ = l.Assignee.LoadAll(ctx, ids)
+	}
+	if fields["timeline"] {
+		_, _ = l.Timeline.LoadAll(ctx, ids)
+	}
 }
 
 // nodeFields names the fields selected under edges { node { ... } } of the

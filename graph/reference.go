@@ -46,3 +46,24 @@ func pointers[T any](s []T) []*T {
 	}
 	return out
 }
+
+func (r *Resolver) violationTypes(codes []string) ([]*reference.ViolationType, error) {
+	return each(codes, r.violationType)
+}
+
+func (r *Resolver) institutions(codes []string) ([]*reference.Institution, error) {
+	return each(codes, r.institution)
+}
+
+// each looks every code up with one.
+func each[T any](codes []string, one func(string) (*T, error)) ([]*T, error) {
+	out := make([]*T, 0, len(codes))
+	for _, code := range codes {
+		x, err := one(code)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, x)
+	}
+	return out, nil
+}

@@ -27,20 +27,40 @@ type fixtures struct {
 // other (SBS), referred (SBS, referred to PGN and accepted).
 var caseRecords = []string{"own", "institution", "other", "referred"}
 
-// Complaint records: received at IGM by intake, and at PGN by the officer.
-var complaintRecords = []string{"igm", "pgn"}
+// A further case record for the operations of the workflow: queue, a case
+// of PGN that nobody is assigned to.
+var workRecords = append(slices.Clone(caseRecords), "queue")
+
+// Complaint records: received at IGM by intake and at PGN by the officer,
+// both routed to MP and PGN (trafficking and abduction, a child with
+// family); and received at IGM and routed to SBS, MSPAS and PDH, not PGN
+// (denial of health care to an unaccompanied child).
+var complaintRecords = []string{"igm", "pgn", "igm-sbs"}
+
+// complaintSubmitters and complaintReceivers are who submits each complaint
+// record and an officer of an institution it is routed to.
+var (
+	complaintSubmitters = map[string]string{"igm": "intake@igm.demo", "pgn": "officer@pgn.demo", "igm-sbs": "intake@igm.demo"}
+	complaintReceivers  = map[string]string{"igm": "officer@pgn.demo", "pgn": "officer@pgn.demo", "igm-sbs": "officer@sbs.demo"}
+)
+
+// matrixComplaintInput is the submission of a complaint record.
+func matrixComplaintInput(rec, key string) map[string]any {
+	in := complaintInput(key)
+	child := map[string]any{"ageYears": 15, "sex": "FEMALE", "nationality": "SLV",
+		"populationStatus": "MIGRANT_TRANSIT", "careStatus": "WITH_FAMILY"}
+	if rec == "igm-sbs" {
+		in["violations"] = []any{"DENIAL_HEALTH"}
+		child["careStatus"] = "UNACCOMPANIED"
+	}
+	in["children"] = []any{child}
+	return in
+}
 
 func newFixtures(t *testing.T, app *testApp) *fixtures {
 	f := &fixtures{app: app, cases: map[string]string{}, complaints: map[string]string{}, evidence: map[string]string{}}
-	f.cases["own"] = app.fileCase("officer@pgn.demo", "mx-own-case")
-	f.cases["institution"] = app.fileCase("supervisor@pgn.demo", "mx-inst-case")
-	f.cases["other"] = app.fileCase("officer@sbs.demo", "mx-other-case")
-	f.cases["referred"] = app.fileCase("officer@sbs.demo", "mx-referred-case")
-	owner := app.db.Owner(t)
-	sbsOfficer := userID(t, app, "officer@sbs.demo")
-	if _, err := owner.Exec(`INSERT INTO referrals (id, case_id, from_institution, to_institution, status, reason, created_by, created_at)
-		VALUES ($1, $2, 'SBS', 'PGN', 'ACCEPTED', 'atención especializada', $3, now())`, uuid.New(), f.cases["referred"], sbsOfficer); err != nil {
-		t.Fatal(err)
+	for _, rec := range workRecords {
+		f.cases[rec] = f.freshCase(rec)
 	}
 	for label, uploader := range map[string]string{"own": "officer@pgn.demo", "institution": "supervisor@pgn.demo",
 		"other": "officer@sbs.demo", "referred": "officer@sbs.demo"} {
@@ -51,15 +71,53 @@ func newFixtures(t *testing.T, app *testApp) *fixtures {
 			strings.NewReader("acta de entrega")).decode(t, &out)
 		f.evidence[label] = out.UploadEvidence.Evidence.ID
 	}
-	f.complaints["igm"] = f.submitComplaint("intake@igm.demo", "mx-igm-complaint")
-	f.complaints["pgn"] = f.submitComplaint("officer@pgn.demo", "mx-pgn-complaint")
+	for _, rec := range complaintRecords {
+		f.complaints[rec] = f.freshComplaint(rec, false)
+	}
 	return f
 }
 
-func (f *fixtures) submitComplaint(email, key string) string {
+// freshComplaint submits a new complaint of record rec, acknowledged (at
+// version 2) by one of its receivers when acknowledged.
+func (f *fixtures) freshComplaint(rec string, acknowledged bool) string {
 	var out submitted
-	f.app.do(f.app.token(email), submitComplaintMutation, map[string]any{"input": complaintInput(key)}).decode(f.app.t, &out)
-	return out.SubmitComplaint.Complaint.ID
+	f.app.do(f.app.token(complaintSubmitters[rec]), submitComplaintMutation, map[string]any{
+		"input": matrixComplaintInput(rec, "mx-complaint-"+uuid.NewString())}).decode(f.app.t, &out)
+	id := out.SubmitComplaint.Complaint.ID
+	if acknowledged {
+		f.app.do(f.app.token(complaintReceivers[rec]), `mutation($id: ID!) { acknowledgeComplaint(input: {complaintId: $id, expectedVersion: 1}) { complaint { id } } }`,
+			map[string]any{"id": id}).decode(f.app.t, &struct{}{})
+	}
+	return id
+}
+
+// freshCase files a new case (REGISTERED, version 1) of record rec.
+func (f *fixtures) freshCase(rec string) string {
+	t, app := f.app.t, f.app
+	key := "mx-fresh-" + uuid.NewString()
+	switch rec {
+	case "own":
+		return app.fileCase("officer@pgn.demo", key)
+	case "institution":
+		return app.fileCase("supervisor@pgn.demo", key)
+	case "other":
+		return app.fileCase("officer@sbs.demo", key)
+	case "referred":
+		id := app.fileCase("officer@sbs.demo", key)
+		if _, err := app.db.Owner(t).Exec(`INSERT INTO referrals (id, case_id, from_institution, to_institution, status, reason, created_by, created_at)
+			VALUES ($1, $2, 'SBS', 'PGN', 'ACCEPTED', 'atención especializada', $3, now())`, uuid.New(), id, userID(t, app, "officer@sbs.demo")); err != nil {
+			t.Fatal(err)
+		}
+		return id
+	case "queue":
+		id := app.fileCase("supervisor@pgn.demo", key)
+		if _, err := app.db.Owner(t).Exec(`UPDATE cases SET assigned_to = NULL WHERE id = $1`, id); err != nil {
+			t.Fatal(err)
+		}
+		return id
+	}
+	t.Fatalf("no case record %q", rec)
+	return ""
 }
 
 func userID(t testing.TB, app *testApp, email string) uuid.UUID {
@@ -141,11 +199,32 @@ func evidenceVars(f *fixtures, record string) map[string]any {
 // perCase expands one operation over the four case records; want lists,
 // for each record, the outcomes of the six users.
 func perCase(op, doc string, vars func(*fixtures, string) map[string]any, want map[string][6]string) []row {
+	return perRecord(caseRecords, op, doc, vars, want)
+}
+
+// perRecord expands one operation over records.
+func perRecord(records []string, op, doc string, vars func(*fixtures, string) map[string]any, want map[string][6]string) []row {
 	var out []row
-	for _, rec := range caseRecords {
+	for _, rec := range records {
 		out = append(out, row{op: op, record: rec, doc: doc, vars: vars, want: want[rec]})
 	}
 	return out
+}
+
+// freshCaseVars names a new case of the record, for operations that
+// change it.
+func freshCaseVars(f *fixtures, record string) map[string]any {
+	return map[string]any{"id": f.freshCase(record)}
+}
+
+// freshComplaintVars names a new complaint of the record; ackedVars one
+// already acknowledged by its receiver.
+func freshComplaintVars(f *fixtures, record string) map[string]any {
+	return map[string]any{"id": f.freshComplaint(record, false)}
+}
+
+func ackedVars(f *fixtures, record string) map[string]any {
+	return map[string]any{"id": f.freshComplaint(record, true)}
 }
 
 func matrix() []row {
@@ -178,8 +257,48 @@ func matrix() []row {
 		"other":       {nf, nf, nf, fb, fb, fb},
 		"referred":    {nf, nf, nf, fb, fb, fb},
 	}
+	caseRead["queue"] = [6]string{ok, ok, nf, fb, ok, fb}
+	transition := map[string][6]string{ // REGISTERED → ASSESSMENT
+		"own":         {ok, ok, nf, fb, fb, fb},
+		"institution": {nf, ok, nf, fb, fb, fb},
+		"other":       {nf, nf, ok, fb, fb, fb},
+		"referred":    {fb, fb, ok, fb, fb, fb},
+		"queue":       {fb, ok, nf, fb, fb, fb},
+	}
+	assign := map[string][6]string{ // to officer@pgn.demo: the officer takes, others assign
+		"own":         {ok, ok, fb, fb, fb, fb},
+		"institution": {nf, ok, fb, fb, fb, fb},
+		"other":       {nf, nf, fb, fb, fb, fb},
+		"referred":    {fb, fb, fb, fb, fb, fb},
+		"queue":       {ok, ok, fb, fb, fb, fb},
+	}
+	receive := map[string][6]string{ // acknowledge, triage, forward, close: the receiving institutions
+		"igm":     {ok, ok, nf, fb, fb, fb},
+		"pgn":     {ok, ok, nf, fb, fb, fb},
+		"igm-sbs": {nf, nf, ok, fb, fb, fb},
+	}
+	routedTo := func(rec string) string {
+		if rec == "igm-sbs" {
+			return `["SBS"]`
+		}
+		return `["PGN", "MP"]`
+	}
 	var rows []row
-	rows = append(rows, perCase("case", `query($id: ID!) { case(id: $id) { id reference } }`, caseVars, caseRead)...)
+	rows = append(rows, perRecord(workRecords, "case", `query($id: ID!) { case(id: $id) { id reference } }`, caseVars, caseRead)...)
+	rows = append(rows, perRecord(workRecords, "transitionCase", `mutation($id: ID!) { transitionCase(input: {caseId: $id, to: "ASSESSMENT", expectedVersion: 1}) { case { id status } } }`,
+		freshCaseVars, transition)...)
+	rows = append(rows, perRecord(workRecords, "assignCase", `mutation($id: ID!) { assignCase(input: {caseId: $id, assigneeEmail: "officer@pgn.demo"}) { case { id assignee { email } } } }`,
+		freshCaseVars, assign)...)
+	rows = append(rows, perRecord(complaintRecords, "acknowledgeComplaint", `mutation($id: ID!) { acknowledgeComplaint(input: {complaintId: $id, expectedVersion: 1}) { complaint { id status } } }`,
+		freshComplaintVars, receive)...)
+	for _, rec := range complaintRecords {
+		rows = append(rows, row{op: "triageComplaint", record: rec, vars: ackedVars, want: receive[rec],
+			doc: `mutation($id: ID!) { triageComplaint(input: {complaintId: $id, urgency: HIGH, violations: ["TRAFFICKING"], routedTo: ` + routedTo(rec) + `, expectedVersion: 2}) { complaint { id status } } }`})
+	}
+	rows = append(rows, perRecord(complaintRecords, "forwardComplaint", `mutation($id: ID!) { forwardComplaint(input: {complaintId: $id, toInstitution: "SVET", reason: "trata con fines de explotación sexual"}) { complaint { id status } } }`,
+		ackedVars, receive)...)
+	rows = append(rows, perRecord(complaintRecords, "closeComplaint", `mutation($id: ID!) { closeComplaint(input: {complaintId: $id, outcome: "WITHDRAWN", expectedVersion: 2}) { complaint { id status } } }`,
+		ackedVars, receive)...)
 	rows = append(rows, perCase("addCaseNote", `mutation($id: ID!) { addCaseNote(input: {caseId: $id, text: "seguimiento"}) { note { id } } }`, caseVars, caseWork)...)
 	rows = append(rows, perCase("uploadEvidence", "upload", caseVars, caseWork)...)
 	rows = append(rows, perCase("requestEvidenceDownload", `mutation($id: ID!) { requestEvidenceDownload(evidenceId: $id) { url } }`, evidenceVars, caseWork)...)
@@ -188,13 +307,16 @@ func matrix() []row {
 	rows = append(rows, perCase("revealIdentity", `mutation($id: ID!) { revealIdentity(input: {caseId: $id, justification: "Revisión de oficio por queja recibida en la PDH"}) { givenName } }`, caseVars, reveal)...)
 	rows = append(rows, perCase("linkComplaintToCase", `mutation($c: ID!, $id: ID!) { linkComplaintToCase(input: {complaintId: $c, caseId: $id}) { complaint { id } } }`,
 		func(f *fixtures, rec string) map[string]any {
-			return map[string]any{"id": f.cases[rec], "c": f.submitComplaint("officer@pgn.demo", "mx-link-"+uuid.NewString())}
+			return map[string]any{"id": f.cases[rec], "c": f.freshComplaint("pgn", false)}
 		}, link)...)
 	rows = append(rows,
-		row{op: "complaint", record: "igm", doc: `query($id: ID!) { complaint(id: $id) { id } }`, vars: complaintVars, want: [6]string{nf, nf, nf, ok, ok, fb}},
+		row{op: "complaint", record: "igm", doc: `query($id: ID!) { complaint(id: $id) { id } }`, vars: complaintVars, want: [6]string{ok, ok, nf, ok, ok, fb}},
 		row{op: "complaint", record: "pgn", doc: `query($id: ID!) { complaint(id: $id) { id } }`, vars: complaintVars, want: [6]string{ok, ok, nf, nf, ok, fb}},
-		row{op: "linkComplaintToCase", record: "igm", doc: `mutation($id: ID!) { linkComplaintToCase(input: {complaintId: $id, newCase: {idempotencyKey: "mx-newcase-x", child: {ageYears: 9, sex: MALE, nationality: "GTM", populationStatus: RETURNEE, careStatus: SEPARATED}, violations: [{type: "NEGLECT"}], departmentCode: "GT-01", urgency: LOW, summary: "retorno"}}) { complaint { id } } }`,
-			vars: complaintVars, want: [6]string{nf, nf, nf, fb, fb, fb}},
+		row{op: "complaint", record: "igm-sbs", doc: `query($id: ID!) { complaint(id: $id) { id } }`, vars: complaintVars, want: [6]string{nf, nf, ok, ok, ok, fb}},
+		row{op: "linkComplaintToCase", record: "igm", doc: `mutation($id: ID!, $key: String!) { linkComplaintToCase(input: {complaintId: $id, newCase: {idempotencyKey: $key, child: {ageYears: 9, sex: MALE, nationality: "GTM", populationStatus: RETURNEE, careStatus: SEPARATED}, violations: [{type: "NEGLECT"}], departmentCode: "GT-01", urgency: LOW, summary: "retorno"}}) { complaint { id } } }`,
+			vars: func(f *fixtures, rec string) map[string]any {
+				return map[string]any{"id": f.freshComplaint(rec, false), "key": "mx-newcase-" + uuid.NewString()}
+			}, want: [6]string{ok, ok, nf, fb, fb, fb}},
 		row{op: "me", record: "-", doc: `{ me { user { email } roles } }`, vars: noVars, want: [6]string{ok, ok, ok, ok, ok, ok}},
 		row{op: "cases", record: "-", doc: `{ cases { totalCount } }`, vars: noVars, want: [6]string{ok, ok, ok, fb, ok, fb}},
 		row{op: "complaints", record: "-", doc: `{ complaints { totalCount } }`, vars: noVars, want: [6]string{ok, ok, ok, ok, ok, fb}},
@@ -316,10 +438,10 @@ func TestAuthorizationMatrix(t *testing.T) {
 
 	t.Run("ListsShowOnlyScope", func(t *testing.T) {
 		want := map[string][]string{
-			"officer@pgn.demo":    {"own", "referred"},
-			"supervisor@pgn.demo": {"institution", "own", "referred"},
+			"officer@pgn.demo":    {"own", "queue", "referred"},
+			"supervisor@pgn.demo": {"institution", "own", "queue", "referred"},
 			"officer@sbs.demo":    {"other", "referred"},
-			"oversight@pdh.demo":  {"institution", "other", "own", "referred"},
+			"oversight@pdh.demo":  {"institution", "other", "own", "queue", "referred"},
 		}
 		for email, labels := range want {
 			var out struct {

@@ -28,6 +28,16 @@ func complaintInput(key string) map[string]any {
 	}
 }
 
+// notRoutedToPGN is a complaint the routing rules send to MINEDUC and PDH
+// only (denial of education, a child with family).
+func notRoutedToPGN(key string) map[string]any {
+	in := complaintInput(key)
+	in["violations"] = []any{"DENIAL_EDUCATION"}
+	in["children"] = []any{map[string]any{"ageYears": 11, "sex": "MALE", "nationality": "HND",
+		"populationStatus": "MIGRANT_TRANSIT", "careStatus": "WITH_FAMILY"}}
+	return in
+}
+
 type submitted struct {
 	SubmitComplaint struct {
 		TrackingCode string
@@ -106,8 +116,8 @@ func TestComplaints(t *testing.T) {
 		if n := countRows(t, app.db.App, `SELECT count(*) FROM complaints WHERE tracking_hash::text LIKE '%' || $1 || '%'`, code); n != 0 {
 			t.Fatal("the tracking code is stored in clear")
 		}
-		// The type answered to a tracking code has nothing but the status
-		// and its time: no way to ask for more.
+		// The type answered to a tracking code has nothing but the status,
+		// its label and its time: no way to ask for more.
 		var schema struct {
 			Type struct{ Fields []struct{ Name string } } `json:"__type"`
 		}
@@ -116,7 +126,7 @@ func TestComplaints(t *testing.T) {
 		for _, f := range schema.Type.Fields {
 			names = append(names, f.Name)
 		}
-		if !slices.Equal(names, []string{"status", "updatedAt"}) {
+		if !slices.Equal(names, []string{"status", "label", "updatedAt"}) {
 			t.Fatalf("ComplaintStatus exposes %v", names)
 		}
 	})
@@ -129,10 +139,13 @@ func TestComplaints(t *testing.T) {
 		}
 	})
 	t.Run("ReadScope", func(t *testing.T) {
+		// Trafficking and abduction of a separated child: routed to MP, PGN
+		// and SBS, who see it; the routing rules are tested in
+		// internal/complaint.
 		q := `query($id: ID!) { complaint(id: $id) { id } }`
 		for _, tc := range []struct{ user, want string }{
 			{"intake@igm.demo", ""}, {"oversight@pdh.demo", ""},
-			{"officer@pgn.demo", "NOT_FOUND"}, {"officer@sbs.demo", "NOT_FOUND"},
+			{"officer@pgn.demo", ""}, {"officer@sbs.demo", ""},
 		} {
 			res := app.do(app.token(tc.user), q, map[string]any{"id": c.ID})
 			if got := strings.Join(res.codes(), ","); got != tc.want {
@@ -141,12 +154,15 @@ func TestComplaints(t *testing.T) {
 		}
 	})
 	t.Run("LinkToNewCase", func(t *testing.T) {
-		// The complaint was received at IGM; an IGM-received complaint can only
-		// be linked by IGM staff who may file: the PGN officer cannot see it.
+		// Received at IGM and not routed to PGN: the PGN officer cannot see
+		// it, let alone link it.
+		var away submitted
+		app.do(intake, submitComplaintMutation, map[string]any{"input": notRoutedToPGN("complaint-key-away")}).decode(t, &away)
 		q := `mutation($input: LinkComplaintToCaseInput!) { linkComplaintToCase(input: $input) { complaint { id status case { id reference } } } }`
-		res := app.do(app.token("officer@pgn.demo"), q, map[string]any{"input": map[string]any{"complaintId": c.ID, "newCase": fileCaseInput("link-new-1")}})
+		res := app.do(app.token("officer@pgn.demo"), q, map[string]any{"input": map[string]any{
+			"complaintId": away.SubmitComplaint.Complaint.ID, "newCase": fileCaseInput("link-new-1")}})
 		if !slices.Equal(res.codes(), []string{"NOT_FOUND"}) {
-			t.Fatalf("PGN officer linking an IGM complaint: %v", res.codes())
+			t.Fatalf("PGN officer linking an IGM complaint not routed to PGN: %v", res.codes())
 		}
 		if n := countRows(t, app.db.App, `SELECT count(*) FROM cases`); n != 0 {
 			t.Fatalf("a refused link filed %d cases", n)
@@ -289,7 +305,7 @@ WITH g AS (
 ), c AS (
   INSERT INTO cases (id, institution_code, reference, status, urgency, due_at, department_code, summary, child_id,
     assigned_to, created_by, created_at, updated_by, updated_at)
-  SELECT case_id, 'PGN', 'PGN-1999-' || lpad(i::text, 6, '0'), 'OPEN', 'LOW', at + interval '5 days', 'GT-01', 'seed',
+  SELECT case_id, 'PGN', 'PGN-1999-' || lpad(i::text, 6, '0'), 'REGISTERED', 'LOW', at + interval '5 days', 'GT-01', 'seed',
     child_id, $2, $2, at, $2, at FROM g
 ), v AS (
   INSERT INTO case_violations (case_id, position, type_code) SELECT case_id, 0, 'NEGLECT' FROM g

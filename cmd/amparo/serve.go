@@ -144,9 +144,14 @@ func build(ctx context.Context, cfg *config, log *slog.Logger) (*app, error) {
 	hub := alert.NewHub(db, cfg.DatabaseURL, log, alertMetrics, alert.HubConfig{PerUser: cfg.Alerts.PerUser, PerReplica: cfg.Alerts.PerReplica})
 	watcher := alert.NewWatcher(db, raiser, log, alert.WatcherConfig{Soon: cfg.Alerts.DeadlineSoon, Interval: cfg.Alerts.WatchEvery})
 	cases := casefile.NewService(db, guard, cat, ids, raiser)
+	complaints := complaint.NewService(db, guard, cat, cases, ids)
+	// A case's complaints close and reopen with it, in its transaction;
+	// its evidence holds follow its status once committed.
+	cases.OnTransition(complaints.FollowCase)
+	cases.UseHolds(evidence.NewHolds(db, blobs), log)
 	svc := graph.Services{
 		Cases:      cases,
-		Complaints: complaint.NewService(db, guard, cat, cases, ids),
+		Complaints: complaints,
 		Evidence:   evidence.New(db, blobs, guard, log, evidence.Config{MaxSize: cfg.MaxUpload, RetentionYears: cfg.RetentionYrs}),
 		Audit:      audit.NewService(db, guard),
 		Users:      user.NewService(db, az, guard, cat, log),

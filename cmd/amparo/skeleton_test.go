@@ -60,7 +60,7 @@ func TestFileCaseReadBack(t *testing.T) {
 			t.Errorf("%s = %q, want %q", field, got, want)
 		}
 	}
-	check("status", c.Status, "OPEN")
+	check("status", c.Status, "REGISTERED")
 	check("urgency", c.Urgency, "HIGH")
 	check("institution", c.Institution.Code, "PGN")
 	check("department (legacy GT-HU stored as ISO)", c.Department.Code, "GT-13")

@@ -23,6 +23,14 @@ import (
 
 type ComplaintResolver interface {
 	Status(ctx context.Context, obj *complaint.Complaint) (string, error)
+
+	RoutedTo(ctx context.Context, obj *complaint.Complaint) ([]*reference.Institution, error)
+
+	Overdue(ctx context.Context, obj *complaint.Complaint) (bool, error)
+
+	TriagedViolations(ctx context.Context, obj *complaint.Complaint) ([]*reference.ViolationType, error)
+
+	Complainant(ctx context.Context, obj *complaint.Complaint) (*complaint.Contact, error)
 	Institution(ctx context.Context, obj *complaint.Complaint) (*reference.Institution, error)
 
 	Department(ctx context.Context, obj *complaint.Complaint) (*reference.Department, error)
@@ -42,6 +50,75 @@ type ComplaintStatusResolver interface {
 // endregion ***************************** args.gotpl *****************************
 
 // region    **************************** field.gotpl *****************************
+
+func (ec *executionContext) _Complainant_kind(ctx context.Context, field graphql.CollectedField, obj *complaint.Contact) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Complainant_kind(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Kind, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v complaint.ComplainantKind) graphql.Marshaler {
+			return ec.marshalNComplainantKind2amparoᚋinternalᚋcomplaintᚐComplainantKind(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Complainant_kind(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Complainant", field, false, false, "ComplainantKind")
+}
+
+func (ec *executionContext) _Complainant_name(ctx context.Context, field graphql.CollectedField, obj *complaint.Contact) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Complainant_name(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Name, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Complainant_name(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Complainant", field, false, false, "String")
+}
+
+func (ec *executionContext) _Complainant_contact(ctx context.Context, field graphql.CollectedField, obj *complaint.Contact) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Complainant_contact(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Contact, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Complainant_contact(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Complainant", field, false, false, "String")
+}
 
 func (ec *executionContext) _Complaint_id(ctx context.Context, field graphql.CollectedField, obj *complaint.Complaint) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
@@ -87,6 +164,240 @@ func (ec *executionContext) _Complaint_status(ctx context.Context, field graphql
 }
 func (ec *executionContext) fieldContext_Complaint_status(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Complaint", field, true, true, "String")
+}
+
+func (ec *executionContext) _Complaint_version(ctx context.Context, field graphql.CollectedField, obj *complaint.Complaint) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Complaint_version(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Version, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Complaint_version(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Complaint", field, false, false, "Int")
+}
+
+func (ec *executionContext) _Complaint_routedTo(ctx context.Context, field graphql.CollectedField, obj *complaint.Complaint) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Complaint_routedTo(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Complaint().RoutedTo(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*reference.Institution) graphql.Marshaler {
+			return ec.marshalNInstitution2ᚕᚖamparoᚋinternalᚋreferenceᚐInstitutionᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Complaint_routedTo(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Complaint",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Institution(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Complaint_dueAt(ctx context.Context, field graphql.CollectedField, obj *complaint.Complaint) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Complaint_dueAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.DueAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Complaint_dueAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Complaint", field, false, false, "Time")
+}
+
+func (ec *executionContext) _Complaint_overdue(ctx context.Context, field graphql.CollectedField, obj *complaint.Complaint) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Complaint_overdue(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Complaint().Overdue(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Complaint_overdue(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Complaint", field, true, true, "Boolean")
+}
+
+func (ec *executionContext) _Complaint_urgency(ctx context.Context, field graphql.CollectedField, obj *complaint.Complaint) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Complaint_urgency(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Urgency, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *casefile.Urgency) graphql.Marshaler {
+			return ec.marshalOUrgency2ᚖamparoᚋinternalᚋcasefileᚐUrgency(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Complaint_urgency(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Complaint", field, false, false, "Urgency")
+}
+
+func (ec *executionContext) _Complaint_triagedViolations(ctx context.Context, field graphql.CollectedField, obj *complaint.Complaint) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Complaint_triagedViolations(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Complaint().TriagedViolations(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*reference.ViolationType) graphql.Marshaler {
+			return ec.marshalOViolationType2ᚕᚖamparoᚋinternalᚋreferenceᚐViolationTypeᚄ(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Complaint_triagedViolations(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Complaint",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ViolationType(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Complaint_outcome(ctx context.Context, field graphql.CollectedField, obj *complaint.Complaint) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Complaint_outcome(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Outcome, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Complaint_outcome(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Complaint", field, false, false, "String")
+}
+
+func (ec *executionContext) _Complaint_perpetratorTypes(ctx context.Context, field graphql.CollectedField, obj *complaint.Complaint) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Complaint_perpetratorTypes(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PerpetratorTypes, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []casefile.PerpetratorType) graphql.Marshaler {
+			return ec.marshalNPerpetratorType2ᚕamparoᚋinternalᚋcasefileᚐPerpetratorTypeᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Complaint_perpetratorTypes(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Complaint", field, false, false, "PerpetratorType")
+}
+
+func (ec *executionContext) _Complaint_complainant(ctx context.Context, field graphql.CollectedField, obj *complaint.Complaint) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Complaint_complainant(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Complaint().Complainant(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *complaint.Contact) graphql.Marshaler {
+			return ec.marshalOComplainant2ᚖamparoᚋinternalᚋcomplaintᚐContact(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Complaint_complainant(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Complaint",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Complainant(ctx, field)
+		},
+	}
+	return fc, nil
 }
 
 func (ec *executionContext) _Complaint_institution(ctx context.Context, field graphql.CollectedField, obj *complaint.Complaint) (ret graphql.Marshaler) {
@@ -355,6 +666,29 @@ func (ec *executionContext) fieldContext_Complaint_case(_ context.Context, field
 	return fc, nil
 }
 
+func (ec *executionContext) _Complaint_caseReference(ctx context.Context, field graphql.CollectedField, obj *complaint.Complaint) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Complaint_caseReference(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CaseReference, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Complaint_caseReference(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Complaint", field, false, false, "String")
+}
+
 func (ec *executionContext) _Complaint_submittedAt(ctx context.Context, field graphql.CollectedField, obj *complaint.Complaint) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -543,6 +877,38 @@ func (ec *executionContext) fieldContext_ComplaintEdge_node(_ context.Context, f
 	return fc, nil
 }
 
+func (ec *executionContext) _ComplaintPayload_complaint(ctx context.Context, field graphql.CollectedField, obj *model.ComplaintPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ComplaintPayload_complaint(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Complaint, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *complaint.Complaint) graphql.Marshaler {
+			return ec.marshalNComplaint2ᚖamparoᚋinternalᚋcomplaintᚐComplaint(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ComplaintPayload_complaint(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ComplaintPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Complaint(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _ComplaintStatus_status(ctx context.Context, field graphql.CollectedField, obj *complaint.PublicStatus) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -564,6 +930,29 @@ func (ec *executionContext) _ComplaintStatus_status(ctx context.Context, field g
 }
 func (ec *executionContext) fieldContext_ComplaintStatus_status(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("ComplaintStatus", field, true, true, "String")
+}
+
+func (ec *executionContext) _ComplaintStatus_label(ctx context.Context, field graphql.CollectedField, obj *complaint.PublicStatus) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ComplaintStatus_label(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Label, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ComplaintStatus_label(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ComplaintStatus", field, false, false, "String")
 }
 
 func (ec *executionContext) _ComplaintStatus_updatedAt(ctx context.Context, field graphql.CollectedField, obj *complaint.PublicStatus) (ret graphql.Marshaler) {
@@ -680,6 +1069,118 @@ func (ec *executionContext) fieldContext_SubmitComplaintPayload_trackingCode(_ c
 
 // region    **************************** input.gotpl *****************************
 
+func (ec *executionContext) unmarshalInputAcknowledgeComplaintInput(ctx context.Context, obj any) (complaint.VersionInput, error) {
+	var it complaint.VersionInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"complaintId", "expectedVersion"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "complaintId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("complaintId"))
+			data, err := ec.unmarshalNID2githubᚗcomᚋgoogleᚋuuidᚐUUID(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ComplaintID = data
+		case "expectedVersion":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("expectedVersion"))
+			data, err := ec.unmarshalNInt2int(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ExpectedVersion = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalAcknowledgeComplaintInput unmarshals raw into the AcknowledgeComplaintInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalAcknowledgeComplaintInput(ctx context.Context, raw any) (complaint.VersionInput, error) {
+	var out complaint.VersionInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "AcknowledgeComplaintInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputCloseComplaintInput(ctx context.Context, obj any) (complaint.CloseInput, error) {
+	var it complaint.CloseInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"complaintId", "outcome", "reason", "expectedVersion"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "complaintId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("complaintId"))
+			data, err := ec.unmarshalNID2githubᚗcomᚋgoogleᚋuuidᚐUUID(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ComplaintID = data
+		case "outcome":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("outcome"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Outcome = data
+		case "reason":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("reason"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Reason = data
+		case "expectedVersion":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("expectedVersion"))
+			data, err := ec.unmarshalNInt2int(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ExpectedVersion = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalCloseComplaintInput unmarshals raw into the CloseComplaintInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalCloseComplaintInput(ctx context.Context, raw any) (complaint.CloseInput, error) {
+	var out complaint.CloseInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "CloseComplaintInput", raw, &out)
+	return out, err
+}
+
 func (ec *executionContext) unmarshalInputComplainantInput(ctx context.Context, obj any) (complaint.ComplainantInput, error) {
 	var it complaint.ComplainantInput
 	if obj == nil {
@@ -747,7 +1248,7 @@ func (ec *executionContext) unmarshalInputComplaintFilter(ctx context.Context, o
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"status", "channel", "violationTypes", "departments", "entryPoints", "submittedAfter", "submittedBefore", "linked"}
+	fieldsInOrder := [...]string{"status", "channel", "violationTypes", "departments", "entryPoints", "submittedAfter", "submittedBefore", "linked", "overdue"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -810,6 +1311,13 @@ func (ec *executionContext) unmarshalInputComplaintFilter(ctx context.Context, o
 				return it, err
 			}
 			it.Linked = data
+		case "overdue":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("overdue"))
+			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Overdue = data
 		}
 	}
 	return it, nil
@@ -824,6 +1332,69 @@ func (ec *executionContext) unmarshalInputComplaintFilter(ctx context.Context, o
 func UnmarshalComplaintFilter(ctx context.Context, raw any) (complaint.Filter, error) {
 	var out complaint.Filter
 	err := graphql.UnmarshalNamedInputFromContext(ctx, "ComplaintFilter", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputForwardComplaintInput(ctx context.Context, obj any) (complaint.ForwardInput, error) {
+	var it complaint.ForwardInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"complaintId", "toInstitution", "reason", "expectedVersion"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "complaintId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("complaintId"))
+			data, err := ec.unmarshalNID2githubᚗcomᚋgoogleᚋuuidᚐUUID(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ComplaintID = data
+		case "toInstitution":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("toInstitution"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ToInstitution = data
+		case "reason":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("reason"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Reason = data
+		case "expectedVersion":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("expectedVersion"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ExpectedVersion = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalForwardComplaintInput unmarshals raw into the ForwardComplaintInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalForwardComplaintInput(ctx context.Context, raw any) (complaint.ForwardInput, error) {
+	var out complaint.ForwardInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "ForwardComplaintInput", raw, &out)
 	return out, err
 }
 
@@ -894,7 +1465,7 @@ func (ec *executionContext) unmarshalInputSubmitComplaintInput(ctx context.Conte
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"idempotencyKey", "complainant", "channel", "description", "departmentCode", "entryPoint", "occurredOn", "violations", "children", "childIds"}
+	fieldsInOrder := [...]string{"idempotencyKey", "complainant", "channel", "description", "departmentCode", "entryPoint", "occurredOn", "violations", "perpetratorTypes", "children", "childIds"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -957,6 +1528,13 @@ func (ec *executionContext) unmarshalInputSubmitComplaintInput(ctx context.Conte
 				return it, err
 			}
 			it.Violations = data
+		case "perpetratorTypes":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("perpetratorTypes"))
+			data, err := ec.unmarshalOPerpetratorType2ᚕamparoᚋinternalᚋcasefileᚐPerpetratorTypeᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.PerpetratorTypes = data
 		case "children":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("children"))
 			data, err := ec.unmarshalOChildInput2ᚕamparoᚋinternalᚋchildᚐInputᚄ(ctx, v)
@@ -988,6 +1566,76 @@ func UnmarshalSubmitComplaintInput(ctx context.Context, raw any) (complaint.Subm
 	return out, err
 }
 
+func (ec *executionContext) unmarshalInputTriageComplaintInput(ctx context.Context, obj any) (complaint.TriageInput, error) {
+	var it complaint.TriageInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"complaintId", "urgency", "violations", "routedTo", "expectedVersion"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "complaintId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("complaintId"))
+			data, err := ec.unmarshalNID2githubᚗcomᚋgoogleᚋuuidᚐUUID(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ComplaintID = data
+		case "urgency":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("urgency"))
+			data, err := ec.unmarshalNUrgency2amparoᚋinternalᚋcasefileᚐUrgency(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Urgency = data
+		case "violations":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("violations"))
+			data, err := ec.unmarshalNString2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Violations = data
+		case "routedTo":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("routedTo"))
+			data, err := ec.unmarshalNString2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.RoutedTo = data
+		case "expectedVersion":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("expectedVersion"))
+			data, err := ec.unmarshalNInt2int(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ExpectedVersion = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalTriageComplaintInput unmarshals raw into the TriageComplaintInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalTriageComplaintInput(ctx context.Context, raw any) (complaint.TriageInput, error) {
+	var out complaint.TriageInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "TriageComplaintInput", raw, &out)
+	return out, err
+}
+
 // endregion **************************** input.gotpl *****************************
 
 // region    ************************** interface.gotpl ***************************
@@ -995,6 +1643,49 @@ func UnmarshalSubmitComplaintInput(ctx context.Context, raw any) (complaint.Subm
 // endregion ************************** interface.gotpl ***************************
 
 // region    **************************** object.gotpl ****************************
+
+var complainantImplementors = []string{"Complainant"}
+
+func (ec *executionContext) _Complainant(ctx context.Context, sel ast.SelectionSet, obj *complaint.Contact) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, complainantImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("Complainant")
+		case "kind":
+			out.Values[i] = ec._Complainant_kind(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "name":
+			out.Values[i] = ec._Complainant_name(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "contact":
+			out.Values[i] = ec._Complainant_contact(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
 
 var complaintImplementors = []string{"Complaint"}
 
@@ -1017,6 +1708,55 @@ func (ec *executionContext) _Complaint(ctx context.Context, sel ast.SelectionSet
 				true, true,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Complaint_status(ctx, field, obj)
+				})
+		case "version":
+			out.Values[i] = ec._Complaint_version(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "routedTo":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Complaint_routedTo(ctx, field, obj)
+				})
+		case "dueAt":
+			out.Values[i] = ec._Complaint_dueAt(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "overdue":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Complaint_overdue(ctx, field, obj)
+				})
+		case "urgency":
+			out.Values[i] = ec._Complaint_urgency(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "triagedViolations":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Complaint_triagedViolations(ctx, field, obj)
+				})
+		case "outcome":
+			out.Values[i] = ec._Complaint_outcome(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "perpetratorTypes":
+			out.Values[i] = ec._Complaint_perpetratorTypes(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "complainant":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Complaint_complainant(ctx, field, obj)
 				})
 		case "institution":
 			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
@@ -1072,6 +1812,11 @@ func (ec *executionContext) _Complaint(ctx context.Context, sel ast.SelectionSet
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Complaint_case(ctx, field, obj)
 				})
+		case "caseReference":
+			out.Values[i] = ec._Complaint_caseReference(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
 		case "submittedAt":
 			out.Values[i] = ec._Complaint_submittedAt(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
@@ -1180,6 +1925,39 @@ func (ec *executionContext) _ComplaintEdge(ctx context.Context, sel ast.Selectio
 	return out
 }
 
+var complaintPayloadImplementors = []string{"ComplaintPayload"}
+
+func (ec *executionContext) _ComplaintPayload(ctx context.Context, sel ast.SelectionSet, obj *model.ComplaintPayload) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, complaintPayloadImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ComplaintPayload")
+		case "complaint":
+			out.Values[i] = ec._ComplaintPayload_complaint(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var complaintStatusImplementors = []string{"ComplaintStatus"}
 
 func (ec *executionContext) _ComplaintStatus(ctx context.Context, sel ast.SelectionSet, obj *complaint.PublicStatus) graphql.Marshaler {
@@ -1197,6 +1975,11 @@ func (ec *executionContext) _ComplaintStatus(ctx context.Context, sel ast.Select
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._ComplaintStatus_status(ctx, field, obj)
 				})
+		case "label":
+			out.Values[i] = ec._ComplaintStatus_label(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
 		case "updatedAt":
 			out.Values[i] = ec._ComplaintStatus_updatedAt(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
@@ -1294,6 +2077,11 @@ func (ec *executionContext) _SubmitComplaintPayload(ctx context.Context, sel ast
 
 // region    ***************************** type.gotpl *****************************
 
+func (ec *executionContext) unmarshalNAcknowledgeComplaintInput2amparoᚋinternalᚋcomplaintᚐVersionInput(ctx context.Context, v any) (complaint.VersionInput, error) {
+	res, err := ec.unmarshalInputAcknowledgeComplaintInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
 func (ec *executionContext) unmarshalNChannel2amparoᚋinternalᚋcomplaintᚐChannel(ctx context.Context, v any) (complaint.Channel, error) {
 	tmp, err := graphql.UnmarshalString(v)
 	res := complaint.Channel(tmp)
@@ -1307,6 +2095,11 @@ func (ec *executionContext) marshalNChannel2amparoᚋinternalᚋcomplaintᚐChan
 		graphql.AddInvalidNullFromMarshaler(ctx, "Channel!")
 	}
 	return res
+}
+
+func (ec *executionContext) unmarshalNCloseComplaintInput2amparoᚋinternalᚋcomplaintᚐCloseInput(ctx context.Context, v any) (complaint.CloseInput, error) {
+	res, err := ec.unmarshalInputCloseComplaintInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
 }
 
 func (ec *executionContext) unmarshalNComplainantInput2amparoᚋinternalᚋcomplaintᚐComplainantInput(ctx context.Context, v any) (complaint.ComplainantInput, error) {
@@ -1369,6 +2162,19 @@ func (ec *executionContext) marshalNComplaintEdge2ᚖamparoᚋgraphᚋmodelᚐCo
 	return ec._ComplaintEdge(ctx, sel, v)
 }
 
+func (ec *executionContext) marshalNComplaintPayload2ᚖamparoᚋgraphᚋmodelᚐComplaintPayload(ctx context.Context, sel ast.SelectionSet, v *model.ComplaintPayload) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "ComplaintPayload!")
+		return graphql.Null
+	}
+	return ec._ComplaintPayload(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNForwardComplaintInput2amparoᚋinternalᚋcomplaintᚐForwardInput(ctx context.Context, v any) (complaint.ForwardInput, error) {
+	res, err := ec.unmarshalInputForwardComplaintInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
 func (ec *executionContext) marshalNLinkComplaintPayload2ᚖamparoᚋgraphᚋmodelᚐLinkComplaintPayload(ctx context.Context, sel ast.SelectionSet, v *model.LinkComplaintPayload) graphql.Marshaler {
 	if v == nil {
 		graphql.AddInvalidNullError(ctx, "LinkComplaintPayload!")
@@ -1393,6 +2199,11 @@ func (ec *executionContext) marshalNSubmitComplaintPayload2ᚖamparoᚋgraphᚋm
 		return graphql.Null
 	}
 	return ec._SubmitComplaintPayload(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNTriageComplaintInput2amparoᚋinternalᚋcomplaintᚐTriageInput(ctx context.Context, v any) (complaint.TriageInput, error) {
+	res, err := ec.unmarshalInputTriageComplaintInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
 }
 
 func (ec *executionContext) unmarshalOChannel2ᚕamparoᚋinternalᚋcomplaintᚐChannelᚄ(ctx context.Context, v any) ([]complaint.Channel, error) {
@@ -1429,6 +2240,13 @@ func (ec *executionContext) marshalOChannel2ᚕamparoᚋinternalᚋcomplaintᚐC
 	}
 
 	return ret
+}
+
+func (ec *executionContext) marshalOComplainant2ᚖamparoᚋinternalᚋcomplaintᚐContact(ctx context.Context, sel ast.SelectionSet, v *complaint.Contact) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._Complainant(ctx, sel, v)
 }
 
 func (ec *executionContext) marshalOComplaint2ᚖamparoᚋinternalᚋcomplaintᚐComplaint(ctx context.Context, sel ast.SelectionSet, v *complaint.Complaint) graphql.Marshaler {

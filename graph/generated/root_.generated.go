@@ -125,7 +125,9 @@ type ComplexityRoot struct {
 	}
 
 	Case struct {
+		Assignee      func(childComplexity int) int
 		Child         func(childComplexity int) int
+		ClosureReason func(childComplexity int) int
 		CreatedAt     func(childComplexity int) int
 		Department    func(childComplexity int) int
 		DueAt         func(childComplexity int) int
@@ -137,9 +139,11 @@ type ComplexityRoot struct {
 		Municipality  func(childComplexity int) int
 		NoteCount     func(childComplexity int) int
 		Notes         func(childComplexity int) int
+		Overdue       func(childComplexity int) int
 		Reference     func(childComplexity int) int
 		Status        func(childComplexity int) int
 		Summary       func(childComplexity int) int
+		Timeline      func(childComplexity int) int
 		UpdatedAt     func(childComplexity int) int
 		Urgency       func(childComplexity int) int
 		Version       func(childComplexity int) int
@@ -167,6 +171,10 @@ type ComplexityRoot struct {
 
 	CaseNotePayload struct {
 		Note func(childComplexity int) int
+	}
+
+	CasePayload struct {
+		Case func(childComplexity int) int
 	}
 
 	Child struct {
@@ -199,21 +207,37 @@ type ComplexityRoot struct {
 		Status      func(childComplexity int) int
 	}
 
+	Complainant struct {
+		Contact func(childComplexity int) int
+		Kind    func(childComplexity int) int
+		Name    func(childComplexity int) int
+	}
+
 	Complaint struct {
-		Case            func(childComplexity int) int
-		Channel         func(childComplexity int) int
-		ChildIDs        func(childComplexity int) int
-		ComplainantKind func(childComplexity int) int
-		Department      func(childComplexity int) int
-		Description     func(childComplexity int) int
-		EntryPoint      func(childComplexity int) int
-		ID              func(childComplexity int) int
-		Institution     func(childComplexity int) int
-		OccurredOn      func(childComplexity int) int
-		Status          func(childComplexity int) int
-		SubmittedAt     func(childComplexity int) int
-		UpdatedAt       func(childComplexity int) int
-		Violations      func(childComplexity int) int
+		Case              func(childComplexity int) int
+		CaseReference     func(childComplexity int) int
+		Channel           func(childComplexity int) int
+		ChildIDs          func(childComplexity int) int
+		Complainant       func(childComplexity int) int
+		ComplainantKind   func(childComplexity int) int
+		Department        func(childComplexity int) int
+		Description       func(childComplexity int) int
+		DueAt             func(childComplexity int) int
+		EntryPoint        func(childComplexity int) int
+		ID                func(childComplexity int) int
+		Institution       func(childComplexity int) int
+		OccurredOn        func(childComplexity int) int
+		Outcome           func(childComplexity int) int
+		Overdue           func(childComplexity int) int
+		PerpetratorTypes  func(childComplexity int) int
+		RoutedTo          func(childComplexity int) int
+		Status            func(childComplexity int) int
+		SubmittedAt       func(childComplexity int) int
+		TriagedViolations func(childComplexity int) int
+		UpdatedAt         func(childComplexity int) int
+		Urgency           func(childComplexity int) int
+		Version           func(childComplexity int) int
+		Violations        func(childComplexity int) int
 	}
 
 	ComplaintConnection struct {
@@ -227,7 +251,12 @@ type ComplexityRoot struct {
 		Node   func(childComplexity int) int
 	}
 
+	ComplaintPayload struct {
+		Complaint func(childComplexity int) int
+	}
+
 	ComplaintStatus struct {
+		Label     func(childComplexity int) int
 		Status    func(childComplexity int) int
 		UpdatedAt func(childComplexity int) int
 	}
@@ -301,11 +330,15 @@ type ComplexityRoot struct {
 	}
 
 	Mutation struct {
+		AcknowledgeComplaint    func(childComplexity int, input complaint.VersionInput) int
 		AddCaseNote             func(childComplexity int, input casefile.NoteInput) int
 		ApproveRoleGrant        func(childComplexity int, input user.GrantInput) int
+		AssignCase              func(childComplexity int, input casefile.AssignInput) int
+		CloseComplaint          func(childComplexity int, input complaint.CloseInput) int
 		CreateUser              func(childComplexity int, input user.CreateInput) int
 		DisableUser             func(childComplexity int, userID string) int
 		FileCase                func(childComplexity int, input casefile.FileInput) int
+		ForwardComplaint        func(childComplexity int, input complaint.ForwardInput) int
 		GrantRole               func(childComplexity int, input user.GrantInput) int
 		LinkComplaintToCase     func(childComplexity int, input complaint.LinkInput) int
 		MarkAlertsRead          func(childComplexity int, ids []string) int
@@ -313,6 +346,8 @@ type ComplexityRoot struct {
 		RevealIdentity          func(childComplexity int, input casefile.RevealInput) int
 		RevokeRole              func(childComplexity int, input user.GrantInput) int
 		SubmitComplaint         func(childComplexity int, input complaint.SubmitInput) int
+		TransitionCase          func(childComplexity int, input casefile.TransitionInput) int
+		TriageComplaint         func(childComplexity int, input complaint.TriageInput) int
 		UploadEvidence          func(childComplexity int, input model.UploadEvidenceInput) int
 		VerifyEvidence          func(childComplexity int, evidenceID string) int
 	}
@@ -357,6 +392,13 @@ type ComplexityRoot struct {
 
 	Subscription struct {
 		Alerts func(childComplexity int) int
+	}
+
+	TimelineEntry struct {
+		Actor   func(childComplexity int) int
+		At      func(childComplexity int) int
+		Kind    func(childComplexity int) int
+		Summary func(childComplexity int) int
 	}
 
 	User struct {
@@ -695,12 +737,24 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.AuditProof.TreeSize(childComplexity), true
 
+	case "Case.assignee":
+		if e.ComplexityRoot.Case.Assignee == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Case.Assignee(childComplexity), true
 	case "Case.child":
 		if e.ComplexityRoot.Case.Child == nil {
 			break
 		}
 
 		return e.ComplexityRoot.Case.Child(childComplexity), true
+	case "Case.closureReason":
+		if e.ComplexityRoot.Case.ClosureReason == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Case.ClosureReason(childComplexity), true
 	case "Case.createdAt":
 		if e.ComplexityRoot.Case.CreatedAt == nil {
 			break
@@ -767,6 +821,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Case.Notes(childComplexity), true
+	case "Case.overdue":
+		if e.ComplexityRoot.Case.Overdue == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Case.Overdue(childComplexity), true
 	case "Case.reference":
 		if e.ComplexityRoot.Case.Reference == nil {
 			break
@@ -785,6 +845,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Case.Summary(childComplexity), true
+	case "Case.timeline":
+		if e.ComplexityRoot.Case.Timeline == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Case.Timeline(childComplexity), true
 	case "Case.updatedAt":
 		if e.ComplexityRoot.Case.UpdatedAt == nil {
 			break
@@ -879,6 +945,13 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.CaseNotePayload.Note(childComplexity), true
+
+	case "CasePayload.case":
+		if e.ComplexityRoot.CasePayload.Case == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CasePayload.Case(childComplexity), true
 
 	case "Child.ageBand":
 		if e.ComplexityRoot.Child.AgeBand == nil {
@@ -1009,12 +1082,37 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.ChildMatch.Status(childComplexity), true
 
+	case "Complainant.contact":
+		if e.ComplexityRoot.Complainant.Contact == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Complainant.Contact(childComplexity), true
+	case "Complainant.kind":
+		if e.ComplexityRoot.Complainant.Kind == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Complainant.Kind(childComplexity), true
+	case "Complainant.name":
+		if e.ComplexityRoot.Complainant.Name == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Complainant.Name(childComplexity), true
+
 	case "Complaint.case":
 		if e.ComplexityRoot.Complaint.Case == nil {
 			break
 		}
 
 		return e.ComplexityRoot.Complaint.Case(childComplexity), true
+	case "Complaint.caseReference":
+		if e.ComplexityRoot.Complaint.CaseReference == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Complaint.CaseReference(childComplexity), true
 	case "Complaint.channel":
 		if e.ComplexityRoot.Complaint.Channel == nil {
 			break
@@ -1027,6 +1125,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Complaint.ChildIDs(childComplexity), true
+	case "Complaint.complainant":
+		if e.ComplexityRoot.Complaint.Complainant == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Complaint.Complainant(childComplexity), true
 	case "Complaint.complainantKind":
 		if e.ComplexityRoot.Complaint.ComplainantKind == nil {
 			break
@@ -1045,6 +1149,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Complaint.Description(childComplexity), true
+	case "Complaint.dueAt":
+		if e.ComplexityRoot.Complaint.DueAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Complaint.DueAt(childComplexity), true
 	case "Complaint.entryPoint":
 		if e.ComplexityRoot.Complaint.EntryPoint == nil {
 			break
@@ -1069,6 +1179,30 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Complaint.OccurredOn(childComplexity), true
+	case "Complaint.outcome":
+		if e.ComplexityRoot.Complaint.Outcome == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Complaint.Outcome(childComplexity), true
+	case "Complaint.overdue":
+		if e.ComplexityRoot.Complaint.Overdue == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Complaint.Overdue(childComplexity), true
+	case "Complaint.perpetratorTypes":
+		if e.ComplexityRoot.Complaint.PerpetratorTypes == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Complaint.PerpetratorTypes(childComplexity), true
+	case "Complaint.routedTo":
+		if e.ComplexityRoot.Complaint.RoutedTo == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Complaint.RoutedTo(childComplexity), true
 	case "Complaint.status":
 		if e.ComplexityRoot.Complaint.Status == nil {
 			break
@@ -1081,12 +1215,30 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Complaint.SubmittedAt(childComplexity), true
+	case "Complaint.triagedViolations":
+		if e.ComplexityRoot.Complaint.TriagedViolations == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Complaint.TriagedViolations(childComplexity), true
 	case "Complaint.updatedAt":
 		if e.ComplexityRoot.Complaint.UpdatedAt == nil {
 			break
 		}
 
 		return e.ComplexityRoot.Complaint.UpdatedAt(childComplexity), true
+	case "Complaint.urgency":
+		if e.ComplexityRoot.Complaint.Urgency == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Complaint.Urgency(childComplexity), true
+	case "Complaint.version":
+		if e.ComplexityRoot.Complaint.Version == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Complaint.Version(childComplexity), true
 	case "Complaint.violations":
 		if e.ComplexityRoot.Complaint.Violations == nil {
 			break
@@ -1126,6 +1278,19 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.ComplaintEdge.Node(childComplexity), true
 
+	case "ComplaintPayload.complaint":
+		if e.ComplexityRoot.ComplaintPayload.Complaint == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ComplaintPayload.Complaint(childComplexity), true
+
+	case "ComplaintStatus.label":
+		if e.ComplexityRoot.ComplaintStatus.Label == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ComplaintStatus.Label(childComplexity), true
 	case "ComplaintStatus.status":
 		if e.ComplexityRoot.ComplaintStatus.Status == nil {
 			break
@@ -1360,6 +1525,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.MarkAlertsReadPayload.Alerts(childComplexity), true
 
+	case "Mutation.acknowledgeComplaint":
+		if e.ComplexityRoot.Mutation.AcknowledgeComplaint == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_acknowledgeComplaint_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.AcknowledgeComplaint(childComplexity, args["input"].(complaint.VersionInput)), true
 	case "Mutation.addCaseNote":
 		if e.ComplexityRoot.Mutation.AddCaseNote == nil {
 			break
@@ -1382,6 +1558,28 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.ApproveRoleGrant(childComplexity, args["input"].(user.GrantInput)), true
+	case "Mutation.assignCase":
+		if e.ComplexityRoot.Mutation.AssignCase == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_assignCase_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.AssignCase(childComplexity, args["input"].(casefile.AssignInput)), true
+	case "Mutation.closeComplaint":
+		if e.ComplexityRoot.Mutation.CloseComplaint == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_closeComplaint_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.CloseComplaint(childComplexity, args["input"].(complaint.CloseInput)), true
 	case "Mutation.createUser":
 		if e.ComplexityRoot.Mutation.CreateUser == nil {
 			break
@@ -1415,6 +1613,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.FileCase(childComplexity, args["input"].(casefile.FileInput)), true
+	case "Mutation.forwardComplaint":
+		if e.ComplexityRoot.Mutation.ForwardComplaint == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_forwardComplaint_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.ForwardComplaint(childComplexity, args["input"].(complaint.ForwardInput)), true
 	case "Mutation.grantRole":
 		if e.ComplexityRoot.Mutation.GrantRole == nil {
 			break
@@ -1492,6 +1701,28 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.SubmitComplaint(childComplexity, args["input"].(complaint.SubmitInput)), true
+	case "Mutation.transitionCase":
+		if e.ComplexityRoot.Mutation.TransitionCase == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_transitionCase_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.TransitionCase(childComplexity, args["input"].(casefile.TransitionInput)), true
+	case "Mutation.triageComplaint":
+		if e.ComplexityRoot.Mutation.TriageComplaint == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_triageComplaint_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.TriageComplaint(childComplexity, args["input"].(complaint.TriageInput)), true
 	case "Mutation.uploadEvidence":
 		if e.ComplexityRoot.Mutation.UploadEvidence == nil {
 			break
@@ -1738,6 +1969,31 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.Subscription.Alerts(childComplexity), true
 
+	case "TimelineEntry.actor":
+		if e.ComplexityRoot.TimelineEntry.Actor == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TimelineEntry.Actor(childComplexity), true
+	case "TimelineEntry.at":
+		if e.ComplexityRoot.TimelineEntry.At == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TimelineEntry.At(childComplexity), true
+	case "TimelineEntry.kind":
+		if e.ComplexityRoot.TimelineEntry.Kind == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TimelineEntry.Kind(childComplexity), true
+	case "TimelineEntry.summary":
+		if e.ComplexityRoot.TimelineEntry.Summary == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TimelineEntry.Summary(childComplexity), true
+
 	case "User.email":
 		if e.ComplexityRoot.User.Email == nil {
 			break
@@ -1878,19 +2134,25 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 	ec := newExecutionContext(opCtx, e, make(chan graphql.DeferredResult))
 	inputUnmarshalers := func() *graphql.InputUnmarshalerIndex {
 		return graphql.NewInputUnmarshalerIndex(
+			graphql.NewInputUnmarshaler("AcknowledgeComplaintInput", ec.unmarshalInputAcknowledgeComplaintInput),
 			graphql.NewInputUnmarshaler("AddCaseNoteInput", ec.unmarshalInputAddCaseNoteInput),
+			graphql.NewInputUnmarshaler("AssignCaseInput", ec.unmarshalInputAssignCaseInput),
 			graphql.NewInputUnmarshaler("AuditEventFilter", ec.unmarshalInputAuditEventFilter),
 			graphql.NewInputUnmarshaler("CaseFilter", ec.unmarshalInputCaseFilter),
 			graphql.NewInputUnmarshaler("ChildInput", ec.unmarshalInputChildInput),
+			graphql.NewInputUnmarshaler("CloseComplaintInput", ec.unmarshalInputCloseComplaintInput),
 			graphql.NewInputUnmarshaler("ComplainantInput", ec.unmarshalInputComplainantInput),
 			graphql.NewInputUnmarshaler("ComplaintFilter", ec.unmarshalInputComplaintFilter),
 			graphql.NewInputUnmarshaler("CreateUserInput", ec.unmarshalInputCreateUserInput),
 			graphql.NewInputUnmarshaler("FileCaseInput", ec.unmarshalInputFileCaseInput),
+			graphql.NewInputUnmarshaler("ForwardComplaintInput", ec.unmarshalInputForwardComplaintInput),
 			graphql.NewInputUnmarshaler("LinkComplaintToCaseInput", ec.unmarshalInputLinkComplaintToCaseInput),
 			graphql.NewInputUnmarshaler("RevealIdentityInput", ec.unmarshalInputRevealIdentityInput),
 			graphql.NewInputUnmarshaler("RoleGrantInput", ec.unmarshalInputRoleGrantInput),
 			graphql.NewInputUnmarshaler("SearchChildrenInput", ec.unmarshalInputSearchChildrenInput),
 			graphql.NewInputUnmarshaler("SubmitComplaintInput", ec.unmarshalInputSubmitComplaintInput),
+			graphql.NewInputUnmarshaler("TransitionCaseInput", ec.unmarshalInputTransitionCaseInput),
+			graphql.NewInputUnmarshaler("TriageComplaintInput", ec.unmarshalInputTriageComplaintInput),
 			graphql.NewInputUnmarshaler("UploadEvidenceInput", ec.unmarshalInputUploadEvidenceInput),
 			graphql.NewInputUnmarshaler("ViolationInput", ec.unmarshalInputViolationInput),
 		)
@@ -2112,6 +2374,47 @@ extend type Mutation {
   fileCase(input: FileCaseInput!): FileCasePayload!
   "Appends a note to a case. Notes are never edited: a correction is a new note pointing to the old one."
   addCaseNote(input: AddCaseNoteInput!): CaseNotePayload!
+  """
+  Moves a case along the workflow (REGISTERED → ASSESSMENT → CASE_PLAN → IMPLEMENTATION → FOLLOW_UP →
+  CLOSURE_REQUESTED → CLOSED; a supervisor approves or rejects a closure and reopens). A stale
+  expectedVersion answers CONFLICT and changes nothing.
+  """
+  transitionCase(input: TransitionCaseInput!): CasePayload!
+  "Assigns a case to an officer or supervisor of its institution; assigning it to yourself takes it from the queue."
+  assignCase(input: AssignCaseInput!): CasePayload!
+}
+
+input TransitionCaseInput {
+  caseId: ID!
+  "REGISTERED, ASSESSMENT, CASE_PLAN, IMPLEMENTATION, FOLLOW_UP, CLOSURE_REQUESTED or CLOSED."
+  to: String!
+  "Why, in words; required to reject a closure and to reopen."
+  reason: String
+  "Required to request closure: GOAL_MET, DURABLE_SOLUTION, TURNED_18_TRANSITION_PLAN, TRANSFERRED, NO_LONGER_CONTACTABLE (after 90 days without contact), DEATH, NO_FURTHER_ACTION, OPENED_IN_ERROR, DUPLICATE."
+  closureReason: String
+  "The version last read; a stale one answers CONFLICT."
+  expectedVersion: Int!
+}
+
+input AssignCaseInput {
+  caseId: ID!
+  assigneeEmail: String!
+  "The version last read; when given, a stale one answers CONFLICT."
+  expectedVersion: Int
+}
+
+type CasePayload {
+  case: Case!
+}
+
+"Something that happened to a case. Summaries hold codes and staff only, never the child's identity."
+type TimelineEntry {
+  at: Time!
+  "STATUS_CHANGED, ASSIGNED, NOTE_ADDED, EVIDENCE_ADDED, REFERRAL_CREATED, REFERRAL_ACCEPTED, REFERRAL_DECLINED, IDENTITY_REVEALED"
+  kind: String!
+  actor: User
+  "In the request's language."
+  summary: String!
 }
 
 "Filters narrow the caller's own scope; they never reach past it."
@@ -2130,9 +2433,11 @@ input CaseFilter {
   careStatus: [CareStatus!]
   createdAfter: Time
   createdBefore: Time
-  "Open cases whose first-contact time has passed."
+  "Cases whose current step is past its deadline (clears when the step is done)."
   overdue: Boolean
   assignedToMe: Boolean
+  "Cases nobody is assigned to: the queue."
+  unassigned: Boolean
 }
 
 type CaseConnection {
@@ -2238,11 +2543,21 @@ type Case {
   id: ID!
   "Unique per institution and year: PGN-2026-000123."
   reference: String!
+  "REGISTERED, ASSESSMENT, CASE_PLAN, IMPLEMENTATION, FOLLOW_UP, CLOSURE_REQUESTED or CLOSED."
   status: String!
   urgency: Urgency!
-  "When first contact is due."
+  "The deadline of the current step (first contact by urgency, then per step); null once closed."
   dueAt: Time
+  "True when the current step is past its deadline."
+  overdue: Boolean!
+  "Increases with every change; give it back as expectedVersion."
   version: Int!
+  "Who works the case; null while it waits in the queue."
+  assignee: User
+  "While a closure is requested, and once closed."
+  closureReason: String
+  "Status changes, assignments, notes, evidence, referrals and identity reveals, oldest first."
+  timeline: [TimelineEntry!]!
   institution: Institution!
   department: Department!
   municipality: String
@@ -2305,8 +2620,58 @@ type Violation {
 extend type Mutation {
   "Records a complaint; the tracking code in the payload is shown this once."
   submitComplaint(input: SubmitComplaintInput!): SubmitComplaintPayload!
-  "Links a complaint to an existing case (caseId) or to a case filed with it (newCase)."
+  "Links a complaint to an existing case (caseId) or to a case filed with it (newCase), unassigned, in the caller's institution's queue."
   linkComplaintToCase(input: LinkComplaintToCaseInput!): LinkComplaintPayload!
+  "A receiving institution acknowledges a complaint routed to it (due within 24 hours of receipt)."
+  acknowledgeComplaint(input: AcknowledgeComplaintInput!): ComplaintPayload!
+  "Sets urgency, classifies the violations and sets the routing (institution codes); due within 3 working days of receipt."
+  triageComplaint(input: TriageComplaintInput!): ComplaintPayload!
+  "Routes the complaint to another institution, saying why; the caller's institution no longer receives it."
+  forwardComplaint(input: ForwardComplaintInput!): ComplaintPayload!
+  "Closes a complaint that no case takes up: RESOLVED, OUT_OF_SCOPE_REFERRED, WITHDRAWN or DUPLICATE."
+  closeComplaint(input: CloseComplaintInput!): ComplaintPayload!
+}
+
+input AcknowledgeComplaintInput {
+  complaintId: ID!
+  expectedVersion: Int!
+}
+
+input TriageComplaintInput {
+  complaintId: ID!
+  urgency: Urgency!
+  "Codes of violationTypes, as classified (those submitted stay on record)."
+  violations: [String!]!
+  "Institution codes the complaint is routed to from now on."
+  routedTo: [String!]!
+  expectedVersion: Int!
+}
+
+input ForwardComplaintInput {
+  complaintId: ID!
+  toInstitution: String!
+  reason: String!
+  "When given, a stale one answers CONFLICT."
+  expectedVersion: Int
+}
+
+input CloseComplaintInput {
+  complaintId: ID!
+  "RESOLVED, OUT_OF_SCOPE_REFERRED, WITHDRAWN or DUPLICATE."
+  outcome: String!
+  reason: String
+  expectedVersion: Int!
+}
+
+type ComplaintPayload {
+  complaint: Complaint!
+}
+
+"Who complained. Shown to the institutions the complaint is routed to; every read is audited."
+type Complainant {
+  kind: ComplainantKind!
+  name: String
+  contact: String
 }
 
 enum ComplainantKind { CHILD FAMILY_MEMBER INSTITUTION NGO ANONYMOUS }
@@ -2331,6 +2696,8 @@ input SubmitComplaintInput {
   occurredOn: Date
   "Codes of violationTypes."
   violations: [String!]!
+  "Who committed them, when known: routing uses it (violations by police or migration staff go to PDH)."
+  perpetratorTypes: [PerpetratorType!]
   "Children registered with the complaint."
   children: [ChildInput!]
   "Children already known to the institution."
@@ -2362,6 +2729,8 @@ input ComplaintFilter {
   submittedAfter: Time
   submittedBefore: Time
   linked: Boolean
+  "Complaints whose current step is past its deadline."
+  overdue: Boolean
 }
 
 type ComplaintConnection {
@@ -2377,8 +2746,24 @@ type ComplaintEdge {
 
 type Complaint {
   id: ID!
-  "RECEIVED, then LINKED once a case takes it up."
+  "RECEIVED, ACKNOWLEDGED, TRIAGED, then LINKED, FORWARDED or CLOSED."
   status: String!
+  "Increases with every change; give it back as expectedVersion."
+  version: Int!
+  "The institutions that receive the complaint, by the routing rules or as triaged."
+  routedTo: [Institution!]!
+  "The deadline of the current step: acknowledgement 24 h, triage 3 working days, response 30 days from receipt."
+  dueAt: Time
+  overdue: Boolean!
+  "Set by triage."
+  urgency: Urgency
+  "The violations as triaged; null until then."
+  triagedViolations: [ViolationType!]
+  "RESOLVED, OUT_OF_SCOPE_REFERRED, WITHDRAWN or DUPLICATE, once closed."
+  outcome: String
+  perpetratorTypes: [PerpetratorType!]!
+  "Null, with FORBIDDEN at this path, for anyone but the receiving institutions. Every read is audited."
+  complainant: Complainant
   institution: Institution!
   complainantKind: ComplainantKind!
   channel: Channel!
@@ -2390,12 +2775,16 @@ type Complaint {
   childIds: [ID!]!
   "The linked case, when the caller may read it."
   case: Case
+  "The linked case's reference, for whoever may read the complaint (its content only with the case)."
+  caseReference: String
   submittedAt: Time!
   updatedAt: Time!
 }
 
 type ComplaintStatus {
   status: String!
+  "The status for the complainant, in the request's language: Recibida, En revisión, En atención, Remitida a otra institución, Cerrada."
+  label: String!
   updatedAt: Time!
 }
 `, BuiltIn: false},
@@ -2808,8 +3197,16 @@ func (ec *executionContext) childFields_Case(ctx context.Context, field graphql.
 		return ec.fieldContext_Case_urgency(ctx, field)
 	case "dueAt":
 		return ec.fieldContext_Case_dueAt(ctx, field)
+	case "overdue":
+		return ec.fieldContext_Case_overdue(ctx, field)
 	case "version":
 		return ec.fieldContext_Case_version(ctx, field)
+	case "assignee":
+		return ec.fieldContext_Case_assignee(ctx, field)
+	case "closureReason":
+		return ec.fieldContext_Case_closureReason(ctx, field)
+	case "timeline":
+		return ec.fieldContext_Case_timeline(ctx, field)
 	case "institution":
 		return ec.fieldContext_Case_institution(ctx, field)
 	case "department":
@@ -2886,6 +3283,14 @@ func (ec *executionContext) childFields_CaseNotePayload(ctx context.Context, fie
 	return nil, fmt.Errorf("no field named %q was found under type CaseNotePayload", field.Name)
 }
 
+func (ec *executionContext) childFields_CasePayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "case":
+		return ec.fieldContext_CasePayload_case(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type CasePayload", field.Name)
+}
+
 func (ec *executionContext) childFields_Child(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "id":
@@ -2946,12 +3351,42 @@ func (ec *executionContext) childFields_ChildMatch(ctx context.Context, field gr
 	return nil, fmt.Errorf("no field named %q was found under type ChildMatch", field.Name)
 }
 
+func (ec *executionContext) childFields_Complainant(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "kind":
+		return ec.fieldContext_Complainant_kind(ctx, field)
+	case "name":
+		return ec.fieldContext_Complainant_name(ctx, field)
+	case "contact":
+		return ec.fieldContext_Complainant_contact(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type Complainant", field.Name)
+}
+
 func (ec *executionContext) childFields_Complaint(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "id":
 		return ec.fieldContext_Complaint_id(ctx, field)
 	case "status":
 		return ec.fieldContext_Complaint_status(ctx, field)
+	case "version":
+		return ec.fieldContext_Complaint_version(ctx, field)
+	case "routedTo":
+		return ec.fieldContext_Complaint_routedTo(ctx, field)
+	case "dueAt":
+		return ec.fieldContext_Complaint_dueAt(ctx, field)
+	case "overdue":
+		return ec.fieldContext_Complaint_overdue(ctx, field)
+	case "urgency":
+		return ec.fieldContext_Complaint_urgency(ctx, field)
+	case "triagedViolations":
+		return ec.fieldContext_Complaint_triagedViolations(ctx, field)
+	case "outcome":
+		return ec.fieldContext_Complaint_outcome(ctx, field)
+	case "perpetratorTypes":
+		return ec.fieldContext_Complaint_perpetratorTypes(ctx, field)
+	case "complainant":
+		return ec.fieldContext_Complaint_complainant(ctx, field)
 	case "institution":
 		return ec.fieldContext_Complaint_institution(ctx, field)
 	case "complainantKind":
@@ -2972,6 +3407,8 @@ func (ec *executionContext) childFields_Complaint(ctx context.Context, field gra
 		return ec.fieldContext_Complaint_childIds(ctx, field)
 	case "case":
 		return ec.fieldContext_Complaint_case(ctx, field)
+	case "caseReference":
+		return ec.fieldContext_Complaint_caseReference(ctx, field)
 	case "submittedAt":
 		return ec.fieldContext_Complaint_submittedAt(ctx, field)
 	case "updatedAt":
@@ -3002,10 +3439,20 @@ func (ec *executionContext) childFields_ComplaintEdge(ctx context.Context, field
 	return nil, fmt.Errorf("no field named %q was found under type ComplaintEdge", field.Name)
 }
 
+func (ec *executionContext) childFields_ComplaintPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "complaint":
+		return ec.fieldContext_ComplaintPayload_complaint(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ComplaintPayload", field.Name)
+}
+
 func (ec *executionContext) childFields_ComplaintStatus(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "status":
 		return ec.fieldContext_ComplaintStatus_status(ctx, field)
+	case "label":
+		return ec.fieldContext_ComplaintStatus_label(ctx, field)
 	case "updatedAt":
 		return ec.fieldContext_ComplaintStatus_updatedAt(ctx, field)
 	}
@@ -3182,6 +3629,20 @@ func (ec *executionContext) childFields_SubmitComplaintPayload(ctx context.Conte
 		return ec.fieldContext_SubmitComplaintPayload_trackingCode(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type SubmitComplaintPayload", field.Name)
+}
+
+func (ec *executionContext) childFields_TimelineEntry(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "at":
+		return ec.fieldContext_TimelineEntry_at(ctx, field)
+	case "kind":
+		return ec.fieldContext_TimelineEntry_kind(ctx, field)
+	case "actor":
+		return ec.fieldContext_TimelineEntry_actor(ctx, field)
+	case "summary":
+		return ec.fieldContext_TimelineEntry_summary(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type TimelineEntry", field.Name)
 }
 
 func (ec *executionContext) childFields_User(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {

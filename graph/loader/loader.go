@@ -12,6 +12,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/vikstrous/dataloadgen"
 
+	"amparo/internal/auth"
 	"amparo/internal/casefile"
 	"amparo/internal/evidence"
 )
@@ -26,6 +27,9 @@ type Loaders struct {
 	// Case is a case named by another record (a complaint's linked case):
 	// nil when the caller may not read it, with no refusal recorded.
 	Case *dataloadgen.Loader[uuid.UUID, *casefile.Case]
+	// Assignee and Timeline are per case.
+	Assignee *dataloadgen.Loader[uuid.UUID, *auth.Principal]
+	Timeline *dataloadgen.Loader[uuid.UUID, []*casefile.TimelineEntry]
 }
 
 // Sources are the services the loaders read from.
@@ -58,6 +62,14 @@ func newLoaders(src Sources) *Loaders {
 		}, opts...),
 		Case: dataloadgen.NewLoader(func(ctx context.Context, ids []uuid.UUID) ([]*casefile.Case, []error) {
 			m, err := src.Cases.ByIDs(ctx, ids)
+			return fill(ids, m, err)
+		}, opts...),
+		Assignee: dataloadgen.NewLoader(func(ctx context.Context, ids []uuid.UUID) ([]*auth.Principal, []error) {
+			m, err := src.Cases.Assignees(ctx, ids)
+			return fill(ids, m, err)
+		}, opts...),
+		Timeline: dataloadgen.NewLoader(func(ctx context.Context, ids []uuid.UUID) ([][]*casefile.TimelineEntry, []error) {
+			m, err := src.Cases.Timelines(ctx, ids)
 			return fill(ids, m, err)
 		}, opts...),
 	}

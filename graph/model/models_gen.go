@@ -58,6 +58,10 @@ type CaseNotePayload struct {
 	Note *casefile.Note `json:"note"`
 }
 
+type CasePayload struct {
+	Case *casefile.Case `json:"case"`
+}
+
 type ComplaintConnection struct {
 	Edges      []*ComplaintEdge `json:"edges"`
 	PageInfo   *page.Info       `json:"pageInfo"`
@@ -67,6 +71,10 @@ type ComplaintConnection struct {
 type ComplaintEdge struct {
 	Cursor string               `json:"cursor"`
 	Node   *complaint.Complaint `json:"node"`
+}
+
+type ComplaintPayload struct {
+	Complaint *complaint.Complaint `json:"complaint"`
 }
 
 type EvidencePayload struct {

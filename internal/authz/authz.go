@@ -29,9 +29,14 @@ const (
 	Institution Scope = "institution"
 	Referred    Scope = "referred"
 	All         Scope = "all"
+	// Routed reaches complaints routed to the caller's institution.
+	Routed Scope = "routed"
+	// Unassigned reaches cases of the caller's institution that nobody is
+	// assigned to: the queue an officer may take a case from.
+	Unassigned Scope = "unassigned"
 )
 
-var allScopes = []Scope{All, Institution, Referred, Own, Assigned}
+var allScopes = []Scope{All, Institution, Referred, Routed, Unassigned, Own, Assigned}
 
 // Scopes is the set of scopes a principal holds for one permission.
 type Scopes map[Scope]bool

@@ -62,7 +62,7 @@ ch AS (INSERT INTO children (id, institution_code, sex, nationality, population_
   SELECT $2, $3, 'FEMALE', 'HND', 'MIGRANT_TRANSIT', 'UNACCOMPANIED', u.id, now() FROM u RETURNING id)
 INSERT INTO cases (id, institution_code, reference, status, urgency, due_at, department_code, summary, child_id,
   assigned_to, created_by, created_at, updated_by, updated_at)
-SELECT $1, $3, $5, 'OPEN', 'LOW', now(), 'GT-13', 'resumen', ch.id, u.id, u.id, now(), u.id, now() FROM u, ch`,
+SELECT $1, $3, $5, 'REGISTERED', 'LOW', now(), 'GT-13', 'resumen', ch.id, u.id, u.id, now(), u.id, now() FROM u, ch`,
 		id, child, inst, email, inst+"-"+id.String()[:8]); err != nil {
 		t.Fatal(err)
 	}
@@ -99,10 +99,17 @@ func (f *guardFixture) denied(t *testing.T, objectID string) map[string]int {
 func TestGuardCheck(t *testing.T) {
 	f := newGuardFixture(t)
 	unknown := uuid.New()
-	// Filed by officer@pgn.demo and since reassigned: the officer still sees
-	// the case (own scope: they filed it), not the child (assigned scope).
+	// Filed by officer@pgn.demo and since reassigned: a case is its
+	// assignee's own, so the officer no longer reaches it.
 	reassigned := insertCase(t, f.db.Owner(t), "PGN", "officer@pgn.demo")
 	if _, err := f.db.Owner(t).Exec(`UPDATE cases SET assigned_to = (SELECT id FROM users WHERE email = 'supervisor@pgn.demo') WHERE id = $1`, reassigned); err != nil {
+		t.Fatal(err)
+	}
+	// Of SBS, referred to PGN and accepted: the officer sees the case
+	// (referred scope), not the child (assigned scope).
+	referred := insertCase(t, f.db.Owner(t), "SBS", "officer@sbs.demo")
+	if _, err := f.db.Owner(t).Exec(`INSERT INTO referrals (id, case_id, from_institution, to_institution, status, reason, created_by, created_at)
+		SELECT $1, $2, 'SBS', 'PGN', 'ACCEPTED', 'atención', id, now() FROM users WHERE email = 'officer@sbs.demo'`, uuid.New(), referred); err != nil {
 		t.Fatal(err)
 	}
 	tests := []struct {
@@ -121,7 +128,8 @@ func TestGuardCheck(t *testing.T) {
 		{"ErrForbiddenRoleWithoutPerm", "oversight@pdh.demo", "identity:read",
 			authz.Target{Kind: authz.Case, ID: f.pgn, SeenWith: "case:read"}, apperr.Forbidden, authz.ReasonRole},
 		{"ErrForbiddenSeenWith", "officer@pgn.demo", "identity:read",
-			authz.Target{Kind: authz.Case, ID: reassigned, SeenWith: "case:read"}, apperr.Forbidden, authz.ReasonScope},
+			authz.Target{Kind: authz.Case, ID: referred, SeenWith: "case:read"}, apperr.Forbidden, authz.ReasonScope},
+		{"ErrNotFoundAfterReassignment", "officer@pgn.demo", "case:read", authz.On(authz.Case, reassigned), apperr.NotFound, authz.ReasonScope},
 		{"ErrNotFoundNotSeenWith", "officer@pgn.demo", "identity:read",
 			authz.Target{Kind: authz.Case, ID: f.sbs, SeenWith: "case:read"}, apperr.NotFound, authz.ReasonScope},
 		{"ErrForbiddenCreateWithoutInstitution", "admin@amparo.demo", "case:file", authz.Create, apperr.Forbidden, authz.ReasonRole},

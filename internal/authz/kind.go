@@ -54,11 +54,15 @@ func caseScope(sc Scope, p *auth.Principal, a *postgres.Args) string {
 			return ""
 		}
 		return "c.institution_code = " + a.Add(p.Institution)
-	case Own:
-		id := a.Add(p.UserID)
-		return "(c.created_by = " + id + " OR c.assigned_to = " + id + ")"
-	case Assigned:
+	case Own, Assigned:
+		// A case is its assignee's own: filing it does not keep it, so a
+		// reassignment takes the case away from the previous assignee.
 		return "c.assigned_to = " + a.Add(p.UserID)
+	case Unassigned:
+		if p.Institution == "" {
+			return ""
+		}
+		return "(c.assigned_to IS NULL AND c.institution_code = " + a.Add(p.Institution) + ")"
 	case Referred:
 		if p.Institution == "" {
 			return ""
@@ -79,6 +83,12 @@ func complaintScope(sc Scope, p *auth.Principal, a *postgres.Args) string {
 		return "k.institution_code = " + a.Add(p.Institution)
 	case Own:
 		return "k.submitted_by = " + a.Add(p.UserID)
+	case Routed:
+		if p.Institution == "" {
+			return ""
+		}
+		return `EXISTS (SELECT 1 FROM complaint_routes r WHERE r.complaint_id = k.id AND r.active AND r.institution_code = ` +
+			a.Add(p.Institution) + `)`
 	}
 	return ""
 }

@@ -1,5 +1,8 @@
 // Package casefile is the registry of cases: a child at risk, what was done
-// to them (violations), where, how urgent, and who works the case. Every
+// to them (violations), where, how urgent, and who works the case; and the
+// case-management workflow that moves a case from registration to closure
+// (workflow.go: the allowed moves, deadlines per step), its assignment
+// (assign.go) and its timeline (timeline.go). Every
 // exported Service method authorizes first (role and record scope), then
 // validates, then writes in one transaction together with its audit event.
 package casefile
@@ -25,27 +28,21 @@ const (
 
 var guatemala = child.Guatemala
 
-// DueAt is when first contact is due for a case of urgency u filed at t:
-// the end of the same day for IMMEDIATE, then 24 hours, 72 hours, 5 days.
-func (u Urgency) DueAt(t time.Time) time.Time {
-	switch u {
-	case Immediate:
-		l := t.In(guatemala)
-		return time.Date(l.Year(), l.Month(), l.Day(), 23, 59, 59, 0, guatemala).UTC()
-	case High:
-		return t.Add(24 * time.Hour)
-	case Medium:
-		return t.Add(72 * time.Hour)
-	default:
-		return t.Add(5 * 24 * time.Hour)
-	}
-}
-
-// Status of a case. A filed case is OPEN.
+// Status of a case: the step of case management it is at.
 type Status string
 
-// Statuses.
-const Open Status = "OPEN"
+// Statuses, in the order of the Inter-Agency Guidelines for Case
+// Management and Child Protection. A filed case is REGISTERED; the moves
+// between them are in workflow.go.
+const (
+	Registered       Status = "REGISTERED"
+	Assessment       Status = "ASSESSMENT"
+	CasePlan         Status = "CASE_PLAN"
+	Implementation   Status = "IMPLEMENTATION"
+	FollowUp         Status = "FOLLOW_UP"
+	ClosureRequested Status = "CLOSURE_REQUESTED"
+	Closed           Status = "CLOSED"
+)
 
 // JourneyStage is where on the journey a violation happened.
 type JourneyStage string
@@ -65,24 +62,32 @@ const (
 
 // Case is a case as stored.
 type Case struct {
-	ID           uuid.UUID
-	Institution  string
-	Reference    string
-	Status       Status
-	Urgency      Urgency
-	DueAt        time.Time
-	Department   string
-	Municipality *string
-	EntryPoint   *string
-	Summary      string
-	Child        child.Child
-	Violations   []Violation
-	AssignedTo   *uuid.UUID
-	Version      int
-	CreatedBy    uuid.UUID
-	CreatedAt    time.Time
-	UpdatedBy    uuid.UUID
-	UpdatedAt    time.Time
+	ID          uuid.UUID
+	Institution string
+	Reference   string
+	Status      Status
+	Urgency     Urgency
+	// DueAt is the deadline of the current step; nil once closed.
+	DueAt *time.Time
+	// StepStartedAt is when the current step began; CycleStartedAt when
+	// the case was registered or last reopened.
+	StepStartedAt  time.Time
+	CycleStartedAt time.Time
+	// ClosureReason is set while a closure is requested and once closed.
+	ClosureReason      *string
+	ClosureRequestedBy *uuid.UUID
+	Department         string
+	Municipality       *string
+	EntryPoint         *string
+	Summary            string
+	Child              child.Child
+	Violations         []Violation
+	AssignedTo         *uuid.UUID
+	Version            int
+	CreatedBy          uuid.UUID
+	CreatedAt          time.Time
+	UpdatedBy          uuid.UUID
+	UpdatedAt          time.Time
 	// PossibleDuplicates is set only in the answer to File: the references
 	// of other cases, within the filer's search scope, whose child has the
 	// same name and birth year (give or take one).
@@ -111,6 +116,10 @@ type FileInput struct {
 	EntryPoint     *string
 	Urgency        Urgency
 	Summary        string
+	// Unassigned files the case into the institution's queue instead of
+	// assigning it to whoever files it: a case opened from a complaint
+	// waits there for a supervisor to assign it.
+	Unassigned bool `json:"unassigned,omitempty"`
 }
 
 // ViolationInput describes one violation of a new case.
@@ -124,3 +133,7 @@ type ViolationInput struct {
 	DiscriminationGround *string
 	Description          *string
 }
+
+// Overdue reports whether the case's current step is past its deadline at
+// now.
+func (c *Case) Overdue(now time.Time) bool { return c.DueAt != nil && now.After(*c.DueAt) }

@@ -31,8 +31,12 @@ type Filter struct {
 	CareStatus          []child.CareStatus
 	CreatedAfter        *time.Time
 	CreatedBefore       *time.Time
-	Overdue             *bool
-	AssignedToMe        *bool
+	// Overdue: the current step's deadline has passed (it clears when the
+	// step is done and the next one's deadline is set).
+	Overdue      *bool
+	AssignedToMe *bool
+	// Unassigned: nobody is assigned to the case (the queue).
+	Unassigned *bool
 }
 
 // Page is one page of cases.
@@ -143,8 +147,9 @@ func (s *Service) filterWhere(d *authz.Decision, f *Filter, a *args) (string, er
 		conds = append(conds, "c.created_at < "+a.Add(*f.CreatedBefore))
 	}
 	if f.Overdue != nil {
-		// Overdue: first contact was due and the case is still waiting for it.
-		cond := "(c.status = 'OPEN' AND c.due_at < now())"
+		// Overdue: the deadline of the step the case is at has passed. A
+		// closed case has no deadline.
+		cond := "(c.due_at IS NOT NULL AND c.due_at < " + a.Add(s.now()) + ")"
 		if !*f.Overdue {
 			cond = "NOT " + cond
 		}
@@ -155,6 +160,13 @@ func (s *Service) filterWhere(d *authz.Decision, f *Filter, a *args) (string, er
 			conds = append(conds, "c.assigned_to = "+a.Add(p.UserID))
 		} else {
 			conds = append(conds, "c.assigned_to IS DISTINCT FROM "+a.Add(p.UserID))
+		}
+	}
+	if f.Unassigned != nil {
+		if *f.Unassigned {
+			conds = append(conds, "c.assigned_to IS NULL")
+		} else {
+			conds = append(conds, "c.assigned_to IS NOT NULL")
 		}
 	}
 	return strings.Join(conds, " AND "), v.Err()

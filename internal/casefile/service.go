@@ -2,6 +2,7 @@ package casefile
 
 import (
 	"context"
+	"log/slog"
 	"time"
 
 	"github.com/google/uuid"
@@ -37,6 +38,12 @@ type Service struct {
 	// record writes audit events: audit.Record, always. Only the benchmark
 	// that measures what auditing costs replaces it, from inside the package.
 	record func(ctx context.Context, tx sqlx.ExecerContext, ev audit.Event) error
+	// hooks run in every transition's transaction (OnTransition).
+	hooks []TransitionHook
+	// holds brings evidence holds in line after a case closes or reopens
+	// (UseHolds); without it the evidence janitor does.
+	holds Holds
+	log   *slog.Logger
 }
 
 // Alerts raises the alerts that changes to cases cause, inside the
@@ -50,11 +57,13 @@ type Alerts interface {
 // NewService returns a Service over db, sealing identities with ks and
 // raising alerts with alerts.
 func NewService(db *sqlx.DB, g *authz.Guard, cat *reference.Catalog, ks child.Keys, alerts Alerts) *Service {
-	return &Service{db: db, guard: g, catalog: cat, keys: ks, alerts: alerts, now: time.Now, record: audit.Record}
+	return &Service{db: db, guard: g, catalog: cat, keys: ks, alerts: alerts, now: time.Now, record: audit.Record,
+		log: slog.New(slog.DiscardHandler)}
 }
 
-// File opens a case for the caller's institution, with the caller as the
-// assigned officer. A retry with the same idempotency key and the same
+// File opens a case for the caller's institution, REGISTERED, with the
+// caller as the assigned officer (unless in.Unassigned) and first contact
+// due by the urgency's deadline. A retry with the same idempotency key and the same
 // content returns the case of the first call and creates nothing.
 //
 // Errors: UNAUTHENTICATED; FORBIDDEN without case:file; BAD_USER_INPUT
@@ -91,7 +100,8 @@ func (s *Service) FileWith(ctx context.Context, in FileInput, hook Hook) (*Case,
 	if err != nil {
 		return nil, apperr.Wrap(op, err)
 	}
-	n := &newCase{ID: uuid.New(), ChildID: uuid.New(), Institution: p.Institution, By: p.UserID, At: now, In: &in}
+	n := &newCase{ID: uuid.New(), ChildID: uuid.New(), Institution: p.Institution, By: p.UserID, At: now, In: &in,
+		DueAt: s.dueAt(Registered, in.Urgency, now, now)}
 	// A child already on file under the same name is pointed out to a filer
 	// who may search; the search is recorded in the filing's audit event.
 	var dupScope *authz.Decision

@@ -23,7 +23,11 @@ type caseRow struct {
 	Reference        string         `db:"reference"`
 	Status           string         `db:"status"`
 	Urgency          string         `db:"urgency"`
-	DueAt            time.Time      `db:"due_at"`
+	DueAt            sql.NullTime   `db:"due_at"`
+	StepStartedAt    time.Time      `db:"step_started_at"`
+	CycleStartedAt   time.Time      `db:"cycle_started_at"`
+	ClosureReason    sql.NullString `db:"closure_reason"`
+	ClosureBy        uuid.NullUUID  `db:"closure_requested_by"`
 	Department       string         `db:"department_code"`
 	Municipality     sql.NullString `db:"municipality"`
 	EntryPoint       sql.NullString `db:"entry_point_code"`
@@ -48,6 +52,7 @@ type caseRow struct {
 const caseColumns = `
   c.id, c.institution_code, c.reference, c.status, c.urgency, c.due_at, c.department_code,
   c.municipality, c.entry_point_code, c.summary, c.assigned_to, c.version,
+  c.step_started_at, c.cycle_started_at, c.closure_reason, c.closure_requested_by,
   c.created_by, c.created_at, c.updated_by, c.updated_at,
   ch.id AS child_id, ch.age_years, ch.age_band, ch.sex, ch.nationality, ch.population_status,
   ch.care_status, ch.vulnerabilities, ch.languages`
@@ -55,7 +60,8 @@ const caseColumns = `
 func (r *caseRow) toCase() *Case {
 	c := &Case{
 		ID: r.ID, Institution: r.Institution, Reference: r.Reference, Status: Status(r.Status),
-		Urgency: Urgency(r.Urgency), DueAt: r.DueAt, Department: r.Department, Summary: r.Summary,
+		Urgency: Urgency(r.Urgency), Department: r.Department, Summary: r.Summary,
+		StepStartedAt: r.StepStartedAt, CycleStartedAt: r.CycleStartedAt, ClosureReason: optString(r.ClosureReason),
 		Version: r.Version, CreatedBy: r.CreatedBy, CreatedAt: r.CreatedAt, UpdatedBy: r.UpdatedBy, UpdatedAt: r.UpdatedAt,
 		Child: child.Child{
 			ID: r.ChildID, Sex: child.Sex(r.Sex), Nationality: r.Nationality, PopulationStatus: child.PopulationStatus(r.PopulationStatus),
@@ -70,6 +76,12 @@ func (r *caseRow) toCase() *Case {
 	}
 	if r.AssignedTo.Valid {
 		c.AssignedTo = &r.AssignedTo.UUID
+	}
+	if r.DueAt.Valid {
+		c.DueAt = &r.DueAt.Time
+	}
+	if r.ClosureBy.Valid {
+		c.ClosureRequestedBy = &r.ClosureBy.UUID
 	}
 	if r.AgeYears.Valid {
 		n := int(r.AgeYears.Int32)
@@ -194,6 +206,7 @@ type newCase struct {
 	Institution string
 	By          uuid.UUID
 	At          time.Time
+	DueAt       *time.Time // of the first step
 	In          *FileInput
 }
 
@@ -212,13 +225,26 @@ RETURNING last`
 	}
 	ref := fmt.Sprintf("%s-%d-%06d", n.Institution, year, seq)
 	in := n.In
+	var assignee *uuid.UUID
+	if !in.Unassigned {
+		assignee = &n.By
+	}
 	const qCase = `
 INSERT INTO cases (id, institution_code, reference, status, urgency, due_at, department_code, municipality,
-  entry_point_code, summary, child_id, assigned_to, created_by, created_at, updated_by, updated_at)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12, $13, $12, $13)`
-	if _, err := tx.ExecContext(ctx, qCase, n.ID, n.Institution, ref, Open, in.Urgency, in.Urgency.DueAt(n.At),
-		in.DepartmentCode, in.Municipality, in.EntryPoint, in.Summary, n.ChildID, n.By, n.At); err != nil {
+  entry_point_code, summary, child_id, assigned_to, created_by, created_at, updated_by, updated_at,
+  step_started_at, cycle_started_at)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $14, $12, $13, $12, $13, $13, $13)`
+	if _, err := tx.ExecContext(ctx, qCase, n.ID, n.Institution, ref, Registered, in.Urgency, n.DueAt,
+		in.DepartmentCode, in.Municipality, in.EntryPoint, in.Summary, n.ChildID, n.By, n.At, assignee); err != nil {
 		return "", fmt.Errorf("insert case: %w", err)
+	}
+	if err := insertEvent(ctx, tx, &event{CaseID: n.ID, At: n.At, Actor: n.By, Kind: eventStatus, To: Registered}); err != nil {
+		return "", err
+	}
+	if assignee != nil {
+		if err := insertEvent(ctx, tx, &event{CaseID: n.ID, At: n.At, Actor: n.By, Kind: eventAssignment, Assignee: assignee}); err != nil {
+			return "", err
+		}
 	}
 	const qViolation = `
 INSERT INTO case_violations (case_id, position, type_code, occurred_on, occurred_precision, journey_stage,

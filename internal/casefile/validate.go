@@ -156,3 +156,9 @@ func beforeBirth(on time.Time, p *DatePrecision, born time.Time) bool {
 	}
 	return on.Before(born)
 }
+
+// Valid reports whether p is one of the perpetrator types.
+func (p PerpetratorType) Valid() bool { return perpetrators[string(p)] }
+
+// Valid reports whether u is one of the urgencies.
+func (u Urgency) Valid() bool { return urgencies[string(u)] }

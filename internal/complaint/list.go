@@ -26,6 +26,8 @@ type Filter struct {
 	SubmittedAfter  *time.Time
 	SubmittedBefore *time.Time
 	Linked          *bool
+	// Overdue: the current step is past its deadline.
+	Overdue *bool
 }
 
 // Page is one page of complaints.
@@ -85,6 +87,13 @@ func (s *Service) List(ctx context.Context, f Filter, first *int, after *string)
 		} else {
 			conds = append(conds, "k.case_id IS NULL")
 		}
+	}
+	if f.Overdue != nil {
+		cond := "(k.due_at IS NOT NULL AND k.due_at < " + a.Add(s.now()) + ")"
+		if !*f.Overdue {
+			cond = "NOT " + cond
+		}
+		conds = append(conds, cond)
 	}
 	if err := v.Err(); err != nil {
 		return nil, apperr.Wrap(op, err)

@@ -23,6 +23,7 @@ import (
 	"amparo/internal/keys"
 	"amparo/internal/postgres"
 	"amparo/internal/reference"
+	"amparo/internal/request"
 )
 
 // Permissions used by this package.
@@ -54,8 +55,9 @@ func NewService(db *sqlx.DB, g *authz.Guard, cat *reference.Catalog, cases Cases
 	return &Service{db: db, guard: g, catalog: cat, cases: cases, keys: ks, now: time.Now}
 }
 
-// Submit records a complaint for the caller's institution and returns it
-// with its tracking code. A retry with the same idempotency key and content
+// Submit records a complaint for the caller's institution, routes it by the
+// routing rules (Route) to the institutions that must act on it, and
+// returns it with its tracking code. A retry with the same idempotency key and content
 // returns the first complaint and the same code, and creates nothing.
 //
 // Errors: UNAUTHENTICATED; FORBIDDEN without complaint:submit;
@@ -80,7 +82,8 @@ func (s *Service) Submit(ctx context.Context, in SubmitInput) (*Complaint, strin
 		return nil, "", apperr.Wrap(op, err)
 	}
 	code := newTrackingCode()
-	n := &newComplaint{ID: uuid.New(), Institution: p.Institution, TrackingHash: trackingHash(code), By: p.UserID, At: now, In: &in}
+	n := &newComplaint{ID: uuid.New(), Institution: p.Institution, TrackingHash: trackingHash(code), By: p.UserID, At: now, In: &in,
+		DueAt: s.dueAt(Received, now)}
 	var out *Complaint
 	err = postgres.WithTx(ctx, s.db, func(tx *sqlx.Tx) error {
 		claim, err := idempotency.Record(ctx, tx, idempotency.Claim{User: p.UserID, Operation: "submitComplaint",
@@ -93,6 +96,10 @@ func (s *Service) Submit(ctx context.Context, in SubmitInput) (*Complaint, strin
 			out, err = get(ctx, tx, claim.ID, false)
 			return err
 		}
+		var situations []string
+		for _, c := range in.Children {
+			situations = append(situations, string(c.CareStatus))
+		}
 		if len(in.ChildIDs) > 0 {
 			known, err := knownChildren(ctx, tx, p.Institution, in.ChildIDs)
 			if err != nil {
@@ -100,7 +107,9 @@ func (s *Service) Submit(ctx context.Context, in SubmitInput) (*Complaint, strin
 			}
 			var v apperr.Validation
 			for i, id := range in.ChildIDs {
-				if !known[id] {
+				care, ok := known[id]
+				situations = append(situations, care)
+				if !ok {
 					v.Add(fmt.Sprintf("childIds[%d]", i), "niña, niño o adolescente desconocido en su institución",
 						"no such child in your institution")
 				}
@@ -126,9 +135,17 @@ func (s *Service) Submit(ctx context.Context, in SubmitInput) (*Complaint, strin
 		if err := insert(ctx, tx, n); err != nil {
 			return err
 		}
+		routes := Route(s.catalog, in.Violations, strs(in.PerpetratorTypes), situations)
+		if err := addRoutes(ctx, tx, n.ID, p.UserID, now, routes); err != nil {
+			return err
+		}
+		routedTo := make([]string, len(routes))
+		for i, r := range routes {
+			routedTo[i] = r.Institution
+		}
 		if err := audit.Record(ctx, tx, audit.Event{Action: PermSubmit, ObjectType: "complaint", ObjectID: n.ID.String(),
 			Details: map[string]any{"channel": in.Channel, "complainant": in.Complainant.Kind,
-				"violations": in.Violations, "children": n.ChildIDs}}); err != nil {
+				"violations": in.Violations, "children": n.ChildIDs, "routedTo": routedTo}}); err != nil {
 			return err
 		}
 		out, err = get(ctx, tx, n.ID, false)
@@ -159,11 +176,13 @@ func (s *Service) Get(ctx context.Context, id uuid.UUID) (*Complaint, error) {
 // PublicStatus is all a tracking code reveals.
 type PublicStatus struct {
 	Status    Status
+	Label     string // in the request's language
 	UpdatedAt time.Time
 }
 
-// StatusByCode answers a complainant holding a tracking code: the status
-// and when it last changed, nothing else. No login; nil when the code is
+// StatusByCode answers a complainant holding a tracking code: the status,
+// its label in the request's language and when it last changed, nothing
+// else. No login; nil when the code is
 // unknown.
 func (s *Service) StatusByCode(ctx context.Context, code string) (*PublicStatus, error) {
 	norm := normalizeCode(code)
@@ -179,16 +198,18 @@ func (s *Service) StatusByCode(ctx context.Context, code string) (*PublicStatus,
 	if err != nil {
 		return nil, apperr.Wrap("complaint.StatusByCode", postgres.MapError(err))
 	}
+	st.Label = publicLabels[st.Status].In(request.From(ctx).Lang)
 	return &st, nil
 }
 
 // Link links a complaint to an existing case or to a new case filed with it
-// in the same transaction.
+// in the same transaction. A receiving institution may link a complaint
+// routed to it: the new case is the caller's institution's, unassigned.
 //
 // Errors: UNAUTHENTICATED; FORBIDDEN without complaint:link; NOT_FOUND when
 // the complaint or the case lies outside the caller's scope; BAD_USER_INPUT
 // unless exactly one of caseId and newCase is given; CONFLICT when the
-// complaint is already linked.
+// complaint is already linked, forwarded away or closed.
 func (s *Service) Link(ctx context.Context, in LinkInput) (*Complaint, error) {
 	const op = "complaint.Link"
 	if _, err := s.guard.Check(ctx, PermLink, authz.On(authz.Complaint, in.ComplaintID)); err != nil {
@@ -211,8 +232,19 @@ func (s *Service) Link(ctx context.Context, in LinkInput) (*Complaint, error) {
 			return apperr.New(apperr.Conflict, "la denuncia ya está vinculada a otro caso",
 				"the complaint is already linked to another case")
 		}
-		if _, err := tx.ExecContext(ctx, `UPDATE complaints SET status = 'LINKED', case_id = $2, updated_at = $3 WHERE id = $1`,
-			in.ComplaintID, caseID, s.now().UTC()); err != nil {
+		if err := inStatus(c, linkable); err != nil {
+			return err
+		}
+		var closed bool
+		if err := tx.GetContext(ctx, &closed, `SELECT status = 'CLOSED' FROM cases WHERE id = $1`, caseID); err != nil {
+			return fmt.Errorf("case of the link: %w", err)
+		}
+		if closed {
+			return apperr.New(apperr.Conflict, "el caso está cerrado: reábralo antes de vincularle una denuncia",
+				"the case is closed: reopen it before linking a complaint to it")
+		}
+		const q = `UPDATE complaints SET status = 'LINKED', case_id = $2, updated_at = $3, due_at = NULL, version = version + 1 WHERE id = $1`
+		if _, err := tx.ExecContext(ctx, q, in.ComplaintID, caseID, s.now().UTC()); err != nil {
 			return fmt.Errorf("link complaint: %w", err)
 		}
 		return audit.Record(ctx, tx, audit.Event{Action: PermLink, ObjectType: "complaint", ObjectID: in.ComplaintID.String(),
@@ -220,6 +252,9 @@ func (s *Service) Link(ctx context.Context, in LinkInput) (*Complaint, error) {
 	}
 	var err error
 	if in.NewCase != nil {
+		// The new case waits in the institution's queue for a supervisor
+		// to assign it.
+		in.NewCase.Unassigned = true
 		_, err = s.cases.FileWith(ctx, *in.NewCase, func(ctx context.Context, tx *sqlx.Tx, c *casefile.Case) error {
 			return link(ctx, tx, c.ID)
 		})

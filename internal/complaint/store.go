@@ -10,6 +10,7 @@ import (
 	"github.com/jmoiron/sqlx"
 	"github.com/lib/pq"
 
+	"amparo/internal/casefile"
 	"amparo/internal/postgres"
 )
 
@@ -31,6 +32,14 @@ type row struct {
 	UpdatedAt       time.Time      `db:"updated_at"`
 	Violations      pq.StringArray `db:"violations"`
 	Children        pq.StringArray `db:"children"`
+	Version         int            `db:"version"`
+	DueAt           sql.NullTime   `db:"due_at"`
+	Perpetrators    pq.StringArray `db:"perpetrator_types"`
+	RoutedTo        pq.StringArray `db:"routed_to"`
+	Urgency         sql.NullString `db:"urgency"`
+	Triaged         pq.StringArray `db:"triaged_violations"`
+	Outcome         sql.NullString `db:"outcome"`
+	CaseReference   sql.NullString `db:"case_reference"`
 }
 
 // columns reads a complaint with its violations and children in one row;
@@ -39,13 +48,28 @@ const columns = `
   k.id, k.institution_code, k.status, k.complainant_kind, k.channel, k.description, k.department_code,
   k.entry_point_code, k.occurred_on, k.case_id, k.submitted_by, k.submitted_at, k.updated_at,
   ARRAY(SELECT type_code FROM complaint_violations v WHERE v.complaint_id = k.id ORDER BY position) AS violations,
-  ARRAY(SELECT child_id::text FROM complaint_children c WHERE c.complaint_id = k.id ORDER BY child_id) AS children`
+  ARRAY(SELECT child_id::text FROM complaint_children c WHERE c.complaint_id = k.id ORDER BY child_id) AS children,
+  k.version, k.due_at, k.perpetrator_types, k.urgency, k.triaged_violations, k.outcome,
+  ARRAY(SELECT institution_code FROM complaint_routes r WHERE r.complaint_id = k.id AND r.active ORDER BY institution_code) AS routed_to,
+  (SELECT reference FROM cases WHERE id = k.case_id) AS case_reference`
 
 func (r *row) complaint() *Complaint {
 	c := &Complaint{
 		ID: r.ID, Institution: r.Institution, Status: Status(r.Status), ComplainantKind: ComplainantKind(r.ComplainantKind),
 		Channel: Channel(r.Channel), Description: r.Description, SubmittedBy: r.SubmittedBy, SubmittedAt: r.SubmittedAt,
 		UpdatedAt: r.UpdatedAt, Violations: r.Violations, ChildIDs: []uuid.UUID{},
+		Version: r.Version, RoutedTo: r.RoutedTo, TriagedViolations: r.Triaged,
+		Outcome: optString(r.Outcome), CaseReference: optString(r.CaseReference),
+	}
+	if r.DueAt.Valid {
+		c.DueAt = &r.DueAt.Time
+	}
+	for _, p := range r.Perpetrators {
+		c.PerpetratorTypes = append(c.PerpetratorTypes, casefile.PerpetratorType(p))
+	}
+	if r.Urgency.Valid {
+		u := casefile.Urgency(r.Urgency.String)
+		c.Urgency = &u
 	}
 	if r.Department.Valid {
 		c.Department = &r.Department.String
@@ -83,6 +107,13 @@ func get(ctx context.Context, q sqlx.QueryerContext, id uuid.UUID, lock bool) (*
 	return r.complaint(), nil
 }
 
+func optString(s sql.NullString) *string {
+	if !s.Valid {
+		return nil
+	}
+	return &s.String
+}
+
 type newComplaint struct {
 	ID           uuid.UUID
 	Institution  string
@@ -91,16 +122,17 @@ type newComplaint struct {
 	At           time.Time
 	In           *SubmitInput
 	ChildIDs     []uuid.UUID
+	DueAt        *time.Time
 }
 
 func insert(ctx context.Context, tx sqlx.ExecerContext, n *newComplaint) error {
 	in := n.In
 	const q = `
 INSERT INTO complaints (id, institution_code, tracking_hash, status, complainant_kind, channel, description,
-  department_code, entry_point_code, occurred_on, submitted_by, submitted_at, updated_at)
-VALUES ($1, $2, $3, 'RECEIVED', $4, $5, $6, $7, $8, $9, $10, $11, $11)`
+  department_code, entry_point_code, occurred_on, submitted_by, submitted_at, updated_at, due_at, perpetrator_types)
+VALUES ($1, $2, $3, 'RECEIVED', $4, $5, $6, $7, $8, $9, $10, $11, $11, $12, $13)`
 	if _, err := tx.ExecContext(ctx, q, n.ID, n.Institution, n.TrackingHash, in.Complainant.Kind, in.Channel,
-		in.Description, in.DepartmentCode, in.EntryPoint, in.OccurredOn, n.By, n.At); err != nil {
+		in.Description, in.DepartmentCode, in.EntryPoint, in.OccurredOn, n.By, n.At, n.DueAt, pq.Array(strs(in.PerpetratorTypes))); err != nil {
 		return fmt.Errorf("insert complaint: %w", err)
 	}
 	if in.Complainant.Name != nil || in.Complainant.Contact != nil {
@@ -130,14 +162,71 @@ SELECT DISTINCT $1::uuid, unnest($2::uuid[])`
 	return nil
 }
 
-// knownChildren counts how many of ids are children of the institution.
-func knownChildren(ctx context.Context, q sqlx.QueryerContext, institution string, ids []uuid.UUID) (map[uuid.UUID]bool, error) {
-	var found []uuid.UUID
+// knownChildren returns the care status of those of ids that are children
+// of the institution.
+func knownChildren(ctx context.Context, q sqlx.QueryerContext, institution string, ids []uuid.UUID) (map[uuid.UUID]string, error) {
+	var found []struct {
+		ID   uuid.UUID `db:"id"`
+		Care string    `db:"care_status"`
+	}
 	err := sqlx.SelectContext(ctx, q, &found,
-		`SELECT id FROM children WHERE id = ANY($1::uuid[]) AND institution_code = $2`, postgres.UUIDs(ids), institution)
-	m := map[uuid.UUID]bool{}
-	for _, id := range found {
-		m[id] = true
+		`SELECT id, care_status FROM children WHERE id = ANY($1::uuid[]) AND institution_code = $2`, postgres.UUIDs(ids), institution)
+	m := map[uuid.UUID]string{}
+	for _, c := range found {
+		m[c.ID] = c.Care
 	}
 	return m, err
+}
+
+// route is one institution a complaint is routed to, and why.
+type route struct {
+	Institution string
+	Source      string // RULE, TRIAGE or FORWARD
+	Rules       []string
+	Reason      *string
+}
+
+// addRoutes routes a complaint to institutions (again, when a withdrawn
+// route comes back).
+func addRoutes(ctx context.Context, tx sqlx.ExecerContext, id, by uuid.UUID, at time.Time, routes []route) error {
+	const q = `
+INSERT INTO complaint_routes (complaint_id, institution_code, active, source, rules, reason, routed_by, routed_at)
+VALUES ($1, $2, true, $3, $4, $5, $6, $7)
+ON CONFLICT (complaint_id, institution_code) DO UPDATE SET active = true, source = excluded.source,
+  rules = excluded.rules, reason = excluded.reason, routed_by = excluded.routed_by, routed_at = excluded.routed_at,
+  withdrawn_at = NULL
+WHERE NOT complaint_routes.active`
+	for _, r := range routes {
+		rules := r.Rules
+		if rules == nil {
+			rules = []string{}
+		}
+		if _, err := tx.ExecContext(ctx, q, id, r.Institution, r.Source, pq.Array(rules), r.Reason, by, at); err != nil {
+			return fmt.Errorf("route complaint: %w", err)
+		}
+	}
+	return nil
+}
+
+// withdrawRoutes withdraws the complaint's active routes to the
+// institutions listed, or to all but them (except).
+func withdrawRoutes(ctx context.Context, tx sqlx.ExecerContext, id uuid.UUID, at time.Time, institutions []string, except bool) error {
+	q := `UPDATE complaint_routes SET active = false, withdrawn_at = $3
+WHERE complaint_id = $1 AND active AND institution_code = ANY($2)`
+	if except {
+		q = `UPDATE complaint_routes SET active = false, withdrawn_at = $3
+WHERE complaint_id = $1 AND active AND NOT (institution_code = ANY($2))`
+	}
+	if _, err := tx.ExecContext(ctx, q, id, pq.Array(institutions), at); err != nil {
+		return fmt.Errorf("withdraw routes: %w", err)
+	}
+	return nil
+}
+
+func strs[T ~string](vals []T) []string {
+	out := make([]string, len(vals))
+	for i, v := range vals {
+		out[i] = string(v)
+	}
+	return out
 }

@@ -79,21 +79,15 @@ func (in *SubmitInput) validate(cat *reference.Catalog, now time.Time) error {
 	if in.OccurredOn != nil && in.OccurredOn.After(now) {
 		v.Add("occurredOn", "la fecha está en el futuro", "the date is in the future")
 	}
-	if len(in.Violations) == 0 || len(in.Violations) > maxViolations {
-		v.Add("violations", fmt.Sprintf("indique de 1 a %d vulneraciones", maxViolations),
-			fmt.Sprintf("give 1 to %d violations", maxViolations))
+	checkViolations(&v, cat, "violations", in.Violations)
+	if len(in.PerpetratorTypes) > maxViolations {
+		v.Add("perpetratorTypes", fmt.Sprintf("a lo sumo %d tipos de agresor", maxViolations),
+			fmt.Sprintf("at most %d perpetrator types", maxViolations))
 	}
-	seen := map[string]bool{}
-	for i, code := range in.Violations {
-		field := fmt.Sprintf("violations[%d]", i)
-		if t, ok := cat.ViolationType(code); !ok {
-			v.Add(field, "tipo de vulneración desconocido: los válidos están en la consulta violationTypes", "unknown violation type: the valid ones are in the violationTypes query")
-		} else if t.Deprecated {
-			v.Add(field, "tipo de vulneración en desuso", "deprecated violation type")
-		} else if seen[code] {
-			v.Add(field, "vulneración repetida", "repeated violation")
+	for i, p := range in.PerpetratorTypes {
+		if !p.Valid() {
+			v.Add(fmt.Sprintf("perpetratorTypes[%d]", i), "tipo de agresor no válido", "invalid perpetrator type")
 		}
-		seen[code] = true
 	}
 	if len(in.Children)+len(in.ChildIDs) > maxChildren {
 		v.Add("children", fmt.Sprintf("a lo sumo %d niñas, niños o adolescentes por denuncia", maxChildren),
@@ -103,4 +97,25 @@ func (in *SubmitInput) validate(cat *reference.Catalog, now time.Time) error {
 		in.Children[i].Validate(&v, fmt.Sprintf("children[%d]", i), now, false)
 	}
 	return v.Err()
+}
+
+// checkViolations checks a list of violation codes: 1 to maxViolations
+// known, current, distinct codes.
+func checkViolations(v *apperr.Validation, cat *reference.Catalog, field string, codes []string) {
+	if len(codes) == 0 || len(codes) > maxViolations {
+		v.Add(field, fmt.Sprintf("indique de 1 a %d vulneraciones", maxViolations),
+			fmt.Sprintf("give 1 to %d violations", maxViolations))
+	}
+	seen := map[string]bool{}
+	for i, code := range codes {
+		f := fmt.Sprintf("%s[%d]", field, i)
+		if t, ok := cat.ViolationType(code); !ok {
+			v.Add(f, "tipo de vulneración desconocido: los válidos están en la consulta violationTypes", "unknown violation type: the valid ones are in the violationTypes query")
+		} else if t.Deprecated {
+			v.Add(f, "tipo de vulneración en desuso", "deprecated violation type")
+		} else if seen[code] {
+			v.Add(f, "vulneración repetida", "repeated violation")
+		}
+		seen[code] = true
+	}
 }

@@ -45,6 +45,7 @@ const (
 type Janitor struct {
 	db    *sqlx.DB
 	blobs *blob.Store
+	holds *Holds
 	log   *slog.Logger
 	cfg   JanitorConfig
 }
@@ -61,13 +62,14 @@ func NewJanitor(db *sqlx.DB, blobs *blob.Store, log *slog.Logger, cfg JanitorCon
 	if cfg.Batch <= 0 {
 		cfg.Batch = DefaultJanitorBatch
 	}
-	return &Janitor{db: db, blobs: blobs, log: log, cfg: cfg}
+	return &Janitor{db: db, blobs: blobs, holds: NewHolds(db, blobs), log: log, cfg: cfg}
 }
 
 // PassReport counts what one pass did.
 type PassReport struct {
 	Finalized int // committed uploads whose objects it locked
 	Removed   int // abandoned uploads whose objects it removed
+	Synced    int // cases closed or reopened whose evidence holds it brought in line
 	Failed    int // rows left for a later pass
 }
 
@@ -81,7 +83,8 @@ func (j *Janitor) Run(ctx context.Context) {
 		case err != nil && ctx.Err() == nil:
 			j.log.WarnContext(ctx, "evidence janitor pass failed", "err", err, "finalized", rep.Finalized, "removed", rep.Removed)
 		case rep != PassReport{}:
-			j.log.InfoContext(ctx, "evidence janitor pass", "finalized", rep.Finalized, "removed", rep.Removed, "failed", rep.Failed)
+			j.log.InfoContext(ctx, "evidence janitor pass", "finalized", rep.Finalized, "removed", rep.Removed,
+				"synced", rep.Synced, "failed", rep.Failed)
 		}
 		select {
 		case <-ctx.Done():
@@ -92,8 +95,10 @@ func (j *Janitor) Run(ctx context.Context) {
 }
 
 // Pass works once through the staging rows due: committed ones at once,
-// uncommitted ones older than the grace period. A row that fails is
-// counted, its error kept in the row, and left for the next pass.
+// uncommitted ones older than the grace period; then through the cases
+// whose evidence holds are not yet in line with their status
+// (case_hold_sync). A row that fails is counted, its error kept in the
+// row, and left for the next pass.
 //
 // Errors: UNAVAILABLE when the database or the store is down (the pass
 // stops at the first such failure: there is no point going on).
@@ -143,6 +148,21 @@ LIMIT $2`
 		if apperr.Is(err, apperr.Unavailable) {
 			return rep, apperr.Wrap(op, err)
 		}
+	}
+	cases, err := j.holds.pending(ctx, j.cfg.Batch)
+	if err != nil {
+		return rep, apperr.Wrap(op, err)
+	}
+	for _, id := range cases {
+		if err := j.holds.Sync(ctx, id); err != nil {
+			rep.Failed++
+			j.log.ErrorContext(ctx, "evidence janitor: holds of a case left for the next pass", "case", id, "err", err)
+			if apperr.Is(err, apperr.Unavailable) {
+				return rep, apperr.Wrap(op, err)
+			}
+			continue
+		}
+		rep.Synced++
 	}
 	return rep, nil
 }

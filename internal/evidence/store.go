@@ -66,7 +66,9 @@ VALUES (:id, :case_id, :object_key, :version_id, :filename, :content_type, :size
 
 // finalize locks the object of a committed upload and deletes its staging
 // row, under the row's lock so that an uploader and janitors on several
-// replicas never work on the same object at once. A row already taken by
+// replicas never work on the same object at once. The case is share-locked
+// meanwhile: a transition that closes or reopens it waits, so the hold set
+// here and the one Holds.Sync sets after the transition cannot cross. A row already taken by
 // another, or already gone, is no work.
 //
 // Errors: UNAVAILABLE; NOT_FOUND when the recorded object version is
@@ -74,12 +76,13 @@ VALUES (:id, :case_id, :object_key, :version_id, :filename, :content_type, :size
 func finalize(ctx context.Context, db *sqlx.DB, blobs *blob.Store, key string) error {
 	return postgres.WithTx(ctx, db, func(tx *sqlx.Tx) error {
 		const q = `
-SELECT e.version_id, e.retain_until, c.status = 'OPEN' AS hold
+SELECT e.version_id, e.retain_until, c.status <> 'CLOSED' AS hold
 FROM evidence_staging s
 JOIN evidence e ON e.object_key = s.object_key
 JOIN cases c ON c.id = e.case_id
 WHERE s.object_key = $1 AND s.committed
-FOR UPDATE OF s SKIP LOCKED`
+FOR UPDATE OF s SKIP LOCKED
+FOR SHARE OF c`
 		var row struct {
 			VersionID   string    `db:"version_id"`
 			RetainUntil time.Time `db:"retain_until"`

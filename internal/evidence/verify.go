@@ -50,7 +50,8 @@ const verifyBatch = 200
 
 // VerifyAll re-reads every evidence object and checks it against its
 // record: present, same size and SHA-256, encrypted, locked until the
-// recorded date and held while its case is open. It is for `amparo audit
+// recorded date and held while its case is open (unless the case's holds
+// are still to be synced after a reopening: the janitor's work). It is for `amparo audit
 // verify --deep`, run by an operator: it checks no caller's permissions and
 // records no audit event, and must never be reachable through the API. It
 // reads the whole store, so it takes as long as that does.
@@ -65,7 +66,7 @@ func VerifyAll(ctx context.Context, db *sqlx.DB, blobs *blob.Store) (*VerifyRepo
 		Pending bool `db:"pending"`
 	}
 	const q = `
-SELECT e.*, c.status = 'OPEN' AS open,
+SELECT e.*, c.status <> 'CLOSED' AND NOT EXISTS (SELECT 1 FROM case_hold_sync h WHERE h.case_id = e.case_id) AS open,
   EXISTS (SELECT 1 FROM evidence_staging s WHERE s.object_key = e.object_key) AS pending
 FROM evidence e JOIN cases c ON c.id = e.case_id
 WHERE e.id > $1

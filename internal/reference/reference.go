@@ -1,5 +1,6 @@
 // Package reference holds Amparo's reference data (violation taxonomy,
-// departments, entry points, institutions) in memory. The tables are small
+// departments, entry points, institutions, and the lifecycle's complaint
+// routing rules, step deadlines and public holidays) in memory. The tables are small
 // and change only with a migration, so they are read once at start and
 // every lookup and label is answered without a query.
 package reference
@@ -73,6 +74,7 @@ type Catalog struct {
 	Departments    []Department
 	EntryPoints    []EntryPoint
 	Institutions   []Institution
+	lifecycle
 
 	categories  map[string]*Category
 	types       map[string]*ViolationType
@@ -134,6 +136,9 @@ func Load(ctx context.Context, db sqlx.QueryerContext) (*Catalog, error) {
 			return nil, fmt.Errorf("reference: load: %w", err)
 		}
 	}
+	if err := c.loadLifecycle(ctx, db); err != nil {
+		return nil, err
+	}
 	c.index()
 	return c, nil
 }
@@ -169,6 +174,7 @@ func (c *Catalog) index() {
 	for i := range c.Institutions {
 		c.insts[c.Institutions[i].Code] = &c.Institutions[i]
 	}
+	c.indexLifecycle()
 }
 
 // ViolationType returns the type with code, if any.
