@@ -41,10 +41,9 @@ CREATE TABLE alert_deadlines (
 );
 GRANT SELECT, INSERT ON alert_deadlines TO amparo_app;
 
--- the watcher's scan: open cases by deadline
-CREATE INDEX cases_due ON cases (due_at) WHERE status <> 'CLOSED';
+-- The watcher scans open cases by deadline with cases_due (00020): a
+-- closed case has no deadline.
 
 -- +goose Down
-DROP INDEX cases_due;
 DROP TABLE alert_deadlines;
 DROP TABLE alerts;

@@ -384,3 +384,92 @@ func TestAlertsSubscriptionRefused(t *testing.T) {
 		}
 	})
 }
+
+// inboxEntry is an alert as the inbox lists it.
+type inboxEntry struct {
+	Kind        string
+	CaseID      *string
+	ComplaintID *string
+	Urgency     *string
+}
+
+// inbox lists email's unread alerts of kind.
+func (a *testApp) inbox(email, kind string) []inboxEntry {
+	a.t.Helper()
+	var out struct {
+		Alerts struct {
+			Edges []struct{ Node inboxEntry }
+		}
+	}
+	a.do(a.token(email), `{ alerts(unreadOnly: true, first: 100) { edges { node { kind caseId complaintId urgency } } } }`, nil).decode(a.t, &out)
+	var got []inboxEntry
+	for _, e := range out.Alerts.Edges {
+		if e.Node.Kind == kind {
+			got = append(got, e.Node)
+		}
+	}
+	return got
+}
+
+// TestAlertsOfTheWorkflow: routing a complaint, assigning a case and
+// asking for its closure alert whom they concern, in their transactions.
+func TestAlertsOfTheWorkflow(t *testing.T) {
+	a := newTestApp(t)
+	in := complaintInput("alerts-routing-1")
+	in["violations"] = []any{"TRAFFICKING"}
+	in["perpetratorTypes"] = []any{"SMUGGLER_TRAFFICKER"}
+	in["children"] = []any{map[string]any{"ageYears": 15, "sex": "FEMALE", "nationality": "SLV",
+		"populationStatus": "MIGRANT_TRANSIT", "careStatus": "WITH_FAMILY"}} // routed to MP and PGN
+	var sub struct {
+		SubmitComplaint struct{ Complaint struct{ ID string } }
+	}
+	a.do(a.token("intake@igm.demo"), `mutation($in: SubmitComplaintInput!) { submitComplaint(input: $in) { complaint { id } } }`,
+		map[string]any{"in": in}).decode(t, &sub)
+	k := sub.SubmitComplaint.Complaint.ID
+	about := func(got []inboxEntry, complaint, urgency string) bool {
+		return len(got) == 1 && got[0].ComplaintID != nil && *got[0].ComplaintID == complaint &&
+			(urgency == "" && got[0].Urgency == nil || got[0].Urgency != nil && *got[0].Urgency == urgency)
+	}
+	t.Run("ComplaintRoutedReachesTheReceivingInstitution", func(t *testing.T) {
+		for _, email := range []string{"officer@pgn.demo", "supervisor@pgn.demo"} {
+			if got := a.inbox(email, "COMPLAINT_ROUTED"); !about(got, k, "") {
+				t.Errorf("%s: %+v", email, got)
+			}
+		}
+		if got := a.inbox("officer@sbs.demo", "COMPLAINT_ROUTED"); len(got) != 0 {
+			t.Errorf("officer@sbs.demo, not routed to: %+v", got)
+		}
+	})
+	t.Run("TriageAlertsOnlyTheNewlyRouted", func(t *testing.T) {
+		a.do(a.token("officer@pgn.demo"), `mutation($id: ID!) { acknowledgeComplaint(input: {complaintId: $id, expectedVersion: 1}) { complaint { id } } }`,
+			map[string]any{"id": k}).decode(t, &struct{}{})
+		a.do(a.token("officer@pgn.demo"), `mutation($id: ID!) { triageComplaint(input: {complaintId: $id, expectedVersion: 2, urgency: HIGH,
+		  violations: ["TRAFFICKING"], routedTo: ["PGN", "SBS"]}) { complaint { id } } }`, map[string]any{"id": k}).decode(t, &struct{}{})
+		if got := a.inbox("officer@sbs.demo", "COMPLAINT_ROUTED"); !about(got, k, "HIGH") {
+			t.Errorf("officer@sbs.demo: %+v", got)
+		}
+		if got := a.inbox("supervisor@pgn.demo", "COMPLAINT_ROUTED"); len(got) != 1 {
+			t.Errorf("supervisor@pgn.demo, already routed to: %d alerts, want the first only", len(got))
+		}
+	})
+	id := a.fileCase("supervisor@pgn.demo", "alerts-assign-1")
+	t.Run("CaseAssignedReachesTheAssignee", func(t *testing.T) {
+		a.do(a.token("supervisor@pgn.demo"), `mutation($id: ID!) { assignCase(input: {caseId: $id, assigneeEmail: "officer@pgn.demo", expectedVersion: 1}) { case { id } } }`,
+			map[string]any{"id": id}).decode(t, &struct{}{})
+		if got := a.inbox("officer@pgn.demo", "CASE_ASSIGNED"); len(got) != 1 || got[0].CaseID == nil || *got[0].CaseID != id {
+			t.Errorf("officer@pgn.demo: %+v", got)
+		}
+		if got := a.inbox("supervisor@pgn.demo", "CASE_ASSIGNED"); len(got) != 0 {
+			t.Errorf("the supervisor who assigned: %+v", got)
+		}
+	})
+	t.Run("ClosureRequestedReachesTheSupervisors", func(t *testing.T) {
+		a.transition("officer@pgn.demo", id, "CLOSURE_REQUESTED", 2, `, closureReason: "OPENED_IN_ERROR"`)
+		if got := a.inbox("supervisor@pgn.demo", "CLOSURE_REQUESTED"); len(got) != 1 || got[0].CaseID == nil || *got[0].CaseID != id {
+			t.Errorf("supervisor@pgn.demo: %+v", got)
+		}
+		if got := a.inbox("officer@pgn.demo", "CLOSURE_REQUESTED"); len(got) != 0 {
+			t.Errorf("the officer who asked: %+v", got)
+		}
+	})
+}

@@ -144,7 +144,7 @@ func build(ctx context.Context, cfg *config, log *slog.Logger) (*app, error) {
 	hub := alert.NewHub(db, cfg.DatabaseURL, log, alertMetrics, alert.HubConfig{PerUser: cfg.Alerts.PerUser, PerReplica: cfg.Alerts.PerReplica})
 	watcher := alert.NewWatcher(db, raiser, log, alert.WatcherConfig{Soon: cfg.Alerts.DeadlineSoon, Interval: cfg.Alerts.WatchEvery})
 	cases := casefile.NewService(db, guard, cat, ids, raiser)
-	complaints := complaint.NewService(db, guard, cat, cases, ids)
+	complaints := complaint.NewService(db, guard, cat, cases, ids, raiser)
 	// A case's complaints close and reopen with it, in its transaction;
 	// its evidence holds follow its status once committed.
 	cases.OnTransition(complaints.FollowCase)

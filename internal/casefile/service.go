@@ -52,6 +52,10 @@ type Alerts interface {
 	// UrgentCase alerts whoever must act now on a case of urgency
 	// IMMEDIATE or HIGH, and does nothing for other urgencies.
 	UrgentCase(ctx context.Context, tx *sqlx.Tx, caseID uuid.UUID, institution, urgency string) error
+	// CaseAssigned alerts the new assignee of a case.
+	CaseAssigned(ctx context.Context, tx *sqlx.Tx, caseID, assignee uuid.UUID, urgency string) error
+	// ClosureRequested alerts the supervisors who approve a closure.
+	ClosureRequested(ctx context.Context, tx *sqlx.Tx, caseID uuid.UUID, institution, urgency string) error
 }
 
 // NewService returns a Service over db, sealing identities with ks and
