@@ -98,6 +98,12 @@ func build(ctx context.Context, cfg *config, log *slog.Logger) (*app, error) {
 	}
 	// Grants change on any replica; this one hears of it within
 	// milliseconds, and reloads every 30 s in case a notification is lost.
+	// Principals are cached while this replica hears of every grant change
+	// and disablement (the authorizer's watcher), so a request costs no
+	// statement for its caller. Registered before the watcher starts, so
+	// that its first reload, once listening, already trusts the cache.
+	users := auth.NewUsers(db)
+	az.OnChange(users.Changed)
 	go az.Watch(ctx, cfg.DatabaseURL, 30*time.Second, log)
 	var verifiers auth.Verifiers
 	if cfg.OIDCIssuer != "" {
@@ -157,11 +163,6 @@ func build(ctx context.Context, cfg *config, log *slog.Logger) (*app, error) {
 		Users:      user.NewService(db, az, guard, cat, log),
 		Alerts:     alert.NewService(db, guard, hub),
 	}
-	// Principals are cached while this replica hears of every grant change
-	// and disablement (the authorizer's watcher), so a request costs no
-	// statement for its caller.
-	users := auth.NewUsers(db)
-	az.OnChange(users.Changed)
 	ws := graph.Websocket{Verifier: verifiers, Users: users, Sessions: hub, Origins: cfg.Alerts.Origins, KeepAlive: cfg.Alerts.KeepAlive}
 	gql := graph.NewHandler(&graph.Resolver{Authz: az, Catalog: cat, Svc: svc, Log: log, Websocket: ws}, graph.Limits{
 		MaxUploadSize:     cfg.MaxUpload,
