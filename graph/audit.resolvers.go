@@ -22,6 +22,16 @@ func (r *auditEventResolver) Details(ctx context.Context, obj *audit.Row) (strin
 	return string(obj.Details), nil
 }
 
+func (r *auditEventConnectionResolver) TotalCount(ctx context.Context, obj *model.AuditEventConnection) (int, error) {
+	n, _, err := obj.Count.Count(ctx)
+	return n, err
+}
+
+func (r *auditEventConnectionResolver) TotalCountCapped(ctx context.Context, obj *model.AuditEventConnection) (bool, error) {
+	_, capped, err := obj.Count.Count(ctx)
+	return capped, err
+}
+
 func (r *auditProofResolver) Canonical(ctx context.Context, obj *audit.Proof) (string, error) {
 	return base64.StdEncoding.EncodeToString(obj.Canonical), nil
 }
@@ -43,7 +53,7 @@ func (r *queryResolver) AuditEvents(ctx context.Context, filter *audit.EventFilt
 	if err != nil {
 		return nil, err
 	}
-	out := &model.AuditEventConnection{PageInfo: &pg.Info, TotalCount: pg.TotalCount, Edges: make([]*model.AuditEventEdge, len(pg.Items))}
+	out := &model.AuditEventConnection{PageInfo: &pg.Info, Count: pg.Count, Edges: make([]*model.AuditEventEdge, len(pg.Items))}
 	for i, e := range pg.Items {
 		out.Edges[i] = &model.AuditEventEdge{Cursor: pg.Cursors[i], Node: e}
 	}
@@ -60,9 +70,14 @@ func (r *queryResolver) AuditProof(ctx context.Context, eventID string) (*audit.
 
 func (r *Resolver) AuditEvent() generated.AuditEventResolver { return &auditEventResolver{r} }
 
+func (r *Resolver) AuditEventConnection() generated.AuditEventConnectionResolver {
+	return &auditEventConnectionResolver{r}
+}
+
 func (r *Resolver) AuditProof() generated.AuditProofResolver { return &auditProofResolver{r} }
 
 type (
-	auditEventResolver struct{ *Resolver }
-	auditProofResolver struct{ *Resolver }
+	auditEventResolver           struct{ *Resolver }
+	auditEventConnectionResolver struct{ *Resolver }
+	auditProofResolver           struct{ *Resolver }
 )

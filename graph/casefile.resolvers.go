@@ -76,6 +76,16 @@ func (r *caseResolver) NoteCount(ctx context.Context, obj *casefile.Case) (int, 
 	return loader.For(ctx).NoteCount.Load(ctx, obj.ID)
 }
 
+func (r *caseConnectionResolver) TotalCount(ctx context.Context, obj *model.CaseConnection) (int, error) {
+	n, _, err := obj.Count.Count(ctx)
+	return n, err
+}
+
+func (r *caseConnectionResolver) TotalCountCapped(ctx context.Context, obj *model.CaseConnection) (bool, error) {
+	_, capped, err := obj.Count.Count(ctx)
+	return capped, err
+}
+
 func (r *caseNoteResolver) Corrects(ctx context.Context, obj *casefile.Note) (*string, error) {
 	if !obj.Corrects.Valid {
 		return nil, nil
@@ -141,7 +151,7 @@ func (r *queryResolver) Cases(ctx context.Context, filter *casefile.Filter, firs
 	if err != nil {
 		return nil, err
 	}
-	out := &model.CaseConnection{PageInfo: &pg.Info, TotalCount: pg.TotalCount, Edges: make([]*model.CaseEdge, len(pg.Items))}
+	out := &model.CaseConnection{PageInfo: &pg.Info, Count: pg.Count, Edges: make([]*model.CaseEdge, len(pg.Items))}
 	ids := make([]uuid.UUID, len(pg.Items))
 	for i, c := range pg.Items {
 		out.Edges[i] = &model.CaseEdge{Cursor: pg.Cursors[i], Node: c}
@@ -157,6 +167,10 @@ func (r *violationResolver) Type(ctx context.Context, obj *casefile.Violation) (
 
 func (r *Resolver) Case() generated.CaseResolver { return &caseResolver{r} }
 
+func (r *Resolver) CaseConnection() generated.CaseConnectionResolver {
+	return &caseConnectionResolver{r}
+}
+
 func (r *Resolver) CaseNote() generated.CaseNoteResolver { return &caseNoteResolver{r} }
 
 func (r *Resolver) Child() generated.ChildResolver { return &childResolver{r} }
@@ -164,8 +178,9 @@ func (r *Resolver) Child() generated.ChildResolver { return &childResolver{r} }
 func (r *Resolver) Violation() generated.ViolationResolver { return &violationResolver{r} }
 
 type (
-	caseResolver      struct{ *Resolver }
-	caseNoteResolver  struct{ *Resolver }
-	childResolver     struct{ *Resolver }
-	violationResolver struct{ *Resolver }
+	caseResolver           struct{ *Resolver }
+	caseConnectionResolver struct{ *Resolver }
+	caseNoteResolver       struct{ *Resolver }
+	childResolver          struct{ *Resolver }
+	violationResolver      struct{ *Resolver }
 )

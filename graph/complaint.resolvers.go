@@ -63,6 +63,16 @@ func (r *complaintResolver) Case(ctx context.Context, obj *complaint.Complaint) 
 	return loader.For(ctx).Case.Load(ctx, *obj.CaseID)
 }
 
+func (r *complaintConnectionResolver) TotalCount(ctx context.Context, obj *model.ComplaintConnection) (int, error) {
+	n, _, err := obj.Count.Count(ctx)
+	return n, err
+}
+
+func (r *complaintConnectionResolver) TotalCountCapped(ctx context.Context, obj *model.ComplaintConnection) (bool, error) {
+	_, capped, err := obj.Count.Count(ctx)
+	return capped, err
+}
+
 func (r *complaintStatusResolver) Status(ctx context.Context, obj *complaint.PublicStatus) (string, error) {
 	return string(obj.Status), nil
 }
@@ -132,7 +142,7 @@ func (r *queryResolver) Complaints(ctx context.Context, filter *complaint.Filter
 	if err != nil {
 		return nil, err
 	}
-	out := &model.ComplaintConnection{PageInfo: &pg.Info, TotalCount: pg.TotalCount, Edges: make([]*model.ComplaintEdge, len(pg.Items))}
+	out := &model.ComplaintConnection{PageInfo: &pg.Info, Count: pg.Count, Edges: make([]*model.ComplaintEdge, len(pg.Items))}
 	for i, c := range pg.Items {
 		out.Edges[i] = &model.ComplaintEdge{Cursor: pg.Cursors[i], Node: c}
 	}
@@ -145,11 +155,16 @@ func (r *queryResolver) ComplaintStatus(ctx context.Context, trackingCode string
 
 func (r *Resolver) Complaint() generated.ComplaintResolver { return &complaintResolver{r} }
 
+func (r *Resolver) ComplaintConnection() generated.ComplaintConnectionResolver {
+	return &complaintConnectionResolver{r}
+}
+
 func (r *Resolver) ComplaintStatus() generated.ComplaintStatusResolver {
 	return &complaintStatusResolver{r}
 }
 
 type (
-	complaintResolver       struct{ *Resolver }
-	complaintStatusResolver struct{ *Resolver }
+	complaintResolver           struct{ *Resolver }
+	complaintConnectionResolver struct{ *Resolver }
+	complaintStatusResolver     struct{ *Resolver }
 )

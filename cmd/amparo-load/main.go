@@ -1,9 +1,13 @@
 // Command amparo-load puts a running Amparo under load and reports
 // throughput and latency percentiles: the measured figures of the README
-// come from it. It speaks to the server only through its public HTTP API.
+// come from it. Load goes through the public HTTP API only; --seed writes
+// synthetic cases straight into the database (AMPARO_DATABASE_URL) first,
+// for measuring at the size of a country.
 //
+//	set -a; . .amparo/dev.env; set +a
+//	amparo-load --seed 1000000
 //	TOKEN=$(amparo token --data-dir .amparo --user officer@pgn.demo)
-//	amparo-load --url http://127.0.0.1:8080/graphql --token "$TOKEN" --op fileCase -c 16 -d 20s
+//	amparo-load --url http://127.0.0.1:8080/graphql --token "$TOKEN" --op casesByDepartment -c 16 -d 20s --json
 package main
 
 import (
@@ -22,6 +26,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/jmoiron/sqlx"
 )
 
 func main() {
@@ -35,15 +41,50 @@ func main() {
 
 const fileCase = `mutation($in: FileCaseInput!) { fileCase(input: $in) { case { id } } }`
 
+// pageOf50 is the page an officer's list shows: 50 cases with their child
+// and violations.
+const pageOf50 = `query($f: CaseFilter) { cases(first: 50, filter: $f) { edges { node { id reference status urgency dueAt
+  child { ageBand sex nationality } violations { type { code } } } } } }`
+
+// lists are the list and queue operations, each a page of 50.
+var lists = map[string]map[string]any{
+	"cases":             nil,
+	"casesByDepartment": {"departments": []string{"GT-13"}},
+	"casesByUrgency":    {"urgency": []string{"HIGH"}},
+	"casesByStatus":     {"status": []string{"ASSESSMENT"}},
+	"assignedToMe":      {"assignedToMe": true},
+	"unassigned":        {"unassigned": true},
+	"overdue":           {"overdue": true},
+}
+
 func run(ctx context.Context, args []string, out io.Writer) error {
 	fs := flag.NewFlagSet("amparo-load", flag.ContinueOnError)
 	url := fs.String("url", "http://127.0.0.1:8080/graphql", "GraphQL endpoint")
 	token := fs.String("token", os.Getenv("AMPARO_TOKEN"), "bearer token (or AMPARO_TOKEN)")
-	op := fs.String("op", "fileCase", "fileCase, case (read one case back) or cases (a page of 20)")
+	op := fs.String("op", "fileCase", "fileCase, case (read one case back), or a page of 50: cases, casesByDepartment, casesByUrgency, casesByStatus, assignedToMe, unassigned, overdue")
 	conc := fs.Int("c", 16, "concurrent clients")
 	dur := fs.Duration("d", 20*time.Second, "how long to run")
+	seedN := fs.Int("seed", 0, "write N synthetic cases through AMPARO_DATABASE_URL, then exit")
+	seedWith := fs.Uint64("seed-random", 1, "random seed of --seed, for repeatable data sets")
+	asJSON := fs.Bool("json", false, "print the summary as one JSON object")
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	if *seedN > 0 {
+		dbURL := os.Getenv("AMPARO_DATABASE_URL")
+		if dbURL == "" {
+			return errors.New("--seed writes through AMPARO_DATABASE_URL, which is not set (set -a; . .amparo/dev.env; set +a)")
+		}
+		db, err := sqlx.Open("postgres", dbURL)
+		if err != nil {
+			return err
+		}
+		defer db.Close()
+		s, err := newSeeder(ctx, db, *seedWith)
+		if err != nil {
+			return err
+		}
+		return s.Seed(ctx, *seedN, out)
 	}
 	if *token == "" {
 		return errors.New("--token is required")
@@ -83,8 +124,9 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 			return post(ctx, fileCase, map[string]any{"in": input()})
 		case "case":
 			return post(ctx, `query($id: ID!) { case(id: $id) { id reference violations { type { code } } } }`, map[string]any{"id": caseID})
-		case "cases":
-			return post(ctx, `{ cases(first: 20) { totalCount edges { node { id reference violations { type { code } } evidence { id } } } } }`, nil)
+		}
+		if f, ok := lists[*op]; ok {
+			return post(ctx, pageOf50, map[string]any{"f": f})
 		}
 		return fmt.Errorf("unknown --op %q", *op)
 	}
@@ -130,6 +172,15 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 			return 0
 		}
 		return latencies[min(len(latencies)-1, int(float64(len(latencies))*p))]
+	}
+	if *asJSON {
+		summary := map[string]any{"op": *op, "clients": *conc, "seconds": elapsed.Seconds(), "ok": len(latencies),
+			"failed": failures.Load(), "ratePerSecond": float64(len(latencies)) / elapsed.Seconds(),
+			"p50ms": ms(pct(0.50)), "p95ms": ms(pct(0.95)), "p99ms": ms(pct(0.99))}
+		if e := firstErr.Load(); e != nil {
+			summary["firstError"] = e
+		}
+		return json.NewEncoder(out).Encode(summary)
 	}
 	fmt.Fprintf(out, "op=%s clients=%d duration=%s ok=%d failed=%d rate=%.0f/s p50=%s p95=%s p99=%s\n",
 		*op, *conc, elapsed.Round(time.Millisecond), len(latencies), failures.Load(),
@@ -178,3 +229,5 @@ func input() map[string]any {
 		"summary":        "Adolescente retornado vía aérea sin evaluación de interés superior.",
 	}
 }
+
+func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"fmt"
 	"slices"
 	"strings"
@@ -459,5 +460,31 @@ func TestScalarInputErrors(t *testing.T) {
 	res = app.do(officer, `{ nonsense }`, nil)
 	if len(res.Errors) != 1 || res.Errors[0].Extensions.Code != "BAD_USER_INPUT" {
 		t.Fatalf("got %+v", res.Errors)
+	}
+}
+
+// A list counts its records only when totalCount is asked for, once
+// whether or not totalCountCapped is asked too.
+func TestCaseListCountsOnlyWhenAsked(t *testing.T) {
+	var counter statementCounter
+	app := newTestApp(t, func(c *config) { c.wrapDB = counter.wrap })
+	officer := app.token("officer@pgn.demo")
+	seedCases(t, app, 3)
+	waitCached(t, app, &counter, officer)
+	statements := func(q string) (int64, json.RawMessage) {
+		before := counter.count()
+		res := app.do(officer, q, nil)
+		if len(res.Errors) > 0 {
+			t.Fatalf("%s: %+v", q, res.Errors)
+		}
+		return counter.count() - before, res.Data
+	}
+	without, _ := statements(`{ cases(first: 5) { edges { node { id } } } }`)
+	with, data := statements(`{ cases(first: 5) { totalCount totalCountCapped edges { node { id } } } }`)
+	if with != without+1 {
+		t.Fatalf("statements without totalCount %d, with it %d: want exactly one more", without, with)
+	}
+	if !strings.Contains(string(data), `"totalCount":3`) || !strings.Contains(string(data), `"totalCountCapped":false`) {
+		t.Fatalf("counted %s", data)
 	}
 }

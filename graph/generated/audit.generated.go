@@ -24,6 +24,10 @@ type AuditEventResolver interface {
 
 	Details(ctx context.Context, obj *audit.Row) (string, error)
 }
+type AuditEventConnectionResolver interface {
+	TotalCount(ctx context.Context, obj *model.AuditEventConnection) (int, error)
+	TotalCountCapped(ctx context.Context, obj *model.AuditEventConnection) (bool, error)
+}
 type AuditProofResolver interface {
 	Canonical(ctx context.Context, obj *audit.Proof) (string, error)
 
@@ -387,7 +391,7 @@ func (ec *executionContext) _AuditEventConnection_totalCount(ctx context.Context
 			return ec.fieldContext_AuditEventConnection_totalCount(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return obj.TotalCount, nil
+			return ec.Resolvers.AuditEventConnection().TotalCount(ctx, obj)
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
@@ -398,7 +402,30 @@ func (ec *executionContext) _AuditEventConnection_totalCount(ctx context.Context
 	)
 }
 func (ec *executionContext) fieldContext_AuditEventConnection_totalCount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("AuditEventConnection", field, false, false, "Int")
+	return graphql.NewScalarFieldContext("AuditEventConnection", field, true, true, "Int")
+}
+
+func (ec *executionContext) _AuditEventConnection_totalCountCapped(ctx context.Context, field graphql.CollectedField, obj *model.AuditEventConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AuditEventConnection_totalCountCapped(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.AuditEventConnection().TotalCountCapped(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AuditEventConnection_totalCountCapped(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AuditEventConnection", field, true, true, "Boolean")
 }
 
 func (ec *executionContext) _AuditEventEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *model.AuditEventEdge) (ret graphql.Marshaler) {
@@ -794,18 +821,25 @@ func (ec *executionContext) _AuditEventConnection(ctx context.Context, sel ast.S
 		case "edges":
 			out.Values[i] = ec._AuditEventConnection_edges(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "pageInfo":
 			out.Values[i] = ec._AuditEventConnection_pageInfo(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "totalCount":
-			out.Values[i] = ec._AuditEventConnection_totalCount(ctx, field, obj)
-			if out.Values[i] == graphql.Null {
-				out.Invalids++
-			}
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._AuditEventConnection_totalCount(ctx, field, obj)
+				})
+		case "totalCountCapped":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._AuditEventConnection_totalCountCapped(ctx, field, obj)
+				})
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}

@@ -39,6 +39,10 @@ type CaseResolver interface {
 	Notes(ctx context.Context, obj *casefile.Case) ([]*casefile.Note, error)
 	NoteCount(ctx context.Context, obj *casefile.Case) (int, error)
 }
+type CaseConnectionResolver interface {
+	TotalCount(ctx context.Context, obj *model.CaseConnection) (int, error)
+	TotalCountCapped(ctx context.Context, obj *model.CaseConnection) (bool, error)
+}
 type CaseNoteResolver interface {
 	Corrects(ctx context.Context, obj *casefile.Note) (*string, error)
 }
@@ -731,7 +735,7 @@ func (ec *executionContext) _CaseConnection_totalCount(ctx context.Context, fiel
 			return ec.fieldContext_CaseConnection_totalCount(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return obj.TotalCount, nil
+			return ec.Resolvers.CaseConnection().TotalCount(ctx, obj)
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
@@ -742,7 +746,30 @@ func (ec *executionContext) _CaseConnection_totalCount(ctx context.Context, fiel
 	)
 }
 func (ec *executionContext) fieldContext_CaseConnection_totalCount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("CaseConnection", field, false, false, "Int")
+	return graphql.NewScalarFieldContext("CaseConnection", field, true, true, "Int")
+}
+
+func (ec *executionContext) _CaseConnection_totalCountCapped(ctx context.Context, field graphql.CollectedField, obj *model.CaseConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CaseConnection_totalCountCapped(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.CaseConnection().TotalCountCapped(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CaseConnection_totalCountCapped(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CaseConnection", field, true, true, "Boolean")
 }
 
 func (ec *executionContext) _CaseEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *model.CaseEdge) (ret graphql.Marshaler) {
@@ -2507,18 +2534,25 @@ func (ec *executionContext) _CaseConnection(ctx context.Context, sel ast.Selecti
 		case "edges":
 			out.Values[i] = ec._CaseConnection_edges(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "pageInfo":
 			out.Values[i] = ec._CaseConnection_pageInfo(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "totalCount":
-			out.Values[i] = ec._CaseConnection_totalCount(ctx, field, obj)
-			if out.Values[i] == graphql.Null {
-				out.Invalids++
-			}
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._CaseConnection_totalCount(ctx, field, obj)
+				})
+		case "totalCountCapped":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._CaseConnection_totalCountCapped(ctx, field, obj)
+				})
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}

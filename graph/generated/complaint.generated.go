@@ -39,6 +39,10 @@ type ComplaintResolver interface {
 
 	Case(ctx context.Context, obj *complaint.Complaint) (*casefile.Case, error)
 }
+type ComplaintConnectionResolver interface {
+	TotalCount(ctx context.Context, obj *model.ComplaintConnection) (int, error)
+	TotalCountCapped(ctx context.Context, obj *model.ComplaintConnection) (bool, error)
+}
 type ComplaintStatusResolver interface {
 	Status(ctx context.Context, obj *complaint.PublicStatus) (string, error)
 }
@@ -808,7 +812,7 @@ func (ec *executionContext) _ComplaintConnection_totalCount(ctx context.Context,
 			return ec.fieldContext_ComplaintConnection_totalCount(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return obj.TotalCount, nil
+			return ec.Resolvers.ComplaintConnection().TotalCount(ctx, obj)
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
@@ -819,7 +823,30 @@ func (ec *executionContext) _ComplaintConnection_totalCount(ctx context.Context,
 	)
 }
 func (ec *executionContext) fieldContext_ComplaintConnection_totalCount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("ComplaintConnection", field, false, false, "Int")
+	return graphql.NewScalarFieldContext("ComplaintConnection", field, true, true, "Int")
+}
+
+func (ec *executionContext) _ComplaintConnection_totalCountCapped(ctx context.Context, field graphql.CollectedField, obj *model.ComplaintConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ComplaintConnection_totalCountCapped(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.ComplaintConnection().TotalCountCapped(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ComplaintConnection_totalCountCapped(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ComplaintConnection", field, true, true, "Boolean")
 }
 
 func (ec *executionContext) _ComplaintEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *model.ComplaintEdge) (ret graphql.Marshaler) {
@@ -1858,18 +1885,25 @@ func (ec *executionContext) _ComplaintConnection(ctx context.Context, sel ast.Se
 		case "edges":
 			out.Values[i] = ec._ComplaintConnection_edges(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "pageInfo":
 			out.Values[i] = ec._ComplaintConnection_pageInfo(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "totalCount":
-			out.Values[i] = ec._ComplaintConnection_totalCount(ctx, field, obj)
-			if out.Values[i] == graphql.Null {
-				out.Invalids++
-			}
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._ComplaintConnection_totalCount(ctx, field, obj)
+				})
+		case "totalCountCapped":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._ComplaintConnection_totalCountCapped(ctx, field, obj)
+				})
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}

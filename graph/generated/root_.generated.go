@@ -29,12 +29,15 @@ type ResolverRoot interface {
 	Account() AccountResolver
 	Alert() AlertResolver
 	AuditEvent() AuditEventResolver
+	AuditEventConnection() AuditEventConnectionResolver
 	AuditProof() AuditProofResolver
 	Case() CaseResolver
+	CaseConnection() CaseConnectionResolver
 	CaseNote() CaseNoteResolver
 	Child() ChildResolver
 	ChildMatch() ChildMatchResolver
 	Complaint() ComplaintResolver
+	ComplaintConnection() ComplaintConnectionResolver
 	ComplaintStatus() ComplaintStatusResolver
 	EntryPoint() EntryPointResolver
 	IdentityReveal() IdentityRevealResolver
@@ -105,9 +108,10 @@ type ComplexityRoot struct {
 	}
 
 	AuditEventConnection struct {
-		Edges      func(childComplexity int) int
-		PageInfo   func(childComplexity int) int
-		TotalCount func(childComplexity int) int
+		Edges            func(childComplexity int) int
+		PageInfo         func(childComplexity int) int
+		TotalCount       func(childComplexity int) int
+		TotalCountCapped func(childComplexity int) int
 	}
 
 	AuditEventEdge struct {
@@ -151,9 +155,10 @@ type ComplexityRoot struct {
 	}
 
 	CaseConnection struct {
-		Edges      func(childComplexity int) int
-		PageInfo   func(childComplexity int) int
-		TotalCount func(childComplexity int) int
+		Edges            func(childComplexity int) int
+		PageInfo         func(childComplexity int) int
+		TotalCount       func(childComplexity int) int
+		TotalCountCapped func(childComplexity int) int
 	}
 
 	CaseEdge struct {
@@ -241,9 +246,10 @@ type ComplexityRoot struct {
 	}
 
 	ComplaintConnection struct {
-		Edges      func(childComplexity int) int
-		PageInfo   func(childComplexity int) int
-		TotalCount func(childComplexity int) int
+		Edges            func(childComplexity int) int
+		PageInfo         func(childComplexity int) int
+		TotalCount       func(childComplexity int) int
+		TotalCountCapped func(childComplexity int) int
 	}
 
 	ComplaintEdge struct {
@@ -686,6 +692,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.AuditEventConnection.TotalCount(childComplexity), true
+	case "AuditEventConnection.totalCountCapped":
+		if e.ComplexityRoot.AuditEventConnection.TotalCountCapped == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AuditEventConnection.TotalCountCapped(childComplexity), true
 
 	case "AuditEventEdge.cursor":
 		if e.ComplexityRoot.AuditEventEdge.Cursor == nil {
@@ -894,6 +906,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.CaseConnection.TotalCount(childComplexity), true
+	case "CaseConnection.totalCountCapped":
+		if e.ComplexityRoot.CaseConnection.TotalCountCapped == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CaseConnection.TotalCountCapped(childComplexity), true
 
 	case "CaseEdge.cursor":
 		if e.ComplexityRoot.CaseEdge.Cursor == nil {
@@ -1264,6 +1282,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.ComplaintConnection.TotalCount(childComplexity), true
+	case "ComplaintConnection.totalCountCapped":
+		if e.ComplexityRoot.ComplaintConnection.TotalCountCapped == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ComplaintConnection.TotalCountCapped(childComplexity), true
 
 	case "ComplaintEdge.cursor":
 		if e.ComplexityRoot.ComplaintEdge.Cursor == nil {
@@ -2323,7 +2347,10 @@ input AuditEventFilter {
 type AuditEventConnection {
   edges: [AuditEventEdge!]!
   pageInfo: PageInfo!
+  "How many the whole list holds (every page), exact up to 10,000: past that it says 10,000 and totalCountCapped. Counted only when asked for."
   totalCount: Int!
+  "True when the list holds more than totalCount says."
+  totalCountCapped: Boolean!
 }
 
 type AuditEventEdge {
@@ -2443,7 +2470,10 @@ input CaseFilter {
 type CaseConnection {
   edges: [CaseEdge!]!
   pageInfo: PageInfo!
+  "How many the whole list holds (every page), exact up to 10,000: past that it says 10,000 and totalCountCapped. Counted only when asked for."
   totalCount: Int!
+  "True when the list holds more than totalCount says."
+  totalCountCapped: Boolean!
 }
 
 type CaseEdge {
@@ -2736,7 +2766,10 @@ input ComplaintFilter {
 type ComplaintConnection {
   edges: [ComplaintEdge!]!
   pageInfo: PageInfo!
+  "How many the whole list holds (every page), exact up to 10,000: past that it says 10,000 and totalCountCapped. Counted only when asked for."
   totalCount: Int!
+  "True when the list holds more than totalCount says."
+  totalCountCapped: Boolean!
 }
 
 type ComplaintEdge {
@@ -3153,6 +3186,8 @@ func (ec *executionContext) childFields_AuditEventConnection(ctx context.Context
 		return ec.fieldContext_AuditEventConnection_pageInfo(ctx, field)
 	case "totalCount":
 		return ec.fieldContext_AuditEventConnection_totalCount(ctx, field)
+	case "totalCountCapped":
+		return ec.fieldContext_AuditEventConnection_totalCountCapped(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type AuditEventConnection", field.Name)
 }
@@ -3245,6 +3280,8 @@ func (ec *executionContext) childFields_CaseConnection(ctx context.Context, fiel
 		return ec.fieldContext_CaseConnection_pageInfo(ctx, field)
 	case "totalCount":
 		return ec.fieldContext_CaseConnection_totalCount(ctx, field)
+	case "totalCountCapped":
+		return ec.fieldContext_CaseConnection_totalCountCapped(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type CaseConnection", field.Name)
 }
@@ -3425,6 +3462,8 @@ func (ec *executionContext) childFields_ComplaintConnection(ctx context.Context,
 		return ec.fieldContext_ComplaintConnection_pageInfo(ctx, field)
 	case "totalCount":
 		return ec.fieldContext_ComplaintConnection_totalCount(ctx, field)
+	case "totalCountCapped":
+		return ec.fieldContext_ComplaintConnection_totalCountCapped(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type ComplaintConnection", field.Name)
 }

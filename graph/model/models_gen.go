@@ -33,9 +33,13 @@ type AlertEdge struct {
 }
 
 type AuditEventConnection struct {
-	Edges      []*AuditEventEdge `json:"edges"`
-	PageInfo   *page.Info        `json:"pageInfo"`
-	TotalCount int               `json:"totalCount"`
+	Edges    []*AuditEventEdge `json:"edges"`
+	PageInfo *page.Info        `json:"pageInfo"`
+	// How many the whole list holds (every page), exact up to 10,000: past that it says 10,000 and totalCountCapped. Counted only when asked for.
+	TotalCount int `json:"totalCount"`
+	// True when the list holds more than totalCount says.
+	TotalCountCapped bool          `json:"totalCountCapped"`
+	Count            *page.Counter `json:"-"`
 }
 
 type AuditEventEdge struct {
@@ -44,9 +48,13 @@ type AuditEventEdge struct {
 }
 
 type CaseConnection struct {
-	Edges      []*CaseEdge `json:"edges"`
-	PageInfo   *page.Info  `json:"pageInfo"`
-	TotalCount int         `json:"totalCount"`
+	Edges    []*CaseEdge `json:"edges"`
+	PageInfo *page.Info  `json:"pageInfo"`
+	// How many the whole list holds (every page), exact up to 10,000: past that it says 10,000 and totalCountCapped. Counted only when asked for.
+	TotalCount int `json:"totalCount"`
+	// True when the list holds more than totalCount says.
+	TotalCountCapped bool          `json:"totalCountCapped"`
+	Count            *page.Counter `json:"-"`
 }
 
 type CaseEdge struct {
@@ -63,9 +71,13 @@ type CasePayload struct {
 }
 
 type ComplaintConnection struct {
-	Edges      []*ComplaintEdge `json:"edges"`
-	PageInfo   *page.Info       `json:"pageInfo"`
-	TotalCount int              `json:"totalCount"`
+	Edges    []*ComplaintEdge `json:"edges"`
+	PageInfo *page.Info       `json:"pageInfo"`
+	// How many the whole list holds (every page), exact up to 10,000: past that it says 10,000 and totalCountCapped. Counted only when asked for.
+	TotalCount int `json:"totalCount"`
+	// True when the list holds more than totalCount says.
+	TotalCountCapped bool          `json:"totalCountCapped"`
+	Count            *page.Counter `json:"-"`
 }
 
 type ComplaintEdge struct {

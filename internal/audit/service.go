@@ -110,10 +110,7 @@ func (s *Service) Events(ctx context.Context, f EventFilter, first *int, after *
 	if f.OccurredBefore != nil {
 		add("e.occurred_at <", *f.OccurredBefore)
 	}
-	var total int
-	if err := s.db.GetContext(ctx, &total, `SELECT count(*) FROM audit.events e WHERE `+where, args...); err != nil {
-		return nil, apperr.Wrap(op, postgres.MapError(err))
-	}
+	count := postgres.Counter(s.db, "audit.events e", where, args)
 	if hasCursor {
 		add("e.id <", cursor)
 	}
@@ -141,7 +138,7 @@ WHERE ` + where + ` ORDER BY e.id DESC LIMIT ` + args.Add(size+1)
 		return nil, apperr.Wrap(op, postgres.MapError(err))
 	}
 	out := page.Cut(size, hasCursor, list, func(r *Row) string { return formatCursor(r.ID) })
-	out.TotalCount = total
+	out.Count = count
 	return &out, nil
 }
 

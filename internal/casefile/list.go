@@ -61,11 +61,7 @@ func (s *Service) List(ctx context.Context, f Filter, first *int, after *string)
 	if err != nil {
 		return nil, apperr.Wrap(op, err)
 	}
-	var total int
-	if err := sqlx.GetContext(ctx, s.db, &total,
-		`SELECT count(*) FROM cases c JOIN children ch ON ch.id = c.child_id WHERE `+where, a...); err != nil {
-		return nil, apperr.Wrap(op, postgres.MapError(err))
-	}
+	count := postgres.Counter(s.db, "cases c JOIN children ch ON ch.id = c.child_id", where, a)
 	if req.After != nil {
 		where += fmt.Sprintf(" AND (c.created_at, c.id) < (%s, %s)", a.Add(req.After.At), a.Add(req.After.ID))
 	}
@@ -82,7 +78,7 @@ ORDER BY c.created_at DESC, c.id DESC LIMIT ` + a.Add(req.Size+1)
 		cases[i] = rows[i].toCase()
 	}
 	out := page.Cut(req.Size, req.After != nil, cases, func(c *Case) string { return page.Cursor{At: c.CreatedAt, ID: c.ID}.String() })
-	out.TotalCount = total
+	out.Count = count
 	if err := loadViolations(ctx, s.db, out.Items); err != nil {
 		return nil, apperr.Wrap(op, postgres.MapError(err))
 	}

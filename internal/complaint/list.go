@@ -99,10 +99,7 @@ func (s *Service) List(ctx context.Context, f Filter, first *int, after *string)
 		return nil, apperr.Wrap(op, err)
 	}
 	where := strings.Join(conds, " AND ")
-	var total int
-	if err := sqlx.GetContext(ctx, s.db, &total, `SELECT count(*) FROM complaints k WHERE `+where, a...); err != nil {
-		return nil, apperr.Wrap(op, postgres.MapError(err))
-	}
+	count := postgres.Counter(s.db, "complaints k", where, a)
 	if req.After != nil {
 		where += fmt.Sprintf(" AND (k.submitted_at, k.id) < (%s, %s)", a.Add(req.After.At), a.Add(req.After.ID))
 	}
@@ -118,6 +115,6 @@ func (s *Service) List(ctx context.Context, f Filter, first *int, after *string)
 	out := page.Cut(req.Size, req.After != nil, list, func(c *Complaint) string {
 		return page.Cursor{At: c.SubmittedAt, ID: c.ID}.String()
 	})
-	out.TotalCount = total
+	out.Count = count
 	return &out, nil
 }

@@ -5,10 +5,12 @@
 package page
 
 import (
+	"context"
 	"encoding/base64"
 	"fmt"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/google/uuid"
@@ -108,10 +110,45 @@ func NewRequest(first *int, after *string) (Request, error) {
 
 // Of is one page of items, newest first.
 type Of[T any] struct {
-	Items      []T
-	Cursors    []string
-	Info       Info
+	Items   []T
+	Cursors []string
+	Info    Info
+	// Count counts the whole list (every page), only if asked.
+	Count *Counter
+	// TotalCount is the count of lists that always count; prefer Count.
 	TotalCount int
+}
+
+// CountLimit bounds a count: a list's count is exact up to it, and past it
+// only says "more", so that no count scans a million rows.
+const CountLimit = 10_000
+
+// Counter counts a list's records once, when first asked (a client that
+// does not select totalCount costs no count), up to CountLimit.
+type Counter struct {
+	fn   func(ctx context.Context, limit int) (int, error)
+	once sync.Once
+	n    int
+	err  error
+}
+
+// NewCounter returns a Counter that counts with fn, which must count at
+// most limit records.
+func NewCounter(fn func(ctx context.Context, limit int) (int, error)) *Counter {
+	return &Counter{fn: fn}
+}
+
+// Count returns the number of records, exact up to CountLimit; capped
+// reports that there are more.
+func (c *Counter) Count(ctx context.Context) (n int, capped bool, err error) {
+	if c == nil {
+		return 0, false, nil
+	}
+	c.once.Do(func() { c.n, c.err = c.fn(ctx, CountLimit+1) })
+	if c.n > CountLimit {
+		return CountLimit, true, c.err
+	}
+	return c.n, false, c.err
 }
 
 // Cut makes a page of rows fetched with LIMIT size+1 after a cursor (when

@@ -1,6 +1,7 @@
 package page
 
 import (
+	"context"
 	"testing"
 	"time"
 
@@ -43,3 +44,37 @@ func TestSize(t *testing.T) {
 }
 
 func ptr(n int) *int { return &n }
+
+func TestCounter(t *testing.T) {
+	ctx := context.Background()
+	for _, tc := range []struct {
+		name       string
+		records    int
+		want       int
+		wantCapped bool
+	}{
+		{"Exact", 42, 42, false},
+		{"ExactAtTheLimit", CountLimit, CountLimit, false},
+		{"CappedPastTheLimit", 1_000_000, CountLimit, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			calls := 0
+			c := NewCounter(func(_ context.Context, limit int) (int, error) {
+				calls++
+				return min(tc.records, limit), nil
+			})
+			for range 2 {
+				n, capped, err := c.Count(ctx)
+				if err != nil || n != tc.want || capped != tc.wantCapped {
+					t.Fatalf("Count = %d, %v, %v; want %d, %v", n, capped, err, tc.want, tc.wantCapped)
+				}
+			}
+			if calls != 1 {
+				t.Fatalf("counted %d times, want once", calls)
+			}
+		})
+	}
+	t.Run("NeverAskedNeverCounted", func(t *testing.T) {
+		NewCounter(func(context.Context, int) (int, error) { t.Fatal("counted"); return 0, nil })
+	})
+}

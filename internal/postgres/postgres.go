@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"slices"
 	"strconv"
 	"time"
 
@@ -18,6 +19,7 @@ import (
 	"github.com/lib/pq"
 
 	"amparo/internal/apperr"
+	"amparo/internal/page"
 )
 
 // Open connects to url and checks the connection. The pool is sized for a
@@ -160,4 +162,18 @@ func CountByCase(ctx context.Context, db sqlx.QueryerContext, table string, ids 
 		out[r.CaseID] = r.N
 	}
 	return out, nil
+}
+
+// Counter counts the rows of "FROM from WHERE where" with args, when first
+// asked and up to the limit it is asked for: a list's totalCount.
+func Counter(db sqlx.QueryerContext, from, where string, args Args) *page.Counter {
+	args = slices.Clone(args) // the caller goes on adding its cursor's conditions
+	return page.NewCounter(func(ctx context.Context, limit int) (int, error) {
+		q := `SELECT count(*) FROM (SELECT 1 FROM ` + from + ` WHERE ` + where + ` LIMIT ` + strconv.Itoa(limit) + `) AS x`
+		var n int
+		if err := sqlx.GetContext(ctx, db, &n, q, args...); err != nil {
+			return 0, MapError(err)
+		}
+		return n, nil
+	})
 }
