@@ -33,6 +33,16 @@ func (r *alertResolver) Read(ctx context.Context, obj *alert.Alert) (bool, error
 	return obj.ReadAt != nil, nil
 }
 
+func (r *alertConnectionResolver) TotalCount(ctx context.Context, obj *model.AlertConnection) (int, error) {
+	n, _, err := obj.Count.Count(ctx)
+	return n, err
+}
+
+func (r *alertConnectionResolver) TotalCountCapped(ctx context.Context, obj *model.AlertConnection) (bool, error) {
+	_, capped, err := obj.Count.Count(ctx)
+	return capped, err
+}
+
 func (r *mutationResolver) MarkAlertsRead(ctx context.Context, ids []string) (*model.MarkAlertsReadPayload, error) {
 	parsed := make([]uuid.UUID, len(ids))
 	for i, s := range ids {
@@ -54,7 +64,7 @@ func (r *queryResolver) Alerts(ctx context.Context, unreadOnly *bool, first *int
 	if err != nil {
 		return nil, err
 	}
-	out := &model.AlertConnection{PageInfo: &pg.Info, TotalCount: pg.TotalCount, Edges: make([]*model.AlertEdge, len(pg.Items))}
+	out := &model.AlertConnection{PageInfo: &pg.Info, Count: pg.Count, Edges: make([]*model.AlertEdge, len(pg.Items))}
 	for i, a := range pg.Items {
 		out.Edges[i] = &model.AlertEdge{Cursor: pg.Cursors[i], Node: a}
 	}
@@ -67,9 +77,14 @@ func (r *subscriptionResolver) Alerts(ctx context.Context) (<-chan *alert.Alert,
 
 func (r *Resolver) Alert() generated.AlertResolver { return &alertResolver{r} }
 
+func (r *Resolver) AlertConnection() generated.AlertConnectionResolver {
+	return &alertConnectionResolver{r}
+}
+
 func (r *Resolver) Subscription() generated.SubscriptionResolver { return &subscriptionResolver{r} }
 
 type (
-	alertResolver        struct{ *Resolver }
-	subscriptionResolver struct{ *Resolver }
+	alertResolver           struct{ *Resolver }
+	alertConnectionResolver struct{ *Resolver }
+	subscriptionResolver    struct{ *Resolver }
 )

@@ -28,6 +28,7 @@ type Config = graphql.Config[ResolverRoot, DirectiveRoot, ComplexityRoot]
 type ResolverRoot interface {
 	Account() AccountResolver
 	Alert() AlertResolver
+	AlertConnection() AlertConnectionResolver
 	AuditEvent() AuditEventResolver
 	AuditEventConnection() AuditEventConnectionResolver
 	AuditProof() AuditProofResolver
@@ -82,9 +83,10 @@ type ComplexityRoot struct {
 	}
 
 	AlertConnection struct {
-		Edges      func(childComplexity int) int
-		PageInfo   func(childComplexity int) int
-		TotalCount func(childComplexity int) int
+		Edges            func(childComplexity int) int
+		PageInfo         func(childComplexity int) int
+		TotalCount       func(childComplexity int) int
+		TotalCountCapped func(childComplexity int) int
 	}
 
 	AlertEdge struct {
@@ -587,6 +589,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.AlertConnection.TotalCount(childComplexity), true
+	case "AlertConnection.totalCountCapped":
+		if e.ComplexityRoot.AlertConnection.TotalCountCapped == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AlertConnection.TotalCountCapped(childComplexity), true
 
 	case "AlertEdge.cursor":
 		if e.ComplexityRoot.AlertEdge.Cursor == nil {
@@ -2298,7 +2306,10 @@ type AlertEdge {
 type AlertConnection {
   edges: [AlertEdge!]!
   pageInfo: PageInfo!
+  "How many the whole list holds (every page), exact up to 10,000: past that it says 10,000 and totalCountCapped. Counted only when asked for."
   totalCount: Int!
+  "True when the list holds more than totalCount says."
+  totalCountCapped: Boolean!
 }
 
 type MarkAlertsReadPayload {
@@ -3134,6 +3145,8 @@ func (ec *executionContext) childFields_AlertConnection(ctx context.Context, fie
 		return ec.fieldContext_AlertConnection_pageInfo(ctx, field)
 	case "totalCount":
 		return ec.fieldContext_AlertConnection_totalCount(ctx, field)
+	case "totalCountCapped":
+		return ec.fieldContext_AlertConnection_totalCountCapped(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type AlertConnection", field.Name)
 }

@@ -22,9 +22,13 @@ type AccountPayload struct {
 }
 
 type AlertConnection struct {
-	Edges      []*AlertEdge `json:"edges"`
-	PageInfo   *page.Info   `json:"pageInfo"`
-	TotalCount int          `json:"totalCount"`
+	Edges    []*AlertEdge `json:"edges"`
+	PageInfo *page.Info   `json:"pageInfo"`
+	// How many the whole list holds (every page), exact up to 10,000: past that it says 10,000 and totalCountCapped. Counted only when asked for.
+	TotalCount int `json:"totalCount"`
+	// True when the list holds more than totalCount says.
+	TotalCountCapped bool          `json:"totalCountCapped"`
+	Count            *page.Counter `json:"-"`
 }
 
 type AlertEdge struct {

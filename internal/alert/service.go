@@ -59,10 +59,7 @@ func (s *Service) List(ctx context.Context, unreadOnly bool, first *int, after *
 		conds = append(conds, "a.read_at IS NULL")
 	}
 	where := strings.Join(conds, " AND ")
-	var total int
-	if err := sqlx.GetContext(ctx, s.db, &total, `SELECT count(*) FROM alerts a WHERE `+where, a...); err != nil {
-		return nil, apperr.Wrap(op, postgres.MapError(err))
-	}
+	count := postgres.Counter(s.db, "alerts a", where, a)
 	if req.After != nil {
 		where += fmt.Sprintf(" AND (a.at, a.id) < (%s, %s)", a.Add(req.After.At), a.Add(req.After.ID))
 	}
@@ -74,7 +71,7 @@ func (s *Service) List(ctx context.Context, unreadOnly bool, first *int, after *
 	out := page.Cut(req.Size, req.After != nil, rows, func(al *Alert) string {
 		return page.Cursor{At: al.At, ID: al.ID}.String()
 	})
-	out.TotalCount = total
+	out.Count = count
 	return &out, nil
 }
 
