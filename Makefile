@@ -9,16 +9,16 @@ MINIO_VERSION := v0.0.0-20260212201848-7aac2a2c5b7c
 # keyed by version: a clean clone (as in CI) reuses it.
 MINIO_CACHE := $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/amparo/minio-$(MINIO_VERSION)
 
-.PHONY: run test generate generated vet bench clean postgres bin/minio wsclient
+.PHONY: run test generate generated vet bench clean postgres bin/minio web web-test web-generated node chromium screenshots wsclient
 
 # Run everything locally: a private PostgreSQL and MinIO under ./.amparo,
 # migrated and seeded, and the server. Pass flags with ARGS="...".
-run: postgres bin/minio
+run: postgres bin/minio web
 	go run ./cmd/amparo dev $(ARGS)
 
 # Run all tests against real PostgreSQL and MinIO servers, which the tests
 # start themselves, after checking that generated code matches its sources.
-test: postgres bin/minio generated wsclient
+test: postgres bin/minio generated web-test wsclient
 	AMPARO_MINIO_BIN=$(CURDIR)/bin/minio go test -count=1 -timeout 30m ./...
 
 # Generated code (gqlgen's, and the reference-data migration) must be what
@@ -43,9 +43,66 @@ wsclient:
 		echo "node/npm not found: the graphql-ws subscription tests will be skipped (apt-get install nodejs npm)"; \
 	fi
 
+# The web console (web/): built by Vite into internal/web/static/dist, which
+# the amparo binary embeds. Rebuilt only when its sources changed; its
+# dependencies come from the committed lockfile (npm ci).
+WEB_DIST := internal/web/static/dist/index.html
+WEB_SOURCES := $(shell find web/src web/public -type f 2>/dev/null) web/index.html web/vite.config.ts web/tsconfig.json web/package-lock.json
+web: $(WEB_DIST)
+$(WEB_DIST): web/node_modules/.package-lock.json $(WEB_SOURCES)
+	cd web && npm run build
+web/node_modules/.package-lock.json: web/package-lock.json | node
+	cd web && npm ci --no-audit --no-fund
+
+# Build and test the console: generated types up to date, type check, unit
+# tests (vitest), then the browser tests (Playwright driving Debian's
+# Chromium) against a real `amparo dev` that they start themselves.
+web-test: web web-generated chromium postgres bin/minio
+	cd web && npx vitest run
+	go build -o bin/amparo-e2e ./cmd/amparo
+	cd web && AMPARO_BIN=$(CURDIR)/bin/amparo-e2e AMPARO_MINIO_BIN=$(CURDIR)/bin/minio node e2e/run.mjs
+
+# The console's GraphQL types (web/src/gql) must be what GraphQL Code
+# Generator makes of the schema and the operations, as gqlgen's output is.
+WEB_GENERATED = find web/src/gql -type f | sort | xargs sha256sum
+web-generated: web/node_modules/.package-lock.json
+	@before=$$($(WEB_GENERATED)); (cd web && npx graphql-codegen --config codegen.ts >/dev/null); after=$$($(WEB_GENERATED)); \
+	if [ "$$before" != "$$after" ]; then \
+		echo "web/src/gql was out of date with the schema or the operations; it has been regenerated: review and commit it"; \
+		exit 1; \
+	fi
+
+# Screenshots of the main screens for the README (docs/screenshots).
+screenshots: web chromium postgres bin/minio
+	go build -o bin/amparo-e2e ./cmd/amparo
+	cd web && SCREENSHOTS=$(CURDIR)/docs/screenshots AMPARO_BIN=$(CURDIR)/bin/amparo-e2e AMPARO_MINIO_BIN=$(CURDIR)/bin/minio node e2e/run.mjs
+
+# Node.js 20.19 or newer (Vite 8) must be there; Debian 12's own package is
+# too old, so this only checks and says what to do.
+node:
+	@v=$$(node -p 'process.versions.node' 2>/dev/null || echo 0); \
+	if ! node -e 'const [a,b]=process.versions.node.split(".").map(Number); process.exit(a>20||(a===20&&b>=19)?0:1)' 2>/dev/null; then \
+		echo "Node.js 20.19 or newer is needed to build web/ (found $$v): install it, for example from nodesource"; \
+		exit 1; \
+	fi
+
+# Debian's Chromium, for the browser tests; installed with apt-get as root.
+chromium:
+	@if command -v chromium >/dev/null 2>&1; then \
+		exit 0; \
+	elif [ "$$(id -u)" = 0 ]; then \
+		echo "installing Chromium for the browser tests"; \
+		apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y chromium; \
+	else \
+		echo "Chromium not found: install it with"; \
+		echo "  sudo apt-get install -y chromium"; \
+		exit 1; \
+	fi
+
 # Regenerate generated code (GraphQL resolvers and models).
 generate:
 	go generate ./...
+	cd web && npx graphql-codegen --config codegen.ts
 
 # Static checks.
 vet:
@@ -57,7 +114,7 @@ bench: postgres bin/minio
 
 # Remove build outputs from the checkout. The cached MinIO build stays.
 clean:
-	rm -rf bin
+	rm -rf bin internal/web/static/dist
 
 # Link ./bin/minio to the cached MinIO build, building it first if needed.
 # Phony, so that a change of MINIO_VERSION always relinks.

@@ -3,9 +3,12 @@ package main
 import (
 	"database/sql/driver"
 	"fmt"
+	"net/http"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/jmoiron/sqlx"
 
 	"amparo/internal/blob"
 )
@@ -39,6 +42,13 @@ type config struct {
 	Dev              bool          // GraphiQL and friends; set by `amparo dev` only
 	ShutdownGrace    int           // seconds
 	Alerts           alertConfig
+	// ConsoleClientID is the OIDC client (public, code flow with PKCE) of
+	// the web console; the console cannot sign in without it under OIDC.
+	ConsoleClientID string
+
+	// devRoutes, set by `amparo dev` only, mounts dev-only endpoints (the
+	// console's demo sign-in).
+	devRoutes func(*http.ServeMux, *sqlx.DB)
 
 	// wrapDB, when set, wraps the database connector (tests count
 	// statements with it).
@@ -130,6 +140,7 @@ func loadConfig(getenv func(string) string) (*config, error) {
 	}
 	optional(&c.OIDCIssuer, "AMPARO_OIDC_ISSUER")
 	optional(&c.OIDCAudience, "AMPARO_OIDC_AUDIENCE")
+	optional(&c.ConsoleClientID, "AMPARO_OIDC_CLIENT_ID")
 	switch {
 	case c.OIDCIssuer != "" && c.OIDCAudience == "":
 		return nil, &configError{"AMPARO_OIDC_AUDIENCE", "is required with AMPARO_OIDC_ISSUER"}

@@ -67,7 +67,8 @@ func devCmd(ctx context.Context, args []string, getenv func(string) string, stdo
 	if err := prepareDatabase(ctx, pg, appPassword, sealerPassword); err != nil {
 		return err
 	}
-	if _, err := auth.LoadDevIssuer(abs, true); err != nil {
+	iss, err := auth.LoadDevIssuer(abs, true)
+	if err != nil {
 		return err
 	}
 	if _, err := audit.LoadOrCreateSigner(filepath.Join(abs, "audit-signing.key"), true); err != nil {
@@ -103,8 +104,9 @@ func devCmd(ctx context.Context, args []string, getenv func(string) string, stdo
 		return err
 	}
 	cfg.Listen, cfg.Dev = *listen, true
+	cfg.devRoutes = mountDevSignIn(iss)
 	return serve(ctx, cfg, log, func(addr string) {
-		fmt.Fprintf(stdout, "Amparo is running: http://%s/graphql (GraphiQL in a browser)\n", addr)
+		fmt.Fprintf(stdout, "Amparo is running: http://%s/ (web console; GraphiQL at /graphql)\n", addr)
 		fmt.Fprintf(stdout, "  token:   go run ./cmd/amparo token --data-dir %s --user officer@pgn.demo\n", *dir)
 		fmt.Fprintf(stdout, "  replica: set -a; . %s; set +a; go run ./cmd/amparo serve\n", filepath.Join(*dir, "dev.env"))
 	})

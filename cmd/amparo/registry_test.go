@@ -348,7 +348,10 @@ func TestCaseListNoNPlusOne(t *testing.T) {
 		}
 		return counter.count() - before
 	}
-	one, ten, hundred := measure(1), measure(10), measure(100)
+	// The least of two runs: the replica forgets its callers at its
+	// periodic authorization reload, which may fall inside one run.
+	least := func(n int) int64 { return min(measure(n), measure(n)) }
+	one, ten, hundred := least(1), least(10), least(100)
 	// The count, the page, and one batch per field (violations, evidence,
 	// evidence counts, notes, note counts), each batch behind a loader
 	// preceded by the guard's scope check of its ids; none for the caller,
@@ -479,8 +482,13 @@ func TestCaseListCountsOnlyWhenAsked(t *testing.T) {
 		}
 		return counter.count() - before, res.Data
 	}
-	without, _ := statements(`{ cases(first: 5) { edges { node { id } } } }`)
-	with, data := statements(`{ cases(first: 5) { totalCount totalCountCapped edges { node { id } } } }`)
+	// The least of two runs each: the replica forgets its callers at its
+	// periodic authorization reload, which may fall inside one run.
+	without1, _ := statements(`{ cases(first: 5) { edges { node { id } } } }`)
+	without2, _ := statements(`{ cases(first: 5) { edges { node { id } } } }`)
+	with1, _ := statements(`{ cases(first: 5) { totalCount totalCountCapped edges { node { id } } } }`)
+	with2, data := statements(`{ cases(first: 5) { totalCount totalCountCapped edges { node { id } } } }`)
+	without, with := min(without1, without2), min(with1, with2)
 	if with != without+1 {
 		t.Fatalf("statements without totalCount %d, with it %d: want exactly one more", without, with)
 	}

@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"sync"
 	"time"
@@ -32,6 +33,7 @@ import (
 	"amparo/internal/reference"
 	"amparo/internal/request"
 	"amparo/internal/user"
+	"amparo/internal/web"
 	"amparo/policies"
 )
 
@@ -208,6 +210,17 @@ func build(ctx context.Context, cfg *config, log *slog.Logger) (*app, error) {
 		writeJSON(w, status, checks)
 	})
 	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+	mux.Handle("GET /console/config.json", consoleConfig(cfg))
+	var connect []string
+	if cfg.OIDCIssuer != "" {
+		connect = append(connect, origin(cfg.OIDCIssuer))
+	}
+	// Every path no other pattern claims is the console's (its client routes);
+	// it answers GET and HEAD only.
+	mux.Handle("/", web.Handler(web.Files(), web.Options{ConnectSrc: connect}))
+	if cfg.devRoutes != nil {
+		cfg.devRoutes(mux, db)
+	}
 	h := request.Middleware(accessLog(log, metrics, mux))
 	return &app{db: db, sealerDB: sealerDB, blobs: blobs, handler: h, sealer: sealer, alerts: hub, watcher: watcher}, nil
 }
@@ -296,4 +309,30 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
 	_ = json.NewEncoder(w).Encode(v)
+}
+
+// consoleConfig tells the web console how to sign in: "dev" (the demo
+// users of `amparo dev`) or "oidc" (authorization code with PKCE against
+// the issuer, as the console's public client).
+func consoleConfig(cfg *config) http.Handler {
+	body := map[string]string{"signIn": "none"}
+	switch {
+	case cfg.devRoutes != nil:
+		body = map[string]string{"signIn": "dev"}
+	case cfg.OIDCIssuer != "" && cfg.ConsoleClientID != "":
+		body = map[string]string{"signIn": "oidc", "issuer": cfg.OIDCIssuer, "clientId": cfg.ConsoleClientID}
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "no-cache")
+		writeJSON(w, http.StatusOK, body)
+	})
+}
+
+// origin is scheme://host of a URL, for the console's Content-Security-Policy.
+func origin(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil || u.Host == "" {
+		return ""
+	}
+	return u.Scheme + "://" + u.Host
 }

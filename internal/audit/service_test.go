@@ -72,8 +72,8 @@ func TestAuditEvents(t *testing.T) {
 				}
 				all = append(all, r.ID)
 			}
-			if pg.TotalCount != len(f.eventIDs(t)) {
-				t.Fatalf("totalCount %d", pg.TotalCount)
+			if total(t, pg) != len(f.eventIDs(t)) {
+				t.Fatalf("totalCount %d", total(t, pg))
 			}
 			if !pg.Info.HasNextPage {
 				break
@@ -106,8 +106,8 @@ func TestAuditEvents(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				if pg.TotalCount != tc.want || len(pg.Items) != tc.want {
-					t.Fatalf("%d items, totalCount %d; want %d", len(pg.Items), pg.TotalCount, tc.want)
+				if total(t, pg) != tc.want || len(pg.Items) != tc.want {
+					t.Fatalf("%d items, totalCount %d; want %d", len(pg.Items), total(t, pg), tc.want)
 				}
 			})
 		}
@@ -119,7 +119,7 @@ func TestAuditEvents(t *testing.T) {
 		} {
 			t.Run(name, func(t *testing.T) {
 				pg, err := f.svc.Events(oversight, flt, nil, nil)
-				if err != nil || pg.TotalCount == 0 || pg.Items[0].ActorInstitution != "SBS" {
+				if err != nil || total(t, pg) == 0 || pg.Items[0].ActorInstitution != "SBS" {
 					t.Fatalf("%+v, %v", pg, err)
 				}
 			})
@@ -130,8 +130,8 @@ func TestAuditEvents(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if pg.TotalCount != 25 {
-			t.Fatalf("supervisor of PGN sees %d events", pg.TotalCount)
+		if total(t, pg) != 25 {
+			t.Fatalf("supervisor of PGN sees %d events", total(t, pg))
 		}
 		for _, r := range pg.Items {
 			if r.ActorInstitution != "PGN" {
@@ -139,8 +139,8 @@ func TestAuditEvents(t *testing.T) {
 			}
 		}
 		pg, err = f.svc.Events(f.as(t, "supervisor@pgn.demo"), audit.EventFilter{Institution: ptr("SBS")}, nil, nil)
-		if err != nil || pg.TotalCount != 0 {
-			t.Fatalf("a filter reached past the scope: %d, %v", pg.TotalCount, err)
+		if err != nil || total(t, pg) != 0 {
+			t.Fatalf("a filter reached past the scope: %d, %v", total(t, pg), err)
 		}
 	})
 	t.Run("FirstCappedAt100", func(t *testing.T) {
@@ -262,4 +262,14 @@ func TestAuditProof(t *testing.T) {
 			t.Fatalf("proof of event %s: %v", strconv.FormatInt(last, 10), err)
 		}
 	})
+}
+
+// total is what the page's totalCount answers.
+func total(t *testing.T, pg *audit.EventPage) int {
+	t.Helper()
+	n, _, err := pg.Count.Count(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
 }

@@ -1,0 +1,279 @@
+// What people do with the console, in a real browser against `amparo dev`.
+// Each test is one person's main path, on a phone-sized window unless it
+// says otherwise, with an accessibility scan (axe) of every screen it opens.
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { DESKTOP, PHONE, check, gql, launch, signIn, startAmparo, token } from './harness.mjs';
+
+let amparo, browser;
+before(async () => { [amparo, browser] = await Promise.all([startAmparo(), launch()]); });
+after(async () => { await browser?.close(); await amparo?.stop(); });
+
+const newPage = async (viewport = PHONE) => {
+  const ctx = await browser.newContext({ viewport, locale: 'es-GT' });
+  return { ctx, page: await ctx.newPage() };
+};
+
+async function fillComplaint(page, description) {
+  await page.locator('details.category summary').first().click();
+  await page.locator('details.category input[type=checkbox]').first().check();
+  await page.getByLabel('Qué pasó').fill(description);
+  await page.getByRole('button', { name: 'Continuar' }).click();
+  await page.getByLabel('Anónima').check();
+  await page.getByLabel('En persona').check();
+  await page.getByRole('button', { name: 'Continuar' }).click();
+  await page.getByRole('heading', { name: 'Nueva denuncia' }).waitFor();
+}
+
+describe('console', () => {
+  test('intake submits a complaint and the complainant reads its status', async () => {
+    const { ctx, page } = await newPage();
+    await page.goto(`${amparo.url}/ingresar`);
+    await page.getByRole('button', { name: /Recepción IGM/ }).waitFor();
+    await check(page, 'sign-in');
+    await signIn(page, amparo.url, 'Recepción IGM');
+    assert.equal(new URL(page.url()).pathname, '/denuncias/nueva');
+    await check(page, 'intake-step-1');
+    // The first step refuses to go on without what happened.
+    await page.getByRole('button', { name: 'Continuar' }).click();
+    await page.getByRole('alert').getByRole('link', { name: 'Describa lo que pasó' }).waitFor();
+    await check(page, 'intake-errors');
+    await fillComplaint(page, 'Niño retenido en la garita, relato de la madre.');
+    await check(page, 'intake-review');
+    await page.getByRole('button', { name: 'Enviar la denuncia' }).click();
+    const code = (await page.getByTestId('tracking-code').textContent()).trim();
+    assert.ok(code.length >= 6, `tracking code ${code}`);
+    await page.getByRole('img', { name: /Código QR/ }).waitFor();
+    await check(page, 'intake-tracking-code');
+    // What happened to what the post submitted.
+    await page.getByRole('link', { name: 'Denuncias', exact: true }).click();
+    await page.getByRole('cell', { name: 'Recibida' }).first().waitFor();
+    await check(page, 'intake-complaints');
+
+    // The complainant, on their own phone, without an account.
+    const other = await newPage();
+    await other.page.goto(`${amparo.url}/seguimiento?codigo=${encodeURIComponent(code)}`);
+    await other.page.getByTestId('complaint-status').getByText('Recibida').waitFor();
+    await check(other.page, 'tracking-status');
+    await other.page.getByLabel('Código de seguimiento').fill('ZZZZ-ZZZZ-ZZ');
+    await other.page.getByRole('button', { name: 'Consultar' }).click();
+    await other.page.getByText('No encontramos una denuncia con ese código').waitFor();
+    await other.ctx.close();
+    await ctx.close();
+  });
+
+  test('intake submits a complaint offline and it is sent once', async () => {
+    const { ctx, page } = await newPage();
+    const submissions = [];
+    // Submissions that reached the server (a try cut by the network is no send).
+    ctx.on('response', (r) => { if (r.url().endsWith('/graphql') && (r.request().postData() ?? '').includes('SubmitComplaint')) submissions.push(r); });
+    await signIn(page, amparo.url, 'Recepción IGM');
+    // The service worker has the app shell before the connection goes.
+    await page.evaluate(async () => { await navigator.serviceWorker.ready; });
+    await page.waitForFunction(() => navigator.serviceWorker.controller !== null, null, { timeout: 10_000 }).catch(async () => { await page.reload(); });
+
+    const description = `Niña sola en el río Suchiate ${Date.now()}`;
+    await ctx.setOffline(true);
+    await fillComplaint(page, description);
+    await page.getByRole('button', { name: 'Enviar la denuncia' }).click();
+    await page.getByRole('heading', { name: 'Sin conexión' }).waitFor();
+    await check(page, 'intake-offline-passphrase');
+    await page.getByLabel('Clave de resguardo').fill('puesto-tecun-2026');
+    await page.getByRole('button', { name: 'Guardar cifrada en este dispositivo' }).click();
+    await page.getByRole('heading', { name: 'Denuncia guardada en este dispositivo' }).waitFor();
+    await page.getByText('1 denuncia pendiente de envío.').waitFor();
+    await check(page, 'intake-pending');
+    // What is on the device is ciphertext: the description is not in it.
+    const stored = await page.evaluate(() => new Promise((resolve) => {
+      const req = indexedDB.open('amparo-outbox');
+      req.onsuccess = () => {
+        const all = req.result.transaction('entries').objectStore('entries').getAll();
+        all.onsuccess = () => resolve(all.result.map((e) => ({ key: e.idempotencyKey, text: new TextDecoder().decode(e.data) })));
+      };
+    }));
+    assert.equal(stored.length, 1);
+    assert.ok(!stored[0].text.includes('Suchiate'), 'the outbox holds the complaint in clear');
+
+    // The tab is closed; another opens, still offline: the shell comes from
+    // the service worker and says something is pending.
+    await page.close();
+    const again = await ctx.newPage();
+    await again.goto(`${amparo.url}/`);
+    await again.getByText('Hay 1 denuncia pendiente de envío en este dispositivo').waitFor();
+    assert.equal(submissions.length, 0, 'nothing was sent without a connection');
+
+    // The connection returns: sign in, unlock, and it is sent, once.
+    await ctx.setOffline(false);
+    await signIn(again, amparo.url, 'Recepción IGM');
+    await again.getByLabel('Clave de resguardo').fill('puesto-tecun-2026');
+    await again.getByRole('button', { name: 'Desbloquear y enviar' }).click();
+    await again.getByText('ya fue enviada y recibida').waitFor();
+    await again.getByTestId('tracking-code').waitFor();
+    await again.reload();
+    await again.getByRole('heading', { name: 'Nueva denuncia' }).waitFor();
+    await again.waitForTimeout(500);
+    assert.equal(await again.getByText('pendiente de envío').count(), 0, 'the outbox is empty once acknowledged');
+    assert.equal(submissions.length, 1, 'sent exactly once');
+    const left = await again.evaluate(() => new Promise((resolve) => {
+      const req = indexedDB.open('amparo-outbox');
+      req.onsuccess = () => { const all = req.result.transaction('entries').objectStore('entries').count(); all.onsuccess = () => resolve(all.result); };
+    }));
+    assert.equal(left, 0, 'erased from the device');
+    const data = await gql(amparo.url, await token(amparo.url, 'intake@igm.demo'), '{ complaints(first: 100) { edges { node { description } } } }');
+    assert.equal(data.complaints.edges.filter((e) => e.node.description === description).length, 1, 'one complaint on the server');
+    await ctx.close();
+  });
+
+  test('intake keeps a complaint while offline and it goes by itself when the connection returns', async () => {
+    const { ctx, page } = await newPage();
+    const submissions = [];
+    // Submissions that reached the server (a try cut by the network is no send).
+    ctx.on('response', (r) => { if (r.url().endsWith('/graphql') && (r.request().postData() ?? '').includes('SubmitComplaint')) submissions.push(r); });
+    await signIn(page, amparo.url, 'Recepción IGM');
+    await page.locator('details.category summary').first().waitFor();
+    await page.evaluate(async () => { await navigator.serviceWorker.ready; });
+    await page.waitForFunction(() => navigator.serviceWorker.controller !== null, null, { timeout: 10_000 }).catch(async () => { await page.reload(); });
+    await ctx.setOffline(true);
+    // Even a form opened without a connection offers every choice.
+    await page.reload();
+    await page.locator('details.category summary').first().waitFor();
+    const description = `Adolescente retornado sin familia ${Date.now()}`;
+    await fillComplaint(page, description);
+    await page.getByRole('button', { name: 'Enviar la denuncia' }).click();
+    await page.getByLabel('Clave de resguardo').fill('garita-el-carmen');
+    await page.getByRole('button', { name: 'Guardar cifrada en este dispositivo' }).click();
+    await page.getByText('1 denuncia pendiente de envío.').waitFor();
+    await ctx.setOffline(false);
+    await page.getByText('ya fue enviada y recibida').waitFor();
+    await page.getByTestId('tracking-code').waitFor();
+    assert.equal(submissions.length, 1, 'sent exactly once');
+    const data = await gql(amparo.url, await token(amparo.url, 'intake@igm.demo'), '{ complaints(first: 100) { edges { node { description } } } }');
+    assert.equal(data.complaints.edges.filter((e) => e.node.description === description).length, 1, 'one complaint on the server');
+    await ctx.close();
+  });
+
+  test('officer files a case and adds a note', async () => {
+    const { ctx, page } = await newPage();
+    await signIn(page, amparo.url, 'Oficial PGN');
+    await page.getByRole('heading', { name: 'Mis casos' }).waitFor();
+    await check(page, 'officer-cases-empty');
+    await page.getByRole('link', { name: 'Nueva ficha de caso' }).first().click();
+    await page.getByRole('heading', { name: 'Nueva ficha de caso' }).waitFor();
+    await check(page, 'file-case');
+    // Sent empty: the summary at the top links to each field.
+    await page.getByRole('button', { name: 'Abrir el caso' }).click();
+    await page.getByRole('alert').getByRole('link', { name: 'Elija el sexo' }).click();
+    assert.equal(await page.evaluate(() => document.activeElement?.id), 'f-child-sex');
+    await check(page, 'file-case-errors');
+
+    await page.getByLabel('Nombres').fill('Ana Lucía');
+    await page.getByLabel('Fecha de nacimiento').fill('2014-03-09');
+    await page.getByLabel('Femenino').check();
+    await page.getByLabel('Nacionalidad').selectOption('HND');
+    await page.getByLabel('Situación migratoria').selectOption('MIGRANT_TRANSIT');
+    await page.getByLabel('No acompañada/o').check();
+    await page.getByLabel('Tipo de vulneración').selectOption({ index: 1 });
+    // Before her birth: only the server knows, and says so at the field.
+    await page.getByLabel('Fecha en que ocurrió').fill('2013-01-01');
+    await page.getByLabel('Departamento').selectOption('GT-13');
+    await page.getByLabel('Alta').check();
+    await page.getByLabel('Resumen del caso').fill('Niña no acompañada identificada en La Mesilla.');
+    await page.getByRole('button', { name: 'Abrir el caso' }).click();
+    const fieldError = page.locator('#f-violations-0-occurredOn-error');
+    await fieldError.waitFor();
+    assert.match(await fieldError.textContent(), /nacimiento/);
+    await page.getByRole('alert').getByRole('link', { name: /nacimiento/ }).waitFor();
+    await page.getByLabel('Fecha en que ocurrió').fill('2026-11-20');
+    await page.getByRole('button', { name: 'Abrir el caso' }).click();
+    await page.getByText(/Caso PGN-\d{4}-\d+ abierto/).waitFor();
+    await check(page, 'case-page');
+
+    await page.getByLabel('Nueva nota').fill('Primer contacto con la niña en el albergue.');
+    await page.getByRole('button', { name: 'Agregar nota' }).click();
+    await page.getByText('Primer contacto con la niña en el albergue.', { exact: true }).waitFor();
+
+    // Evidence, with progress, then its download link is asked for.
+    await page.getByLabel('Elegir archivo').setInputFiles({ name: 'acta.pdf', mimeType: 'application/pdf', buffer: Buffer.from('%PDF-1.4\n% acta de entrevista\n%%EOF\n') });
+    await page.getByRole('button', { name: 'Subir evidencia' }).click();
+    await page.getByText('acta.pdf guardado.').waitFor();
+    const download = page.waitForRequest((r) => r.url().includes('X-Amz-Signature'));
+    await page.getByRole('button', { name: 'Descargar acta.pdf' }).click();
+    await download;
+
+
+    // The identity is behind an action that says it is audited.
+    await page.getByText('queda registrado en la bitácora de auditoría').waitFor();
+    await page.getByRole('button', { name: /Mostrar identidad/ }).click();
+    await page.getByText('Ana Lucía').waitFor();
+
+    await page.getByRole('link', { name: 'Casos', exact: true }).click();
+    await page.getByRole('link', { name: /PGN-\d{4}-\d+/ }).first().waitFor();
+    await check(page, 'officer-cases');
+    await ctx.close();
+  });
+
+  test('oversight filters the audit trail and reveals an identity with a justification', async () => {
+    const { ctx, page } = await newPage(DESKTOP);
+    await signIn(page, amparo.url, 'Supervisión PDH');
+    await page.getByRole('link', { name: 'Bitácora de auditoría' }).click();
+    await page.getByRole('heading', { name: 'Bitácora de auditoría' }).waitFor();
+    await page.getByLabel('Acción', { exact: true }).fill('case:file');
+    await page.getByRole('button', { name: 'Filtrar' }).click();
+    await page.getByRole('cell', { name: 'case:file' }).first().waitFor();
+    await check(page, 'audit-trail');
+
+    await page.getByRole('link', { name: 'Casos', exact: true }).click();
+    await page.getByRole('link', { name: /PGN-\d{4}-\d+/ }).first().click();
+    await page.getByRole('heading', { name: 'Revelar identidad' }).waitFor();
+    await page.getByRole('button', { name: 'Revelar identidad' }).click();
+    await page.getByRole('alert').getByText('al menos 20 caracteres').waitFor();
+    await page.getByLabel('Justificación').fill('Investigación de oficio por denuncia de trata, expediente PDH-123.');
+    await page.getByRole('button', { name: 'Revelar identidad' }).click();
+    await page.getByText('Ana Lucía').waitFor();
+    await check(page, 'oversight-reveal');
+    await ctx.close();
+  });
+
+  test('admin lists the users and sees nothing of any case', async () => {
+    const { ctx, page } = await newPage();
+    await signIn(page, amparo.url, 'Administración');
+    await page.getByRole('heading', { name: 'Usuarios' }).waitFor();
+    await page.getByRole('cell', { name: 'officer@pgn.demo' }).waitFor();
+    assert.equal(await page.getByRole('link', { name: 'Casos', exact: true }).count(), 0);
+    await check(page, 'admin-users');
+    await ctx.close();
+  });
+
+  test('a person signs out and the session is gone', async () => {
+    const { ctx, page } = await newPage();
+    await signIn(page, amparo.url, 'Oficial PGN');
+    await page.getByRole('link', { name: /PGN-\d{4}-\d+/ }).first().click();
+    await page.getByRole('heading', { name: /Caso PGN/ }).waitFor();
+    assert.ok(await page.evaluate(() => sessionStorage.length > 0));
+    await page.getByRole('button', { name: 'Cerrar sesión' }).click();
+    await page.waitForURL(/\/ingresar$/);
+    assert.equal(await page.evaluate(() => sessionStorage.length), 0, 'the session storage is empty');
+    // What may stay is public: the language chosen and the reference data.
+    const kept = await page.evaluate(() => Object.keys(localStorage));
+    assert.deepEqual(kept.filter((k) => !/^amparo\.(lang|reference\.(es|en))$/.test(k)), []);
+    const cached = await page.evaluate(async () => {
+      const urls = [];
+      for (const name of await caches.keys()) for (const r of await (await caches.open(name)).keys()) urls.push(new URL(r.url).pathname);
+      return urls;
+    });
+    assert.deepEqual(cached.filter((u) => u.startsWith('/graphql')), [], 'no API answer is cached');
+    await page.goto(`${amparo.url}/casos`);
+    await page.waitForURL(/\/ingresar$/);
+    await ctx.close();
+  });
+
+  test('the console switches to English', async () => {
+    const { ctx, page } = await newPage();
+    await page.goto(`${amparo.url}/seguimiento`);
+    await page.getByRole('button', { name: 'English' }).click();
+    await page.getByRole('heading', { name: 'Follow your complaint' }).waitFor();
+    assert.equal(await page.evaluate(() => document.documentElement.lang), 'en');
+    await check(page, 'tracking-en');
+    await ctx.close();
+  });
+});

@@ -1,0 +1,120 @@
+// File a case: a guided form over the taxonomy, departments and entry points
+// (in the console's language). Checked here first, then by the server, whose
+// field errors are shown at their fields and summarized at the top.
+import { useMemo, useState } from 'react';
+import { useMutation } from '@apollo/client/react';
+import { useNavigate } from 'react-router';
+import { useTranslation } from 'react-i18next';
+import { FileCaseDocument } from '../gql/graphql';
+import { Choices, SelectField, TextField } from '../ui/Field';
+import { ErrorSummary } from '../ui/ErrorSummary';
+import { problemsOf, type FieldErrors } from '../ui/errors';
+import { Loading, Notice, Page } from '../ui/Page';
+import { useReference } from '../ui/useReference';
+import { careStatuses, journeyStages, nationalities, options, perpetratorTypes, populationStatuses, sexes, urgencies } from '../ui/enums';
+import { emptyFileCase, emptyViolation, toFileCaseInput, validateFileCase, type FileCaseState, type ViolationState } from './fileCaseForm';
+
+export function FileCase() {
+  const { t } = useTranslation();
+  const navigate = useNavigate();
+  const { ref, loading } = useReference();
+  const [s, setS] = useState<FileCaseState>(emptyFileCase());
+  const [errors, setErrors] = useState<FieldErrors>({});
+  const [general, setGeneral] = useState<string[]>([]);
+  // One key per form: a retry after a lost answer files the case once.
+  const [key] = useState(() => crypto.randomUUID());
+  const [fileCase, { loading: sending }] = useMutation(FileCaseDocument);
+
+  const set = <K extends keyof FileCaseState>(k: K) => (v: FileCaseState[K]) => setS((p) => ({ ...p, [k]: v }));
+  const setViolation = (i: number, k: keyof ViolationState) => (v: string) =>
+    setS((p) => ({ ...p, violations: p.violations.map((x, j) => (j === i ? { ...x, [k]: v } : x)) }));
+
+  const typeOptions = useMemo(
+    () => (ref?.violationTypes ?? []).map((v) => ({ value: v.code, label: `${v.category.label}: ${v.label}` })),
+    [ref],
+  );
+  const entryOptions = useMemo(
+    () => (ref?.entryPoints ?? []).filter((e) => !s.departmentCode || e.department?.code === s.departmentCode).map((e) => ({ value: e.code, label: e.name })),
+    [ref, s.departmentCode],
+  );
+
+  const submit = async (e: React.FormEvent) => {
+    e.preventDefault();
+    const local = validateFileCase(s, new Date().toISOString().slice(0, 10));
+    if (Object.keys(local).length) {
+      setErrors(Object.fromEntries(Object.entries(local).map(([k, v]) => [k, t(v)])));
+      setGeneral([]);
+      return;
+    }
+    try {
+      const res = await fileCase({ variables: { input: toFileCaseInput(s, key) } });
+      if (res.data) navigate(`/casos/${res.data.fileCase.case.id}`, { state: { filed: res.data.fileCase.case.reference } });
+    } catch (err) {
+      const p = problemsOf(err);
+      setErrors(p.fields);
+      setGeneral(p.network ? [t('errors.network')] : p.general);
+    }
+  };
+
+  if (loading && !ref) return <Page title={t('fileCase.title')}><Loading /></Page>;
+  const err = (p: string) => errors[p];
+  return (
+    <Page title={t('fileCase.title')}>
+      <ErrorSummary fields={errors} general={general} />
+      <form onSubmit={(e) => void submit(e)} noValidate>
+        <section aria-labelledby="s-child">
+          <h2 id="s-child">{t('fileCase.child')}</h2>
+          <Notice kind="info">{t('fileCase.identityNote')}</Notice>
+          <TextField path="child.givenName" label={t('fileCase.givenName')} value={s.givenName} onChange={set('givenName')} error={err('child.givenName')} />
+          <TextField path="child.familyName" label={t('fileCase.familyName')} value={s.familyName} onChange={set('familyName')} error={err('child.familyName')} />
+          <TextField path="child.dateOfBirth" type="date" label={t('fileCase.dateOfBirth')} hint={t('fileCase.dateOfBirthHint')} value={s.dateOfBirth} onChange={set('dateOfBirth')} error={err('child.dateOfBirth')} />
+          <TextField path="child.ageYears" inputMode="numeric" label={t('fileCase.ageYears')} hint={t('fileCase.ageYearsHint')} value={s.ageYears} onChange={set('ageYears')} error={err('child.ageYears')} />
+          <Choices path="child.sex" label={t('fileCase.sex')} options={options(sexes, 'Sex', t)} value={s.sex ? [s.sex] : []} onChange={(v) => set('sex')(v[0] ?? '')} error={err('child.sex')} />
+          <SelectField path="child.nationality" label={t('fileCase.nationality')} placeholder={t('common.choose')} options={options(nationalities, 'nationality', t)} value={s.nationality} onChange={set('nationality')} error={err('child.nationality')} />
+          <SelectField path="child.populationStatus" label={t('fileCase.populationStatus')} placeholder={t('common.choose')} options={options(populationStatuses, 'PopulationStatus', t)} value={s.populationStatus} onChange={set('populationStatus')} error={err('child.populationStatus')} />
+          <Choices path="child.careStatus" label={t('fileCase.careStatus')} options={options(careStatuses, 'CareStatus', t)} value={s.careStatus ? [s.careStatus] : []} onChange={(v) => set('careStatus')(v[0] ?? '')} error={err('child.careStatus')} />
+          <TextField path="child.contact" label={t('fileCase.contact')} hint={t('fileCase.contactHint')} value={s.contact} onChange={set('contact')} error={err('child.contact')} />
+        </section>
+
+        <section aria-labelledby="s-violations">
+          <h2 id="s-violations">{t('fileCase.violations')}</h2>
+          {err('violations') && <p className="field__error" id="f-violations" tabIndex={-1}>{err('violations')}</p>}
+          {s.violations.map((v, i) => {
+            const p = `violations[${i}]`;
+            return (
+              <fieldset key={i} className="group">
+                <legend>{t('fileCase.violationN', { n: i + 1 })}</legend>
+                <SelectField path={`${p}.type`} label={t('fileCase.violationType')} placeholder={t('common.choose')} options={typeOptions} value={v.type} onChange={setViolation(i, 'type')} error={err(`${p}.type`)} />
+                <TextField path={`${p}.occurredOn`} type="date" label={t('fileCase.occurredOn')} value={v.occurredOn} onChange={setViolation(i, 'occurredOn')} error={err(`${p}.occurredOn`)} />
+                <SelectField path={`${p}.journeyStage`} label={t('fileCase.journeyStage')} placeholder={t('common.unknown')} options={options(journeyStages, 'JourneyStage', t)} value={v.journeyStage} onChange={setViolation(i, 'journeyStage')} error={err(`${p}.journeyStage`)} />
+                <SelectField path={`${p}.perpetratorType`} label={t('fileCase.perpetratorType')} placeholder={t('common.unknown')} options={options(perpetratorTypes, 'PerpetratorType', t)} value={v.perpetratorType} onChange={setViolation(i, 'perpetratorType')} error={err(`${p}.perpetratorType`)} />
+                <TextField path={`${p}.description`} multiline label={t('fileCase.violationDescription')} value={v.description} onChange={setViolation(i, 'description')} error={err(`${p}.description`)} />
+                {s.violations.length > 1 && (
+                  <button type="button" className="button button--secondary" onClick={() => setS((x) => ({ ...x, violations: x.violations.filter((_, j) => j !== i) }))}>
+                    {t('fileCase.removeViolation', { n: i + 1 })}
+                  </button>
+                )}
+              </fieldset>
+            );
+          })}
+          <button type="button" className="button button--secondary" onClick={() => setS((x) => ({ ...x, violations: [...x.violations, emptyViolation()] }))}>
+            {t('fileCase.addViolation')}
+          </button>
+        </section>
+
+        <section aria-labelledby="s-where">
+          <h2 id="s-where">{t('fileCase.where')}</h2>
+          <SelectField path="departmentCode" label={t('fileCase.department')} placeholder={t('common.choose')} options={(ref?.departments ?? []).map((d) => ({ value: d.code, label: d.name }))} value={s.departmentCode} onChange={set('departmentCode')} error={err('departmentCode')} />
+          <SelectField path="entryPoint" label={t('fileCase.entryPoint')} placeholder={t('common.none')} options={entryOptions} value={s.entryPoint} onChange={set('entryPoint')} error={err('entryPoint')} />
+        </section>
+
+        <section aria-labelledby="s-urgency">
+          <h2 id="s-urgency">{t('fileCase.assessment')}</h2>
+          <Choices path="urgency" label={t('fileCase.urgency')} hint={t('fileCase.urgencyHint')} options={options(urgencies, 'urgency', t)} value={s.urgency ? [s.urgency] : []} onChange={(v) => set('urgency')(v[0] ?? '')} error={err('urgency')} />
+          <TextField path="summary" multiline label={t('fileCase.summary')} hint={t('fileCase.summaryHint')} value={s.summary} onChange={set('summary')} error={err('summary')} />
+        </section>
+        <button type="submit" className="button" disabled={sending}>{sending ? t('common.sending') : t('fileCase.submit')}</button>
+      </form>
+    </Page>
+  );
+}

@@ -1,0 +1,32 @@
+// Dates and deadlines in the console's language.
+import { currentLanguage } from '../i18n';
+
+const locale = () => (currentLanguage() === 'en' ? 'en-GB' : 'es-GT');
+
+export function formatDate(iso: string | null | undefined): string {
+  if (!iso) return '';
+  const d = iso.length === 10 ? new Date(iso + 'T12:00:00') : new Date(iso);
+  return new Intl.DateTimeFormat(locale(), { dateStyle: 'medium' }).format(d);
+}
+
+export function formatTime(iso: string | null | undefined): string {
+  if (!iso) return '';
+  return new Intl.DateTimeFormat(locale(), { dateStyle: 'medium', timeStyle: 'short' }).format(new Date(iso));
+}
+
+/** relativeDue says "en 3 horas" / "hace 2 días" for a deadline. */
+export function relativeDue(iso: string, now: number = Date.now(), lang: string = locale()): string {
+  const diff = Date.parse(iso) - now;
+  const rtf = new Intl.RelativeTimeFormat(lang, { numeric: 'auto' });
+  const abs = Math.abs(diff);
+  const min = 60_000, hour = 60 * min, day = 24 * hour;
+  if (abs < hour) return rtf.format(Math.round(diff / min), 'minute');
+  if (abs < 2 * day) return rtf.format(Math.round(diff / hour), 'hour');
+  return rtf.format(Math.round(diff / day), 'day');
+}
+
+export function formatBytes(n: number): string {
+  if (n < 1024) return `${n} B`;
+  if (n < 1024 * 1024) return `${(n / 1024).toFixed(1)} KiB`;
+  return `${(n / 1024 / 1024).toFixed(1)} MiB`;
+}
