@@ -16,6 +16,7 @@ import (
 	"amparo/internal/complaint"
 	"amparo/internal/evidence"
 	"amparo/internal/reference"
+	"amparo/internal/referral"
 	"amparo/internal/user"
 )
 
@@ -29,6 +30,7 @@ type Services struct {
 	Users      *user.Service
 	Audit      *audit.Service
 	Alerts     *alert.Service
+	Referrals  *referral.Service
 }
 
 // Resolver holds what the resolvers need.

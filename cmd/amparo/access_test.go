@@ -10,7 +10,7 @@ import (
 )
 
 // The demo users, one per role; "referred" below means a case of SBS
-// referred to PGN and accepted there.
+// referred to PGN (referCase) and accepted there (respondToReferral).
 var matrixUsers = []string{"officer@pgn.demo", "supervisor@pgn.demo", "officer@sbs.demo", "intake@igm.demo",
 	"oversight@pdh.demo", "admin@amparo.demo"}
 
@@ -20,6 +20,10 @@ type fixtures struct {
 	cases      map[string]string // label → case id
 	complaints map[string]string // label → complaint id
 	evidence   map[string]string // case label → evidence id
+	// referrals are the referral records (referralRecords); referredCases
+	// the case of a referral in each of referralStates.
+	referrals     map[string]string
+	referredCases map[string]string
 }
 
 // Case records, named by their relation to officer@pgn.demo: own (filed by
@@ -58,9 +62,17 @@ func matrixComplaintInput(rec, key string) map[string]any {
 }
 
 func newFixtures(t *testing.T, app *testApp) *fixtures {
-	f := &fixtures{app: app, cases: map[string]string{}, complaints: map[string]string{}, evidence: map[string]string{}}
+	f := &fixtures{app: app, cases: map[string]string{}, complaints: map[string]string{}, evidence: map[string]string{},
+		referrals: map[string]string{}, referredCases: map[string]string{}}
 	for _, rec := range workRecords {
 		f.cases[rec] = f.freshCase(rec)
+	}
+	for _, st := range referralStates {
+		id, c := f.freshReferral(st)
+		f.referredCases[st] = c
+		if slices.Contains(referralRecords, st) {
+			f.referrals[st] = id
+		}
 	}
 	for label, uploader := range map[string]string{"own": "officer@pgn.demo", "institution": "supervisor@pgn.demo",
 		"other": "officer@sbs.demo", "referred": "officer@sbs.demo"} {
@@ -104,10 +116,7 @@ func (f *fixtures) freshCase(rec string) string {
 		return app.fileCase("officer@sbs.demo", key)
 	case "referred":
 		id := app.fileCase("officer@sbs.demo", key)
-		if _, err := app.db.Owner(t).Exec(`INSERT INTO referrals (id, case_id, from_institution, to_institution, status, reason, created_by, created_at)
-			VALUES ($1, $2, 'SBS', 'PGN', 'ACCEPTED', 'atención especializada', $3, now())`, uuid.New(), id, userID(t, app, "officer@sbs.demo")); err != nil {
-			t.Fatal(err)
-		}
+		app.respond("officer@pgn.demo", app.refer("officer@sbs.demo", referInput(id, "PGN", false)), true)
 		return id
 	case "queue":
 		id := app.fileCase("supervisor@pgn.demo", key)
@@ -309,6 +318,7 @@ func matrix() []row {
 		func(f *fixtures, rec string) map[string]any {
 			return map[string]any{"id": f.cases[rec], "c": f.freshComplaint("pgn", false)}
 		}, link)...)
+	rows = append(rows, referralRows()...)
 	rows = append(rows,
 		row{op: "complaint", record: "igm", doc: `query($id: ID!) { complaint(id: $id) { id } }`, vars: complaintVars, want: [6]string{ok, ok, nf, ok, ok, fb}},
 		row{op: "complaint", record: "pgn", doc: `query($id: ID!) { complaint(id: $id) { id } }`, vars: complaintVars, want: [6]string{ok, ok, nf, nf, ok, fb}},
@@ -444,19 +454,31 @@ func TestAuthorizationMatrix(t *testing.T) {
 			"oversight@pdh.demo":  {"institution", "other", "own", "queue", "referred"},
 		}
 		for email, labels := range want {
-			var out struct {
-				Cases struct {
-					Edges []struct{ Node struct{ ID string } }
-				}
-			}
-			app.do(app.token(email), `{ cases(first: 100) { edges { node { id } } } }`, nil).decode(t, &out)
+			// Every page: the rows above filed many more cases.
 			var got []string
-			for _, e := range out.Cases.Edges {
-				for label, id := range f.cases {
-					if id == e.Node.ID {
-						got = append(got, label)
+			for after := ""; ; {
+				var out struct {
+					Cases struct {
+						Edges    []struct{ Node struct{ ID string } }
+						PageInfo struct {
+							HasNextPage bool
+							EndCursor   string
+						}
 					}
 				}
+				app.do(app.token(email), `query($after: String) { cases(first: 100, after: $after) { edges { node { id } } pageInfo { hasNextPage endCursor } } }`,
+					map[string]any{"after": after}).decode(t, &out)
+				for _, e := range out.Cases.Edges {
+					for label, id := range f.cases {
+						if id == e.Node.ID {
+							got = append(got, label)
+						}
+					}
+				}
+				if !out.Cases.PageInfo.HasNextPage {
+					break
+				}
+				after = out.Cases.PageInfo.EndCursor
 			}
 			slices.Sort(got)
 			if !slices.Equal(got, labels) {

@@ -646,13 +646,10 @@ func TestHoldsRecoverAfterAFailure(t *testing.T) {
 func TestCaseTimeline(t *testing.T) {
 	app := newTestApp(t)
 	id := app.fileCase("officer@pgn.demo", "timeline-1")
-	if _, err := app.db.Owner(t).Exec(`INSERT INTO referrals (id, case_id, from_institution, to_institution, status, reason, created_by,
-		created_at, responded_at) VALUES (gen_random_uuid(), $1, 'PGN', 'SBS', 'DECLINED', 'albergue lleno', $2, now(), now() + interval '1 minute')`,
-		id, userID(t, app, "officer@pgn.demo")); err != nil {
-		t.Fatal(err)
-	}
+	ref := app.refer("officer@pgn.demo", referInput(id, "SBS", false))
 	app.do(app.token("oversight@pdh.demo"), `mutation($id: ID!) { revealIdentity(input: {caseId: $id, justification: "Revisión de oficio por queja recibida en la PDH"}) { givenName } }`,
 		map[string]any{"id": id}).decode(t, &struct{}{})
+	app.respond("officer@sbs.demo", ref, false)
 	read := func(email string) (kinds, summaries []string) {
 		var out struct{ Case lifeCase }
 		app.do(app.token(email), `query($id: ID!) { case(id: $id) { `+lifeCaseFields+` } }`, map[string]any{"id": id},

@@ -31,6 +31,7 @@ import (
 	"amparo/internal/evidence"
 	"amparo/internal/postgres"
 	"amparo/internal/reference"
+	"amparo/internal/referral"
 	"amparo/internal/request"
 	"amparo/internal/user"
 	"amparo/internal/web"
@@ -102,8 +103,8 @@ func build(ctx context.Context, cfg *config, log *slog.Logger) (*app, error) {
 	// milliseconds, and reloads every 30 s in case a notification is lost.
 	// Principals are cached while this replica hears of every grant change
 	// and disablement (the authorizer's watcher), so a request costs no
-	// statement for its caller. Registered before the watcher starts, so
-	// that its first reload, once listening, already trusts the cache.
+	// statement for its caller. Registered before the watcher starts: its
+	// first reload, once listening, is what turns the cache on.
 	users := auth.NewUsers(db)
 	az.OnChange(users.Changed)
 	go az.Watch(ctx, cfg.DatabaseURL, 30*time.Second, log)
@@ -164,6 +165,7 @@ func build(ctx context.Context, cfg *config, log *slog.Logger) (*app, error) {
 		Audit:      audit.NewService(db, guard),
 		Users:      user.NewService(db, az, guard, cat, log),
 		Alerts:     alert.NewService(db, guard, hub),
+		Referrals:  referral.NewService(db, guard, cat, cases),
 	}
 	ws := graph.Websocket{Verifier: verifiers, Users: users, Sessions: hub, Origins: cfg.Alerts.Origins, KeepAlive: cfg.Alerts.KeepAlive}
 	gql := graph.NewHandler(&graph.Resolver{Authz: az, Catalog: cat, Svc: svc, Log: log, Websocket: ws}, graph.Limits{

@@ -7,6 +7,7 @@ import (
 	"amparo/internal/audit"
 	"amparo/internal/casefile"
 	"amparo/internal/complaint"
+	"amparo/internal/referral"
 	"amparo/internal/user"
 	"bytes"
 	"context"
@@ -45,6 +46,10 @@ type ResolverRoot interface {
 	Institution() InstitutionResolver
 	Mutation() MutationResolver
 	Query() QueryResolver
+	Referral() ReferralResolver
+	ReferralConnection() ReferralConnectionResolver
+	ReferralForm() ReferralFormResolver
+	ReferralService() ReferralServiceResolver
 	Subscription() SubscriptionResolver
 	Violation() ViolationResolver
 	ViolationCategory() ViolationCategoryResolver
@@ -269,6 +274,13 @@ type ComplexityRoot struct {
 		UpdatedAt func(childComplexity int) int
 	}
 
+	Consent struct {
+		At    func(childComplexity int) int
+		Basis func(childComplexity int) int
+		By    func(childComplexity int) int
+		Given func(childComplexity int) int
+	}
+
 	Department struct {
 		Code func(childComplexity int) int
 		Name func(childComplexity int) int
@@ -343,6 +355,7 @@ type ComplexityRoot struct {
 		ApproveRoleGrant        func(childComplexity int, input user.GrantInput) int
 		AssignCase              func(childComplexity int, input casefile.AssignInput) int
 		CloseComplaint          func(childComplexity int, input complaint.CloseInput) int
+		CompleteReferral        func(childComplexity int, input referral.CompleteInput) int
 		CreateUser              func(childComplexity int, input user.CreateInput) int
 		DisableUser             func(childComplexity int, userID string) int
 		FileCase                func(childComplexity int, input casefile.FileInput) int
@@ -350,7 +363,9 @@ type ComplexityRoot struct {
 		GrantRole               func(childComplexity int, input user.GrantInput) int
 		LinkComplaintToCase     func(childComplexity int, input complaint.LinkInput) int
 		MarkAlertsRead          func(childComplexity int, ids []string) int
+		ReferCase               func(childComplexity int, input referral.ReferInput) int
 		RequestEvidenceDownload func(childComplexity int, evidenceID string) int
+		RespondToReferral       func(childComplexity int, input referral.RespondInput) int
 		RevealIdentity          func(childComplexity int, input casefile.RevealInput) int
 		RevokeRole              func(childComplexity int, input user.GrantInput) int
 		SubmitComplaint         func(childComplexity int, input complaint.SubmitInput) int
@@ -358,6 +373,7 @@ type ComplexityRoot struct {
 		TriageComplaint         func(childComplexity int, input complaint.TriageInput) int
 		UploadEvidence          func(childComplexity int, input model.UploadEvidenceInput) int
 		VerifyEvidence          func(childComplexity int, evidenceID string) int
+		WithdrawReferral        func(childComplexity int, input referral.WithdrawInput) int
 	}
 
 	PageInfo struct {
@@ -387,10 +403,69 @@ type ComplexityRoot struct {
 		IdentityReveals     func(childComplexity int, caseID *string) int
 		Institutions        func(childComplexity int) int
 		Me                  func(childComplexity int) int
+		Referral            func(childComplexity int, id string) int
+		ReferralForm        func(childComplexity int, referralID string) int
+		ReferralServices    func(childComplexity int) int
+		Referrals           func(childComplexity int, filter *referral.Filter, first *int, after *string) int
 		SearchChildren      func(childComplexity int, input casefile.SearchInput) int
 		Users               func(childComplexity int) int
 		ViolationCategories func(childComplexity int) int
 		ViolationTypes      func(childComplexity int, includeDeprecated *bool) int
+	}
+
+	Referral struct {
+		AgeBand             func(childComplexity int) int
+		Case                func(childComplexity int) int
+		CloseReason         func(childComplexity int) int
+		ClosedAt            func(childComplexity int) int
+		Consent             func(childComplexity int) int
+		CreatedAt           func(childComplexity int) int
+		DueAt               func(childComplexity int) int
+		From                func(childComplexity int) int
+		ID                  func(childComplexity int) int
+		Kind                func(childComplexity int) int
+		Overdue             func(childComplexity int) int
+		Reason              func(childComplexity int) int
+		RespondedAt         func(childComplexity int) int
+		ResponseReason      func(childComplexity int) int
+		Services            func(childComplexity int) int
+		ServicesDelivered   func(childComplexity int) int
+		Sex                 func(childComplexity int) int
+		ShareIdentity       func(childComplexity int) int
+		Status              func(childComplexity int) int
+		To                  func(childComplexity int) int
+		Urgency             func(childComplexity int) int
+		Version             func(childComplexity int) int
+		ViolationCategories func(childComplexity int) int
+	}
+
+	ReferralConnection struct {
+		Edges            func(childComplexity int) int
+		PageInfo         func(childComplexity int) int
+		TotalCount       func(childComplexity int) int
+		TotalCountCapped func(childComplexity int) int
+	}
+
+	ReferralEdge struct {
+		Cursor func(childComplexity int) int
+		Node   func(childComplexity int) int
+	}
+
+	ReferralForm struct {
+		Base64      func(childComplexity int) int
+		ContentType func(childComplexity int) int
+		Filename    func(childComplexity int) int
+		SHA256      func(childComplexity int) int
+		Size        func(childComplexity int) int
+	}
+
+	ReferralPayload struct {
+		Referral func(childComplexity int) int
+	}
+
+	ReferralService struct {
+		Code  func(childComplexity int) int
+		Label func(childComplexity int) int
 	}
 
 	SubmitComplaintPayload struct {
@@ -1336,6 +1411,31 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.ComplaintStatus.UpdatedAt(childComplexity), true
 
+	case "Consent.givenAt":
+		if e.ComplexityRoot.Consent.At == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Consent.At(childComplexity), true
+	case "Consent.basis":
+		if e.ComplexityRoot.Consent.Basis == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Consent.Basis(childComplexity), true
+	case "Consent.by":
+		if e.ComplexityRoot.Consent.By == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Consent.By(childComplexity), true
+	case "Consent.given":
+		if e.ComplexityRoot.Consent.Given == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Consent.Given(childComplexity), true
+
 	case "Department.code":
 		if e.ComplexityRoot.Department.Code == nil {
 			break
@@ -1612,6 +1712,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.CloseComplaint(childComplexity, args["input"].(complaint.CloseInput)), true
+	case "Mutation.completeReferral":
+		if e.ComplexityRoot.Mutation.CompleteReferral == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_completeReferral_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.CompleteReferral(childComplexity, args["input"].(referral.CompleteInput)), true
 	case "Mutation.createUser":
 		if e.ComplexityRoot.Mutation.CreateUser == nil {
 			break
@@ -1689,6 +1800,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.MarkAlertsRead(childComplexity, args["ids"].([]string)), true
+	case "Mutation.referCase":
+		if e.ComplexityRoot.Mutation.ReferCase == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_referCase_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.ReferCase(childComplexity, args["input"].(referral.ReferInput)), true
 	case "Mutation.requestEvidenceDownload":
 		if e.ComplexityRoot.Mutation.RequestEvidenceDownload == nil {
 			break
@@ -1700,6 +1822,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.RequestEvidenceDownload(childComplexity, args["evidenceId"].(string)), true
+	case "Mutation.respondToReferral":
+		if e.ComplexityRoot.Mutation.RespondToReferral == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_respondToReferral_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.RespondToReferral(childComplexity, args["input"].(referral.RespondInput)), true
 	case "Mutation.revealIdentity":
 		if e.ComplexityRoot.Mutation.RevealIdentity == nil {
 			break
@@ -1777,6 +1910,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.VerifyEvidence(childComplexity, args["evidenceId"].(string)), true
+	case "Mutation.withdrawReferral":
+		if e.ComplexityRoot.Mutation.WithdrawReferral == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_withdrawReferral_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.WithdrawReferral(childComplexity, args["input"].(referral.WithdrawInput)), true
 
 	case "PageInfo.endCursor":
 		if e.ComplexityRoot.PageInfo.EndCursor == nil {
@@ -1946,6 +2090,45 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.Me(childComplexity), true
+	case "Query.referral":
+		if e.ComplexityRoot.Query.Referral == nil {
+			break
+		}
+
+		args, err := ec.field_Query_referral_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.Referral(childComplexity, args["id"].(string)), true
+	case "Query.referralForm":
+		if e.ComplexityRoot.Query.ReferralForm == nil {
+			break
+		}
+
+		args, err := ec.field_Query_referralForm_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.ReferralForm(childComplexity, args["referralId"].(string)), true
+	case "Query.referralServices":
+		if e.ComplexityRoot.Query.ReferralServices == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Query.ReferralServices(childComplexity), true
+	case "Query.referrals":
+		if e.ComplexityRoot.Query.Referrals == nil {
+			break
+		}
+
+		args, err := ec.field_Query_referrals_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.Referrals(childComplexity, args["filter"].(*referral.Filter), args["first"].(*int), args["after"].(*string)), true
 	case "Query.searchChildren":
 		if e.ComplexityRoot.Query.SearchChildren == nil {
 			break
@@ -1980,6 +2163,234 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.ViolationTypes(childComplexity, args["includeDeprecated"].(*bool)), true
+
+	case "Referral.ageBand":
+		if e.ComplexityRoot.Referral.AgeBand == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Referral.AgeBand(childComplexity), true
+	case "Referral.case":
+		if e.ComplexityRoot.Referral.Case == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Referral.Case(childComplexity), true
+	case "Referral.closeReason":
+		if e.ComplexityRoot.Referral.CloseReason == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Referral.CloseReason(childComplexity), true
+	case "Referral.closedAt":
+		if e.ComplexityRoot.Referral.ClosedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Referral.ClosedAt(childComplexity), true
+	case "Referral.consent":
+		if e.ComplexityRoot.Referral.Consent == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Referral.Consent(childComplexity), true
+	case "Referral.createdAt":
+		if e.ComplexityRoot.Referral.CreatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Referral.CreatedAt(childComplexity), true
+	case "Referral.dueAt":
+		if e.ComplexityRoot.Referral.DueAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Referral.DueAt(childComplexity), true
+	case "Referral.from":
+		if e.ComplexityRoot.Referral.From == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Referral.From(childComplexity), true
+	case "Referral.id":
+		if e.ComplexityRoot.Referral.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Referral.ID(childComplexity), true
+	case "Referral.kind":
+		if e.ComplexityRoot.Referral.Kind == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Referral.Kind(childComplexity), true
+	case "Referral.overdue":
+		if e.ComplexityRoot.Referral.Overdue == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Referral.Overdue(childComplexity), true
+	case "Referral.reason":
+		if e.ComplexityRoot.Referral.Reason == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Referral.Reason(childComplexity), true
+	case "Referral.respondedAt":
+		if e.ComplexityRoot.Referral.RespondedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Referral.RespondedAt(childComplexity), true
+	case "Referral.responseReason":
+		if e.ComplexityRoot.Referral.ResponseReason == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Referral.ResponseReason(childComplexity), true
+	case "Referral.services":
+		if e.ComplexityRoot.Referral.Services == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Referral.Services(childComplexity), true
+	case "Referral.servicesDelivered":
+		if e.ComplexityRoot.Referral.ServicesDelivered == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Referral.ServicesDelivered(childComplexity), true
+	case "Referral.sex":
+		if e.ComplexityRoot.Referral.Sex == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Referral.Sex(childComplexity), true
+	case "Referral.shareIdentity":
+		if e.ComplexityRoot.Referral.ShareIdentity == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Referral.ShareIdentity(childComplexity), true
+	case "Referral.status":
+		if e.ComplexityRoot.Referral.Status == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Referral.Status(childComplexity), true
+	case "Referral.to":
+		if e.ComplexityRoot.Referral.To == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Referral.To(childComplexity), true
+	case "Referral.urgency":
+		if e.ComplexityRoot.Referral.Urgency == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Referral.Urgency(childComplexity), true
+	case "Referral.version":
+		if e.ComplexityRoot.Referral.Version == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Referral.Version(childComplexity), true
+	case "Referral.violationCategories":
+		if e.ComplexityRoot.Referral.ViolationCategories == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Referral.ViolationCategories(childComplexity), true
+
+	case "ReferralConnection.edges":
+		if e.ComplexityRoot.ReferralConnection.Edges == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ReferralConnection.Edges(childComplexity), true
+	case "ReferralConnection.pageInfo":
+		if e.ComplexityRoot.ReferralConnection.PageInfo == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ReferralConnection.PageInfo(childComplexity), true
+	case "ReferralConnection.totalCount":
+		if e.ComplexityRoot.ReferralConnection.TotalCount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ReferralConnection.TotalCount(childComplexity), true
+	case "ReferralConnection.totalCountCapped":
+		if e.ComplexityRoot.ReferralConnection.TotalCountCapped == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ReferralConnection.TotalCountCapped(childComplexity), true
+
+	case "ReferralEdge.cursor":
+		if e.ComplexityRoot.ReferralEdge.Cursor == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ReferralEdge.Cursor(childComplexity), true
+	case "ReferralEdge.node":
+		if e.ComplexityRoot.ReferralEdge.Node == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ReferralEdge.Node(childComplexity), true
+
+	case "ReferralForm.base64":
+		if e.ComplexityRoot.ReferralForm.Base64 == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ReferralForm.Base64(childComplexity), true
+	case "ReferralForm.contentType":
+		if e.ComplexityRoot.ReferralForm.ContentType == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ReferralForm.ContentType(childComplexity), true
+	case "ReferralForm.filename":
+		if e.ComplexityRoot.ReferralForm.Filename == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ReferralForm.Filename(childComplexity), true
+	case "ReferralForm.sha256":
+		if e.ComplexityRoot.ReferralForm.SHA256 == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ReferralForm.SHA256(childComplexity), true
+	case "ReferralForm.size":
+		if e.ComplexityRoot.ReferralForm.Size == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ReferralForm.Size(childComplexity), true
+
+	case "ReferralPayload.referral":
+		if e.ComplexityRoot.ReferralPayload.Referral == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ReferralPayload.Referral(childComplexity), true
+
+	case "ReferralService.code":
+		if e.ComplexityRoot.ReferralService.Code == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ReferralService.Code(childComplexity), true
+	case "ReferralService.label":
+		if e.ComplexityRoot.ReferralService.Label == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ReferralService.Label(childComplexity), true
 
 	case "SubmitComplaintPayload.complaint":
 		if e.ComplexityRoot.SubmitComplaintPayload.Complaint == nil {
@@ -2175,10 +2586,15 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 			graphql.NewInputUnmarshaler("CloseComplaintInput", ec.unmarshalInputCloseComplaintInput),
 			graphql.NewInputUnmarshaler("ComplainantInput", ec.unmarshalInputComplainantInput),
 			graphql.NewInputUnmarshaler("ComplaintFilter", ec.unmarshalInputComplaintFilter),
+			graphql.NewInputUnmarshaler("CompleteReferralInput", ec.unmarshalInputCompleteReferralInput),
+			graphql.NewInputUnmarshaler("ConsentInput", ec.unmarshalInputConsentInput),
 			graphql.NewInputUnmarshaler("CreateUserInput", ec.unmarshalInputCreateUserInput),
 			graphql.NewInputUnmarshaler("FileCaseInput", ec.unmarshalInputFileCaseInput),
 			graphql.NewInputUnmarshaler("ForwardComplaintInput", ec.unmarshalInputForwardComplaintInput),
 			graphql.NewInputUnmarshaler("LinkComplaintToCaseInput", ec.unmarshalInputLinkComplaintToCaseInput),
+			graphql.NewInputUnmarshaler("ReferCaseInput", ec.unmarshalInputReferCaseInput),
+			graphql.NewInputUnmarshaler("ReferralFilter", ec.unmarshalInputReferralFilter),
+			graphql.NewInputUnmarshaler("RespondToReferralInput", ec.unmarshalInputRespondToReferralInput),
 			graphql.NewInputUnmarshaler("RevealIdentityInput", ec.unmarshalInputRevealIdentityInput),
 			graphql.NewInputUnmarshaler("RoleGrantInput", ec.unmarshalInputRoleGrantInput),
 			graphql.NewInputUnmarshaler("SearchChildrenInput", ec.unmarshalInputSearchChildrenInput),
@@ -2187,6 +2603,7 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 			graphql.NewInputUnmarshaler("TriageComplaintInput", ec.unmarshalInputTriageComplaintInput),
 			graphql.NewInputUnmarshaler("UploadEvidenceInput", ec.unmarshalInputUploadEvidenceInput),
 			graphql.NewInputUnmarshaler("ViolationInput", ec.unmarshalInputViolationInput),
+			graphql.NewInputUnmarshaler("WithdrawReferralInput", ec.unmarshalInputWithdrawReferralInput),
 		)
 	}
 	first := true
@@ -2925,6 +3342,169 @@ type ChildMatch {
   createdAt: Time!
 }
 `, BuiltIn: false},
+	{Name: "../referral.graphqls", Input: `# Referrals and transfers between institutions. Before it accepts, the
+# receiving institution sees a summary only (urgency, violation categories,
+# age band, sex, services asked, due time): Referral.case and
+# Referral.reason are null for it until then.
+
+extend type Query {
+  "A referral made by or addressed to the caller's institution (oversight: any)."
+  referral(id: ID!): Referral
+  "Referrals the caller may see, newest first. first is at most 100 (default 20)."
+  referrals(filter: ReferralFilter, first: Int, after: String): ReferralConnection!
+  "The services a referral may ask for, labels in the request's language. Public reference data."
+  referralServices: [ReferralService!]!
+  "The one-page PDF referral form for the receiving office; the identity only when shared and readable. Audited."
+  referralForm(referralId: ID!): ReferralForm!
+}
+
+extend type Mutation {
+  "Refers (REFERRAL) or transfers (TRANSFER, supervisors) a case to another institution, under consent or a legal basis."
+  referCase(input: ReferCaseInput!): ReferralPayload!
+  "The receiving institution accepts or declines (with a reason) a pending referral."
+  respondToReferral(input: RespondToReferralInput!): ReferralPayload!
+  "The referring side withdraws a pending referral."
+  withdrawReferral(input: WithdrawReferralInput!): ReferralPayload!
+  "The receiving institution records the services delivered and completes an accepted referral."
+  completeReferral(input: CompleteReferralInput!): ReferralPayload!
+}
+
+enum ReferralKind { REFERRAL TRANSFER }
+
+input ReferCaseInput {
+  caseId: ID!
+  "An institution code (institutions query) that receives referrals."
+  toInstitution: String!
+  kind: ReferralKind = REFERRAL
+  "Codes of referralServices: SHELTER, LEGAL_REPRESENTATION, ASYLUM_PROCEDURE, HEALTH, ..."
+  services: [String!]!
+  reason: String!
+  "The case's urgency when not given. Sets the answer deadline: 24 h for IMMEDIATE and HIGH, 72 h otherwise."
+  urgency: Urgency
+  "Share the child's identity with the recipient once it accepts."
+  shareIdentity: Boolean = false
+  consent: ConsentInput!
+}
+
+input ConsentInput {
+  given: Boolean!
+  "When given: CHILD, CAREGIVER or GUARDIAN."
+  by: String
+  "When given; now when not said."
+  givenAt: Time
+  "When not given: BEST_INTERESTS, LEGAL_OBLIGATION or VITAL_INTEREST."
+  basis: String
+  "When not given: why, in writing (20 characters or more). Never in the audit trail."
+  justification: String
+}
+
+input RespondToReferralInput {
+  referralId: ID!
+  accept: Boolean!
+  "Required to decline."
+  reason: String
+  expectedVersion: Int
+}
+
+input WithdrawReferralInput {
+  referralId: ID!
+  reason: String
+}
+
+input CompleteReferralInput {
+  referralId: ID!
+  "Which of the services asked were delivered."
+  servicesDelivered: [String!]!
+  reason: String
+}
+
+input ReferralFilter {
+  "INCOMING (addressed to the caller's institution) or OUTGOING (made by it)."
+  direction: String
+  "PENDING, ACCEPTED, DECLINED, COMPLETED, WITHDRAWN"
+  status: [String!]
+  "Pending past their answer deadline."
+  overdue: Boolean
+  caseId: ID
+  kind: ReferralKind
+}
+
+type ReferralPayload {
+  referral: Referral!
+}
+
+type ReferralConnection {
+  edges: [ReferralEdge!]!
+  pageInfo: PageInfo!
+  "How many the whole list holds (every page), exact up to 10,000: past that it says 10,000 and totalCountCapped. Counted only when asked for."
+  totalCount: Int!
+  "True when the list holds more than totalCount says."
+  totalCountCapped: Boolean!
+}
+
+type ReferralEdge {
+  cursor: String!
+  node: Referral!
+}
+
+type Referral {
+  id: ID!
+  kind: ReferralKind!
+  "PENDING ACCEPTED DECLINED COMPLETED WITHDRAWN"
+  status: String!
+  from: Institution!
+  to: Institution!
+  "Codes of referralServices."
+  services: [String!]!
+  servicesDelivered: [String!]!
+  urgency: Urgency!
+  "The recipient answers by this time."
+  dueAt: Time
+  "Pending past dueAt."
+  overdue: Boolean!
+  "Summary: the child's age band and sex, and the categories of the violations, as when referred."
+  ageBand: AgeBand
+  sex: Sex!
+  violationCategories: [ViolationCategory!]!
+  shareIdentity: Boolean!
+  consent: Consent!
+  "Why the case was referred: null for whoever may not read the case (the recipient before accepting)."
+  reason: String
+  "The recipient's answer."
+  responseReason: String
+  "Why it was withdrawn, or how it was completed."
+  closeReason: String
+  createdAt: Time!
+  respondedAt: Time
+  closedAt: Time
+  version: Int!
+  "The case: null for whoever may not read it (the recipient until it accepts, and after a decline or withdrawal)."
+  case: Case
+}
+
+"Under what the referral's data travels. The justification stays with the case."
+type Consent {
+  given: Boolean!
+  by: String
+  givenAt: Time
+  basis: String
+}
+
+type ReferralService {
+  code: String!
+  label: String!
+}
+
+"A printed referral form."
+type ReferralForm {
+  filename: String!
+  contentType: String!
+  "The PDF, base64 (standard encoding)."
+  base64: String!
+  size: Int!
+  sha256: String!
+}
+`, BuiltIn: false},
 	{Name: "../schema.graphqls", Input: `# Amparo's GraphQL API: the registry of cases and complaints about rights
 # violations against children and adolescents in contexts of human mobility.
 #
@@ -3511,6 +4091,20 @@ func (ec *executionContext) childFields_ComplaintStatus(ctx context.Context, fie
 	return nil, fmt.Errorf("no field named %q was found under type ComplaintStatus", field.Name)
 }
 
+func (ec *executionContext) childFields_Consent(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "given":
+		return ec.fieldContext_Consent_given(ctx, field)
+	case "by":
+		return ec.fieldContext_Consent_by(ctx, field)
+	case "givenAt":
+		return ec.fieldContext_Consent_givenAt(ctx, field)
+	case "basis":
+		return ec.fieldContext_Consent_basis(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type Consent", field.Name)
+}
+
 func (ec *executionContext) childFields_Department(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "code":
@@ -3671,6 +4265,116 @@ func (ec *executionContext) childFields_PendingGrant(ctx context.Context, field 
 		return ec.fieldContext_PendingGrant_requestedAt(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type PendingGrant", field.Name)
+}
+
+func (ec *executionContext) childFields_Referral(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_Referral_id(ctx, field)
+	case "kind":
+		return ec.fieldContext_Referral_kind(ctx, field)
+	case "status":
+		return ec.fieldContext_Referral_status(ctx, field)
+	case "from":
+		return ec.fieldContext_Referral_from(ctx, field)
+	case "to":
+		return ec.fieldContext_Referral_to(ctx, field)
+	case "services":
+		return ec.fieldContext_Referral_services(ctx, field)
+	case "servicesDelivered":
+		return ec.fieldContext_Referral_servicesDelivered(ctx, field)
+	case "urgency":
+		return ec.fieldContext_Referral_urgency(ctx, field)
+	case "dueAt":
+		return ec.fieldContext_Referral_dueAt(ctx, field)
+	case "overdue":
+		return ec.fieldContext_Referral_overdue(ctx, field)
+	case "ageBand":
+		return ec.fieldContext_Referral_ageBand(ctx, field)
+	case "sex":
+		return ec.fieldContext_Referral_sex(ctx, field)
+	case "violationCategories":
+		return ec.fieldContext_Referral_violationCategories(ctx, field)
+	case "shareIdentity":
+		return ec.fieldContext_Referral_shareIdentity(ctx, field)
+	case "consent":
+		return ec.fieldContext_Referral_consent(ctx, field)
+	case "reason":
+		return ec.fieldContext_Referral_reason(ctx, field)
+	case "responseReason":
+		return ec.fieldContext_Referral_responseReason(ctx, field)
+	case "closeReason":
+		return ec.fieldContext_Referral_closeReason(ctx, field)
+	case "createdAt":
+		return ec.fieldContext_Referral_createdAt(ctx, field)
+	case "respondedAt":
+		return ec.fieldContext_Referral_respondedAt(ctx, field)
+	case "closedAt":
+		return ec.fieldContext_Referral_closedAt(ctx, field)
+	case "version":
+		return ec.fieldContext_Referral_version(ctx, field)
+	case "case":
+		return ec.fieldContext_Referral_case(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type Referral", field.Name)
+}
+
+func (ec *executionContext) childFields_ReferralConnection(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "edges":
+		return ec.fieldContext_ReferralConnection_edges(ctx, field)
+	case "pageInfo":
+		return ec.fieldContext_ReferralConnection_pageInfo(ctx, field)
+	case "totalCount":
+		return ec.fieldContext_ReferralConnection_totalCount(ctx, field)
+	case "totalCountCapped":
+		return ec.fieldContext_ReferralConnection_totalCountCapped(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ReferralConnection", field.Name)
+}
+
+func (ec *executionContext) childFields_ReferralEdge(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "cursor":
+		return ec.fieldContext_ReferralEdge_cursor(ctx, field)
+	case "node":
+		return ec.fieldContext_ReferralEdge_node(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ReferralEdge", field.Name)
+}
+
+func (ec *executionContext) childFields_ReferralForm(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "filename":
+		return ec.fieldContext_ReferralForm_filename(ctx, field)
+	case "contentType":
+		return ec.fieldContext_ReferralForm_contentType(ctx, field)
+	case "base64":
+		return ec.fieldContext_ReferralForm_base64(ctx, field)
+	case "size":
+		return ec.fieldContext_ReferralForm_size(ctx, field)
+	case "sha256":
+		return ec.fieldContext_ReferralForm_sha256(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ReferralForm", field.Name)
+}
+
+func (ec *executionContext) childFields_ReferralPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "referral":
+		return ec.fieldContext_ReferralPayload_referral(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ReferralPayload", field.Name)
+}
+
+func (ec *executionContext) childFields_ReferralService(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "code":
+		return ec.fieldContext_ReferralService_code(ctx, field)
+	case "label":
+		return ec.fieldContext_ReferralService_label(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ReferralService", field.Name)
 }
 
 func (ec *executionContext) childFields_SubmitComplaintPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {

@@ -11,6 +11,7 @@ import (
 	"amparo/internal/evidence"
 	"amparo/internal/page"
 	"amparo/internal/reference"
+	"amparo/internal/referral"
 	"amparo/internal/user"
 	"time"
 
@@ -116,6 +117,25 @@ type Mutation struct {
 }
 
 type Query struct {
+}
+
+type ReferralConnection struct {
+	Edges    []*ReferralEdge `json:"edges"`
+	PageInfo *page.Info      `json:"pageInfo"`
+	// How many the whole list holds (every page), exact up to 10,000: past that it says 10,000 and totalCountCapped. Counted only when asked for.
+	TotalCount int `json:"totalCount"`
+	// True when the list holds more than totalCount says.
+	TotalCountCapped bool          `json:"totalCountCapped"`
+	Count            *page.Counter `json:"-"`
+}
+
+type ReferralEdge struct {
+	Cursor string             `json:"cursor"`
+	Node   *referral.Referral `json:"node"`
+}
+
+type ReferralPayload struct {
+	Referral *referral.Referral `json:"referral"`
 }
 
 type SubmitComplaintPayload struct {

@@ -34,9 +34,13 @@ const (
 	// Unassigned reaches cases of the caller's institution that nobody is
 	// assigned to: the queue an officer may take a case from.
 	Unassigned Scope = "unassigned"
+	// Scopes of referrals and transfers (see kind.go for what each reaches).
+	ReferredIdentity Scope = "referred_identity"
+	ReferredHistory  Scope = "referred_history"
+	Transferred      Scope = "transferred"
 )
 
-var allScopes = []Scope{All, Institution, Referred, Routed, Unassigned, Own, Assigned}
+var allScopes = []Scope{All, Institution, Referred, Routed, Unassigned, Own, Assigned, ReferredIdentity, ReferredHistory, Transferred}
 
 // Scopes is the set of scopes a principal holds for one permission.
 type Scopes map[Scope]bool

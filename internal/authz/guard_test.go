@@ -108,8 +108,9 @@ func TestGuardCheck(t *testing.T) {
 	// Of SBS, referred to PGN and accepted: the officer sees the case
 	// (referred scope), not the child (assigned scope).
 	referred := insertCase(t, f.db.Owner(t), "SBS", "officer@sbs.demo")
-	if _, err := f.db.Owner(t).Exec(`INSERT INTO referrals (id, case_id, from_institution, to_institution, status, reason, created_by, created_at)
-		SELECT $1, $2, 'SBS', 'PGN', 'ACCEPTED', 'atención', id, now() FROM users WHERE email = 'officer@sbs.demo'`, uuid.New(), referred); err != nil {
+	if _, err := f.db.Owner(t).Exec(`INSERT INTO referrals (id, case_id, from_institution, to_institution, status, reason, created_by, created_at,
+		consent_given, consent_by, consent_at, responded_at)
+		SELECT $1, $2, 'SBS', 'PGN', 'ACCEPTED', 'atención', id, now(), true, 'CAREGIVER', now(), now() FROM users WHERE email = 'officer@sbs.demo'`, uuid.New(), referred); err != nil {
 		t.Fatal(err)
 	}
 	tests := []struct {

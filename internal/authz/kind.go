@@ -67,8 +67,58 @@ func caseScope(sc Scope, p *auth.Principal, a *postgres.Args) string {
 		if p.Institution == "" {
 			return ""
 		}
-		return `EXISTS (SELECT 1 FROM referrals r WHERE r.case_id = c.id AND r.status = 'ACCEPTED' AND r.to_institution = ` +
+		return `EXISTS (SELECT 1 FROM referrals r WHERE r.case_id = c.id AND r.status = 'ACCEPTED' AND r.kind = 'REFERRAL' AND r.to_institution = ` +
 			a.Add(p.Institution) + `)`
+	}
+	return referralCaseScope(sc, p, a)
+}
+
+// ReferredHistoryPeriod is how long an institution keeps reading a case
+// after completing the referral it received (scope referred_history).
+const ReferredHistoryPeriod = "90 days"
+
+// referralCaseScope is what the scopes of referrals and transfers mean for
+// a case, aliased c: the child's identity when an accepted referral shares
+// it under consent or a legal basis; a recently completed referral's case;
+// a case the institution transferred away.
+func referralCaseScope(sc Scope, p *auth.Principal, a *postgres.Args) string {
+	if p.Institution == "" {
+		return ""
+	}
+	const to = `EXISTS (SELECT 1 FROM referrals r WHERE r.case_id = c.id AND r.kind = 'REFERRAL' AND r.to_institution = `
+	switch sc {
+	case ReferredIdentity:
+		return to + a.Add(p.Institution) + ` AND r.status = 'ACCEPTED' AND r.share_identity
+  AND (r.consent_given OR r.consent_basis IN ('BEST_INTERESTS', 'LEGAL_OBLIGATION', 'VITAL_INTEREST')))`
+	case ReferredHistory:
+		return to + a.Add(p.Institution) + ` AND r.status = 'COMPLETED' AND r.closed_at > now() - interval '` + ReferredHistoryPeriod + `')`
+	case Transferred:
+		inst := a.Add(p.Institution)
+		return `(c.institution_code <> ` + inst + ` AND EXISTS (SELECT 1 FROM referrals r WHERE r.case_id = c.id AND r.kind = 'TRANSFER'
+  AND r.status = 'ACCEPTED' AND r.from_institution = ` + inst + `))`
+	}
+	return ""
+}
+
+// referralScope is what the scopes mean for a referral, aliased r: the
+// sender side holds institution (referrals its institution made) and own
+// (referrals the user made, or of a case assigned to them, made by their
+// institution); the recipient side holds referred (referrals addressed to
+// its institution, whatever their status: what the referral lets it see of
+// the case is the case's own scopes above).
+func referralScope(sc Scope, p *auth.Principal, a *postgres.Args) string {
+	if p.Institution == "" {
+		return ""
+	}
+	switch sc {
+	case Institution:
+		return "r.from_institution = " + a.Add(p.Institution)
+	case Own:
+		id := a.Add(p.UserID)
+		return "(r.from_institution = " + a.Add(p.Institution) + " AND (r.created_by = " + id +
+			" OR EXISTS (SELECT 1 FROM cases rc WHERE rc.id = r.case_id AND rc.assigned_to = " + id + ")))"
+	case Referred:
+		return "r.to_institution = " + a.Add(p.Institution)
 	}
 	return ""
 }
@@ -101,6 +151,8 @@ var (
 	Evidence  = &Kind{Name: "evidence", From: "evidence e JOIN cases c ON c.id = e.case_id", ID: "e.id", scope: caseScope}
 	Note      = &Kind{Name: "note", From: "case_notes n JOIN cases c ON c.id = n.case_id", ID: "n.id", scope: caseScope}
 	Complaint = &Kind{Name: "complaint", From: "complaints k", ID: "k.id", scope: complaintScope}
+	// Referral is a referral or transfer between institutions, aliased r.
+	Referral = &Kind{Name: "referral", From: "referrals r", ID: "r.id", scope: referralScope}
 	// User is an account: only a scope of all reaches accounts (admins).
 	User = &Kind{Name: "user", From: "users u", ID: "u.id", scope: func(Scope, *auth.Principal, *postgres.Args) string { return "" }}
 	// AuditEvent is an event of the trail, aliased e: institution scope

@@ -1,8 +1,8 @@
 // Package reference holds Amparo's reference data (violation taxonomy,
-// departments, entry points, institutions, and the lifecycle's complaint
-// routing rules, step deadlines and public holidays) in memory. The tables are small
-// and change only with a migration, so they are read once at start and
-// every lookup and label is answered without a query.
+// departments, entry points, institutions, referral services, and the
+// lifecycle's complaint routing rules, step deadlines and public holidays) in
+// memory. The tables are small and change only with a migration, so they are
+// read once at start and every lookup and label is answered without a query.
 package reference
 
 import (
@@ -67,6 +67,12 @@ type Institution struct {
 	Functions []string
 }
 
+// Service is a service that a referral may ask of another institution.
+type Service struct {
+	Code  string
+	Label Label
+}
+
 // Catalog is the reference data, read-only after Load.
 type Catalog struct {
 	Categories     []Category
@@ -74,6 +80,8 @@ type Catalog struct {
 	Departments    []Department
 	EntryPoints    []EntryPoint
 	Institutions   []Institution
+	// Services are what referrals ask for, in display order (Load only).
+	Services []Service
 	lifecycle
 
 	categories  map[string]*Category
@@ -81,6 +89,7 @@ type Catalog struct {
 	departments map[string]*Department // by ISO and legacy code
 	entries     map[string]*EntryPoint
 	insts       map[string]*Institution
+	services    map[string]*Service
 }
 
 // Load reads every reference table.
@@ -120,6 +129,12 @@ func Load(ctx context.Context, db sqlx.QueryerContext) (*Catalog, error) {
 			c.Institutions = append(c.Institutions, x)
 			return err
 		}},
+		{`SELECT code, label_es, label_en FROM referral_services ORDER BY position`, func(r *sqlx.Rows) error {
+			var x Service
+			err := r.Scan(&x.Code, &x.Label.ES, &x.Label.EN)
+			c.Services = append(c.Services, x)
+			return err
+		}},
 	}
 	for _, s := range steps {
 		rows, err := db.QueryxContext(ctx, s.q)
@@ -145,8 +160,8 @@ func Load(ctx context.Context, db sqlx.QueryerContext) (*Catalog, error) {
 
 // New builds a catalog from its parts, for tests of pure logic that need
 // reference data without a database.
-func New(cats []Category, types []ViolationType, deps []Department, entries []EntryPoint, insts []Institution) *Catalog {
-	c := &Catalog{Categories: cats, ViolationTypes: types, Departments: deps, EntryPoints: entries, Institutions: insts}
+func New(cats []Category, types []ViolationType, deps []Department, entries []EntryPoint, insts []Institution, services ...Service) *Catalog {
+	c := &Catalog{Categories: cats, ViolationTypes: types, Departments: deps, EntryPoints: entries, Institutions: insts, Services: services}
 	c.index()
 	return c
 }
@@ -175,6 +190,16 @@ func (c *Catalog) index() {
 		c.insts[c.Institutions[i].Code] = &c.Institutions[i]
 	}
 	c.indexLifecycle()
+	c.services = map[string]*Service{}
+	for i := range c.Services {
+		c.services[c.Services[i].Code] = &c.Services[i]
+	}
+}
+
+// Service returns the referral service with code, if any.
+func (c *Catalog) Service(code string) (*Service, bool) {
+	x, ok := c.services[code]
+	return x, ok
 }
 
 // ViolationType returns the type with code, if any.
