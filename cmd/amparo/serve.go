@@ -165,7 +165,7 @@ func build(ctx context.Context, cfg *config, log *slog.Logger) (*app, error) {
 		Audit:      audit.NewService(db, guard),
 		Users:      user.NewService(db, az, guard, cat, log),
 		Alerts:     alert.NewService(db, guard, hub),
-		Referrals:  referral.NewService(db, guard, cat, cases),
+		Referrals:  referral.NewService(db, guard, cat, cases, raiser),
 	}
 	ws := graph.Websocket{Verifier: verifiers, Users: users, Sessions: hub, Origins: cfg.Alerts.Origins, KeepAlive: cfg.Alerts.KeepAlive}
 	gql := graph.NewHandler(&graph.Resolver{Authz: az, Catalog: cat, Svc: svc, Log: log, Websocket: ws}, graph.Limits{

@@ -225,15 +225,30 @@ func (r *Raiser) ClosureRequested(ctx context.Context, tx *sqlx.Tx, caseID uuid.
 	})
 }
 
-// Referral alerts the supervisors and officers of institution to a referral
-// received (kind ReferralReceived, to the receiving institution) or
-// answered (ReferralAnswered, to the referring one). perm and t are what
-// recipients must hold over the referral, which the referral's own package
-// defines.
+// permReferralRead is what recipients of referral alerts must hold over
+// the referral.
+const permReferralRead = "referral:read"
+
+// ReferralReceived alerts the supervisors and officers of the institution a
+// referral (or transfer) is addressed to who may read it.
 //
 // Errors: UNAVAILABLE.
-func (r *Raiser) Referral(ctx context.Context, tx *sqlx.Tx, kind Kind, referralID uuid.UUID, caseID *uuid.UUID, urgency, institution, perm string, t authz.Target) error {
-	return r.Raise(ctx, tx, About{Kind: kind, ReferralID: &referralID, CaseID: caseID, Urgency: urgency}, To{
-		Perm: perm, Target: t, Institutions: []string{institution}, Roles: []string{RoleSupervisor, RoleOfficer},
+func (r *Raiser) ReferralReceived(ctx context.Context, tx *sqlx.Tx, referralID, caseID uuid.UUID, urgency, to string) error {
+	return r.referral(ctx, tx, ReferralReceived, referralID, caseID, urgency, to)
+}
+
+// ReferralAnswered alerts the referring institution's supervisors and
+// officers who may read the referral (the officer who made it, the
+// supervisors) that it was accepted or declined.
+//
+// Errors: UNAVAILABLE.
+func (r *Raiser) ReferralAnswered(ctx context.Context, tx *sqlx.Tx, referralID, caseID uuid.UUID, urgency, from string) error {
+	return r.referral(ctx, tx, ReferralAnswered, referralID, caseID, urgency, from)
+}
+
+func (r *Raiser) referral(ctx context.Context, tx *sqlx.Tx, kind Kind, referralID, caseID uuid.UUID, urgency, institution string) error {
+	return r.Raise(ctx, tx, About{Kind: kind, ReferralID: &referralID, CaseID: &caseID, Urgency: urgency}, To{
+		Perm: permReferralRead, Target: authz.On(authz.Referral, referralID),
+		Institutions: []string{institution}, Roles: []string{RoleSupervisor, RoleOfficer},
 	})
 }

@@ -425,8 +425,9 @@ SELECT $1::uuid, 'PGN', sha256(convert_to($1::text, 'UTF8')), 'RECEIVED', 'ANONY
 		complaintID); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := f.owner.Exec(`INSERT INTO referrals (id, case_id, from_institution, to_institution, status, reason, created_by, created_at)
-SELECT $1, $2, 'SBS', 'PGN', 'ACCEPTED', 'atención especializada', id, now() FROM users WHERE email = 'officer@sbs.demo'`,
+	if _, err := f.owner.Exec(`INSERT INTO referrals (id, case_id, from_institution, to_institution, status, reason, created_by, created_at,
+  consent_basis, consent_justification)
+SELECT $1, $2, 'SBS', 'PGN', 'PENDING', 'atención especializada', id, now(), 'BEST_INTERESTS', 'interés superior' FROM users WHERE email = 'officer@sbs.demo'`,
 		referralID, sbsCase); err != nil {
 		t.Fatal(err)
 	}
@@ -452,10 +453,10 @@ SELECT $1, $2, 'SBS', 'PGN', 'ACCEPTED', 'atención especializada', id, now() FR
 			return f.raiser.ComplaintRouted(ctx, tx, complaintID, "HIGH", []string{"PGN", "SBS"})
 		}, []string{"officer@pgn.demo", "supervisor@pgn.demo"}},
 		{"ReferralReachesTheReceivingInstitution", "officer@sbs.demo", alert.ReferralReceived, func(ctx context.Context, tx *sqlx.Tx) error {
-			return f.raiser.Referral(ctx, tx, alert.ReferralReceived, referralID, &sbsCase, "HIGH", "PGN", "case:read", authz.On(authz.Case, sbsCase))
+			return f.raiser.ReferralReceived(ctx, tx, referralID, sbsCase, "HIGH", "PGN")
 		}, []string{"officer@pgn.demo", "supervisor@pgn.demo"}},
 		{"ReferralAnsweredReachesTheReferrerNotTheActor", "supervisor@pgn.demo", alert.ReferralAnswered, func(ctx context.Context, tx *sqlx.Tx) error {
-			return f.raiser.Referral(ctx, tx, alert.ReferralAnswered, referralID, &sbsCase, "HIGH", "SBS", "case:read", authz.On(authz.Case, sbsCase))
+			return f.raiser.ReferralAnswered(ctx, tx, referralID, sbsCase, "HIGH", "SBS")
 		}, []string{"officer@sbs.demo"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
