@@ -463,6 +463,27 @@ func TestAlertsOfTheWorkflow(t *testing.T) {
 			t.Errorf("the supervisor who assigned: %+v", got)
 		}
 	})
+	t.Run("ReferralsReachTheOtherSide", func(t *testing.T) {
+		c := a.fileCase("officer@pgn.demo", "alerts-refer-1")
+		rid := a.refer("officer@pgn.demo", referInput(c, "SBS", false))
+		got := a.inbox("officer@sbs.demo", "REFERRAL_RECEIVED")
+		if len(got) != 1 || got[0].CaseID == nil || *got[0].CaseID != c {
+			t.Errorf("officer@sbs.demo, received: %+v", got)
+		}
+		if got := a.inbox("officer@pgn.demo", "REFERRAL_RECEIVED"); len(got) != 0 {
+			t.Errorf("the referring officer: %+v", got)
+		}
+		a.respond("officer@sbs.demo", rid, false)
+		if got := a.inbox("officer@pgn.demo", "REFERRAL_ANSWERED"); len(got) != 1 {
+			t.Errorf("officer@pgn.demo, answered: %+v", got)
+		}
+		if got := a.inbox("supervisor@pgn.demo", "REFERRAL_ANSWERED"); len(got) != 1 {
+			t.Errorf("supervisor@pgn.demo, answered: %+v", got)
+		}
+		if got := a.inbox("officer@sbs.demo", "REFERRAL_ANSWERED"); len(got) != 0 {
+			t.Errorf("who answered: %+v", got)
+		}
+	})
 	t.Run("ClosureRequestedReachesTheSupervisors", func(t *testing.T) {
 		a.transition("officer@pgn.demo", id, "CLOSURE_REQUESTED", 2, `, closureReason: "OPENED_IN_ERROR"`)
 		if got := a.inbox("supervisor@pgn.demo", "CLOSURE_REQUESTED"); len(got) != 1 || got[0].CaseID == nil || *got[0].CaseID != id {
