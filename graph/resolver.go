@@ -17,6 +17,7 @@ import (
 	"amparo/internal/evidence"
 	"amparo/internal/reference"
 	"amparo/internal/referral"
+	"amparo/internal/statistics"
 	"amparo/internal/user"
 )
 
@@ -30,6 +31,7 @@ type Services struct {
 	Users      *user.Service
 	Audit      *audit.Service
 	Alerts     *alert.Service
+	Statistics *statistics.Service
 	Referrals  *referral.Service
 }
 

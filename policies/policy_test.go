@@ -61,6 +61,8 @@ func TestPolicy(t *testing.T) {
 		"complaint:contact": {"officer": "routed", "supervisor": "routed"},
 		"audit:read":        {"supervisor": "institution", "oversight": "all"},
 		"stats:read":        {"supervisor": "institution", "oversight": "all"},
+		"stats:export":      {"supervisor": "institution", "oversight": "all"},
+		"case:export":       {"supervisor": "institution", "oversight": "all"},
 		"user:manage":       {"admin": "all"},
 		"policy:read":       {"oversight": "all", "admin": "all"},
 		"alert:read":        {"officer": "own", "supervisor": "own"},

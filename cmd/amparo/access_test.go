@@ -342,6 +342,20 @@ func matrix() []row {
 		row{op: "auditEvents", record: "-", doc: `{ auditEvents(first: 5) { totalCount edges { node { id action } } } }`, vars: noVars, want: [6]string{fb, ok, fb, fb, ok, fb}},
 		row{op: "auditProof", record: "-", doc: `{ auditProof(eventId: "999999999") { leafIndex } }`, vars: noVars, want: [6]string{fb, nf, fb, fb, nf, fb}},
 		row{op: "users", record: "-", doc: `{ users { id } }`, vars: noVars, want: [6]string{fb, fb, fb, fb, fb, ok}},
+		// Figures: oversight over every institution, supervisors over their own, nobody else.
+		row{op: "statistics", record: "-", doc: `{ statistics(input: {measure: "CASES", rows: ["DEPARTMENT"], columns: ["SEX"]}) { total suppressedCells } }`,
+			vars: noVars, want: [6]string{fb, ok, fb, fb, ok, fb}},
+		row{op: "indicatorReport", record: "-", doc: `{ indicatorReport(from: "2026-01-01") { indicators { name table { total } } } }`,
+			vars: noVars, want: [6]string{fb, ok, fb, fb, ok, fb}},
+		row{op: "exportStatistics", record: "-", doc: `mutation { exportStatistics(input: {statistics: {measure: "COMPLAINTS", rows: ["STATUS"]}, format: "XLSX"}) { rows sha256 } }`,
+			vars: noVars, want: [6]string{fb, ok, fb, fb, ok, fb}},
+		row{op: "exportIndicatorReport", record: "-", doc: `mutation { exportIndicatorReport(input: {format: "CSV"}) { rows } }`,
+			vars: noVars, want: [6]string{fb, ok, fb, fb, ok, fb}},
+		row{op: "exportCases", record: "-", doc: `mutation { exportCases(input: {format: "CSV"}) { rows url } }`,
+			vars: noVars, want: [6]string{fb, ok, fb, fb, ok, fb}},
+		// identities in an export: only whoever may read them (supervisors), never oversight
+		row{op: "exportCases", record: "-", doc: `mutation { exportCases(input: {format: "CSV", includeIdentity: true}) { rows } }`,
+			vars: noVars, want: [6]string{fb, ok, fb, fb, fb, fb}},
 		row{op: "fileCase", record: "-", doc: fileCaseMutation,
 			vars: func(*fixtures, string) map[string]any {
 				return map[string]any{"input": fileCaseInput("mx-file-" + uuid.NewString())}

@@ -11,6 +11,7 @@ import (
 	"github.com/jmoiron/sqlx"
 
 	"amparo/internal/blob"
+	"amparo/internal/export"
 )
 
 // config is everything serve needs, read once from the environment.
@@ -41,7 +42,9 @@ type config struct {
 	StatusPerSecond  int           // complaintStatus queries a second, all addresses
 	Dev              bool          // GraphiQL and friends; set by `amparo dev` only
 	ShutdownGrace    int           // seconds
-	Alerts           alertConfig
+	// ExportURLTTL is the life of export download URLs, at most 5 minutes.
+	ExportURLTTL time.Duration
+	Alerts       alertConfig
 	// ConsoleClientID is the OIDC client (public, code flow with PKCE) of
 	// the web console; the console cannot sign in without it under OIDC.
 	ConsoleClientID string
@@ -158,6 +161,13 @@ func loadConfig(getenv func(string) string) (*config, error) {
 			return nil, &configError{"AMPARO_MAX_UPLOAD_BYTES", "must be a number of bytes, at least 1024"}
 		}
 		c.MaxUpload = n
+	}
+	if v := getenv("AMPARO_EXPORT_URL_TTL"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d < time.Second || d > export.MaxURLTTL {
+			return nil, &configError{"AMPARO_EXPORT_URL_TTL", "must be a duration from 1s to 5m"}
+		}
+		c.ExportURLTTL = d
 	}
 	if v := getenv("AMPARO_MAX_CONCURRENT_UPLOADS"); v != "" {
 		n, err := strconv.Atoi(v)

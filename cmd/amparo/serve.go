@@ -29,10 +29,12 @@ import (
 	"amparo/internal/casefile"
 	"amparo/internal/complaint"
 	"amparo/internal/evidence"
+	"amparo/internal/export"
 	"amparo/internal/postgres"
 	"amparo/internal/reference"
 	"amparo/internal/referral"
 	"amparo/internal/request"
+	"amparo/internal/statistics"
 	"amparo/internal/user"
 	"amparo/internal/web"
 	"amparo/policies"
@@ -63,6 +65,7 @@ type app struct {
 	db       *sqlx.DB
 	sealerDB *sqlx.DB // amparo_sealer's connections
 	blobs    *blob.Store
+	exports  *export.Bucket
 	handler  http.Handler
 	sealer   *audit.Sealer
 	alerts   *alert.Hub     // pushes alerts to this replica's subscriptions
@@ -141,6 +144,12 @@ func build(ctx context.Context, cfg *config, log *slog.Logger) (*app, error) {
 		return fail(fmt.Errorf("AMPARO_S3_ENDPOINT: audit bucket %s: %w", acfg.Bucket, err))
 	}
 	sealer := audit.NewSealer(sealerDB, checkpoints, signer, log)
+	ecfg := cfg.S3
+	ecfg.Bucket = export.BucketName(cfg.S3.Bucket)
+	exports, err := export.OpenBucket(ctx, ecfg, cfg.ExportURLTTL)
+	if err != nil {
+		return fail(fmt.Errorf("AMPARO_S3_ENDPOINT: exports bucket %s: %w", ecfg.Bucket, err))
+	}
 
 	ids, err := openIdentityKeys(ctx, db, cfg.IdentityKey, log)
 	if err != nil {
@@ -165,6 +174,7 @@ func build(ctx context.Context, cfg *config, log *slog.Logger) (*app, error) {
 		Audit:      audit.NewService(db, guard),
 		Users:      user.NewService(db, az, guard, cat, log),
 		Alerts:     alert.NewService(db, guard, hub),
+		Statistics: statistics.NewService(db, guard, cat, exports, cases, log),
 		Referrals:  referral.NewService(db, guard, cat, cases, raiser),
 	}
 	ws := graph.Websocket{Verifier: verifiers, Users: users, Sessions: hub, Origins: cfg.Alerts.Origins, KeepAlive: cfg.Alerts.KeepAlive}
@@ -224,7 +234,7 @@ func build(ctx context.Context, cfg *config, log *slog.Logger) (*app, error) {
 		cfg.devRoutes(mux, db)
 	}
 	h := request.Middleware(accessLog(log, metrics, mux))
-	return &app{db: db, sealerDB: sealerDB, blobs: blobs, handler: h, sealer: sealer, alerts: hub, watcher: watcher}, nil
+	return &app{db: db, sealerDB: sealerDB, blobs: blobs, exports: exports, handler: h, sealer: sealer, alerts: hub, watcher: watcher}, nil
 }
 
 // openSealerDB connects as the sealer's role and makes sure it is one that
@@ -271,6 +281,8 @@ func serve(ctx context.Context, cfg *config, log *slog.Logger, ready func(addr s
 		}
 	})
 	bg.Go(func() { evidence.NewJanitor(a.db, a.blobs, log, evidence.JanitorConfig{}).Run(ctx) })
+	// Exports older than a day are deleted within ten minutes of it.
+	bg.Go(func() { a.exports.Janitor(ctx, 10*time.Minute, log) })
 	// Alerts: this replica's subscriptions, and the deadline watcher (one
 	// leader among replicas).
 	bg.Go(func() { a.alerts.Run(ctx) })

@@ -8,11 +8,13 @@ import (
 	"amparo/internal/casefile"
 	"amparo/internal/complaint"
 	"amparo/internal/referral"
+	"amparo/internal/statistics"
 	"amparo/internal/user"
 	"bytes"
 	"context"
 	"fmt"
 	"sync/atomic"
+	"time"
 
 	"github.com/99designs/gqlgen/graphql"
 	gqlparser "github.com/vektah/gqlparser/v2"
@@ -43,6 +45,7 @@ type ResolverRoot interface {
 	ComplaintStatus() ComplaintStatusResolver
 	EntryPoint() EntryPointResolver
 	IdentityReveal() IdentityRevealResolver
+	Indicator() IndicatorResolver
 	Institution() InstitutionResolver
 	Mutation() MutationResolver
 	Query() QueryResolver
@@ -322,6 +325,14 @@ type ComplexityRoot struct {
 		VerifiedAt     func(childComplexity int) int
 	}
 
+	Export struct {
+		ExpiresAt func(childComplexity int) int
+		ID        func(childComplexity int) int
+		Rows      func(childComplexity int) int
+		SHA256    func(childComplexity int) int
+		URL       func(childComplexity int) int
+	}
+
 	FileCasePayload struct {
 		Case               func(childComplexity int) int
 		PossibleDuplicates func(childComplexity int) int
@@ -334,6 +345,27 @@ type ComplexityRoot struct {
 		Justification func(childComplexity int) int
 		RevealedAt    func(childComplexity int) int
 		RevealedBy    func(childComplexity int) int
+	}
+
+	Indicator struct {
+		Columns func(childComplexity int) int
+		Measure func(childComplexity int) int
+		Name    func(childComplexity int) int
+		Rates   func(childComplexity int) int
+		Rows    func(childComplexity int) int
+		Table   func(childComplexity int) int
+	}
+
+	IndicatorRate struct {
+		Key   func(childComplexity int) int
+		Value func(childComplexity int) int
+	}
+
+	IndicatorReport struct {
+		From        func(childComplexity int) int
+		GeneratedAt func(childComplexity int) int
+		Indicators  func(childComplexity int) int
+		To          func(childComplexity int) int
 	}
 
 	Institution struct {
@@ -358,6 +390,9 @@ type ComplexityRoot struct {
 		CompleteReferral        func(childComplexity int, input referral.CompleteInput) int
 		CreateUser              func(childComplexity int, input user.CreateInput) int
 		DisableUser             func(childComplexity int, userID string) int
+		ExportCases             func(childComplexity int, input statistics.ExportCasesInput) int
+		ExportIndicatorReport   func(childComplexity int, input statistics.ExportReportInput) int
+		ExportStatistics        func(childComplexity int, input statistics.ExportTableInput) int
 		FileCase                func(childComplexity int, input casefile.FileInput) int
 		ForwardComplaint        func(childComplexity int, input complaint.ForwardInput) int
 		GrantRole               func(childComplexity int, input user.GrantInput) int
@@ -401,6 +436,7 @@ type ComplexityRoot struct {
 		Departments         func(childComplexity int) int
 		EntryPoints         func(childComplexity int) int
 		IdentityReveals     func(childComplexity int, caseID *string) int
+		IndicatorReport     func(childComplexity int, from *time.Time, to *time.Time) int
 		Institutions        func(childComplexity int) int
 		Me                  func(childComplexity int) int
 		Referral            func(childComplexity int, id string) int
@@ -408,6 +444,7 @@ type ComplexityRoot struct {
 		ReferralServices    func(childComplexity int) int
 		Referrals           func(childComplexity int, filter *referral.Filter, first *int, after *string) int
 		SearchChildren      func(childComplexity int, input casefile.SearchInput) int
+		Statistics          func(childComplexity int, input statistics.Input) int
 		Users               func(childComplexity int) int
 		ViolationCategories func(childComplexity int) int
 		ViolationTypes      func(childComplexity int, includeDeprecated *bool) int
@@ -466,6 +503,26 @@ type ComplexityRoot struct {
 	ReferralService struct {
 		Code  func(childComplexity int) int
 		Label func(childComplexity int) int
+	}
+
+	StatisticsCell struct {
+		Column     func(childComplexity int) int
+		Suppressed func(childComplexity int) int
+		Value      func(childComplexity int) int
+	}
+
+	StatisticsRow struct {
+		Cells func(childComplexity int) int
+		Key   func(childComplexity int) int
+		Total func(childComplexity int) int
+	}
+
+	StatisticsTable struct {
+		Columns         func(childComplexity int) int
+		GeneratedAt     func(childComplexity int) int
+		Rows            func(childComplexity int) int
+		SuppressedCells func(childComplexity int) int
+		Total           func(childComplexity int) int
 	}
 
 	SubmitComplaintPayload struct {
@@ -1580,6 +1637,37 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.EvidenceVerification.VerifiedAt(childComplexity), true
 
+	case "Export.expiresAt":
+		if e.ComplexityRoot.Export.ExpiresAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Export.ExpiresAt(childComplexity), true
+	case "Export.id":
+		if e.ComplexityRoot.Export.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Export.ID(childComplexity), true
+	case "Export.rows":
+		if e.ComplexityRoot.Export.Rows == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Export.Rows(childComplexity), true
+	case "Export.sha256":
+		if e.ComplexityRoot.Export.SHA256 == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Export.SHA256(childComplexity), true
+	case "Export.url":
+		if e.ComplexityRoot.Export.URL == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Export.URL(childComplexity), true
+
 	case "FileCasePayload.case":
 		if e.ComplexityRoot.FileCasePayload.Case == nil {
 			break
@@ -1629,6 +1717,81 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.IdentityReveal.RevealedBy(childComplexity), true
+
+	case "Indicator.columns":
+		if e.ComplexityRoot.Indicator.Columns == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Indicator.Columns(childComplexity), true
+	case "Indicator.measure":
+		if e.ComplexityRoot.Indicator.Measure == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Indicator.Measure(childComplexity), true
+	case "Indicator.name":
+		if e.ComplexityRoot.Indicator.Name == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Indicator.Name(childComplexity), true
+	case "Indicator.rates":
+		if e.ComplexityRoot.Indicator.Rates == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Indicator.Rates(childComplexity), true
+	case "Indicator.rows":
+		if e.ComplexityRoot.Indicator.Rows == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Indicator.Rows(childComplexity), true
+	case "Indicator.table":
+		if e.ComplexityRoot.Indicator.Table == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Indicator.Table(childComplexity), true
+
+	case "IndicatorRate.key":
+		if e.ComplexityRoot.IndicatorRate.Key == nil {
+			break
+		}
+
+		return e.ComplexityRoot.IndicatorRate.Key(childComplexity), true
+	case "IndicatorRate.value":
+		if e.ComplexityRoot.IndicatorRate.Value == nil {
+			break
+		}
+
+		return e.ComplexityRoot.IndicatorRate.Value(childComplexity), true
+
+	case "IndicatorReport.from":
+		if e.ComplexityRoot.IndicatorReport.From == nil {
+			break
+		}
+
+		return e.ComplexityRoot.IndicatorReport.From(childComplexity), true
+	case "IndicatorReport.generatedAt":
+		if e.ComplexityRoot.IndicatorReport.GeneratedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.IndicatorReport.GeneratedAt(childComplexity), true
+	case "IndicatorReport.indicators":
+		if e.ComplexityRoot.IndicatorReport.Indicators == nil {
+			break
+		}
+
+		return e.ComplexityRoot.IndicatorReport.Indicators(childComplexity), true
+	case "IndicatorReport.to":
+		if e.ComplexityRoot.IndicatorReport.To == nil {
+			break
+		}
+
+		return e.ComplexityRoot.IndicatorReport.To(childComplexity), true
 
 	case "Institution.code":
 		if e.ComplexityRoot.Institution.Code == nil {
@@ -1745,6 +1908,39 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.DisableUser(childComplexity, args["userId"].(string)), true
+	case "Mutation.exportCases":
+		if e.ComplexityRoot.Mutation.ExportCases == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_exportCases_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.ExportCases(childComplexity, args["input"].(statistics.ExportCasesInput)), true
+	case "Mutation.exportIndicatorReport":
+		if e.ComplexityRoot.Mutation.ExportIndicatorReport == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_exportIndicatorReport_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.ExportIndicatorReport(childComplexity, args["input"].(statistics.ExportReportInput)), true
+	case "Mutation.exportStatistics":
+		if e.ComplexityRoot.Mutation.ExportStatistics == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_exportStatistics_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.ExportStatistics(childComplexity, args["input"].(statistics.ExportTableInput)), true
 	case "Mutation.fileCase":
 		if e.ComplexityRoot.Mutation.FileCase == nil {
 			break
@@ -2077,6 +2273,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.IdentityReveals(childComplexity, args["caseId"].(*string)), true
+	case "Query.indicatorReport":
+		if e.ComplexityRoot.Query.IndicatorReport == nil {
+			break
+		}
+
+		args, err := ec.field_Query_indicatorReport_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.IndicatorReport(childComplexity, args["from"].(*time.Time), args["to"].(*time.Time)), true
 	case "Query.institutions":
 		if e.ComplexityRoot.Query.Institutions == nil {
 			break
@@ -2140,6 +2347,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.SearchChildren(childComplexity, args["input"].(casefile.SearchInput)), true
+	case "Query.statistics":
+		if e.ComplexityRoot.Query.Statistics == nil {
+			break
+		}
+
+		args, err := ec.field_Query_statistics_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.Statistics(childComplexity, args["input"].(statistics.Input)), true
 	case "Query.users":
 		if e.ComplexityRoot.Query.Users == nil {
 			break
@@ -2392,6 +2610,75 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.ReferralService.Label(childComplexity), true
 
+	case "StatisticsCell.column":
+		if e.ComplexityRoot.StatisticsCell.Column == nil {
+			break
+		}
+
+		return e.ComplexityRoot.StatisticsCell.Column(childComplexity), true
+	case "StatisticsCell.suppressed":
+		if e.ComplexityRoot.StatisticsCell.Suppressed == nil {
+			break
+		}
+
+		return e.ComplexityRoot.StatisticsCell.Suppressed(childComplexity), true
+	case "StatisticsCell.value":
+		if e.ComplexityRoot.StatisticsCell.Value == nil {
+			break
+		}
+
+		return e.ComplexityRoot.StatisticsCell.Value(childComplexity), true
+
+	case "StatisticsRow.cells":
+		if e.ComplexityRoot.StatisticsRow.Cells == nil {
+			break
+		}
+
+		return e.ComplexityRoot.StatisticsRow.Cells(childComplexity), true
+	case "StatisticsRow.key":
+		if e.ComplexityRoot.StatisticsRow.Key == nil {
+			break
+		}
+
+		return e.ComplexityRoot.StatisticsRow.Key(childComplexity), true
+	case "StatisticsRow.total":
+		if e.ComplexityRoot.StatisticsRow.Total == nil {
+			break
+		}
+
+		return e.ComplexityRoot.StatisticsRow.Total(childComplexity), true
+
+	case "StatisticsTable.columns":
+		if e.ComplexityRoot.StatisticsTable.Columns == nil {
+			break
+		}
+
+		return e.ComplexityRoot.StatisticsTable.Columns(childComplexity), true
+	case "StatisticsTable.generatedAt":
+		if e.ComplexityRoot.StatisticsTable.GeneratedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.StatisticsTable.GeneratedAt(childComplexity), true
+	case "StatisticsTable.rows":
+		if e.ComplexityRoot.StatisticsTable.Rows == nil {
+			break
+		}
+
+		return e.ComplexityRoot.StatisticsTable.Rows(childComplexity), true
+	case "StatisticsTable.suppressedCells":
+		if e.ComplexityRoot.StatisticsTable.SuppressedCells == nil {
+			break
+		}
+
+		return e.ComplexityRoot.StatisticsTable.SuppressedCells(childComplexity), true
+	case "StatisticsTable.total":
+		if e.ComplexityRoot.StatisticsTable.Total == nil {
+			break
+		}
+
+		return e.ComplexityRoot.StatisticsTable.Total(childComplexity), true
+
 	case "SubmitComplaintPayload.complaint":
 		if e.ComplexityRoot.SubmitComplaintPayload.Complaint == nil {
 			break
@@ -2589,6 +2876,9 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 			graphql.NewInputUnmarshaler("CompleteReferralInput", ec.unmarshalInputCompleteReferralInput),
 			graphql.NewInputUnmarshaler("ConsentInput", ec.unmarshalInputConsentInput),
 			graphql.NewInputUnmarshaler("CreateUserInput", ec.unmarshalInputCreateUserInput),
+			graphql.NewInputUnmarshaler("ExportCasesInput", ec.unmarshalInputExportCasesInput),
+			graphql.NewInputUnmarshaler("ExportIndicatorReportInput", ec.unmarshalInputExportIndicatorReportInput),
+			graphql.NewInputUnmarshaler("ExportStatisticsInput", ec.unmarshalInputExportStatisticsInput),
 			graphql.NewInputUnmarshaler("FileCaseInput", ec.unmarshalInputFileCaseInput),
 			graphql.NewInputUnmarshaler("ForwardComplaintInput", ec.unmarshalInputForwardComplaintInput),
 			graphql.NewInputUnmarshaler("LinkComplaintToCaseInput", ec.unmarshalInputLinkComplaintToCaseInput),
@@ -2598,6 +2888,7 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 			graphql.NewInputUnmarshaler("RevealIdentityInput", ec.unmarshalInputRevealIdentityInput),
 			graphql.NewInputUnmarshaler("RoleGrantInput", ec.unmarshalInputRoleGrantInput),
 			graphql.NewInputUnmarshaler("SearchChildrenInput", ec.unmarshalInputSearchChildrenInput),
+			graphql.NewInputUnmarshaler("StatisticsInput", ec.unmarshalInputStatisticsInput),
 			graphql.NewInputUnmarshaler("SubmitComplaintInput", ec.unmarshalInputSubmitComplaintInput),
 			graphql.NewInputUnmarshaler("TransitionCaseInput", ec.unmarshalInputTransitionCaseInput),
 			graphql.NewInputUnmarshaler("TriageComplaintInput", ec.unmarshalInputTriageComplaintInput),
@@ -3594,6 +3885,117 @@ type ViolationType {
   deprecated: Boolean!
 }
 `, BuiltIn: false},
+	{Name: "../statistics.graphqls", Input: `extend type Query {
+  "A table of counts, perturbed and with counts of 1 to 4 suppressed (see the README's statistics section). Oversight: every institution; supervisors: their own."
+  statistics(input: StatisticsInput!): StatisticsTable!
+  "The national action plan's indicators over a period of filing."
+  indicatorReport(from: Date, to: Date): IndicatorReport!
+}
+
+extend type Mutation {
+  "Cases matching the filter as CSV or XLSX: codes and dates; identities and summaries only with includeIdentity, for a caller who may read them (each read audited)."
+  exportCases(input: ExportCasesInput!): Export!
+  "A statistics table as CSV or XLSX."
+  exportStatistics(input: ExportStatisticsInput!): Export!
+  "The indicator report as CSV (one section per indicator) or XLSX (one sheet per indicator)."
+  exportIndicatorReport(input: ExportIndicatorReportInput!): Export!
+}
+
+"""
+measure: CASES COMPLAINTS VIOLATIONS REFERRALS. rows (1 or 2) and columns (0 to 2, 3 dimensions at most):
+VIOLATION_CATEGORY VIOLATION_TYPE DEPARTMENT AGE_BAND SEX NATIONALITY POPULATION_STATUS CARE_STATUS URGENCY
+STATUS MONTH INSTITUTION ENTRY_POINT OVERDUE; for REFERRALS also RECEIVING_INSTITUTION RESPONSE_TIME SERVICE KIND
+(URGENCY is then the referral's own).
+from and to: dates of filing, inclusive, in Guatemala.
+"""
+input StatisticsInput {
+  measure: String!
+  rows: [String!]!
+  columns: [String!]
+  from: Date
+  to: Date
+  filter: CaseFilter
+}
+
+type StatisticsTable {
+  rows: [StatisticsRow!]!
+  "The grand total, perturbed; null when withheld."
+  total: Int
+  "How many cells are suppressed (margins not counted)."
+  suppressedCells: Int!
+  "The column keys, in the order of every row's cells."
+  columns: [[String!]!]!
+  generatedAt: Time!
+}
+
+type StatisticsRow {
+  key: [String!]!
+  cells: [StatisticsCell!]!
+  "The row's total, perturbed; null when withheld."
+  total: Int
+}
+
+type StatisticsCell {
+  column: [String!]!
+  "Null when suppressed."
+  value: Int
+  suppressed: Boolean!
+}
+
+type IndicatorReport {
+  from: Date
+  to: Date
+  indicators: [Indicator!]!
+  generatedAt: Time!
+}
+
+type Indicator {
+  "CASES_BY_CATEGORY_MONTH, COMPLAINTS_BY_DEPARTMENT, OVERDUE_BY_INSTITUTION, ..."
+  name: String!
+  measure: String!
+  rows: [String!]!
+  columns: [String!]!
+  table: StatisticsTable!
+  "For rates (OVERDUE_BY_INSTITUTION): each row's share, from the published figures."
+  rates: [IndicatorRate!]
+}
+
+type IndicatorRate {
+  key: [String!]!
+  "Null where a figure it needs is suppressed."
+  value: Float
+}
+
+input ExportCasesInput {
+  filter: CaseFilter
+  "CSV or XLSX"
+  format: String!
+  includeIdentity: Boolean = false
+}
+
+input ExportStatisticsInput {
+  statistics: StatisticsInput!
+  "CSV or XLSX"
+  format: String!
+}
+
+input ExportIndicatorReportInput {
+  from: Date
+  to: Date
+  "CSV or XLSX"
+  format: String!
+}
+
+"An exported file in the exports bucket, deleted after 24 hours."
+type Export {
+  id: ID!
+  "A download URL valid for 5 minutes at most."
+  url: String!
+  expiresAt: Time!
+  rows: Int!
+  sha256: String!
+}
+`, BuiltIn: false},
 	{Name: "../user.graphqls", Input: `extend type Query {
   "Every account, for admins (user:manage)."
   users: [Account!]!
@@ -4187,6 +4589,22 @@ func (ec *executionContext) childFields_EvidenceVerification(ctx context.Context
 	return nil, fmt.Errorf("no field named %q was found under type EvidenceVerification", field.Name)
 }
 
+func (ec *executionContext) childFields_Export(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_Export_id(ctx, field)
+	case "url":
+		return ec.fieldContext_Export_url(ctx, field)
+	case "expiresAt":
+		return ec.fieldContext_Export_expiresAt(ctx, field)
+	case "rows":
+		return ec.fieldContext_Export_rows(ctx, field)
+	case "sha256":
+		return ec.fieldContext_Export_sha256(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type Export", field.Name)
+}
+
 func (ec *executionContext) childFields_FileCasePayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "case":
@@ -4213,6 +4631,48 @@ func (ec *executionContext) childFields_IdentityReveal(ctx context.Context, fiel
 		return ec.fieldContext_IdentityReveal_revealedAt(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type IdentityReveal", field.Name)
+}
+
+func (ec *executionContext) childFields_Indicator(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "name":
+		return ec.fieldContext_Indicator_name(ctx, field)
+	case "measure":
+		return ec.fieldContext_Indicator_measure(ctx, field)
+	case "rows":
+		return ec.fieldContext_Indicator_rows(ctx, field)
+	case "columns":
+		return ec.fieldContext_Indicator_columns(ctx, field)
+	case "table":
+		return ec.fieldContext_Indicator_table(ctx, field)
+	case "rates":
+		return ec.fieldContext_Indicator_rates(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type Indicator", field.Name)
+}
+
+func (ec *executionContext) childFields_IndicatorRate(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "key":
+		return ec.fieldContext_IndicatorRate_key(ctx, field)
+	case "value":
+		return ec.fieldContext_IndicatorRate_value(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type IndicatorRate", field.Name)
+}
+
+func (ec *executionContext) childFields_IndicatorReport(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "from":
+		return ec.fieldContext_IndicatorReport_from(ctx, field)
+	case "to":
+		return ec.fieldContext_IndicatorReport_to(ctx, field)
+	case "indicators":
+		return ec.fieldContext_IndicatorReport_indicators(ctx, field)
+	case "generatedAt":
+		return ec.fieldContext_IndicatorReport_generatedAt(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type IndicatorReport", field.Name)
 }
 
 func (ec *executionContext) childFields_Institution(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -4375,6 +4835,46 @@ func (ec *executionContext) childFields_ReferralService(ctx context.Context, fie
 		return ec.fieldContext_ReferralService_label(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type ReferralService", field.Name)
+}
+
+func (ec *executionContext) childFields_StatisticsCell(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "column":
+		return ec.fieldContext_StatisticsCell_column(ctx, field)
+	case "value":
+		return ec.fieldContext_StatisticsCell_value(ctx, field)
+	case "suppressed":
+		return ec.fieldContext_StatisticsCell_suppressed(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type StatisticsCell", field.Name)
+}
+
+func (ec *executionContext) childFields_StatisticsRow(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "key":
+		return ec.fieldContext_StatisticsRow_key(ctx, field)
+	case "cells":
+		return ec.fieldContext_StatisticsRow_cells(ctx, field)
+	case "total":
+		return ec.fieldContext_StatisticsRow_total(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type StatisticsRow", field.Name)
+}
+
+func (ec *executionContext) childFields_StatisticsTable(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "rows":
+		return ec.fieldContext_StatisticsTable_rows(ctx, field)
+	case "total":
+		return ec.fieldContext_StatisticsTable_total(ctx, field)
+	case "suppressedCells":
+		return ec.fieldContext_StatisticsTable_suppressedCells(ctx, field)
+	case "columns":
+		return ec.fieldContext_StatisticsTable_columns(ctx, field)
+	case "generatedAt":
+		return ec.fieldContext_StatisticsTable_generatedAt(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type StatisticsTable", field.Name)
 }
 
 func (ec *executionContext) childFields_SubmitComplaintPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {

@@ -155,10 +155,21 @@ var (
 	Referral = &Kind{Name: "referral", From: "referrals r", ID: "r.id", scope: referralScope}
 	// User is an account: only a scope of all reaches accounts (admins).
 	User = &Kind{Name: "user", From: "users u", ID: "u.id", scope: func(Scope, *auth.Principal, *postgres.Args) string { return "" }}
+	// CaseSummary is the statistics summary of cases (stat_case_pairs),
+	// aliased c: counts per month and institution, reached in institution
+	// scope by the institution's own rows, and in no other scope but all.
+	CaseSummary = &Kind{Name: "case", From: "stat_case_pairs c", ID: "c.month", scope: summaryScope}
 	// AuditEvent is an event of the trail, aliased e: institution scope
 	// reaches what the institution's own staff did.
 	AuditEvent = &Kind{Name: "audit_event", From: "audit.events e", ID: "e.id", scope: auditScope}
 )
+
+func summaryScope(sc Scope, p *auth.Principal, a *postgres.Args) string {
+	if sc == Institution && p.Institution != "" {
+		return "c.institution_code = " + a.Add(p.Institution)
+	}
+	return ""
+}
 
 func auditScope(sc Scope, p *auth.Principal, a *postgres.Args) string {
 	if sc == Institution && p.Institution != "" {

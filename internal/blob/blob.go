@@ -345,6 +345,10 @@ func (s *Store) Purge(ctx context.Context, key string) error {
 	return nil
 }
 
+// Classify maps a storage error of op to an apperr kind, for other
+// packages that talk to MinIO through Client (the exports bucket).
+func Classify(op string, err error) error { return classify(op, err) }
+
 // classify maps storage errors to apperr kinds; errors that already carry a
 // kind (such as a size limit hit by the reader) pass through.
 func classify(op string, err error) error {
