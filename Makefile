@@ -9,7 +9,7 @@ MINIO_VERSION := v0.0.0-20260212201848-7aac2a2c5b7c
 # keyed by version: a clean clone (as in CI) reuses it.
 MINIO_CACHE := $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/amparo/minio-$(MINIO_VERSION)
 
-.PHONY: run test generate generated vet bench clean postgres bin/minio web web-test web-generated node chromium screenshots wsclient
+.PHONY: run test generate generated vet bench clean postgres bin/minio web web-test web-generated node chromium screenshots validate-deploy wsclient
 
 # Run everything locally: a private PostgreSQL and MinIO under ./.amparo,
 # migrated and seeded, and the server. Pass flags with ARGS="...".
@@ -18,8 +18,15 @@ run: postgres bin/minio web
 
 # Run all tests against real PostgreSQL and MinIO servers, which the tests
 # start themselves, after checking that generated code matches its sources.
-test: postgres bin/minio generated web-test wsclient
+test: postgres bin/minio generated web-test validate-deploy wsclient
 	AMPARO_MINIO_BIN=$(CURDIR)/bin/minio go test -count=1 -timeout 30m ./...
+
+# Decode every deployment file strictly into the upstream types of what
+# reads it (Kubernetes, CloudNativePG, Prometheus operator, Prometheus' rule
+# parser, compose-go). A module of its own (deploy/validate), so that
+# Amparo's go.mod stays free of Kubernetes.
+validate-deploy:
+	cd deploy/validate && go vet ./... && go test -count=1 ./...
 
 # Generated code (gqlgen's, and the reference-data migration) must be what
 # `go generate` makes of the committed sources: regenerate, and fail if

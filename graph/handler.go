@@ -6,11 +6,11 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/99designs/gqlgen/graphql"
 	"github.com/99designs/gqlgen/graphql/handler"
 	"github.com/99designs/gqlgen/graphql/handler/extension"
 	"github.com/99designs/gqlgen/graphql/handler/lru"
 	"github.com/99designs/gqlgen/graphql/handler/transport"
-	"github.com/99designs/gqlgen/graphql/playground"
 	"github.com/vektah/gqlparser/v2/ast"
 
 	"amparo/graph/generated"
@@ -74,8 +74,9 @@ func (l Limits) withDefaults() Limits {
 	return l
 }
 
-// NewHandler returns the /graphql handler.
-func NewHandler(r *Resolver, lim Limits) http.Handler {
+// NewHandler returns the /graphql handler, with the handler extensions in
+// ext added (Metrics, for one).
+func NewHandler(r *Resolver, lim Limits, ext ...graphql.HandlerExtension) http.Handler {
 	lim = lim.withDefaults()
 	es := generated.NewExecutableSchema(generated.Config{Resolvers: r})
 	persisted := lru.New[string](100)
@@ -106,10 +107,10 @@ func NewHandler(r *Resolver, lim Limits) http.Handler {
 	}
 	srv.Use(costLimit{es: es, limit: lim.Complexity})
 	srv.Use(extension.AutomaticPersistedQuery{Cache: persisted})
+	for _, e := range ext {
+		srv.Use(e)
+	}
 	srv.SetErrorPresenter(presenter(r.Log))
 	srv.AroundFields(splitInvalid)
 	return loader.Middleware(loader.Sources{Evidence: r.Svc.Evidence, Cases: r.Svc.Cases}, srv)
 }
-
-// Playground serves GraphiQL; only `amparo dev` mounts it.
-func Playground() http.Handler { return playground.Handler("Amparo", "/graphql") }

@@ -44,7 +44,7 @@ func (jsonPost) Supports(r *http.Request) bool {
 }
 
 func (t jsonPost) Do(w http.ResponseWriter, r *http.Request, exec graphql.GraphExecutor) {
-	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Content-Type", responseType(r))
 	start := graphql.Now()
 	rc := http.NewResponseController(w)
 	if t.bodyTimeout > 0 {
@@ -90,6 +90,10 @@ func (t jsonPost) Do(w http.ResponseWriter, r *http.Request, exec graphql.GraphE
 // run screens and executes one operation, for both transports.
 func run(w http.ResponseWriter, r *http.Request, exec graphql.GraphExecutor, s *screen, params *graphql.RawParams, start time.Time) {
 	if err := s.check(r.Context(), params); err != nil {
+		if err.Kind == apperr.Invalid {
+			failStatus(w, r, requestErrorStatus(r, http.StatusBadRequest), err)
+			return
+		}
 		fail(w, r, err)
 		return
 	}
@@ -98,8 +102,7 @@ func run(w http.ResponseWriter, r *http.Request, exec graphql.GraphExecutor, s *
 	oc, gerr := exec.CreateOperationContext(r.Context(), params)
 	if gerr != nil {
 		resp := exec.DispatchError(graphql.WithOperationContext(r.Context(), oc), gerr)
-		w.WriteHeader(http.StatusUnprocessableEntity)
-		writeResponse(w, resp)
+		writeErrors(w, requestErrorStatus(r, http.StatusUnprocessableEntity), resp.Errors)
 		return
 	}
 	responses, ctx := exec.DispatchOperation(r.Context(), oc)
@@ -155,6 +158,5 @@ func failStatus(w http.ResponseWriter, r *http.Request, status int, err *apperr.
 	if err.Field != "" {
 		ext["field"] = err.Field
 	}
-	w.WriteHeader(status)
-	writeResponse(w, &graphql.Response{Errors: gqlerror.List{{Message: err.Message(meta.Lang), Extensions: ext}}})
+	writeErrors(w, status, gqlerror.List{{Message: err.Message(meta.Lang), Extensions: ext}})
 }

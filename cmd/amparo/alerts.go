@@ -12,7 +12,7 @@ import (
 
 // alertConfig is the configuration of alerts and subscriptions.
 type alertConfig struct {
-	Origins      []string      // AMPARO_CORS_ORIGINS: browser origins allowed besides the server's own
+	Origins      []string      // browser origins allowed besides the server's own (AMPARO_CORS_ORIGINS, read with CORS)
 	PerUser      int           // AMPARO_ALERTS_MAX_SUBSCRIPTIONS_PER_USER
 	PerReplica   int           // AMPARO_ALERTS_MAX_SUBSCRIPTIONS
 	DeadlineSoon time.Duration // AMPARO_ALERTS_DEADLINE_SOON
@@ -20,19 +20,10 @@ type alertConfig struct {
 	KeepAlive    time.Duration // AMPARO_ALERTS_KEEPALIVE: how often the server pings graphql-ws clients
 }
 
-// loadAlertConfig reads the AMPARO_ALERTS_* variables and AMPARO_CORS_ORIGINS.
+// loadAlertConfig reads the AMPARO_ALERTS_* variables.
 func loadAlertConfig(getenv func(string) string) (alertConfig, error) {
 	c := alertConfig{PerUser: 5, PerReplica: 2000, DeadlineSoon: 2 * time.Hour, WatchEvery: 15 * time.Second,
 		KeepAlive: 15 * time.Second}
-	for _, o := range strings.Split(getenv("AMPARO_CORS_ORIGINS"), ",") {
-		if o = strings.TrimSpace(o); o == "" {
-			continue
-		}
-		if !strings.HasPrefix(o, "https://") && !strings.HasPrefix(o, "http://") || strings.Count(o, "/") != 2 {
-			return c, &configError{"AMPARO_CORS_ORIGINS", "must be comma-separated origins such as https://consola.example.org (scheme and host, no path)"}
-		}
-		c.Origins = append(c.Origins, o)
-	}
 	for _, v := range []struct {
 		dst      *int
 		name     string

@@ -31,7 +31,7 @@ commands:
         event and what is wrong
   checkpoint
         print the newest signed checkpoint (keep it: verify --checkpoint)
-  keygen [--origin amparo.audit/NAME] FILE
+  keygen [--origin amparo.audit/NAME] [--if-missing] FILE
         write a new signing key to FILE and print its verifier key
 
 environment: AMPARO_MIGRATE_DATABASE_URL or AMPARO_DATABASE_URL; AMPARO_S3_ENDPOINT,
@@ -170,9 +170,13 @@ func auditKeygenCmd(args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("audit keygen", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	origin := fs.String("origin", "amparo.audit/log", "the log's name: the checkpoints' origin and the key's name")
+	ifMissing := fs.Bool("if-missing", false, "do nothing when FILE already holds a key (for provisioning that runs on every start)")
 	if err := fs.Parse(args); err != nil || fs.NArg() != 1 {
 		fmt.Fprint(stderr, auditUsage)
 		return exitError(2)
+	}
+	if fi, err := os.Stat(fs.Arg(0)); *ifMissing && err == nil && fi.Size() > 0 {
+		return nil
 	}
 	skey, vkey, err := audit.GenerateKey(*origin)
 	if err != nil {

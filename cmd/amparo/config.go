@@ -16,20 +16,23 @@ import (
 
 // config is everything serve needs, read once from the environment.
 type config struct {
-	DatabaseURL  string
-	S3           blob.Config
-	Listen       string
-	OIDCIssuer   string
-	OIDCAudience string
-	DevTokens    bool   // accept tokens of the dev issuer
-	DevKeyFile   string // the dev issuer's key, when DevTokens
-	AuditKey     string // Ed25519 signing key of audit checkpoints, file path
-	IdentityKey  string // key file that seals identities (package keys), file path
-	RetentionYrs int    // evidence retention
-	MaxUpload    int64
-	MaxUploads   int
-	LogLevel     string
-	SealerURL    string // the audit sealer's own role, amparo_sealer
+	DatabaseURL string
+	S3          blob.Config
+	Listen      string
+	// MetricsListen is a listener of its own for /metrics; "" serves it on Listen.
+	MetricsListen string
+	CORSOrigins   map[string]bool // AMPARO_CORS_ORIGINS
+	OIDCIssuer    string
+	OIDCAudience  string
+	DevTokens     bool   // accept tokens of the dev issuer
+	DevKeyFile    string // the dev issuer's key, when DevTokens
+	AuditKey      string // Ed25519 signing key of audit checkpoints, file path
+	IdentityKey   string // key file that seals identities (package keys), file path
+	RetentionYrs  int    // evidence retention
+	MaxUpload     int64
+	MaxUploads    int
+	LogLevel      string
+	SealerURL     string // the audit sealer's own role, amparo_sealer
 
 	// Limits of the GraphQL endpoint beyond the upload sizes above.
 	Introspection    bool          // __schema and __type answered; always in dev
@@ -133,8 +136,12 @@ func loadConfig(getenv func(string) string) (*config, error) {
 	}
 	optional(&c.S3.Bucket, "AMPARO_S3_BUCKET")
 	optional(&c.Listen, "AMPARO_LISTEN")
+	optional(&c.MetricsListen, "AMPARO_METRICS_LISTEN")
 	optional(&c.LogLevel, "AMPARO_LOG_LEVEL")
 	var err error
+	if c.CORSOrigins, err = corsOrigins(getenv("AMPARO_CORS_ORIGINS")); err != nil {
+		return nil, err
+	}
 	if c.S3.UseTLS, err = boolVar(getenv, "AMPARO_S3_USE_TLS", false); err != nil {
 		return nil, err
 	}
@@ -206,6 +213,10 @@ func loadConfig(getenv func(string) string) (*config, error) {
 	}
 	if c.Alerts, err = loadAlertConfig(getenv); err != nil {
 		return nil, err
+	}
+	// Subscriptions are open to the same browser origins as the API.
+	for o := range c.CORSOrigins {
+		c.Alerts.Origins = append(c.Alerts.Origins, o)
 	}
 	switch c.LogLevel {
 	case "debug", "info", "warn", "error":

@@ -24,9 +24,7 @@ import (
 	"net/http/httptest"
 	"net/textproto"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -102,73 +100,19 @@ type server struct {
 	blobs *blob.Store
 }
 
-// startServer builds the amparo binary and runs `amparo serve` over a fresh
-// database and bucket; it stops when the benchmark ends.
+// startServer runs `amparo serve` over a fresh database and bucket; it
+// stops when the benchmark ends.
 func startServer(b *testing.B, maxUpload int64) *server {
 	b.Helper()
-	dir := b.TempDir()
-	bin := filepath.Join(dir, "amparo")
-	build := exec.Command(filepath.Join(runtime.GOROOT(), "bin", "go"), "build", "-o", bin, ".")
-	if out, err := build.CombinedOutput(); err != nil {
-		b.Fatalf("go build: %v\n%s", err, out)
-	}
 	db := postgrestest.New(b)
 	blobs, s3 := blobtest.New(b)
 	env, issuer := serverEnv(b, db, s3)
-	env["AMPARO_LISTEN"] = "127.0.0.1:0"
-	env["AMPARO_LOG_LEVEL"] = "info" // for the "serving" line with the address
 	env["AMPARO_MAX_UPLOAD_BYTES"] = strconv.FormatInt(maxUpload, 10)
-	cmd := exec.Command(bin, "serve")
-	cmd.Env = os.Environ()
-	for k, v := range env {
-		cmd.Env = append(cmd.Env, k+"="+v)
-	}
-	stderr, err := cmd.StderrPipe()
-	if err != nil {
-		b.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() {
-		_ = cmd.Process.Signal(os.Interrupt)
-		_ = cmd.Wait()
-	})
-	// serve logs the address it listens on; the other lines go to the
-	// benchmark's log.
-	addr := make(chan string, 1)
-	go func() {
-		sc := bufio.NewScanner(stderr)
-		sent := false
-		for sc.Scan() {
-			var line struct {
-				Msg  string `json:"msg"`
-				Addr string `json:"addr"`
-			}
-			if json.Unmarshal(sc.Bytes(), &line) == nil && line.Addr != "" && !sent {
-				addr <- line.Addr
-				sent = true
-				continue
-			}
-			b.Logf("server: %s", sc.Text())
-		}
-		if !sent {
-			close(addr)
-		}
-	}()
-	var a string
-	select {
-	case a = <-addr:
-	case <-time.After(time.Minute):
-	}
-	if a == "" {
-		b.Fatal("amparo serve did not report its address")
-	}
-	url := "http://" + a
+	p := serveProcess(b, "server", env)
 	return &server{
-		app:   &testApp{t: b, srv: &httptest.Server{URL: url}, db: db, blobs: blobs, issuer: issuer},
-		url:   url,
-		pid:   cmd.Process.Pid,
+		app:   &testApp{t: b, srv: &httptest.Server{URL: p.url}, db: db, blobs: blobs, issuer: issuer},
+		url:   p.url,
+		pid:   p.cmd.Process.Pid,
 		blobs: blobs,
 	}
 }

@@ -22,8 +22,13 @@ func (a *testApp) post(token, ct string, body io.Reader) *gqlResponse {
 	a.t.Helper()
 	req, _ := http.NewRequest(http.MethodPost, a.srv.URL+"/graphql", body)
 	req.Header.Set("Content-Type", ct)
+	req.Header.Set(strictAccept[0], strictAccept[1])
 	return a.send(req, token)
 }
+
+// strictAccept asks for application/graphql-response+json, under which
+// request errors answer 4xx (under application/json, the default, 200).
+var strictAccept = []string{"Accept", "application/graphql-response+json"}
 
 // wantRefused checks a response carries exactly one error, of code, with a
 // request id, and the HTTP status.
@@ -74,7 +79,7 @@ func TestOperationCostBounded(t *testing.T) {
 		{"ErrUnknownFieldWithoutSuggestion", tok, "{ me { user { emial } } }", 422, "BAD_USER_INPUT"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			wantRefused(t, app.do(tc.token, tc.query, nil), tc.status, tc.code)
+			wantRefused(t, app.do(tc.token, tc.query, nil, strictAccept...), tc.status, tc.code)
 		})
 	}
 	t.Run("AtLimitAnswered", func(t *testing.T) {
@@ -191,7 +196,7 @@ func TestErrorCodesEverywhere(t *testing.T) {
 		wantRefused(t, app.post(tok, "application/json", strings.NewReader(body)), 413, "PAYLOAD_TOO_LARGE")
 	})
 	t.Run("ErrNULInFilterVariable", func(t *testing.T) {
-		res := app.do(tok, `query($f: CaseFilter) { cases(filter: $f) { totalCount } }`, map[string]any{"f": map[string]any{"reference": "PGN\x00-2026"}})
+		res := app.do(tok, `query($f: CaseFilter) { cases(filter: $f) { totalCount } }`, map[string]any{"f": map[string]any{"reference": "PGN\x00-2026"}}, strictAccept...)
 		wantRefused(t, res, 400, "BAD_USER_INPUT")
 		if res.Errors[0].Extensions.Field != "f.reference" {
 			t.Fatalf("field %q", res.Errors[0].Extensions.Field)
@@ -218,7 +223,7 @@ func TestErrorCodesEverywhere(t *testing.T) {
 		}
 	})
 	t.Run("ErrSyntax", func(t *testing.T) {
-		wantRefused(t, app.do(tok, `{ me { roles `, nil), 422, "BAD_USER_INPUT")
+		wantRefused(t, app.do(tok, `{ me { roles `, nil, strictAccept...), 422, "BAD_USER_INPUT")
 	})
 	t.Run("ErrUnknownOperationName", func(t *testing.T) {
 		body, _ := json.Marshal(map[string]any{"query": "query A { me { roles } }", "operationName": "B"})
@@ -230,11 +235,11 @@ func TestComplaintStatusRateLimited(t *testing.T) {
 	app := newTestApp(t, func(c *config) { c.StatusPerMinute, c.StatusBurst, c.StatusPerSecond = 1, 3, 1000 })
 	q := `{ complaintStatus(trackingCode: "AAAA-BBBB") { status } }`
 	t.Run("ErrAliasesMultiply", func(t *testing.T) {
-		res := app.do("", `{ a: complaintStatus(trackingCode: "AAAA-BBBB") { status } b: complaintStatus(trackingCode: "AAAA-BBBC") { status } }`, nil)
+		res := app.do("", `{ a: complaintStatus(trackingCode: "AAAA-BBBB") { status } b: complaintStatus(trackingCode: "AAAA-BBBC") { status } }`, nil, strictAccept...)
 		wantRefused(t, res, 400, "BAD_USER_INPUT")
 	})
 	t.Run("ErrAliasesInFragments", func(t *testing.T) {
-		res := app.do("", `{ a: complaintStatus(trackingCode: "AAAA-BBBB") { status } ...F } fragment F on Query { b: complaintStatus(trackingCode: "C") { status } }`, nil)
+		res := app.do("", `{ a: complaintStatus(trackingCode: "AAAA-BBBB") { status } ...F } fragment F on Query { b: complaintStatus(trackingCode: "C") { status } }`, nil, strictAccept...)
 		wantRefused(t, res, 400, "BAD_USER_INPUT")
 	})
 	t.Run("ErrOverRatePerAddress", func(t *testing.T) {

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
 	"strings"
 	"time"
 
@@ -66,9 +67,18 @@ func keysCmd(ctx context.Context, args []string, getenv func(string) string, std
 	}
 	switch args[0] {
 	case "init":
+		// --if-missing: leave a key file already there alone (provisioning
+		// that runs on every start, such as the compose stack's).
+		ifMissing := len(args) == 3 && args[1] == "--if-missing"
+		if ifMissing {
+			args = append(args[:1], args[2])
+		}
 		if len(args) != 2 {
-			fmt.Fprintln(stderr, "usage: amparo keys init FILE")
+			fmt.Fprintln(stderr, "usage: amparo keys init [--if-missing] FILE")
 			return exitError(2)
+		}
+		if fi, err := os.Stat(args[1]); ifMissing && err == nil && fi.Size() > 0 {
+			return nil
 		}
 		if err := keys.InitFile(args[1]); err != nil {
 			return err

@@ -49,6 +49,8 @@ commands:
                                  write a new audit signing key
   keys init FILE                 write a new identity key file (AMPARO_IDENTITY_KEY)
   keys rotate                    rewrap every data key under a new key-encryption key
+  demo seed [--subject email|dex]
+                                 add the demo users to a migrated database (demonstrations only)
 `
 
 // run is the whole program; main only supplies the process's environment.
@@ -70,6 +72,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return auditCmd(ctx, rest, getenv, stdout, stderr)
 	case "keys":
 		return keysCmd(ctx, rest, getenv, stdout, stderr)
+	case "demo":
+		return demoCmd(ctx, rest, getenv, stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil

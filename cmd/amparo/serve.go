@@ -21,6 +21,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"amparo/graph"
+	"amparo/graph/graphiql"
 	"amparo/internal/alert"
 	"amparo/internal/audit"
 	"amparo/internal/auth"
@@ -67,6 +68,7 @@ type app struct {
 	blobs    *blob.Store
 	exports  *export.Bucket
 	handler  http.Handler
+	metrics  http.Handler // /metrics on its own listener, when AMPARO_METRICS_LISTEN is set
 	sealer   *audit.Sealer
 	alerts   *alert.Hub     // pushes alerts to this replica's subscriptions
 	watcher  *alert.Watcher // raises deadline alerts, when leading
@@ -151,6 +153,13 @@ func build(ctx context.Context, cfg *config, log *slog.Logger) (*app, error) {
 		return fail(fmt.Errorf("AMPARO_S3_ENDPOINT: exports bucket %s: %w", ecfg.Bucket, err))
 	}
 
+	ready := readiness(db, blobs)
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+		newDBPoolCollector(db.DB), sealer.Collector(), readinessCollector(ready))
+	metrics := newHTTPMetrics(reg)
+	uploads := newUploadMetrics(reg)
+
 	ids, err := openIdentityKeys(ctx, db, cfg.IdentityKey, log)
 	if err != nil {
 		return fail(err)
@@ -170,7 +179,7 @@ func build(ctx context.Context, cfg *config, log *slog.Logger) (*app, error) {
 	svc := graph.Services{
 		Cases:      cases,
 		Complaints: complaints,
-		Evidence:   evidence.New(db, blobs, guard, log, evidence.Config{MaxSize: cfg.MaxUpload, RetentionYears: cfg.RetentionYrs}),
+		Evidence:   evidence.New(db, blobs, guard, log, evidence.Config{MaxSize: cfg.MaxUpload, RetentionYears: cfg.RetentionYrs, Observe: uploads.observe}),
 		Audit:      audit.NewService(db, guard),
 		Users:      user.NewService(db, az, guard, cat, log),
 		Alerts:     alert.NewService(db, guard, hub),
@@ -187,21 +196,18 @@ func build(ctx context.Context, cfg *config, log *slog.Logger) (*app, error) {
 		BodyTimeout:       time.Duration(cfg.BodyTimeout) * time.Second,
 		Introspection:     cfg.Introspection || cfg.Dev,
 		StatusLimiter:     graph.NewLimiter(cfg.StatusPerMinute, cfg.StatusBurst, cfg.StatusPerSecond),
-	})
-
-	reg := prometheus.NewRegistry()
-	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	metrics := newHTTPMetrics(reg)
+	}, graph.NewMetrics(reg))
 	alertMetrics.register(reg, hub, watcher)
 
 	mux := http.NewServeMux()
 	mux.Handle("POST /graphql", auth.Middleware(verifiers, users, log, gql))
 	// Subscriptions: websocket upgrades, authenticated in connection_init.
-	var graphiql http.Handler
+	var playground http.Handler
 	if cfg.Dev {
-		graphiql = graph.Playground()
+		playground = graphiql.Page()
+		mux.Handle("GET "+graphiql.Prefix, graphiql.Assets())
 	}
-	mux.Handle("GET /graphql", graph.Upgrades(gql, graphiql, cfg.Alerts.Origins))
+	mux.Handle("GET /graphql", graph.Upgrades(gql, playground, cfg.Alerts.Origins))
 	// Any other method gets the GraphQL handler's own answer (OPTIONS, or
 	// a coded error), never the mux's plain text.
 	mux.Handle("/graphql", gql)
@@ -209,19 +215,25 @@ func build(ctx context.Context, cfg *config, log *slog.Logger) (*app, error) {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	})
 	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
-		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
-		defer cancel()
-		checks := map[string]string{"postgres": "ok", "minio": "ok"}
+		checks, ok := ready(r.Context())
 		status := http.StatusOK
-		if err := db.PingContext(ctx); err != nil {
-			checks["postgres"], status = "unreachable", http.StatusServiceUnavailable
-		}
-		if err := blobs.Ready(ctx); err != nil {
-			checks["minio"], status = "unreachable", http.StatusServiceUnavailable
+		if !ok {
+			status = http.StatusServiceUnavailable
 		}
 		writeJSON(w, status, checks)
 	})
-	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+	metricsHandler := promhttp.HandlerFor(reg, promhttp.HandlerOpts{})
+	a := &app{db: db, sealerDB: sealerDB, blobs: blobs, exports: exports, sealer: sealer}
+	if cfg.MetricsListen == "" {
+		mux.Handle("GET /metrics", metricsHandler)
+	} else {
+		// Kept off the public listener: series name operations and error
+		// rates, which are nobody's business outside the operators'.
+		m := http.NewServeMux()
+		m.Handle("GET /metrics", metricsHandler)
+		a.metrics = m
+		mux.Handle("GET /metrics", http.NotFoundHandler()) // not the console's
+	}
 	mux.Handle("GET /console/config.json", consoleConfig(cfg))
 	var connect []string
 	if cfg.OIDCIssuer != "" {
@@ -233,8 +245,9 @@ func build(ctx context.Context, cfg *config, log *slog.Logger) (*app, error) {
 	if cfg.devRoutes != nil {
 		cfg.devRoutes(mux, db)
 	}
-	h := request.Middleware(accessLog(log, metrics, mux))
-	return &app{db: db, sealerDB: sealerDB, blobs: blobs, exports: exports, handler: h, sealer: sealer, alerts: hub, watcher: watcher}, nil
+	a.alerts, a.watcher = hub, watcher
+	a.handler = request.Middleware(accessLog(log, metrics, cors(cfg.CORSOrigins, mux)))
+	return a, nil
 }
 
 // openSealerDB connects as the sealer's role and makes sure it is one that
@@ -299,8 +312,19 @@ func serve(ctx context.Context, cfg *config, log *slog.Logger, ready func(addr s
 		// No ReadTimeout or WriteTimeout: an upload over a slow border link
 		// may legitimately take many minutes.
 	}
-	errc := make(chan error, 1)
+	errc := make(chan error, 2)
 	go func() { errc <- srv.Serve(ln) }()
+	if a.metrics != nil {
+		mln, err := net.Listen("tcp", cfg.MetricsListen)
+		if err != nil {
+			ln.Close()
+			return fmt.Errorf("AMPARO_METRICS_LISTEN: %w", err)
+		}
+		msrv := &http.Server{Handler: a.metrics, ReadHeaderTimeout: 10 * time.Second}
+		go func() { errc <- msrv.Serve(mln) }()
+		defer msrv.Close()
+		log.Info("serving metrics", "addr", mln.Addr().String())
+	}
 	log.Info("serving", "addr", ln.Addr().String())
 	if ready != nil {
 		ready(ln.Addr().String())
@@ -317,6 +341,23 @@ func serve(ctx context.Context, cfg *config, log *slog.Logger, ready func(addr s
 		return fmt.Errorf("shutdown: %w", err)
 	}
 	return nil
+}
+
+// readiness returns the check behind /readyz and amparo_dependency_up: is
+// each dependency reachable within 2 s ("ok" or "unreachable"), and are all.
+func readiness(db *sqlx.DB, blobs *blob.Store) func(context.Context) (map[string]string, bool) {
+	return func(ctx context.Context) (map[string]string, bool) {
+		ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+		defer cancel()
+		checks, ok := map[string]string{"postgres": "ok", "minio": "ok"}, true
+		if err := db.PingContext(ctx); err != nil {
+			checks["postgres"], ok = "unreachable", false
+		}
+		if err := blobs.Ready(ctx); err != nil {
+			checks["minio"], ok = "unreachable", false
+		}
+		return checks, ok
+	}
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/csv"
 	"fmt"
-	"io"
 	"net/http"
 	"strings"
 	"testing"
@@ -40,19 +39,14 @@ type indicatorReport struct {
 	}
 }
 
-// fetch downloads an export's URL.
-func fetch(t *testing.T, url string) []byte {
+// download fetches an export's URL.
+func download(t *testing.T, url string) []byte {
 	t.Helper()
-	resp, err := http.Get(url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
+	resp, body := fetch(t, http.MethodGet, url)
 	if resp.StatusCode != http.StatusOK {
-		t.Fatalf("download: %d %s", resp.StatusCode, b)
+		t.Fatalf("download: %d %s", resp.StatusCode, body)
 	}
-	return b
+	return []byte(body)
 }
 
 // TestStatisticsEndToEnd is the issue's "done when" through the real
@@ -117,7 +111,7 @@ func TestStatisticsEndToEnd(t *testing.T) {
 			}
 		}
 		app.do(app.token("oversight@pdh.demo"), `mutation { exportIndicatorReport(input: {from: "2026-01-01", format: "XLSX"}) { url sha256 rows } }`, nil).decode(t, &out)
-		x, err := excelize.OpenReader(bytes.NewReader(fetch(t, out.ExportIndicatorReport.URL)))
+		x, err := excelize.OpenReader(bytes.NewReader(download(t, out.ExportIndicatorReport.URL)))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -134,7 +128,7 @@ func TestStatisticsEndToEnd(t *testing.T) {
 			}
 		}
 		app.do(app.token("oversight@pdh.demo"), `mutation { exportCases(input: {format: "CSV"}) { url rows } }`, nil).decode(t, &out)
-		body := fetch(t, out.ExportCases.URL)
+		body := download(t, out.ExportCases.URL)
 		recs, err := csv.NewReader(bytes.NewReader(bytes.TrimPrefix(body, []byte("\uFEFF")))).ReadAll()
 		if err != nil {
 			t.Fatal(err)

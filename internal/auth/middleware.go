@@ -48,13 +48,13 @@ func Middleware(v Verifier, users *Users, log *slog.Logger, next http.Handler) h
 		ctx := r.Context()
 		raw, ok := strings.CutPrefix(h, "Bearer ")
 		if !ok || raw == "" {
-			refuse(w, r, apperr.New(apperr.Unauthenticated, "use Authorization: Bearer <token>", "use Authorization: Bearer <token>"))
+			refuse(w, r, "invalid_request", apperr.New(apperr.Unauthenticated, "use Authorization: Bearer <token>", "use Authorization: Bearer <token>"))
 			return
 		}
 		sub, err := v.Verify(ctx, strings.TrimSpace(raw))
 		if err != nil {
 			log.InfoContext(ctx, "token refused", "request_id", request.From(ctx).ID, "err", err)
-			refuse(w, r, apperr.New(apperr.Unauthenticated, "token no válido o vencido", "invalid or expired token"))
+			refuse(w, r, "invalid_token", apperr.New(apperr.Unauthenticated, "token no válido o vencido", "invalid or expired token"))
 			return
 		}
 		p, err := users.BySubject(ctx, sub)
@@ -64,15 +64,18 @@ func Middleware(v Verifier, users *Users, log *slog.Logger, next http.Handler) h
 				writeError(w, r, http.StatusServiceUnavailable, err)
 				return
 			}
-			refuse(w, r, err)
+			refuse(w, r, "invalid_token", err)
 			return
 		}
 		next.ServeHTTP(w, r.WithContext(With(ctx, p)))
 	})
 }
 
-func refuse(w http.ResponseWriter, r *http.Request, err error) {
-	w.Header().Set("WWW-Authenticate", `Bearer realm="amparo"`)
+// refuse answers 401 with the RFC 6750 challenge: code is invalid_request
+// for a malformed Authorization header, invalid_token for a token that is
+// bad, expired, or names no enabled user (clients then sign in again).
+func refuse(w http.ResponseWriter, r *http.Request, code string, err error) {
+	w.Header().Set("WWW-Authenticate", `Bearer realm="amparo", error="`+code+`"`)
 	writeError(w, r, http.StatusUnauthorized, err)
 }
 

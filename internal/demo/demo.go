@@ -5,6 +5,7 @@ package demo
 
 import (
 	"context"
+	"encoding/base64"
 	"fmt"
 
 	"github.com/google/uuid"
@@ -33,9 +34,27 @@ var Users = []User{
 }
 
 // Seed inserts the demo users and their grants when missing, with an audit
-// event for each grant it makes. It is idempotent: a second run changes
-// nothing and records nothing.
+// event for each grant it makes; their subject is their email, as dev
+// tokens carry. It is idempotent: a second run changes nothing and records
+// nothing.
 func Seed(ctx context.Context, db *sqlx.DB) error {
+	return SeedWith(ctx, db, func(u User) string { return u.Email })
+}
+
+// DexSubject is the subject Dex gives a user of its connector connID (for
+// static passwords, "local", with the user's userID): the protobuf
+// encoding of {user_id, conn_id}, base64url without padding.
+func DexSubject(userID, connID string) string {
+	b := []byte{0x0a, byte(len(userID))}
+	b = append(b, userID...)
+	b = append(b, 0x12, byte(len(connID)))
+	b = append(b, connID...)
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+// SeedWith is Seed with each user's identity-provider subject given by
+// subject (for an identity provider such as Dex in the compose stack).
+func SeedWith(ctx context.Context, db *sqlx.DB, subject func(User) string) error {
 	return postgres.WithTx(ctx, db, func(tx *sqlx.Tx) error {
 		for _, u := range Users {
 			var inst *string
@@ -45,8 +64,8 @@ func Seed(ctx context.Context, db *sqlx.DB) error {
 			}
 			const qUser = `
 INSERT INTO users (id, email, display_name, institution_code, subject)
-VALUES ($1, $2, $3, $4, $2) ON CONFLICT (email) DO NOTHING`
-			if _, err := tx.ExecContext(ctx, qUser, uuid.New(), u.Email, u.Name, inst); err != nil {
+VALUES ($1, $2, $3, $4, $5) ON CONFLICT (email) DO NOTHING`
+			if _, err := tx.ExecContext(ctx, qUser, uuid.New(), u.Email, u.Name, inst, subject(u)); err != nil {
 				return fmt.Errorf("demo: user %s: %w", u.Email, err)
 			}
 			var id uuid.UUID

@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"database/sql"
+	"errors"
 	"io"
 	"log/slog"
 	"net/http"
@@ -339,4 +340,92 @@ func TestRemoveStalePID(t *testing.T) {
 	// backend would, keeps the file and fails the start.
 	t.Chdir(dir)
 	check("process in dir", strconv.Itoa(os.Getpid())+"\n", false, true)
+}
+
+// TestRestartsKilledServers kills each server the way the kernel's OOM
+// killer would, and expects it back on the same address, with its data.
+func TestRestartsKilledServers(t *testing.T) {
+	log := testLogger(t)
+	t.Run("postgres", func(t *testing.T) {
+		// Durable, unlike the test clusters: with synchronous_commit off a
+		// killed server forgets its last commits.
+		pg, err := StartPostgres(t.Context(), filepath.Join(t.TempDir(), "pg"), log)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = pg.Stop() })
+		query(t, pg.SuperuserURL("postgres"), "CREATE TABLE kept (x int); INSERT INTO kept VALUES (7)")
+		killed := killCurrent(t, pg.keeper)
+		waitFor(t, func() error {
+			if pg.keeper.current().cmd.Process.Pid == killed {
+				return errors.New("not restarted yet")
+			}
+			db, err := sql.Open("postgres", pg.SuperuserURL("postgres"))
+			if err != nil {
+				return err
+			}
+			defer db.Close()
+			var x int
+			return db.QueryRowContext(t.Context(), "SELECT x FROM kept").Scan(&x)
+		})
+		if err := pg.Stop(); err != nil {
+			t.Fatalf("Stop after a restart: %v", err)
+		}
+	})
+	t.Run("minio", func(t *testing.T) {
+		bin, err := FindMinIO(os.Getenv)
+		if err != nil {
+			t.Skip(err)
+		}
+		mi, err := StartMinIO(t.Context(), bin, t.TempDir(), log)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = mi.Stop() })
+		if err := newS3(t, mi).MakeBucket(t.Context(), "kept", minio.MakeBucketOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		killed := killCurrent(t, mi.keeper)
+		waitFor(t, func() error {
+			if mi.keeper.current().cmd.Process.Pid == killed {
+				return errors.New("not restarted yet")
+			}
+			ok, err := newS3(t, mi).BucketExists(t.Context(), "kept")
+			if err == nil && !ok {
+				err = errors.New("bucket gone")
+			}
+			return err
+		})
+		if err := mi.Stop(); err != nil {
+			t.Fatalf("Stop after a restart: %v", err)
+		}
+	})
+}
+
+// killCurrent sends SIGKILL to the keeper's process and returns its pid
+// once it has died.
+func killCurrent(t *testing.T, k *keeper) int {
+	t.Helper()
+	c := k.current()
+	if err := c.cmd.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	<-c.done
+	return c.cmd.Process.Pid
+}
+
+// waitFor polls f until it succeeds, failing the test after 30 seconds.
+func waitFor(t *testing.T, f func() error) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		err := f()
+		if err == nil {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("not serving again after 30 s: %v", err)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
 }

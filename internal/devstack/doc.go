@@ -6,7 +6,9 @@
 // started them: their output goes to a log file we own, we notice at once
 // when they exit, Stop shuts them down in order, and if the parent dies
 // anyway the kernel sends them a signal (Pdeathsig on Linux) instead of
-// leaving orphans holding ports and data directories. Each child runs in
+// leaving orphans holding ports and data directories. A server that exits
+// without being asked to (killed, crashed) is started again on the same
+// port, with a growing pause between attempts, until Stop. Each child runs in
 // its own process group, so a Ctrl-C in the terminal reaches only the
 // parent, which then stops the servers after it has stopped using them.
 //

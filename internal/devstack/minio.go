@@ -36,7 +36,10 @@ type MinIO struct {
 	DataDir   string // dir/data, the drive
 	LogPath   string // the server's output, dir/minio.log
 
-	proc *child
+	drives []string // the server's drive arguments; [DataDir] unless a cluster node
+	host   string   // the address it listens on; 127.0.0.1 unless a cluster node
+	proc   *child   // the process of the last start attempt
+	keeper *keeper  // restarts the server when it dies
 }
 
 // minioSecrets is credentials.json: made on the first start and reused,
@@ -100,9 +103,9 @@ func StartMinIO(ctx context.Context, bin, dir string, log *slog.Logger) (*MinIO,
 	}
 	m.AccessKey, m.SecretKey, m.KMSKey = secrets.RootUser, secrets.RootPassword, secrets.KMSSecretKey
 
+	var ports []int
 	for try := 1; ; try++ {
-		ports, err := freePorts(2)
-		if err != nil {
+		if ports, err = freePorts(2); err != nil {
 			return nil, err
 		}
 		err = m.start(ctx, bin, dir, ports[0], ports[1])
@@ -115,6 +118,12 @@ func StartMinIO(ctx context.Context, bin, dir string, log *slog.Logger) (*MinIO,
 		}
 		return nil, err
 	}
+	m.keeper = keep("minio", m.proc, log, func(ctx context.Context) (*child, error) {
+		if err := m.start(ctx, bin, dir, ports[0], ports[1]); err != nil {
+			return nil, err
+		}
+		return m.proc, nil
+	})
 	log.Info("MinIO ready", "endpoint", m.Endpoint, "dir", dir, "log", m.LogPath)
 	return m, nil
 }
@@ -122,11 +131,19 @@ func StartMinIO(ctx context.Context, bin, dir string, log *slog.Logger) (*MinIO,
 // start runs the server on port (S3) and consolePort and waits until its
 // readiness check passes.
 func (m *MinIO) start(ctx context.Context, bin, dir string, port, consolePort int) error {
-	endpoint := net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
-	cmd := exec.Command(bin, "server", m.DataDir,
+	host := m.host
+	if host == "" {
+		host = "127.0.0.1"
+	}
+	endpoint := net.JoinHostPort(host, strconv.Itoa(port))
+	drives := m.drives
+	if len(drives) == 0 {
+		drives = []string{m.DataDir}
+	}
+	cmd := exec.Command(bin, append(append([]string{"server"}, drives...),
 		"--address", endpoint,
-		"--console-address", net.JoinHostPort("127.0.0.1", strconv.Itoa(consolePort)),
-		"--quiet")
+		"--console-address", net.JoinHostPort(host, strconv.Itoa(consolePort)),
+		"--quiet")...)
 	cmd.Dir = dir
 	// Only our MINIO_* settings: a stray MINIO_VOLUMES or MINIO_KMS_* from
 	// the caller's environment would configure a different server.
@@ -137,13 +154,22 @@ func (m *MinIO) start(ctx context.Context, bin, dir string, port, consolePort in
 		"MINIO_BROWSER=off",
 		"MINIO_UPDATE=off",
 	)
+	if len(m.drives) > 0 {
+		// A distributed MinIO refuses drives on the root file system
+		// unless told it runs in CI: the test cluster's drives are
+		// directories under a temporary directory.
+		cmd.Env = append(cmd.Env, "MINIO_CI_CD=1")
+	}
 	// MinIO is content to run as root, so it runs as we do.
 	cmd.SysProcAttr = sysProcAttr(nil, syscall.SIGTERM)
 	c, err := startChild("minio", cmd, m.LogPath, syscall.SIGTERM)
 	if err != nil {
 		return err
 	}
-	m.proc, m.Endpoint = c, endpoint
+	m.proc = c
+	if m.Endpoint != endpoint { // a restart reuses it, and must not write it while clients read it
+		m.Endpoint = endpoint
+	}
 
 	// Ready, and its object layer up: "ready" alone can answer before a
 	// restarted server can read what it stored ("Server not initialized
@@ -175,9 +201,10 @@ func (m *MinIO) start(ctx context.Context, bin, dir string, port, consolePort in
 }
 
 // Stop shuts the server down, waiting up to 10 seconds before killing it.
-// Calling it again returns the first call's result.
+// Until then a server that dies is restarted on the same ports. Calling it
+// again returns the first call's result.
 func (m *MinIO) Stop() error {
-	return m.proc.stop()
+	return m.keeper.stop()
 }
 
 // loadMinIOSecrets reads path, or creates it (0600) with new random root

@@ -33,9 +33,10 @@ type Postgres struct {
 	Password string // superuser password, kept in DataDir + ".password"
 	LogPath  string // the server's output, DataDir + ".log"
 
-	sockDir     string // Unix socket directory
-	tempSockDir bool   // sockDir is ours to remove on Stop
-	proc        *child
+	sockDir     string  // Unix socket directory
+	tempSockDir bool    // sockDir is ours to remove on Stop
+	proc        *child  // the process of the last start attempt
+	keeper      *keeper // restarts the server when it dies
 }
 
 // Option changes how StartPostgres runs the server.
@@ -137,6 +138,15 @@ func StartPostgres(ctx context.Context, dir string, log *slog.Logger, opts ...Op
 		return nil, err
 	}
 	ok = true
+	p.keeper = keep("postgres", p.proc, log, func(ctx context.Context) (*child, error) {
+		if err := removeStalePID(dir, log); err != nil {
+			return nil, err
+		}
+		if err := p.start(ctx, server, p.Port, cred, o); err != nil {
+			return nil, err
+		}
+		return p.proc, nil
+	})
 	log.Info("PostgreSQL ready", "addr", net.JoinHostPort("127.0.0.1", strconv.Itoa(p.Port)), "dir", dir, "log", p.LogPath)
 	return p, nil
 }
@@ -165,7 +175,10 @@ func (p *Postgres) start(ctx context.Context, server string, port int, cred *sys
 	if err != nil {
 		return err
 	}
-	p.proc, p.Port = c, port
+	p.proc = c
+	if p.Port != port { // a restart reuses the port, and must not write it while clients read it
+		p.Port = port
+	}
 
 	db, err := sql.Open("postgres", p.SuperuserURL("postgres"))
 	if err != nil {
@@ -206,10 +219,11 @@ func (p *Postgres) SuperuserURL(dbname string) string {
 }
 
 // Stop shuts the server down (fast shutdown: sessions are ended), waiting
-// up to 10 seconds before killing it. Calling it again returns the first
-// call's result.
+// up to 10 seconds before killing it. Until then a server that dies is
+// restarted on the same port. Calling it again returns the first call's
+// result.
 func (p *Postgres) Stop() error {
-	err := p.proc.stop()
+	err := p.keeper.stop()
 	if p.tempSockDir {
 		os.RemoveAll(p.sockDir)
 	}

@@ -93,6 +93,10 @@ type Config struct {
 	// The janitor's grace period must be longer: it takes an upload still
 	// staged after its grace period for abandoned.
 	MaxUploadTime time.Duration
+	// Observe, when set, hears of every upload that reached streaming: the
+	// bytes received, how long it took, and its outcome (OK or the error
+	// code). cmd feeds metrics with it.
+	Observe func(bytes int64, took time.Duration, code string)
 }
 
 // Defaults of Config.
@@ -148,7 +152,7 @@ func New(db *sqlx.DB, blobs *blob.Store, g *authz.Guard, log *slog.Logger, cfg C
 // PAYLOAD_TOO_LARGE over the size limit; UNAVAILABLE when storage or
 // database is down. On any error no evidence is recorded, and the object,
 // if any reached the store, is removed at once or by the Janitor.
-func (s *Service) Upload(ctx context.Context, in UploadInput) (*Evidence, error) {
+func (s *Service) Upload(ctx context.Context, in UploadInput) (_ *Evidence, err error) {
 	const op = "evidence.Upload"
 	d, err := s.guard.Check(ctx, PermUpload, authz.On(authz.Case, in.CaseID))
 	if err != nil {
@@ -204,6 +208,16 @@ func (s *Service) Upload(ctx context.Context, in UploadInput) (*Evidence, error)
 
 	h := sha256.New()
 	body := &meter{r: inspect(file, contentType), h: h, max: s.cfg.MaxSize}
+	if s.cfg.Observe != nil {
+		start := time.Now()
+		defer func() {
+			code := "OK"
+			if err != nil {
+				code = apperr.KindOf(err).Code()
+			}
+			s.cfg.Observe(body.n, time.Since(start), code)
+		}()
+	}
 	putCtx, cancel := context.WithTimeout(ctx, s.cfg.MaxUploadTime)
 	obj, err := s.blobs.PutStaged(putCtx, e.ObjectKey, body, e.ContentType)
 	cancel()

@@ -109,7 +109,9 @@ func MapError(err error) error {
 		return &apperr.Error{Kind: apperr.Internal, Err: err}
 	}
 	var ne net.Error
-	if errors.As(err, &ne) || errors.Is(err, sql.ErrConnDone) || errors.Is(err, pq.ErrChannelNotOpen) {
+	// driver.ErrBadConn: the server went away under a transaction (a
+	// failover); the client may retry, its idempotency key keeps it safe.
+	if errors.As(err, &ne) || errors.Is(err, sql.ErrConnDone) || errors.Is(err, pq.ErrChannelNotOpen) || errors.Is(err, driver.ErrBadConn) {
 		return &apperr.Error{Kind: apperr.Unavailable, Err: err}
 	}
 	var oe *net.OpError
