@@ -9,7 +9,7 @@ MINIO_VERSION := v0.0.0-20260212201848-7aac2a2c5b7c
 # keyed by version: a clean clone (as in CI) reuses it.
 MINIO_CACHE := $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/amparo/minio-$(MINIO_VERSION)
 
-.PHONY: graphiql run test generate generated vet bench clean postgres bin/minio web web-test web-generated node chromium screenshots validate-deploy
+.PHONY: graphiql run test generate generated vet bench clean postgres bin/minio web web-test web-generated node chromium screenshots validate-deploy wsclient
 
 # Run everything locally: a private PostgreSQL and MinIO under ./.amparo,
 # migrated and seeded, and the server. Pass flags with ARGS="...".
@@ -18,7 +18,7 @@ run: postgres bin/minio web graphiql
 
 # Run all tests against real PostgreSQL and MinIO servers, which the tests
 # start themselves, after checking that generated code matches its sources.
-test: postgres bin/minio generated graphiql web-test validate-deploy
+test: postgres bin/minio generated graphiql web-test validate-deploy wsclient
 	AMPARO_MINIO_BIN=$(CURDIR)/bin/minio go test -count=1 -timeout 30m ./...
 
 # Decode every deployment file strictly into the upstream types of what
@@ -37,6 +37,17 @@ generated:
 	if [ "$$before" != "$$after" ]; then \
 		echo "generated code was out of date with its sources; it has been regenerated: review and commit it"; \
 		exit 1; \
+	fi
+
+# The real graphql-ws client (npm package graphql-ws, in node) that the
+# subscription tests drive, installed from its committed lock file. Without
+# node those tests skip, saying so.
+WSCLIENT := cmd/amparo/testdata/wsclient
+wsclient:
+	@if command -v npm >/dev/null 2>&1; then \
+		npm ci --prefix $(WSCLIENT) --no-audit --no-fund --loglevel=error; \
+	else \
+		echo "node/npm not found: the graphql-ws subscription tests will be skipped (apt-get install nodejs npm)"; \
 	fi
 
 # The web console (web/): built by Vite into internal/web/static/dist, which

@@ -84,6 +84,7 @@ func NewHandler(r *Resolver, lim Limits, ext ...graphql.HandlerExtension) http.H
 	srv := handler.New(es)
 	srv.AddTransport(transport.Options{})
 	srv.AddTransport(jsonPost{screen: scr, bodyTimeout: lim.BodyTimeout, minRate: lim.MinUploadRate})
+	addWebsocket(srv, r.Websocket) // subscription.go
 	srv.AddTransport(&streamingMultipart{
 		screen:  scr,
 		maxBody: lim.MaxUploadSize + 2<<20,

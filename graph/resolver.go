@@ -9,6 +9,7 @@ package graph
 import (
 	"log/slog"
 
+	"amparo/internal/alert"
 	"amparo/internal/audit"
 	"amparo/internal/authz"
 	"amparo/internal/casefile"
@@ -29,6 +30,7 @@ type Services struct {
 	Evidence   *evidence.Service
 	Users      *user.Service
 	Audit      *audit.Service
+	Alerts     *alert.Service
 	Statistics *statistics.Service
 	Referrals  *referral.Service
 }
@@ -39,4 +41,6 @@ type Resolver struct {
 	Catalog *reference.Catalog
 	Svc     Services
 	Log     *slog.Logger
+	// Websocket is how subscriptions are served (graph/subscription.go).
+	Websocket Websocket
 }

@@ -65,6 +65,8 @@ func TestPolicy(t *testing.T) {
 		"case:export":       {"supervisor": "institution", "oversight": "all"},
 		"user:manage":       {"admin": "all"},
 		"policy:read":       {"oversight": "all", "admin": "all"},
+		"alert:read":        {"officer": "own", "supervisor": "own"},
+		"alert:update":      {"officer": "own", "supervisor": "own"},
 	}
 	for perm, roles := range want {
 		for role, p := range users {

@@ -187,6 +187,19 @@ func complaintVars(f *fixtures, record string) map[string]any {
 
 func noVars(*fixtures, string) map[string]any { return nil }
 
+const markAlertsReadMutation = `mutation($id: ID!) { markAlertsRead(ids: [$id]) { alerts { id read } } }`
+
+// alertVars names a fresh alert of the demo user record (about the "own"
+// case), written as the schema owner.
+func alertVars(f *fixtures, record string) map[string]any {
+	id := uuid.New()
+	if _, err := f.app.db.Owner(f.app.t).Exec(`INSERT INTO alerts (id, recipient_id, kind, case_id, urgency)
+		SELECT $1, u.id, 'URGENT_CASE', $3, 'HIGH' FROM users u WHERE u.email = $2`, id, record, f.cases["own"]); err != nil {
+		f.app.t.Fatal(err)
+	}
+	return map[string]any{"id": id.String()}
+}
+
 // evidenceVars names the evidence attached to each case record.
 func evidenceVars(f *fixtures, record string) map[string]any {
 	return map[string]any{"id": f.evidence[record]}
@@ -374,6 +387,10 @@ func matrix() []row {
 			vars: func(f *fixtures, _ string) map[string]any {
 				return map[string]any{"id": newAccount(f.app.t, f.app, "PGN")}
 			}, want: [6]string{fb, fb, fb, fb, fb, ok}},
+		row{op: "alerts", record: "-", doc: `{ alerts(unreadOnly: true) { totalCount edges { node { id kind } } } }`, vars: noVars,
+			want: [6]string{ok, ok, ok, fb, fb, fb}},
+		row{op: "markAlertsRead", record: "officer@pgn.demo", doc: markAlertsReadMutation, vars: alertVars, want: [6]string{ok, nf, nf, fb, fb, fb}},
+		row{op: "markAlertsRead", record: "supervisor@pgn.demo", doc: markAlertsReadMutation, vars: alertVars, want: [6]string{nf, ok, nf, fb, fb, fb}},
 		row{op: "disableUser", record: "-", doc: `mutation($id: ID!) { disableUser(userId: $id) { user { disabledAt } } }`,
 			vars: func(f *fixtures, _ string) map[string]any {
 				return map[string]any{"id": newAccount(f.app.t, f.app, "PGN")}

@@ -47,6 +47,7 @@ type config struct {
 	ShutdownGrace    int           // seconds
 	// ExportURLTTL is the life of export download URLs, at most 5 minutes.
 	ExportURLTTL time.Duration
+	Alerts       alertConfig
 	// ConsoleClientID is the OIDC client (public, code flow with PKCE) of
 	// the web console; the console cannot sign in without it under OIDC.
 	ConsoleClientID string
@@ -209,6 +210,13 @@ func loadConfig(getenv func(string) string) (*config, error) {
 			return nil, &configError{"AMPARO_MIN_UPLOAD_RATE", "must be a number of bytes a second, at least 1"}
 		}
 		c.MinUploadRate = x
+	}
+	if c.Alerts, err = loadAlertConfig(getenv); err != nil {
+		return nil, err
+	}
+	// Subscriptions are open to the same browser origins as the API.
+	for o := range c.CORSOrigins {
+		c.Alerts.Origins = append(c.Alerts.Origins, o)
 	}
 	switch c.LogLevel {
 	case "debug", "info", "warn", "error":

@@ -22,6 +22,7 @@ import (
 
 	"amparo/graph"
 	"amparo/graph/graphiql"
+	"amparo/internal/alert"
 	"amparo/internal/audit"
 	"amparo/internal/auth"
 	"amparo/internal/authz"
@@ -69,6 +70,8 @@ type app struct {
 	handler  http.Handler
 	metrics  http.Handler // /metrics on its own listener, when AMPARO_METRICS_LISTEN is set
 	sealer   *audit.Sealer
+	alerts   *alert.Hub     // pushes alerts to this replica's subscriptions
+	watcher  *alert.Watcher // raises deadline alerts, when leading
 }
 
 // build wires the server from its configuration.
@@ -163,8 +166,12 @@ func build(ctx context.Context, cfg *config, log *slog.Logger) (*app, error) {
 	}
 	// The one guard every service method calls first.
 	guard := authz.NewGuard(az, db, audit.Denials{DB: db}, log)
-	cases := casefile.NewService(db, guard, cat, ids)
-	complaints := complaint.NewService(db, guard, cat, cases, ids)
+	raiser := alert.NewRaiser(guard)
+	alertMetrics := newAlertMetrics()
+	hub := alert.NewHub(db, cfg.DatabaseURL, log, alertMetrics, alert.HubConfig{PerUser: cfg.Alerts.PerUser, PerReplica: cfg.Alerts.PerReplica})
+	watcher := alert.NewWatcher(db, raiser, log, alert.WatcherConfig{Soon: cfg.Alerts.DeadlineSoon, Interval: cfg.Alerts.WatchEvery})
+	cases := casefile.NewService(db, guard, cat, ids, raiser)
+	complaints := complaint.NewService(db, guard, cat, cases, ids, raiser)
 	// A case's complaints close and reopen with it, in its transaction;
 	// its evidence holds follow its status once committed.
 	cases.OnTransition(complaints.FollowCase)
@@ -175,10 +182,12 @@ func build(ctx context.Context, cfg *config, log *slog.Logger) (*app, error) {
 		Evidence:   evidence.New(db, blobs, guard, log, evidence.Config{MaxSize: cfg.MaxUpload, RetentionYears: cfg.RetentionYrs, Observe: uploads.observe}),
 		Audit:      audit.NewService(db, guard),
 		Users:      user.NewService(db, az, guard, cat, log),
+		Alerts:     alert.NewService(db, guard, hub),
 		Statistics: statistics.NewService(db, guard, cat, exports, cases, log),
-		Referrals:  referral.NewService(db, guard, cat, cases),
+		Referrals:  referral.NewService(db, guard, cat, cases, raiser),
 	}
-	gql := graph.NewHandler(&graph.Resolver{Authz: az, Catalog: cat, Svc: svc, Log: log}, graph.Limits{
+	ws := graph.Websocket{Verifier: verifiers, Users: users, Sessions: hub, Origins: cfg.Alerts.Origins, KeepAlive: cfg.Alerts.KeepAlive}
+	gql := graph.NewHandler(&graph.Resolver{Authz: az, Catalog: cat, Svc: svc, Log: log, Websocket: ws}, graph.Limits{
 		MaxUploadSize:     cfg.MaxUpload,
 		MaxUploads:        cfg.MaxUploads,
 		MaxUploadsPerUser: cfg.UploadsPerUser,
@@ -188,13 +197,17 @@ func build(ctx context.Context, cfg *config, log *slog.Logger) (*app, error) {
 		Introspection:     cfg.Introspection || cfg.Dev,
 		StatusLimiter:     graph.NewLimiter(cfg.StatusPerMinute, cfg.StatusBurst, cfg.StatusPerSecond),
 	}, graph.NewMetrics(reg))
+	alertMetrics.register(reg, hub, watcher)
 
 	mux := http.NewServeMux()
 	mux.Handle("POST /graphql", auth.Middleware(verifiers, users, log, gql))
+	// Subscriptions: websocket upgrades, authenticated in connection_init.
+	var playground http.Handler
 	if cfg.Dev {
-		mux.Handle("GET /graphql", graphiql.Page())
+		playground = graphiql.Page()
 		mux.Handle("GET "+graphiql.Prefix, graphiql.Assets())
 	}
+	mux.Handle("GET /graphql", graph.Upgrades(gql, playground, cfg.Alerts.Origins))
 	// Any other method gets the GraphQL handler's own answer (OPTIONS, or
 	// a coded error), never the mux's plain text.
 	mux.Handle("/graphql", gql)
@@ -232,6 +245,7 @@ func build(ctx context.Context, cfg *config, log *slog.Logger) (*app, error) {
 	if cfg.devRoutes != nil {
 		cfg.devRoutes(mux, db)
 	}
+	a.alerts, a.watcher = hub, watcher
 	a.handler = request.Middleware(accessLog(log, metrics, cors(cfg.CORSOrigins, mux)))
 	return a, nil
 }
@@ -282,6 +296,10 @@ func serve(ctx context.Context, cfg *config, log *slog.Logger, ready func(addr s
 	bg.Go(func() { evidence.NewJanitor(a.db, a.blobs, log, evidence.JanitorConfig{}).Run(ctx) })
 	// Exports older than a day are deleted within ten minutes of it.
 	bg.Go(func() { a.exports.Janitor(ctx, 10*time.Minute, log) })
+	// Alerts: this replica's subscriptions, and the deadline watcher (one
+	// leader among replicas).
+	bg.Go(func() { a.alerts.Run(ctx) })
+	bg.Go(func() { a.watcher.Run(ctx) })
 	defer bg.Wait()
 	ln, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {

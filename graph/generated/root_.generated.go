@@ -30,6 +30,8 @@ type Config = graphql.Config[ResolverRoot, DirectiveRoot, ComplexityRoot]
 
 type ResolverRoot interface {
 	Account() AccountResolver
+	Alert() AlertResolver
+	AlertConnection() AlertConnectionResolver
 	AuditEvent() AuditEventResolver
 	AuditEventConnection() AuditEventConnectionResolver
 	AuditProof() AuditProofResolver
@@ -51,6 +53,7 @@ type ResolverRoot interface {
 	ReferralConnection() ReferralConnectionResolver
 	ReferralForm() ReferralFormResolver
 	ReferralService() ReferralServiceResolver
+	Subscription() SubscriptionResolver
 	Violation() ViolationResolver
 	ViolationCategory() ViolationCategoryResolver
 	ViolationType() ViolationTypeResolver
@@ -74,6 +77,29 @@ type ComplexityRoot struct {
 
 	AccountPayload struct {
 		User func(childComplexity int) int
+	}
+
+	Alert struct {
+		At          func(childComplexity int) int
+		CaseID      func(childComplexity int) int
+		ComplaintID func(childComplexity int) int
+		ID          func(childComplexity int) int
+		Kind        func(childComplexity int) int
+		Read        func(childComplexity int) int
+		ReferralID  func(childComplexity int) int
+		Urgency     func(childComplexity int) int
+	}
+
+	AlertConnection struct {
+		Edges            func(childComplexity int) int
+		PageInfo         func(childComplexity int) int
+		TotalCount       func(childComplexity int) int
+		TotalCountCapped func(childComplexity int) int
+	}
+
+	AlertEdge struct {
+		Cursor func(childComplexity int) int
+		Node   func(childComplexity int) int
 	}
 
 	AuditEvent struct {
@@ -351,6 +377,10 @@ type ComplexityRoot struct {
 		Complaint func(childComplexity int) int
 	}
 
+	MarkAlertsReadPayload struct {
+		Alerts func(childComplexity int) int
+	}
+
 	Mutation struct {
 		AcknowledgeComplaint    func(childComplexity int, input complaint.VersionInput) int
 		AddCaseNote             func(childComplexity int, input casefile.NoteInput) int
@@ -367,6 +397,7 @@ type ComplexityRoot struct {
 		ForwardComplaint        func(childComplexity int, input complaint.ForwardInput) int
 		GrantRole               func(childComplexity int, input user.GrantInput) int
 		LinkComplaintToCase     func(childComplexity int, input complaint.LinkInput) int
+		MarkAlertsRead          func(childComplexity int, ids []string) int
 		ReferCase               func(childComplexity int, input referral.ReferInput) int
 		RequestEvidenceDownload func(childComplexity int, evidenceID string) int
 		RespondToReferral       func(childComplexity int, input referral.RespondInput) int
@@ -394,6 +425,7 @@ type ComplexityRoot struct {
 	}
 
 	Query struct {
+		Alerts              func(childComplexity int, unreadOnly *bool, first *int, after *string) int
 		AuditEvents         func(childComplexity int, filter *audit.EventFilter, first *int, after *string) int
 		AuditProof          func(childComplexity int, eventID string) int
 		Case                func(childComplexity int, id string) int
@@ -496,6 +528,10 @@ type ComplexityRoot struct {
 	SubmitComplaintPayload struct {
 		Complaint    func(childComplexity int) int
 		TrackingCode func(childComplexity int) int
+	}
+
+	Subscription struct {
+		Alerts func(childComplexity int) int
 	}
 
 	TimelineEntry struct {
@@ -617,6 +653,93 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.AccountPayload.User(childComplexity), true
+
+	case "Alert.at":
+		if e.ComplexityRoot.Alert.At == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Alert.At(childComplexity), true
+	case "Alert.caseId":
+		if e.ComplexityRoot.Alert.CaseID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Alert.CaseID(childComplexity), true
+	case "Alert.complaintId":
+		if e.ComplexityRoot.Alert.ComplaintID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Alert.ComplaintID(childComplexity), true
+	case "Alert.id":
+		if e.ComplexityRoot.Alert.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Alert.ID(childComplexity), true
+	case "Alert.kind":
+		if e.ComplexityRoot.Alert.Kind == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Alert.Kind(childComplexity), true
+	case "Alert.read":
+		if e.ComplexityRoot.Alert.Read == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Alert.Read(childComplexity), true
+	case "Alert.referralId":
+		if e.ComplexityRoot.Alert.ReferralID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Alert.ReferralID(childComplexity), true
+	case "Alert.urgency":
+		if e.ComplexityRoot.Alert.Urgency == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Alert.Urgency(childComplexity), true
+
+	case "AlertConnection.edges":
+		if e.ComplexityRoot.AlertConnection.Edges == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AlertConnection.Edges(childComplexity), true
+	case "AlertConnection.pageInfo":
+		if e.ComplexityRoot.AlertConnection.PageInfo == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AlertConnection.PageInfo(childComplexity), true
+	case "AlertConnection.totalCount":
+		if e.ComplexityRoot.AlertConnection.TotalCount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AlertConnection.TotalCount(childComplexity), true
+	case "AlertConnection.totalCountCapped":
+		if e.ComplexityRoot.AlertConnection.TotalCountCapped == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AlertConnection.TotalCountCapped(childComplexity), true
+
+	case "AlertEdge.cursor":
+		if e.ComplexityRoot.AlertEdge.Cursor == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AlertEdge.Cursor(childComplexity), true
+	case "AlertEdge.node":
+		if e.ComplexityRoot.AlertEdge.Node == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AlertEdge.Node(childComplexity), true
 
 	case "AuditEvent.action":
 		if e.ComplexityRoot.AuditEvent.Action == nil {
@@ -1690,6 +1813,13 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.LinkComplaintPayload.Complaint(childComplexity), true
 
+	case "MarkAlertsReadPayload.alerts":
+		if e.ComplexityRoot.MarkAlertsReadPayload.Alerts == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MarkAlertsReadPayload.Alerts(childComplexity), true
+
 	case "Mutation.acknowledgeComplaint":
 		if e.ComplexityRoot.Mutation.AcknowledgeComplaint == nil {
 			break
@@ -1855,6 +1985,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.LinkComplaintToCase(childComplexity, args["input"].(complaint.LinkInput)), true
+	case "Mutation.markAlertsRead":
+		if e.ComplexityRoot.Mutation.MarkAlertsRead == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_markAlertsRead_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.MarkAlertsRead(childComplexity, args["ids"].([]string)), true
 	case "Mutation.referCase":
 		if e.ComplexityRoot.Mutation.ReferCase == nil {
 			break
@@ -2021,6 +2162,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.PendingGrant.Role(childComplexity), true
 
+	case "Query.alerts":
+		if e.ComplexityRoot.Query.Alerts == nil {
+			break
+		}
+
+		args, err := ec.field_Query_alerts_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.Alerts(childComplexity, args["unreadOnly"].(*bool), args["first"].(*int), args["after"].(*string)), true
 	case "Query.auditEvents":
 		if e.ComplexityRoot.Query.AuditEvents == nil {
 			break
@@ -2540,6 +2692,13 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.SubmitComplaintPayload.TrackingCode(childComplexity), true
 
+	case "Subscription.alerts":
+		if e.ComplexityRoot.Subscription.Alerts == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Subscription.Alerts(childComplexity), true
+
 	case "TimelineEntry.actor":
 		if e.ComplexityRoot.TimelineEntry.Actor == nil {
 			break
@@ -2786,6 +2945,23 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 				Data: buf.Bytes(),
 			}
 		}
+	case ast.Subscription:
+		next := ec._Subscription(ctx, opCtx.Operation.SelectionSet)
+
+		var buf bytes.Buffer
+		return func(ctx context.Context) *graphql.Response {
+			buf.Reset()
+			data := next(ctx)
+
+			if data == nil {
+				return nil
+			}
+			data.MarshalGQL(&buf)
+
+			return &graphql.Response{
+				Data: buf.Bytes(),
+			}
+		}
 
 	default:
 		return graphql.OneShot(graphql.ErrorResponse(ctx, "unsupported GraphQL operation"))
@@ -2812,6 +2988,63 @@ func newExecutionContext(
 }
 
 var sources = []*ast.Source{
+	{Name: "../alert.graphqls", Input: `"""
+Something a recipient must act on: ids, kind, urgency and time only, never a
+name or free text. Kinds: URGENT_CASE, COMPLAINT_ROUTED, REFERRAL_RECEIVED,
+REFERRAL_ANSWERED, CASE_ASSIGNED, CLOSURE_REQUESTED, DEADLINE_SOON, OVERDUE.
+"""
+type Alert {
+  id: ID!
+  kind: String!
+  "When it was raised."
+  at: Time!
+  caseId: ID
+  complaintId: ID
+  referralId: ID
+  urgency: Urgency
+  "Whether the recipient marked it read."
+  read: Boolean!
+}
+
+type AlertEdge {
+  cursor: String!
+  node: Alert!
+}
+
+type AlertConnection {
+  edges: [AlertEdge!]!
+  pageInfo: PageInfo!
+  "How many the whole list holds (every page), exact up to 10,000: past that it says 10,000 and totalCountCapped. Counted only when asked for."
+  totalCount: Int!
+  "True when the list holds more than totalCount says."
+  totalCountCapped: Boolean!
+}
+
+type MarkAlertsReadPayload {
+  "The alerts marked, newest first."
+  alerts: [Alert!]!
+}
+
+extend type Query {
+  "The caller's alerts, newest first: what they missed while not subscribed."
+  alerts(unreadOnly: Boolean, first: Int, after: String): AlertConnection!
+}
+
+extend type Mutation {
+  "Marks alerts of the caller's read; any other id answers NOT_FOUND."
+  markAlertsRead(ids: [ID!]!): MarkAlertsReadPayload!
+}
+
+type Subscription {
+  """
+  The caller's alerts as they are raised, on any replica (graphql-ws, the
+  graphql-transport-ws protocol, on /graphql; authenticate in
+  connection_init with { "Authorization": "Bearer ..." }). What is raised
+  while not subscribed waits in Query.alerts.
+  """
+  alerts: Alert!
+}
+`, BuiltIn: false},
 	{Name: "../audit.graphqls", Input: `extend type Query {
   "The audit trail, newest first: oversight sees every event, a supervisor those of their institution's staff, others nothing."
   auditEvents(filter: AuditEventFilter, first: Int, after: String): AuditEventConnection!
@@ -3864,6 +4097,52 @@ func (ec *executionContext) childFields_AccountPayload(ctx context.Context, fiel
 	return nil, fmt.Errorf("no field named %q was found under type AccountPayload", field.Name)
 }
 
+func (ec *executionContext) childFields_Alert(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_Alert_id(ctx, field)
+	case "kind":
+		return ec.fieldContext_Alert_kind(ctx, field)
+	case "at":
+		return ec.fieldContext_Alert_at(ctx, field)
+	case "caseId":
+		return ec.fieldContext_Alert_caseId(ctx, field)
+	case "complaintId":
+		return ec.fieldContext_Alert_complaintId(ctx, field)
+	case "referralId":
+		return ec.fieldContext_Alert_referralId(ctx, field)
+	case "urgency":
+		return ec.fieldContext_Alert_urgency(ctx, field)
+	case "read":
+		return ec.fieldContext_Alert_read(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type Alert", field.Name)
+}
+
+func (ec *executionContext) childFields_AlertConnection(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "edges":
+		return ec.fieldContext_AlertConnection_edges(ctx, field)
+	case "pageInfo":
+		return ec.fieldContext_AlertConnection_pageInfo(ctx, field)
+	case "totalCount":
+		return ec.fieldContext_AlertConnection_totalCount(ctx, field)
+	case "totalCountCapped":
+		return ec.fieldContext_AlertConnection_totalCountCapped(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type AlertConnection", field.Name)
+}
+
+func (ec *executionContext) childFields_AlertEdge(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "cursor":
+		return ec.fieldContext_AlertEdge_cursor(ctx, field)
+	case "node":
+		return ec.fieldContext_AlertEdge_node(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type AlertEdge", field.Name)
+}
+
 func (ec *executionContext) childFields_AuditEvent(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "id":
@@ -4412,6 +4691,14 @@ func (ec *executionContext) childFields_LinkComplaintPayload(ctx context.Context
 		return ec.fieldContext_LinkComplaintPayload_complaint(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type LinkComplaintPayload", field.Name)
+}
+
+func (ec *executionContext) childFields_MarkAlertsReadPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "alerts":
+		return ec.fieldContext_MarkAlertsReadPayload_alerts(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type MarkAlertsReadPayload", field.Name)
 }
 
 func (ec *executionContext) childFields_PageInfo(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {

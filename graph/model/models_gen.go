@@ -3,6 +3,7 @@
 package model
 
 import (
+	"amparo/internal/alert"
 	"amparo/internal/audit"
 	"amparo/internal/auth"
 	"amparo/internal/casefile"
@@ -19,6 +20,21 @@ import (
 
 type AccountPayload struct {
 	User *user.User `json:"user"`
+}
+
+type AlertConnection struct {
+	Edges    []*AlertEdge `json:"edges"`
+	PageInfo *page.Info   `json:"pageInfo"`
+	// How many the whole list holds (every page), exact up to 10,000: past that it says 10,000 and totalCountCapped. Counted only when asked for.
+	TotalCount int `json:"totalCount"`
+	// True when the list holds more than totalCount says.
+	TotalCountCapped bool          `json:"totalCountCapped"`
+	Count            *page.Counter `json:"-"`
+}
+
+type AlertEdge struct {
+	Cursor string       `json:"cursor"`
+	Node   *alert.Alert `json:"node"`
 }
 
 type AuditEventConnection struct {
@@ -92,6 +108,11 @@ type LinkComplaintPayload struct {
 	Complaint *complaint.Complaint `json:"complaint"`
 }
 
+type MarkAlertsReadPayload struct {
+	// The alerts marked, newest first.
+	Alerts []*alert.Alert `json:"alerts"`
+}
+
 type Mutation struct {
 }
 
@@ -121,6 +142,9 @@ type SubmitComplaintPayload struct {
 	Complaint *complaint.Complaint `json:"complaint"`
 	// Give this to the complainant: it is not stored and cannot be shown again.
 	TrackingCode string `json:"trackingCode"`
+}
+
+type Subscription struct {
 }
 
 type UploadEvidenceInput struct {

@@ -177,3 +177,12 @@ func auditScope(sc Scope, p *auth.Principal, a *postgres.Args) string {
 	}
 	return ""
 }
+
+// Alert is an alert of a recipient's inbox, aliased a: its only scope is
+// "the recipient is me" (own).
+var Alert = &Kind{Name: "alert", From: "alerts a", ID: "a.id", scope: func(sc Scope, p *auth.Principal, a *postgres.Args) string {
+	if sc == Own {
+		return "a.recipient_id = " + a.Add(p.UserID)
+	}
+	return ""
+}}

@@ -95,6 +95,9 @@ func (s *Service) Assign(ctx context.Context, in AssignInput) (*Case, error) {
 			Details: details}); err != nil {
 			return err
 		}
+		if err := s.alerts.CaseAssigned(ctx, tx, in.CaseID, assignee, string(cur.Urgency)); err != nil {
+			return err
+		}
 		c, err = getCase(ctx, tx, in.CaseID)
 		return err
 	})

@@ -12,6 +12,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/jmoiron/sqlx"
 
+	"amparo/internal/alert"
 	"amparo/internal/audit"
 	"amparo/internal/auth"
 	"amparo/internal/authz"
@@ -58,7 +59,7 @@ func benchService(b *testing.B) (*Service, context.Context) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	return NewService(db.App, g, cat, child.Keys{Vault: keys.NewVault(f), Index: f.Index()}), auth.With(ctx, p)
+	return NewService(db.App, g, cat, child.Keys{Vault: keys.NewVault(f), Index: f.Index()}, alert.NewRaiser(g)), auth.With(ctx, p)
 }
 
 // BenchmarkFile files cases from 16 concurrent writers, with the audit

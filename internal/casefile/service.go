@@ -31,6 +31,7 @@ type Service struct {
 	guard   *authz.Guard
 	catalog *reference.Catalog
 	keys    child.Keys // seal and open identities
+	alerts  Alerts
 	// searches rations searches by name per user (SearchChildren).
 	searches limiters
 	now      func() time.Time
@@ -45,9 +46,23 @@ type Service struct {
 	log   *slog.Logger
 }
 
-// NewService returns a Service over db.
-func NewService(db *sqlx.DB, g *authz.Guard, cat *reference.Catalog, ks child.Keys) *Service {
-	return &Service{db: db, guard: g, catalog: cat, keys: ks, now: time.Now, record: audit.Record, log: slog.New(slog.DiscardHandler)}
+// Alerts raises the alerts that changes to cases cause, inside the
+// change's transaction (alert.Raiser).
+type Alerts interface {
+	// UrgentCase alerts whoever must act now on a case of urgency
+	// IMMEDIATE or HIGH, and does nothing for other urgencies.
+	UrgentCase(ctx context.Context, tx *sqlx.Tx, caseID uuid.UUID, institution, urgency string) error
+	// CaseAssigned alerts the new assignee of a case.
+	CaseAssigned(ctx context.Context, tx *sqlx.Tx, caseID, assignee uuid.UUID, urgency string) error
+	// ClosureRequested alerts the supervisors who approve a closure.
+	ClosureRequested(ctx context.Context, tx *sqlx.Tx, caseID uuid.UUID, institution, urgency string) error
+}
+
+// NewService returns a Service over db, sealing identities with ks and
+// raising alerts with alerts.
+func NewService(db *sqlx.DB, g *authz.Guard, cat *reference.Catalog, ks child.Keys, alerts Alerts) *Service {
+	return &Service{db: db, guard: g, catalog: cat, keys: ks, alerts: alerts, now: time.Now, record: audit.Record,
+		log: slog.New(slog.DiscardHandler)}
 }
 
 // File opens a case for the caller's institution, REGISTERED, with the
@@ -68,8 +83,9 @@ func (s *Service) File(ctx context.Context, in FileInput) (*Case, error) {
 type Hook func(ctx context.Context, tx *sqlx.Tx, c *Case) error
 
 // FileWith is File with a hook run after the case is written and before
-// commit. On an idempotent replay nothing is written and the hook does not
-// run.
+// commit. An IMMEDIATE or HIGH case raises URGENT_CASE in the same
+// transaction. On an idempotent replay nothing is written, nothing is
+// raised and the hook does not run.
 func (s *Service) FileWith(ctx context.Context, in FileInput, hook Hook) (*Case, error) {
 	const op = "casefile.File"
 	d, err := s.guard.Check(ctx, PermFile, authz.Create)
@@ -144,6 +160,12 @@ func (s *Service) FileWith(ctx context.Context, in FileInput, hook Hook) (*Case,
 		c.PossibleDuplicates = make([]string, len(dups))
 		for i, m := range dups {
 			c.PossibleDuplicates[i] = m.Reference
+		}
+		// After the case row, which the guard reads to decide who may be
+		// told: the counter's lock is held a few statements longer, for
+		// urgent cases only.
+		if err := s.alerts.UrgentCase(ctx, tx, n.ID, n.Institution, string(in.Urgency)); err != nil {
+			return err
 		}
 		if hook != nil {
 			return hook(ctx, tx, c)

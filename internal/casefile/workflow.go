@@ -234,6 +234,11 @@ ON CONFLICT (case_id) DO UPDATE SET requested_at = excluded.requested_at`
 		if c, err = getCase(ctx, tx, in.CaseID); err != nil {
 			return err
 		}
+		if to == ClosureRequested {
+			if err := s.alerts.ClosureRequested(ctx, tx, in.CaseID, c.Institution, string(c.Urgency)); err != nil {
+				return err
+			}
+		}
 		for _, h := range s.hooks {
 			if err := h(ctx, tx, c, from); err != nil {
 				return err

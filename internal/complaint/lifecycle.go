@@ -229,7 +229,7 @@ func (s *Service) Triage(ctx context.Context, in TriageInput) (*Complaint, error
 			for i, inst := range routedTo {
 				routes[i] = route{Institution: inst, Source: "TRIAGE"}
 			}
-			if err := addRoutes(ctx, tx, c.ID, p.UserID, now, routes); err != nil {
+			if err := s.route(ctx, tx, c.ID, p.UserID, now, string(in.Urgency), routes); err != nil {
 				return step{}, err
 			}
 			return step{
@@ -277,7 +277,11 @@ func (s *Service) Forward(ctx context.Context, in ForwardInput) (*Complaint, err
 				return step{}, err
 			}
 			r := route{Institution: in.ToInstitution, Source: "FORWARD", Reason: &in.Reason}
-			if err := addRoutes(ctx, tx, c.ID, p.UserID, now, []route{r}); err != nil {
+			urgency := ""
+			if c.Urgency != nil {
+				urgency = string(*c.Urgency)
+			}
+			if err := s.route(ctx, tx, c.ID, p.UserID, now, urgency, []route{r}); err != nil {
 				return step{}, err
 			}
 			return step{details: map[string]any{"toInstitution": in.ToInstitution}}, nil

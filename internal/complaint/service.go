@@ -47,12 +47,31 @@ type Service struct {
 	catalog *reference.Catalog
 	cases   Cases
 	keys    child.Keys
+	alerts  Alerts
 	now     func() time.Time
 }
 
-// NewService returns a Service over db.
-func NewService(db *sqlx.DB, g *authz.Guard, cat *reference.Catalog, cases Cases, ks child.Keys) *Service {
-	return &Service{db: db, guard: g, catalog: cat, cases: cases, keys: ks, now: time.Now}
+// Alerts raises the alerts that routing a complaint causes, inside the
+// routing's transaction (alert.Raiser).
+type Alerts interface {
+	// ComplaintRouted alerts the staff of institutions who may read the
+	// complaint.
+	ComplaintRouted(ctx context.Context, tx *sqlx.Tx, complaintID uuid.UUID, urgency string, institutions []string) error
+}
+
+// NewService returns a Service over db, raising alerts with alerts.
+func NewService(db *sqlx.DB, g *authz.Guard, cat *reference.Catalog, cases Cases, ks child.Keys, alerts Alerts) *Service {
+	return &Service{db: db, guard: g, catalog: cat, cases: cases, keys: ks, alerts: alerts, now: time.Now}
+}
+
+// route routes complaint id to routes in tx and alerts the institutions
+// newly routed to.
+func (s *Service) route(ctx context.Context, tx *sqlx.Tx, id, by uuid.UUID, at time.Time, urgency string, routes []route) error {
+	added, err := addRoutes(ctx, tx, id, by, at, routes)
+	if err != nil {
+		return err
+	}
+	return s.alerts.ComplaintRouted(ctx, tx, id, urgency, added)
 }
 
 // Submit records a complaint for the caller's institution, routes it by the
@@ -136,7 +155,7 @@ func (s *Service) Submit(ctx context.Context, in SubmitInput) (*Complaint, strin
 			return err
 		}
 		routes := Route(s.catalog, in.Violations, strs(in.PerpetratorTypes), situations)
-		if err := addRoutes(ctx, tx, n.ID, p.UserID, now, routes); err != nil {
+		if err := s.route(ctx, tx, n.ID, p.UserID, now, "", routes); err != nil {
 			return err
 		}
 		routedTo := make([]string, len(routes))

@@ -187,8 +187,8 @@ type route struct {
 }
 
 // addRoutes routes a complaint to institutions (again, when a withdrawn
-// route comes back).
-func addRoutes(ctx context.Context, tx sqlx.ExecerContext, id, by uuid.UUID, at time.Time, routes []route) error {
+// route comes back) and returns those it was not already routed to.
+func addRoutes(ctx context.Context, tx sqlx.ExecerContext, id, by uuid.UUID, at time.Time, routes []route) (added []string, err error) {
 	const q = `
 INSERT INTO complaint_routes (complaint_id, institution_code, active, source, rules, reason, routed_by, routed_at)
 VALUES ($1, $2, true, $3, $4, $5, $6, $7)
@@ -201,11 +201,15 @@ WHERE NOT complaint_routes.active`
 		if rules == nil {
 			rules = []string{}
 		}
-		if _, err := tx.ExecContext(ctx, q, id, r.Institution, r.Source, pq.Array(rules), r.Reason, by, at); err != nil {
-			return fmt.Errorf("route complaint: %w", err)
+		res, err := tx.ExecContext(ctx, q, id, r.Institution, r.Source, pq.Array(rules), r.Reason, by, at)
+		if err != nil {
+			return nil, fmt.Errorf("route complaint: %w", err)
+		}
+		if n, _ := res.RowsAffected(); n == 1 {
+			added = append(added, r.Institution)
 		}
 	}
-	return nil
+	return added, nil
 }
 
 // withdrawRoutes withdraws the complaint's active routes to the

@@ -29,19 +29,29 @@ type Identities interface {
 	Identity(ctx context.Context, caseID uuid.UUID) (*child.Identity, error)
 }
 
+// Alerts raises the alerts referrals cause, inside their transactions
+// (alert.Raiser).
+type Alerts interface {
+	// ReferralReceived alerts the receiving institution.
+	ReferralReceived(ctx context.Context, tx *sqlx.Tx, referralID, caseID uuid.UUID, urgency, to string) error
+	// ReferralAnswered alerts the referring institution.
+	ReferralAnswered(ctx context.Context, tx *sqlx.Tx, referralID, caseID uuid.UUID, urgency, from string) error
+}
+
 // Service makes and answers referrals.
 type Service struct {
 	db      *sqlx.DB
 	guard   *authz.Guard
 	catalog *reference.Catalog
 	cases   Cases
+	alerts  Alerts
 	now     func() time.Time
 }
 
 // NewService returns a Service over db; cases (casefile.Service) reads what
-// the printed form shows of a case.
-func NewService(db *sqlx.DB, g *authz.Guard, cat *reference.Catalog, cases Cases) *Service {
-	return &Service{db: db, guard: g, catalog: cat, cases: cases, now: time.Now}
+// the printed form shows of a case; alerts tells the other side.
+func NewService(db *sqlx.DB, g *authz.Guard, cat *reference.Catalog, cases Cases, alerts Alerts) *Service {
+	return &Service{db: db, guard: g, catalog: cat, cases: cases, alerts: alerts, now: time.Now}
 }
 
 // clock is the time now as PostgreSQL keeps it (UTC, microseconds), so
@@ -129,7 +139,10 @@ func (s *Service) Refer(ctx context.Context, in ReferInput) (*Referral, error) {
 			details["consentBasis"] = *r.Consent.Basis
 			details["justificationSha256"] = hex.EncodeToString(sum[:])
 		}
-		return audit.Record(ctx, tx, audit.Event{Action: perm, ObjectType: authz.Referral.Name, ObjectID: r.ID.String(), Details: details})
+		if err := audit.Record(ctx, tx, audit.Event{Action: perm, ObjectType: authz.Referral.Name, ObjectID: r.ID.String(), Details: details}); err != nil {
+			return err
+		}
+		return s.alerts.ReferralReceived(ctx, tx, r.ID, r.CaseID, string(r.Urgency), r.To)
 	})
 	if err != nil {
 		return nil, apperr.Wrap(op, err)
@@ -215,6 +228,9 @@ func (s *Service) Respond(ctx context.Context, in RespondInput) (*Referral, erro
 		}
 		details := map[string]any{"case": cur.CaseID, "kind": cur.Kind, "from": cur.From, "to": cur.To, "outcome": to}
 		if err := audit.Record(ctx, tx, audit.Event{Action: PermRespond, ObjectType: authz.Referral.Name, ObjectID: cur.ID.String(), Details: details}); err != nil {
+			return err
+		}
+		if err := s.alerts.ReferralAnswered(ctx, tx, cur.ID, cur.CaseID, cur.Urgency, cur.From); err != nil {
 			return err
 		}
 		if f != nil {

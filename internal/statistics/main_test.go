@@ -12,6 +12,7 @@ import (
 	"github.com/jmoiron/sqlx"
 	"github.com/lib/pq"
 
+	"amparo/internal/alert"
 	"amparo/internal/audit"
 	"amparo/internal/auth"
 	"amparo/internal/authz"
@@ -79,7 +80,7 @@ func newFixture(tb testing.TB, withBucket bool, urlTTL time.Duration) *fixture {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	f.cases = casefile.NewService(db.App, g, cat, child.Keys{Vault: keys.NewVault(kf), Index: kf.Index()})
+	f.cases = casefile.NewService(db.App, g, cat, child.Keys{Vault: keys.NewVault(kf), Index: kf.Index()}, alert.NewRaiser(g))
 	f.svc = statistics.NewService(db.App, g, cat, ex, f.cases, log)
 	return f
 }
