@@ -105,6 +105,7 @@ func NewHandler(r *Resolver, lim Limits, ext ...graphql.HandlerExtension) http.H
 		// introspection keeps to itself.
 		srv.SetDisableSuggestion(true)
 	}
+	srv.Use(wsScreen{s: scr, present: presenter(r.Log)}) // subscription.go
 	srv.Use(costLimit{es: es, limit: lim.Complexity})
 	srv.Use(extension.AutomaticPersistedQuery{Cache: persisted})
 	for _, e := range ext {

@@ -8,10 +8,12 @@ import (
 	"strings"
 	"time"
 
+	"github.com/99designs/gqlgen/graphql"
 	"github.com/99designs/gqlgen/graphql/handler"
 	"github.com/99designs/gqlgen/graphql/handler/transport"
 	coderws "github.com/coder/websocket"
 	"github.com/google/uuid"
+	"github.com/vektah/gqlparser/v2/gqlerror"
 
 	"amparo/internal/apperr"
 	"amparo/internal/auth"
@@ -98,8 +100,11 @@ func (ws Websocket) init(ctx context.Context, p transport.InitPayload) (context.
 	if err != nil {
 		return refuse(err)
 	}
-	return sctx, nil, nil
+	return context.WithValue(sctx, overWebsocket{}, true), nil, nil
 }
+
+// overWebsocket marks the context of a websocket connection, for wsScreen.
+type overWebsocket struct{}
 
 // wsError is a refused connection_init, as graphql-ws reports it.
 type wsError struct{ code, msg string }
@@ -136,4 +141,32 @@ func Upgrades(gql, other http.Handler, origins []string) http.Handler {
 		}
 		other.ServeHTTP(w, r)
 	})
+}
+
+// wsScreen bounds what an operation sent over a websocket may cost before it
+// is parsed, as the HTTP transports do before they hand an operation to the
+// executor (transport.go's run): over a websocket, operations reach the
+// executor directly. It acts only on websocket operations (their context is
+// the connection's, marked by init), so HTTP operations are not screened
+// twice.
+type wsScreen struct {
+	s       *screen
+	present graphql.ErrorPresenterFunc // the transport sends mutator errors as they are
+}
+
+var _ interface {
+	graphql.HandlerExtension
+	graphql.OperationParameterMutator
+} = wsScreen{}
+
+func (wsScreen) ExtensionName() string                   { return "WebsocketScreen" }
+func (wsScreen) Validate(graphql.ExecutableSchema) error { return nil }
+func (w wsScreen) MutateOperationParameters(ctx context.Context, p *graphql.RawParams) *gqlerror.Error {
+	if ctx.Value(overWebsocket{}) == nil {
+		return nil
+	}
+	if err := w.s.check(ctx, p); err != nil {
+		return w.present(ctx, err)
+	}
+	return nil
 }

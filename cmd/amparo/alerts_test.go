@@ -118,6 +118,7 @@ func (a *testApp) subscribeWith(t *testing.T, token string, origin ...string) *w
 	url := "ws" + strings.TrimPrefix(a.srv.URL, "http") + "/graphql"
 	args := append([]string{filepath.Join(wsClientDir, "subscribe.mjs"), url, token}, origin...)
 	cmd := exec.Command("node", args...)
+	cmd.Env = append(os.Environ(), "AMPARO_WS_QUERY="+a.wsQuery)
 	stdin, err := cmd.StdinPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -493,4 +494,21 @@ func TestAlertsOfTheWorkflow(t *testing.T) {
 			t.Errorf("the officer who asked: %+v", got)
 		}
 	})
+}
+
+// An operation sent over the websocket is bounded like one sent over HTTP:
+// past the field limit it is refused before it is parsed.
+func TestAlertsSubscriptionScreened(t *testing.T) {
+	needNode(t)
+	a := newTestApp(t)
+	a.runAlerts()
+	a.wsQuery = "subscription { alerts { " + strings.Repeat("id ", 600) + "} }"
+	c := a.subscribe(t, "supervisor@pgn.demo", "")
+	ev := c.next(t, 10*time.Second)
+	for ev.Event == "connected" {
+		ev = c.next(t, 10*time.Second)
+	}
+	if ev.Event != "error" || len(ev.Errors) == 0 || ev.Errors[0].Extensions.Code != "BAD_USER_INPUT" {
+		t.Fatalf("an operation of 600 fields over the websocket: %+v, want BAD_USER_INPUT", ev)
+	}
 }

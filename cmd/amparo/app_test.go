@@ -44,6 +44,8 @@ type testApp struct {
 	issuer *auth.DevIssuer
 	cfg    *config
 	server *app // the server's own parts, for tests that look inside
+	// wsQuery, when set, is the operation subscribe sends instead of alerts.
+	wsQuery string
 }
 
 // serverEnv is the environment of a server over db and the bucket of s3,

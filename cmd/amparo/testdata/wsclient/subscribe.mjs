@@ -6,7 +6,8 @@
 //   {"event":"error","errors":[...]}
 //   {"event":"closed","code":4403,"reason":"Forbidden"}
 // It exits when the connection closes, when stdin closes, or on SIGTERM.
-// Usage: node subscribe.mjs URL TOKEN [ORIGIN]
+// Usage: node subscribe.mjs URL TOKEN [ORIGIN]; AMPARO_WS_QUERY, when set,
+// is the operation sent instead.
 import { createClient } from "graphql-ws";
 import WebSocket from "ws";
 
@@ -36,7 +37,7 @@ const client = createClient({
 });
 
 client.subscribe(
-  { query: "subscription { alerts { id kind at caseId complaintId referralId urgency read } }" },
+  { query: process.env.AMPARO_WS_QUERY || "subscription { alerts { id kind at caseId complaintId referralId urgency read } }" },
   {
     next: (r) => {
       if (r.errors) out({ event: "error", errors: r.errors });
