@@ -115,8 +115,6 @@ type Of[T any] struct {
 	Info    Info
 	// Count counts the whole list (every page), only if asked.
 	Count *Counter
-	// TotalCount is the count of lists that always count; prefer Count.
-	TotalCount int
 }
 
 // CountLimit bounds a count: a list's count is exact up to it, and past it
