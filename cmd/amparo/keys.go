@@ -35,7 +35,16 @@ func openIdentityKeys(ctx context.Context, db *sqlx.DB, path string, log *slog.L
 		KEK  string `db:"kek_id"`
 		Wrap []byte `db:"wrapped"`
 	}
-	if err := db.SelectContext(ctx, &probes, `SELECT DISTINCT ON (kek_id) owner_kind, owner_id::text, kek_id, wrapped FROM data_keys ORDER BY kek_id, owner_id`); err != nil {
+	// The KEKs in use, by a skip scan of data_keys_kek (one index probe per
+	// KEK, not a sort of every data key), then one data key of each.
+	const q = `
+WITH RECURSIVE k AS (
+  SELECT min(kek_id) AS id FROM data_keys
+  UNION ALL
+  SELECT (SELECT min(kek_id) FROM data_keys WHERE kek_id > k.id) FROM k WHERE k.id IS NOT NULL)
+SELECT d.owner_kind, d.owner_id::text, d.kek_id, d.wrapped
+FROM k CROSS JOIN LATERAL (SELECT * FROM data_keys WHERE kek_id = k.id LIMIT 1) d`
+	if err := db.SelectContext(ctx, &probes, q); err != nil {
 		return child.Keys{}, fmt.Errorf("AMPARO_IDENTITY_KEY: reading data keys: %w", err)
 	}
 	for _, p := range probes {
