@@ -20,6 +20,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"syscall"
 	"time"
 
 	"github.com/minio/minio-go/v7"
@@ -358,17 +359,36 @@ func classify(op string, err error) error {
 	if _, ok := apperr.As(err); ok {
 		return err
 	}
-	var ne net.Error
-	if errors.As(err, &ne) || errors.Is(err, context.DeadlineExceeded) {
+	if unreachable(err) {
 		return &apperr.Error{Op: op, Kind: apperr.Unavailable, Err: err}
 	}
 	switch er := minio.ToErrorResponse(err); {
-	case er.StatusCode == http.StatusServiceUnavailable || er.Code == "XMinioServerNotInitialized":
+	// A storage server that answers 5xx (503 while starting, 500 while it
+	// shuts down under a request) failed this request, not the caller:
+	// trying again later is the right advice.
+	case er.StatusCode >= 500 || er.Code == "XMinioServerNotInitialized":
 		return &apperr.Error{Op: op, Kind: apperr.Unavailable, Err: err}
 	case er.Code == "NoSuchKey" || er.Code == "NoSuchVersion":
 		return &apperr.Error{Op: op, Kind: apperr.NotFound, Err: err}
 	}
 	return &apperr.Error{Op: op, Kind: apperr.Internal, Err: err}
+}
+
+// unreachable reports whether err says the storage server could not be
+// reached or went away mid-request. A server stopped while it reads an
+// upload shows up in several shapes: a refused or reset connection, a
+// response cut short (io.ErrUnexpectedEOF outside any url.Error), or
+// minio-go's own "connection closed" rewording of an EOF.
+func unreachable(err error) bool {
+	var ne net.Error
+	switch {
+	case errors.As(err, &ne), errors.Is(err, context.DeadlineExceeded),
+		errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, io.EOF),
+		errors.Is(err, syscall.ECONNRESET), errors.Is(err, syscall.ECONNREFUSED),
+		errors.Is(err, syscall.EPIPE):
+		return true
+	}
+	return minio.IsNetworkOrHostDown(err, false)
 }
 
 // PresignGet returns a URL that reads one version of an object for ttl.
