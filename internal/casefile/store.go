@@ -3,6 +3,7 @@ package casefile
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"fmt"
 	"time"
 
@@ -18,9 +19,10 @@ import (
 type args = postgres.Args
 
 type caseRow struct {
-	ID               uuid.UUID      `db:"id"`
-	Institution      string         `db:"institution_code"`
-	Reference        string         `db:"reference"`
+	ID          uuid.UUID      `db:"id"`
+	Institution string         `db:"institution_code"`
+	Reference   sql.NullString `db:"reference"` // NULL only inside the transaction that files it
+
 	Status           string         `db:"status"`
 	Urgency          string         `db:"urgency"`
 	DueAt            sql.NullTime   `db:"due_at"`
@@ -59,7 +61,7 @@ const caseColumns = `
 
 func (r *caseRow) toCase() *Case {
 	c := &Case{
-		ID: r.ID, Institution: r.Institution, Reference: r.Reference, Status: Status(r.Status),
+		ID: r.ID, Institution: r.Institution, Reference: r.Reference.String, Status: Status(r.Status),
 		Urgency: Urgency(r.Urgency), Department: r.Department, Summary: r.Summary,
 		StepStartedAt: r.StepStartedAt, CycleStartedAt: r.CycleStartedAt, ClosureReason: optString(r.ClosureReason),
 		Version: r.Version, CreatedBy: r.CreatedBy, CreatedAt: r.CreatedAt, UpdatedBy: r.UpdatedBy, UpdatedAt: r.UpdatedAt,
@@ -94,22 +96,67 @@ func (r *caseRow) toCase() *Case {
 	return c
 }
 
-// getCase reads one case. The guard has decided that the caller may.
+// readCase is one case with its child and violations, in one statement:
+// the violations come as a JSON array in position order. Service.Get runs
+// it prepared (postgres.Prepared): issue 14 wants a case read to be one
+// statement, planned once per connection.
+const readCase = `SELECT` + caseColumns + `,
+  coalesce((SELECT json_agg(json_build_object('type_code', v.type_code, 'occurred_on', v.occurred_on,
+      'occurred_precision', v.occurred_precision, 'journey_stage', v.journey_stage,
+      'perpetrator_type', v.perpetrator_type, 'trafficking_purpose', v.trafficking_purpose,
+      'discrimination_ground', v.discrimination_ground, 'description', v.description) ORDER BY v.position)
+    FROM case_violations v WHERE v.case_id = c.id), '[]') AS violations
+FROM cases c JOIN children ch ON ch.id = c.child_id
+WHERE c.id = $1`
+
+// caseWithViolations is a row of readCase.
+type caseWithViolations struct {
+	caseRow
+	Violations []byte `db:"violations"`
+}
+
+func (r *caseWithViolations) toCase() (*Case, error) {
+	c := r.caseRow.toCase()
+	var vs []struct {
+		Type            string  `json:"type_code"`
+		OccurredOn      *string `json:"occurred_on"` // YYYY-MM-DD
+		Precision       *string `json:"occurred_precision"`
+		JourneyStage    *string `json:"journey_stage"`
+		PerpetratorType *string `json:"perpetrator_type"`
+		Purpose         *string `json:"trafficking_purpose"`
+		Ground          *string `json:"discrimination_ground"`
+		Description     *string `json:"description"`
+	}
+	if err := json.Unmarshal(r.Violations, &vs); err != nil {
+		return nil, fmt.Errorf("case %s: violations: %w", r.ID, err)
+	}
+	c.Violations = make([]Violation, len(vs))
+	for i, v := range vs {
+		row := violationRow{CaseID: r.ID, Type: v.Type, Precision: nullString(v.Precision), JourneyStage: nullString(v.JourneyStage),
+			PerpetratorType: nullString(v.PerpetratorType), Purpose: nullString(v.Purpose), Ground: nullString(v.Ground),
+			Description: nullString(v.Description)}
+		if v.OccurredOn != nil {
+			t, err := time.Parse(time.DateOnly, *v.OccurredOn)
+			if err != nil {
+				return nil, fmt.Errorf("case %s: violation %d: %w", r.ID, i, err)
+			}
+			row.OccurredOn = sql.NullTime{Time: t, Valid: true}
+		}
+		c.Violations[i] = row.toViolation()
+	}
+	return c, nil
+}
+
+// getCase reads one case, in one statement (readCase). The guard has
+// decided that the caller may.
 //
 // Errors: sql.ErrNoRows when it does not exist.
 func getCase(ctx context.Context, q sqlx.QueryerContext, id uuid.UUID) (*Case, error) {
-	const query = `SELECT` + caseColumns + `
-FROM cases c JOIN children ch ON ch.id = c.child_id
-WHERE c.id = $1`
-	var r caseRow
-	if err := sqlx.GetContext(ctx, q, &r, query, id); err != nil {
+	var r caseWithViolations
+	if err := sqlx.GetContext(ctx, q, &r, readCase, id); err != nil {
 		return nil, err
 	}
-	c := r.toCase()
-	if err := loadViolations(ctx, q, []*Case{c}); err != nil {
-		return nil, err
-	}
-	return c, nil
+	return r.toCase()
 }
 
 // getCases reads many cases (at most authz.MaxBatch) with their violations,
@@ -165,25 +212,29 @@ FROM case_violations WHERE case_id = ANY($1) ORDER BY case_id, position`
 		return fmt.Errorf("load violations: %w", err)
 	}
 	for _, r := range rows {
-		v := Violation{Type: r.Type, TraffickingPurpose: optString(r.Purpose),
-			DiscriminationGround: optString(r.Ground), Description: optString(r.Description)}
-		if r.OccurredOn.Valid {
-			t := r.OccurredOn.Time
-			p := DatePrecision(r.Precision.String)
-			v.OccurredOn, v.OccurredOnPrecision = &t, &p
-		}
-		if r.JourneyStage.Valid {
-			s := JourneyStage(r.JourneyStage.String)
-			v.JourneyStage = &s
-		}
-		if r.PerpetratorType.Valid {
-			s := PerpetratorType(r.PerpetratorType.String)
-			v.PerpetratorType = &s
-		}
 		c := byID[r.CaseID]
-		c.Violations = append(c.Violations, v)
+		c.Violations = append(c.Violations, r.toViolation())
 	}
 	return nil
+}
+
+func (r *violationRow) toViolation() Violation {
+	v := Violation{Type: r.Type, TraffickingPurpose: optString(r.Purpose),
+		DiscriminationGround: optString(r.Ground), Description: optString(r.Description)}
+	if r.OccurredOn.Valid {
+		t := r.OccurredOn.Time
+		p := DatePrecision(r.Precision.String)
+		v.OccurredOn, v.OccurredOnPrecision = &t, &p
+	}
+	if r.JourneyStage.Valid {
+		s := JourneyStage(r.JourneyStage.String)
+		v.JourneyStage = &s
+	}
+	if r.PerpetratorType.Valid {
+		s := PerpetratorType(r.PerpetratorType.String)
+		v.PerpetratorType = &s
+	}
+	return v
 }
 
 // getIdentity opens the identity of the child of case caseID. The guard
@@ -210,20 +261,9 @@ type newCase struct {
 	In          *FileInput
 }
 
-// insertCase numbers and writes the case and its violations. The counter
-// row stays locked until commit, so callers run it last in the transaction
-// to hold the lock as briefly as possible.
-func insertCase(ctx context.Context, tx sqlx.ExtContext, n *newCase) (string, error) {
-	year := n.At.In(guatemala).Year()
-	const qCounter = `
-INSERT INTO case_counters (institution_code, year, last) VALUES ($1, $2, 1)
-ON CONFLICT (institution_code, year) DO UPDATE SET last = case_counters.last + 1
-RETURNING last`
-	var seq int
-	if err := sqlx.GetContext(ctx, tx, &seq, qCounter, n.Institution, year); err != nil {
-		return "", fmt.Errorf("number case: %w", err)
-	}
-	ref := fmt.Sprintf("%s-%d-%06d", n.Institution, year, seq)
+// insertCase writes the case, not yet numbered (reference NULL), and its
+// violations and first timeline entries. numberCase numbers it, last.
+func insertCase(ctx context.Context, tx sqlx.ExtContext, n *newCase) error {
 	in := n.In
 	var assignee *uuid.UUID
 	if !in.Unassigned {
@@ -233,17 +273,17 @@ RETURNING last`
 INSERT INTO cases (id, institution_code, reference, status, urgency, due_at, department_code, municipality,
   entry_point_code, summary, child_id, assigned_to, created_by, created_at, updated_by, updated_at,
   step_started_at, cycle_started_at)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $14, $12, $13, $12, $13, $13, $13)`
-	if _, err := tx.ExecContext(ctx, qCase, n.ID, n.Institution, ref, Registered, in.Urgency, n.DueAt,
+VALUES ($1, $2, NULL, $3, $4, $5, $6, $7, $8, $9, $10, $13, $11, $12, $11, $12, $12, $12)`
+	if _, err := tx.ExecContext(ctx, qCase, n.ID, n.Institution, Registered, in.Urgency, n.DueAt,
 		in.DepartmentCode, in.Municipality, in.EntryPoint, in.Summary, n.ChildID, n.By, n.At, assignee); err != nil {
-		return "", fmt.Errorf("insert case: %w", err)
+		return fmt.Errorf("insert case: %w", err)
 	}
 	if err := insertEvent(ctx, tx, &event{CaseID: n.ID, At: n.At, Actor: n.By, Kind: eventStatus, To: Registered}); err != nil {
-		return "", err
+		return err
 	}
 	if assignee != nil {
 		if err := insertEvent(ctx, tx, &event{CaseID: n.ID, At: n.At, Actor: n.By, Kind: eventAssignment, Assignee: assignee}); err != nil {
-			return "", err
+			return err
 		}
 	}
 	const qViolation = `
@@ -265,7 +305,31 @@ FROM unnest($2::text[], $3::date[], $4::text[], $5::text[], $6::text[], $7::text
 		arrays = append(arrays, pq.Array(c))
 	}
 	if _, err := tx.ExecContext(ctx, qViolation, arrays...); err != nil {
-		return "", fmt.Errorf("insert violations: %w", err)
+		return fmt.Errorf("insert violations: %w", err)
+	}
+	return nil
+}
+
+// numberCase gives the case written by insertCase its reference, the next
+// number of its institution's counter for the year (PGN-2026-000123), in
+// one statement. References are gapless: a number is taken only by a
+// transaction that commits. The counter's row stays locked until commit,
+// and every other filing of the institution waits for it, so this must be
+// the transaction's last statement: the lock is then held for this
+// statement and the commit only (migration 00080 refuses a commit that
+// leaves a case unnumbered).
+func numberCase(ctx context.Context, tx sqlx.QueryerContext, n *newCase) (string, error) {
+	const q = `
+WITH seq AS (
+  INSERT INTO case_counters (institution_code, year, last) VALUES ($2, $3, 1)
+  ON CONFLICT (institution_code, year) DO UPDATE SET last = case_counters.last + 1
+  RETURNING last)
+UPDATE cases c SET reference = format('%s-%s-%s', $2::text, $3::int, lpad(seq.last::text, 6, '0'))
+FROM seq WHERE c.id = $1
+RETURNING c.reference`
+	var ref string
+	if err := sqlx.GetContext(ctx, tx, &ref, q, n.ID, n.Institution, n.At.In(guatemala).Year()); err != nil {
+		return "", fmt.Errorf("number case: %w", err)
 	}
 	return ref, nil
 }
