@@ -300,7 +300,8 @@ func literal(v driver.Value, typ string, filer uuid.UUID, key string, fresh map[
 	return strings.Join(parts, " || ")
 }
 
-// quote is s as an E” literal in which pgbench sees no colon.
+// quote is s as an escape string literal (E'...') in which pgbench sees no
+// colon.
 func quote(s string) string {
 	r := strings.NewReplacer(`\`, `\\`, `'`, `\'`, `:`, `\x3a`)
 	return "E'" + r.Replace(s) + "'"
