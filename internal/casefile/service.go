@@ -28,7 +28,7 @@ const (
 // Service works the case registry.
 type Service struct {
 	db      *sqlx.DB
-	read    *postgres.Prepared // readCase, for Get
+	stmts   *postgres.Statements // prepared: readCase, for Get
 	guard   *authz.Guard
 	catalog *reference.Catalog
 	keys    child.Keys // seal and open identities
@@ -62,7 +62,7 @@ type Alerts interface {
 // NewService returns a Service over db, sealing identities with ks and
 // raising alerts with alerts.
 func NewService(db *sqlx.DB, g *authz.Guard, cat *reference.Catalog, ks child.Keys, alerts Alerts) *Service {
-	return &Service{db: db, read: postgres.Prepare(db, readCase), guard: g, catalog: cat, keys: ks, alerts: alerts, now: time.Now, record: audit.Record,
+	return &Service{db: db, stmts: postgres.NewStatements(db), guard: g, catalog: cat, keys: ks, alerts: alerts, now: time.Now, record: audit.Record,
 		log: slog.New(slog.DiscardHandler)}
 }
 
@@ -208,7 +208,7 @@ func (s *Service) Get(ctx context.Context, id uuid.UUID) (*Case, error) {
 		return nil, apperr.Wrap(op, err)
 	}
 	var r caseWithViolations
-	if err := s.read.Get(ctx, &r, id); err != nil {
+	if err := s.stmts.Get(ctx, &r, readCase, id); err != nil {
 		return nil, apperr.Wrap(op, postgres.MapError(err))
 	}
 	c, err := r.toCase()

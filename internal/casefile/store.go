@@ -98,7 +98,7 @@ func (r *caseRow) toCase() *Case {
 
 // readCase is one case with its child and violations, in one statement:
 // the violations come as a JSON array in position order. Service.Get runs
-// it prepared (postgres.Prepared): issue 14 wants a case read to be one
+// it prepared (postgres.Statements): issue 14 wants a case read to be one
 // statement, planned once per connection.
 const readCase = `SELECT` + caseColumns + `,
   coalesce((SELECT json_agg(json_build_object('type_code', v.type_code, 'occurred_on', v.occurred_on,

@@ -7,48 +7,59 @@ import (
 	"github.com/jmoiron/sqlx"
 )
 
-// Prepared is a statement prepared once on each connection of a pool, the
-// first time it runs there, and kept for the connection's life: PostgreSQL
-// parses it once per connection and, after its first executions, keeps a
-// generic plan, so a hot read is neither parsed nor planned again, and goes
-// to the server in one round trip instead of two (lib/pq sends a query with
-// arguments as a parse, then a bind). For reads by key, whose plan does not
-// depend on the value.
-type Prepared struct {
-	db    *sqlx.DB
-	query string
+// Statements runs hot queries as statements prepared once on each
+// connection of a pool, the first time they run there, and kept for the
+// connection's life: PostgreSQL parses each once per connection and, after
+// its first executions, keeps a generic plan, so a hot read is neither
+// parsed nor planned again, and goes to the server in one round trip
+// instead of two (lib/pq sends a query with arguments as a parse, then a
+// bind). For queries whose text is one of a few (reads by key, the guard's
+// scope checks), whose plan does not depend on the values: at most
+// maxStatements texts are kept, others run unprepared.
+type Statements struct {
+	db *sqlx.DB
 
-	mu   sync.Mutex
-	stmt *sqlx.Stmt
+	mu    sync.Mutex
+	stmts map[string]*sqlx.Stmt
 }
 
-// Prepare returns query as a Prepared statement of db. Nothing is sent
-// before its first use; a preparation that fails is tried again at the
+const maxStatements = 256
+
+// NewStatements returns the statements of db. Nothing is sent before a
+// statement's first use; a preparation that fails is tried again at the
 // next use.
-func Prepare(db *sqlx.DB, query string) *Prepared {
-	return &Prepared{db: db, query: query}
+func NewStatements(db *sqlx.DB) *Statements {
+	return &Statements{db: db, stmts: map[string]*sqlx.Stmt{}}
 }
 
-// Get runs the statement and scans its one row into dest, as sqlx.Get.
+// Get runs query prepared and scans its one row into dest, as sqlx.Get.
 //
 // Errors: sql.ErrNoRows when there is no row; the driver's otherwise.
-func (p *Prepared) Get(ctx context.Context, dest any, args ...any) error {
-	st, err := p.statement(ctx)
+func (s *Statements) Get(ctx context.Context, dest any, query string, args ...any) error {
+	st, err := s.statement(ctx, query)
 	if err != nil {
 		return err
+	}
+	if st == nil {
+		return s.db.GetContext(ctx, dest, query, args...)
 	}
 	return st.GetContext(ctx, dest, args...)
 }
 
-func (p *Prepared) statement(ctx context.Context) (*sqlx.Stmt, error) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.stmt == nil {
-		st, err := p.db.PreparexContext(ctx, p.query)
-		if err != nil {
-			return nil, err
-		}
-		p.stmt = st
+// statement is query's prepared statement, or nil when too many are kept.
+func (s *Statements) statement(ctx context.Context, query string) (*sqlx.Stmt, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if st, ok := s.stmts[query]; ok {
+		return st, nil
 	}
-	return p.stmt, nil
+	if len(s.stmts) >= maxStatements {
+		return nil, nil
+	}
+	st, err := s.db.PreparexContext(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	s.stmts[query] = st
+	return st, nil
 }
