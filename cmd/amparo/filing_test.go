@@ -262,6 +262,9 @@ func literal(v driver.Value, typ string, filer uuid.UUID, key string, fresh map[
 	case time.Time:
 		text = x.UTC().Format(time.RFC3339Nano)
 	case []byte:
+		if x == nil { // lib/pq sends a nil slice as NULL
+			return "NULL"
+		}
 		if text = string(x); typ == "bytea" {
 			text = `\x` + hex.EncodeToString(x)
 		}

@@ -91,7 +91,13 @@ func (s *Service) filterWhere(d *authz.Decision, f *Filter, a *args) (string, er
 	conds := []string{d.Where(authz.Case, a)}
 	var v apperr.Validation
 	in := func(col string, vals []string) {
-		if len(vals) > 0 {
+		switch {
+		case len(vals) == 1:
+			// An equality, not = ANY of one: PostgreSQL walks an index
+			// led by col in the page's order only for an equality
+			// (migration 00081).
+			conds = append(conds, col+" = "+a.Add(vals[0]))
+		case len(vals) > 1:
 			conds = append(conds, col+" = ANY("+a.Add(pq.Array(vals))+")")
 		}
 	}
