@@ -25,6 +25,20 @@ async function fillComplaint(page, description) {
   await page.getByRole('heading', { name: 'Nueva denuncia' }).waitFor();
 }
 
+
+const FILE_CASE = `mutation($input: FileCaseInput!) { fileCase(input: $input) { case { id reference version } possibleDuplicates } }`;
+
+/** fileCase opens a case through the API as email, for tests that start from one. */
+async function fileCase(email, extra = {}) {
+  const tok = await token(amparo.url, email);
+  const input = {
+    idempotencyKey: crypto.randomUUID(), urgency: 'HIGH', departmentCode: 'GT-13', summary: 'Adolescente separado en la frontera.',
+    child: { sex: 'MALE', ageYears: 15, nationality: 'SLV', populationStatus: 'MIGRANT_TRANSIT', careStatus: 'SEPARATED' },
+    violations: [{ type: 'SEPARATION_SEPARATED' }], ...extra,
+  };
+  return (await gql(amparo.url, tok, FILE_CASE, { input })).fileCase.case;
+}
+
 describe('console', () => {
   test('intake submits a complaint and the complainant reads its status', async () => {
     const { ctx, page } = await newPage();
@@ -209,6 +223,51 @@ describe('console', () => {
     await page.getByRole('link', { name: 'Casos', exact: true }).click();
     await page.getByRole('link', { name: /PGN-\d{4}-\d+/ }).first().waitFor();
     await check(page, 'officer-cases');
+    await ctx.close();
+  });
+
+  test('a supervisor approves the closure an officer asked for', async () => {
+    const c = await fileCase('officer@pgn.demo');
+    // The officer asks for the closure, with its reason.
+    const officer = await newPage();
+    await signIn(officer.page, amparo.url, 'Oficial PGN');
+    await officer.page.goto(`${amparo.url}/casos/${c.id}`);
+    await officer.page.getByRole('heading', { name: 'Etapa del caso' }).waitFor();
+    await officer.page.getByLabel('Pedir el cierre del caso').check();
+    await officer.page.getByRole('button', { name: 'Registrar el paso' }).click();
+    await officer.page.getByRole('alert').getByRole('link', { name: 'Elija el motivo de cierre' }).waitFor();
+    await officer.page.getByLabel('Motivo de cierre').selectOption('GOAL_MET');
+    await officer.page.getByRole('button', { name: 'Registrar el paso' }).click();
+    await officer.page.getByText('Cierre pedido: espera la aprobación de supervisión.').waitFor();
+    await officer.page.getByText('El cierre espera la aprobación de supervisión.').waitFor();
+    await check(officer.page, 'case-workflow');
+    await officer.ctx.close();
+
+    // The supervisor finds it among the closures to decide, and approves it.
+    const { ctx, page } = await newPage();
+    await signIn(page, amparo.url, 'Supervisora PGN');
+    await page.getByRole('link', { name: 'Cierres por aprobar' }).click();
+    await page.getByRole('heading', { name: 'Cierres por aprobar' }).waitFor();
+    await page.getByRole('link', { name: c.reference }).waitFor();
+    await check(page, 'supervisor-closures');
+    await page.getByRole('link', { name: c.reference }).click();
+    await page.getByText('Objetivos del plan cumplidos').first().waitFor();
+    await page.getByLabel('Aprobar el cierre').check();
+    await page.getByRole('button', { name: 'Registrar el paso' }).click();
+    await page.getByText('Cierre aprobado: el caso está cerrado.').waitFor();
+    await page.getByRole('region', { name: 'Historial' }).getByText('Etapa').first().waitFor();
+    await check(page, 'supervisor-case');
+    const tok = await token(amparo.url, 'supervisor@pgn.demo');
+    const after = await gql(amparo.url, tok, 'query($id: ID!) { case(id: $id) { status closureReason } }', { id: c.id });
+    assert.deepEqual(after.case, { status: 'CLOSED', closureReason: 'GOAL_MET' });
+
+    // The unassigned queue: the supervisor assigns a case to an officer.
+    const q = await fileCase('supervisor@pgn.demo');
+    await gql(amparo.url, tok, 'mutation($id: ID!) { assignCase(input: { caseId: $id, assigneeEmail: "supervisor@pgn.demo" }) { case { id } } }', { id: q.id });
+    await page.goto(`${amparo.url}/casos/${q.id}`);
+    await page.getByLabel('Asignar a (correo de la persona)').fill('officer@pgn.demo');
+    await page.getByRole('button', { name: 'Asignar', exact: true }).click();
+    await page.getByText('Caso asignado a Oficial PGN.').waitFor();
     await ctx.close();
   });
 

@@ -15,6 +15,7 @@ import { ErrorSummary } from '../ui/ErrorSummary';
 import { problemsOf, type FieldErrors } from '../ui/errors';
 import { formatBytes, formatDate, formatTime, relativeDue } from '../ui/format';
 import { EvidenceUpload } from './EvidenceUpload';
+import { Assignment, Timeline, Workflow } from './Workflow';
 
 type Identity = NonNullable<NonNullable<CaseIdentityQuery['case']>['child']['identity']>;
 
@@ -174,6 +175,8 @@ export function CasePage() {
             </dl>
             <p className="prose">{c.summary}</p>
           </section>
+          <Workflow c={c} onChanged={() => void refetch()} />
+          <Assignment c={c} onChanged={() => void refetch()} />
           <section aria-labelledby="s-child">
             <h2 id="s-child">{t('fileCase.child')}</h2>
             <dl className="summary-list">
@@ -201,6 +204,7 @@ export function CasePage() {
           </section>
         </div>
         <div>
+          <Timeline c={c} />
           <section aria-labelledby="s-notes">
             <h2 id="s-notes">{t('notes.title')}</h2>
             {c.notes.length === 0 && <p>{t('notes.none')}</p>}
