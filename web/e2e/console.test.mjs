@@ -271,6 +271,44 @@ describe('console', () => {
     await ctx.close();
   });
 
+  test('an officer refers a case and the receiving office accepts it', async () => {
+    const c = await fileCase('officer@pgn.demo');
+    const { ctx, page } = await newPage();
+    await signIn(page, amparo.url, 'Oficial PGN');
+    await page.goto(`${amparo.url}/casos/${c.id}`);
+    await page.getByRole('button', { name: 'Remitir el caso a otra institución' }).click();
+    await page.getByRole('button', { name: 'Enviar la remisión' }).click();
+    await page.getByRole('alert').getByRole('link', { name: 'Diga si hay consentimiento' }).waitFor();
+    await page.getByLabel('Institución que recibe').selectOption('SBS');
+    await page.locator('#f-services input[type=checkbox]').first().check();
+    await page.getByLabel('Motivo de la remisión').fill('Necesita albergue temporal mientras se localiza a la familia.');
+    await page.getByLabel('No: se remite con base legal').check();
+    await page.getByLabel('Interés superior del niño').check();
+    await page.getByLabel('Justificación').fill('Sin familia localizable y en riesgo en la frontera.');
+    await check(page, 'refer-case');
+    await page.getByRole('button', { name: 'Enviar la remisión' }).click();
+    await page.getByText(/Remisión enviada a Secretaría de Bienestar Social/).waitFor();
+    await page.getByRole('link', { name: 'Remisiones', exact: true }).click();
+    await page.getByRole('link', { name: 'Remisiones enviadas' }).click();
+    await page.getByRole('link', { name: c.reference }).first().waitFor();
+    await ctx.close();
+
+    // The receiving office sees the summary only, and accepts.
+    const sbs = await newPage();
+    await signIn(sbs.page, amparo.url, 'Oficial SBS');
+    await sbs.page.getByRole('link', { name: 'Remisiones', exact: true }).click();
+    await sbs.page.getByRole('heading', { name: 'Remisiones recibidas' }).waitFor();
+    const card = sbs.page.getByRole('article').filter({ hasText: 'De Procuraduría General' }).first();
+    await card.getByText('Solo el resumen').waitFor();
+    assert.equal(await card.getByRole('link', { name: c.reference }).count(), 0, 'the case is not readable before accepting');
+    await check(sbs.page, 'referrals-incoming');
+    await card.getByRole('button', { name: 'Aceptar la remisión' }).click();
+    await sbs.page.getByText('Remisión aceptada').waitFor();
+    await sbs.page.getByRole('link', { name: c.reference }).first().click();
+    await sbs.page.getByRole('heading', { name: `Caso ${c.reference}` }).waitFor();
+    await sbs.ctx.close();
+  });
+
   test('oversight filters the audit trail and reveals an identity with a justification', async () => {
     const { ctx, page } = await newPage(DESKTOP);
     await signIn(page, amparo.url, 'Supervisión PDH');

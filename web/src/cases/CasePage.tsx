@@ -16,6 +16,7 @@ import { problemsOf, type FieldErrors } from '../ui/errors';
 import { formatBytes, formatDate, formatTime, relativeDue } from '../ui/format';
 import { EvidenceUpload } from './EvidenceUpload';
 import { Assignment, Timeline, Workflow } from './Workflow';
+import { ReferCase } from '../referrals/ReferCase';
 
 type Identity = NonNullable<NonNullable<CaseIdentityQuery['case']>['child']['identity']>;
 
@@ -205,6 +206,7 @@ export function CasePage() {
         </div>
         <div>
           <Timeline c={c} />
+          {(can('referral:read') || can('case:refer')) && <ReferCase caseId={c.id} institution={c.institution.code} />}
           <section aria-labelledby="s-notes">
             <h2 id="s-notes">{t('notes.title')}</h2>
             {c.notes.length === 0 && <p>{t('notes.none')}</p>}

@@ -11,6 +11,7 @@ import { Outbox } from '../complaints/Outbox';
 export const nav: { to: string; label: string; permission: string }[] = [
   { to: '/casos', label: 'nav.cases', permission: 'case:read' },
   { to: '/casos/nuevo', label: 'nav.fileCase', permission: 'case:file' },
+  { to: '/remisiones', label: 'nav.referrals', permission: 'referral:read' },
   { to: '/denuncias/nueva', label: 'nav.newComplaint', permission: 'complaint:submit' },
   { to: '/denuncias', label: 'nav.complaints', permission: 'complaint:read' },
   { to: '/auditoria', label: 'nav.audit', permission: 'audit:read' },
