@@ -309,6 +309,29 @@ describe('console', () => {
     await sbs.ctx.close();
   });
 
+  test('an alert arrives live on the bell and is marked read', async () => {
+    const { ctx, page } = await newPage();
+    // The bell subscribes over graphql-ws as soon as the supervisor is in.
+    const subscribed = new Promise((resolve) => page.on('websocket', (ws) => {
+      ws.on('framesent', (f) => { if (String(f.payload).includes('"subscribe"')) resolve(); });
+    }));
+    await signIn(page, amparo.url, 'Supervisora PGN');
+    await subscribed;
+    const count = page.getByTestId('alerts-count');
+    const before = Number(await count.textContent());
+    // An urgent case filed elsewhere reaches the supervisor's bell at once.
+    await fileCase('officer@pgn.demo', { urgency: 'IMMEDIATE' });
+    await page.getByText('Nueva alerta: Caso urgente').waitFor();
+    await page.waitForFunction(([n]) => Number(document.querySelector('[data-testid=alerts-count]')?.textContent) > n, [before]);
+    await page.getByRole('button', { name: /Alertas/ }).click();
+    await page.getByRole('region', { name: 'Alertas sin leer' }).getByRole('link', { name: 'Caso urgente' }).first().waitFor();
+    await check(page, 'alerts-bell');
+    await page.getByRole('button', { name: 'Marcar todas como leídas' }).click();
+    await page.getByText('No hay alertas sin leer.').waitFor();
+    assert.equal(await count.textContent(), '0');
+    await ctx.close();
+  });
+
   test('oversight filters the audit trail and reveals an identity with a justification', async () => {
     const { ctx, page } = await newPage(DESKTOP);
     await signIn(page, amparo.url, 'Supervisión PDH');

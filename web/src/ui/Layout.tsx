@@ -7,6 +7,7 @@ import { useApolloClient } from '@apollo/client/react';
 import { useSession } from '../auth/SessionProvider';
 import { currentLanguage, setLanguage } from '../i18n';
 import { Outbox } from '../complaints/Outbox';
+import { Bell } from '../alerts/Bell';
 
 export const nav: { to: string; label: string; permission: string }[] = [
   { to: '/casos', label: 'nav.cases', permission: 'case:read' },
@@ -44,6 +45,7 @@ export function Layout() {
           <a className="header__brand" href="/">{t('app.name')}</a>
           <div className="header__who">
             {me && <span>{me.user.name} · {me.institution?.name ?? t('signIn.system')}</span>}
+            {can('alert:read') && <Bell />}
             <LanguageSwitch />
             <button type="button" className="link-button" onClick={() => void signOut().then(() => navigate('/ingresar'))}>{t('nav.signOut')}</button>
           </div>
