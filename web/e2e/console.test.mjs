@@ -3,6 +3,7 @@
 // says otherwise, with an accessibility scan (axe) of every screen it opens.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { DESKTOP, PHONE, check, gql, launch, signIn, startAmparo, token } from './harness.mjs';
 
 let amparo, browser;
@@ -329,6 +330,38 @@ describe('console', () => {
     await page.getByRole('button', { name: 'Marcar todas como leídas' }).click();
     await page.getByText('No hay alertas sin leer.').waitFor();
     assert.equal(await count.textContent(), '0');
+    await ctx.close();
+  });
+
+  test('oversight reads the indicator report with suppressed cells marked, and downloads a proof', async () => {
+    await fileCase('officer@pgn.demo', { departmentCode: 'GT-07' });
+    const { ctx, page } = await newPage();
+    await signIn(page, amparo.url, 'Supervisión PDH');
+    await page.getByRole('link', { name: 'Estadísticas' }).click();
+    await page.getByRole('heading', { name: 'Informe de indicadores' }).waitFor();
+    const section = page.getByRole('region', { name: 'Casos por departamento' });
+    // A department with 1 to 4 cases: its figure is suppressed, in the
+    // table and in the chart, where it has no bar; never a 0.
+    const row = section.getByRole('row').filter({ hasText: 'Sololá' });
+    await row.getByText('suprimida').waitFor();
+    assert.equal(await row.getByRole('cell', { name: '0', exact: true }).count(), 0);
+    assert.ok(await section.locator('svg g[data-suppressed=true]').count() > 0, 'the chart marks the suppressed bar');
+    assert.equal(await section.locator('svg g[data-suppressed=true] rect[fill="#0b4f6c"]').count(), 0, 'no bar is drawn for it');
+    await section.getByText(/cifras? suprimidas? en esta tabla/).waitFor();
+    await check(page, 'statistics');
+    const exported = page.waitForRequest((r) => r.url().includes('X-Amz-Signature'));
+    await page.getByRole('button', { name: 'Informe completo (CSV)' }).click();
+    await exported;
+
+    // An audit event's inclusion proof, downloaded to check offline.
+    await page.goto(`${amparo.url}/auditoria`);
+    await page.getByText('Cómo verificar un evento sin el servidor').click();
+    await page.getByText('amparo audit verify-proof').waitFor();
+    const proofButton = page.getByRole('button', { name: /Descargar la prueba/ }).first();
+    await proofButton.waitFor();
+    const [download] = await Promise.all([page.waitForEvent('download'), proofButton.click()]);
+    const proof = JSON.parse(readFileSync(await download.path(), 'utf8'));
+    assert.ok(proof.eventId && proof.canonical && Array.isArray(proof.hashes) && proof.checkpoint.includes('\n\n'), 'a whole proof');
     await ctx.close();
   });
 

@@ -15,6 +15,7 @@ import { Tracking } from './tracking/Tracking';
 import { AuditTrail } from './audit/AuditTrail';
 import { Users } from './admin/Users';
 import { Referrals } from './referrals/Referrals';
+import { Statistics } from './statistics/Statistics';
 import type { ReactNode } from 'react';
 
 function RequireSession({ children }: { children: ReactNode }) {
@@ -56,6 +57,7 @@ export function App() {
         <Route path="/denuncias/nueva" element={<Intake />} />
         <Route path="/denuncias" element={<MyComplaints />} />
         <Route path="/remisiones" element={<Referrals />} />
+        <Route path="/estadisticas" element={<Statistics />} />
         <Route path="/auditoria" element={<AuditTrail />} />
         <Route path="/usuarios" element={<Users />} />
         <Route path="/sin-acceso" element={<NoAccess />} />

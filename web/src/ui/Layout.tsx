@@ -15,6 +15,7 @@ export const nav: { to: string; label: string; permission: string }[] = [
   { to: '/remisiones', label: 'nav.referrals', permission: 'referral:read' },
   { to: '/denuncias/nueva', label: 'nav.newComplaint', permission: 'complaint:submit' },
   { to: '/denuncias', label: 'nav.complaints', permission: 'complaint:read' },
+  { to: '/estadisticas', label: 'nav.statistics', permission: 'stats:read' },
   { to: '/auditoria', label: 'nav.audit', permission: 'audit:read' },
   { to: '/usuarios', label: 'nav.users', permission: 'user:manage' },
 ];

@@ -1,0 +1,13 @@
+import { launch, signIn } from './harness.mjs';
+const url = 'http://127.0.0.1:18555';
+const [who, path, name, sel, width] = process.argv.slice(2);
+const b = await launch();
+const ctx = await b.newContext({ viewport: { width: Number(width ?? 390), height: 844 }, locale: 'es-GT' });
+const page = await ctx.newPage();
+await signIn(page, url, who);
+await page.goto(url + path);
+await page.waitForLoadState('networkidle');
+if (sel) await page.locator(sel).first().scrollIntoViewIfNeeded();
+await page.waitForTimeout(300);
+await page.screenshot({ path: `/tmp/${name}.png` });
+await b.close();
