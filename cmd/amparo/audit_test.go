@@ -202,7 +202,9 @@ func TestAuditVerifyProof(t *testing.T) {
 	caseID := app.fileCase("officer@pgn.demo", "verify-proof-0001")
 	pdh := app.token("oversight@pdh.demo")
 	var events struct {
-		AuditEvents struct{ Edges []struct{ Node struct{ ID string } } }
+		AuditEvents struct {
+			Edges []struct{ Node struct{ ID string } }
+		}
 	}
 	app.do(pdh, `query($id: String) { auditEvents(filter: { objectId: $id, actions: ["case:file"] }, first: 1) { edges { node { id } } } }`,
 		map[string]any{"id": caseID}).decode(t, &events)
@@ -247,10 +249,14 @@ func TestAuditVerifyProof(t *testing.T) {
 		t.Log(out)
 	})
 	for name, tamper := range map[string]func(p map[string]any){
-		"OtherEventExitsOne":   func(p map[string]any) { p["eventId"] = "1" + id },
-		"EditedBytesExitOne":   func(p map[string]any) { p["canonical"] = base64.StdEncoding.EncodeToString([]byte("AMPARO-AUDIT edited")) },
-		"OtherLeafExitsOne":    func(p map[string]any) { p["leafIndex"] = p["leafIndex"].(float64) + 1 },
-		"UnsignedNoteExitsOne": func(p map[string]any) { p["checkpoint"] = strings.SplitN(p["checkpoint"].(string), "\n\n", 2)[0] + "\n" },
+		"OtherEventExitsOne": func(p map[string]any) { p["eventId"] = "1" + id },
+		"EditedBytesExitOne": func(p map[string]any) {
+			p["canonical"] = base64.StdEncoding.EncodeToString([]byte("AMPARO-AUDIT edited"))
+		},
+		"OtherLeafExitsOne": func(p map[string]any) { p["leafIndex"] = p["leafIndex"].(float64) + 1 },
+		"UnsignedNoteExitsOne": func(p map[string]any) {
+			p["checkpoint"] = strings.SplitN(p["checkpoint"].(string), "\n\n", 2)[0] + "\n"
+		},
 	} {
 		t.Run(name, func(t *testing.T) {
 			p := map[string]any{}
