@@ -172,6 +172,9 @@ describe('console', () => {
     await signIn(page, amparo.url, 'Oficial PGN');
     await page.getByRole('heading', { name: 'Mis casos' }).waitFor();
     await check(page, 'officer-cases-empty');
+    // A child already on file under the same name and birth year.
+    const earlier = await fileCase('officer@pgn.demo', { child: { givenName: 'Ana Lucía', familyName: 'Pérez', dateOfBirth: '2014-07-01',
+      sex: 'FEMALE', nationality: 'HND', populationStatus: 'MIGRANT_TRANSIT', careStatus: 'UNACCOMPANIED' } });
     await page.getByRole('link', { name: 'Nueva ficha de caso' }).first().click();
     await page.getByRole('heading', { name: 'Nueva ficha de caso' }).waitFor();
     await check(page, 'file-case');
@@ -182,6 +185,7 @@ describe('console', () => {
     await check(page, 'file-case-errors');
 
     await page.getByLabel('Nombres').fill('Ana Lucía');
+    await page.getByLabel('Apellidos').fill('Pérez');
     await page.getByLabel('Fecha de nacimiento').fill('2014-03-09');
     await page.getByLabel('Femenino').check();
     await page.getByLabel('Nacionalidad').selectOption('HND');
@@ -201,6 +205,8 @@ describe('console', () => {
     await page.getByLabel('Fecha en que ocurrió').fill('2026-11-20');
     await page.getByRole('button', { name: 'Abrir el caso' }).click();
     await page.getByText(/Caso PGN-\d{4}-\d+ abierto/).waitFor();
+    // The server points out the earlier case: its reference, never the child.
+    await page.getByRole('alert').filter({ hasText: 'Posible duplicado' }).getByRole('link', { name: earlier.reference }).waitFor();
     await check(page, 'case-page');
 
     await page.getByLabel('Nueva nota').fill('Primer contacto con la niña en el albergue.');
@@ -224,6 +230,61 @@ describe('console', () => {
     await page.getByRole('link', { name: 'Casos', exact: true }).click();
     await page.getByRole('link', { name: /PGN-\d{4}-\d+/ }).first().waitFor();
     await check(page, 'officer-cases');
+    await ctx.close();
+  });
+
+  test('oversight filters the audit trail and reveals an identity with a justification', async () => {
+    const { ctx, page } = await newPage(DESKTOP);
+    await signIn(page, amparo.url, 'Supervisión PDH');
+    await page.getByRole('link', { name: 'Bitácora de auditoría' }).click();
+    await page.getByRole('heading', { name: 'Bitácora de auditoría' }).waitFor();
+    await page.getByLabel('Acción', { exact: true }).fill('case:file');
+    await page.getByRole('button', { name: 'Filtrar' }).click();
+    await page.getByRole('cell', { name: 'case:file' }).first().waitFor();
+    await check(page, 'audit-trail');
+
+    await page.getByRole('link', { name: 'Casos', exact: true }).click();
+    await page.getByRole('link', { name: /PGN-\d{4}-\d+/ }).first().click();
+    await page.getByRole('heading', { name: 'Revelar identidad' }).waitFor();
+    await page.getByRole('button', { name: 'Revelar identidad' }).click();
+    await page.getByRole('alert').getByText('al menos 20 caracteres').waitFor();
+    await page.getByLabel('Justificación').fill('Investigación de oficio por denuncia de trata, expediente PDH-123.');
+    await page.getByRole('button', { name: 'Revelar identidad' }).click();
+    await page.getByText('Ana Lucía').waitFor();
+    await check(page, 'oversight-reveal');
+    await ctx.close();
+  });
+
+  test('admin lists the users and sees nothing of any case', async () => {
+    const { ctx, page } = await newPage();
+    await signIn(page, amparo.url, 'Administración');
+    await page.getByRole('heading', { name: 'Usuarios' }).waitFor();
+    await page.getByRole('cell', { name: 'officer@pgn.demo' }).waitFor();
+    assert.equal(await page.getByRole('link', { name: 'Casos', exact: true }).count(), 0);
+    await check(page, 'admin-users');
+    await ctx.close();
+  });
+
+  test('a person signs out and the session is gone', async () => {
+    const { ctx, page } = await newPage();
+    await signIn(page, amparo.url, 'Oficial PGN');
+    await page.getByRole('link', { name: /PGN-\d{4}-\d+/ }).first().click();
+    await page.getByRole('heading', { name: /Caso PGN/ }).waitFor();
+    assert.ok(await page.evaluate(() => sessionStorage.length > 0));
+    await page.getByRole('button', { name: 'Cerrar sesión' }).click();
+    await page.waitForURL(/\/ingresar$/);
+    assert.equal(await page.evaluate(() => sessionStorage.length), 0, 'the session storage is empty');
+    // What may stay is public: the language chosen and the reference data.
+    const kept = await page.evaluate(() => Object.keys(localStorage));
+    assert.deepEqual(kept.filter((k) => !/^amparo\.(lang|reference\.(es|en))$/.test(k)), []);
+    const cached = await page.evaluate(async () => {
+      const urls = [];
+      for (const name of await caches.keys()) for (const r of await (await caches.open(name)).keys()) urls.push(new URL(r.url).pathname);
+      return urls;
+    });
+    assert.deepEqual(cached.filter((u) => u.startsWith('/graphql')), [], 'no API answer is cached');
+    await page.goto(`${amparo.url}/casos`);
+    await page.waitForURL(/\/ingresar$/);
     await ctx.close();
   });
 
@@ -365,58 +426,37 @@ describe('console', () => {
     await ctx.close();
   });
 
-  test('oversight filters the audit trail and reveals an identity with a justification', async () => {
-    const { ctx, page } = await newPage(DESKTOP);
-    await signIn(page, amparo.url, 'Supervisión PDH');
-    await page.getByRole('link', { name: 'Bitácora de auditoría' }).click();
-    await page.getByRole('heading', { name: 'Bitácora de auditoría' }).waitFor();
-    await page.getByLabel('Acción', { exact: true }).fill('case:file');
-    await page.getByRole('button', { name: 'Filtrar' }).click();
-    await page.getByRole('cell', { name: 'case:file' }).first().waitFor();
-    await check(page, 'audit-trail');
-
-    await page.getByRole('link', { name: 'Casos', exact: true }).click();
-    await page.getByRole('link', { name: /PGN-\d{4}-\d+/ }).first().click();
-    await page.getByRole('heading', { name: 'Revelar identidad' }).waitFor();
-    await page.getByRole('button', { name: 'Revelar identidad' }).click();
-    await page.getByRole('alert').getByText('al menos 20 caracteres').waitFor();
-    await page.getByLabel('Justificación').fill('Investigación de oficio por denuncia de trata, expediente PDH-123.');
-    await page.getByRole('button', { name: 'Revelar identidad' }).click();
-    await page.getByText('Ana Lucía').waitFor();
-    await check(page, 'oversight-reveal');
-    await ctx.close();
-  });
-
-  test('admin lists the users and sees nothing of any case', async () => {
+  test('an officer files a case offline and it is sent once when the connection returns', async () => {
     const { ctx, page } = await newPage();
-    await signIn(page, amparo.url, 'Administración');
-    await page.getByRole('heading', { name: 'Usuarios' }).waitFor();
-    await page.getByRole('cell', { name: 'officer@pgn.demo' }).waitFor();
-    assert.equal(await page.getByRole('link', { name: 'Casos', exact: true }).count(), 0);
-    await check(page, 'admin-users');
-    await ctx.close();
-  });
-
-  test('a person signs out and the session is gone', async () => {
-    const { ctx, page } = await newPage();
+    const filings = [];
+    ctx.on('response', (r) => { if (r.url().endsWith('/graphql') && (r.request().postData() ?? '').includes('mutation FileCase')) filings.push(r); });
     await signIn(page, amparo.url, 'Oficial PGN');
-    await page.getByRole('link', { name: /PGN-\d{4}-\d+/ }).first().click();
-    await page.getByRole('heading', { name: /Caso PGN/ }).waitFor();
-    assert.ok(await page.evaluate(() => sessionStorage.length > 0));
-    await page.getByRole('button', { name: 'Cerrar sesión' }).click();
-    await page.waitForURL(/\/ingresar$/);
-    assert.equal(await page.evaluate(() => sessionStorage.length), 0, 'the session storage is empty');
-    // What may stay is public: the language chosen and the reference data.
-    const kept = await page.evaluate(() => Object.keys(localStorage));
-    assert.deepEqual(kept.filter((k) => !/^amparo\.(lang|reference\.(es|en))$/.test(k)), []);
-    const cached = await page.evaluate(async () => {
-      const urls = [];
-      for (const name of await caches.keys()) for (const r of await (await caches.open(name)).keys()) urls.push(new URL(r.url).pathname);
-      return urls;
-    });
-    assert.deepEqual(cached.filter((u) => u.startsWith('/graphql')), [], 'no API answer is cached');
-    await page.goto(`${amparo.url}/casos`);
-    await page.waitForURL(/\/ingresar$/);
+    await page.evaluate(async () => { await navigator.serviceWorker.ready; });
+    await page.getByRole('link', { name: 'Nueva ficha de caso' }).first().click();
+    await page.getByLabel('Departamento').selectOption('GT-13');
+    await ctx.setOffline(true);
+    await page.getByLabel('Edad en años').fill('16');
+    await page.getByLabel('Masculino').check();
+    await page.getByLabel('Nacionalidad').selectOption('GTM');
+    await page.getByLabel('Situación migratoria').selectOption('RETURNEE');
+    await page.getByLabel('Separada/o').check();
+    await page.getByLabel('Tipo de vulneración').selectOption({ index: 2 });
+    await page.getByLabel('Media', { exact: true }).check();
+    const summary = `Adolescente retornado por Tecún Umán ${Date.now()}`;
+    await page.getByLabel('Resumen del caso').fill(summary);
+    await page.getByRole('button', { name: 'Abrir el caso' }).click();
+    await page.getByLabel('Clave de resguardo').fill('oficina-huehue-2026');
+    await page.getByRole('button', { name: 'Guardar cifrada en este dispositivo' }).click();
+    await page.getByRole('heading', { name: 'Ficha guardada en este dispositivo' }).waitFor();
+    await page.getByText('1 ficha de caso pendiente de envío.').waitFor();
+    await check(page, 'file-case-pending');
+    assert.equal(filings.length, 0, 'nothing was sent without a connection');
+    await ctx.setOffline(false);
+    await page.getByText('Caso guardado sin conexión: ya fue abierto.').waitFor();
+    await page.getByRole('link', { name: /PGN-\d{4}-\d+/ }).first().waitFor();
+    assert.equal(filings.length, 1, 'sent exactly once');
+    const data = await gql(amparo.url, await token(amparo.url, 'officer@pgn.demo'), '{ cases(first: 100, filter: { assignedToMe: true }) { edges { node { summary } } } }');
+    assert.equal(data.cases.edges.filter((e) => e.node.summary === summary).length, 1, 'one case on the server');
     await ctx.close();
   });
 

@@ -17,6 +17,7 @@ import { formatBytes, formatDate, formatTime, relativeDue } from '../ui/format';
 import { EvidenceUpload } from './EvidenceUpload';
 import { Assignment, Timeline, Workflow } from './Workflow';
 import { ReferCase } from '../referrals/ReferCase';
+import { PossibleDuplicates } from './PossibleDuplicates';
 
 type Identity = NonNullable<NonNullable<CaseIdentityQuery['case']>['child']['identity']>;
 
@@ -138,7 +139,9 @@ export function CasePage() {
   const { t } = useTranslation();
   const { id = '' } = useParams();
   const location = useLocation();
-  const filed = (location.state as { filed?: string } | null)?.filed;
+  const state = location.state as { filed?: string; duplicates?: string[] } | null;
+  const filed = state?.filed;
+  const duplicates = state?.duplicates ?? [];
   const { can } = useSession();
   const { data, loading, error, refetch } = useQuery(CasePageDocument, { variables: { id }, errorPolicy: 'all' });
   const [download] = useMutation(RequestEvidenceDownloadDocument);
@@ -161,6 +164,7 @@ export function CasePage() {
   return (
     <Page title={t('case.titleRef', { reference: c.reference })} wide>
       {filed && <Notice kind="success">{t('case.filed', { reference: filed })}</Notice>}
+      {duplicates.length > 0 && <PossibleDuplicates references={duplicates} />}
       <div className="columns">
         <div>
           <section aria-labelledby="s-summary">

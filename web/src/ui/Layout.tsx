@@ -60,7 +60,7 @@ export function Layout() {
         </nav>
       </header>
       <main id="main" className="main">
-        {can('complaint:submit') && me && <Outbox ownerId={me.user.id} />}
+        {(can('complaint:submit') || can('case:file')) && me && <Outbox ownerId={me.user.id} />}
         <Outlet />
       </main>
     </>
