@@ -400,7 +400,7 @@ describe('console', () => {
     await signIn(page, amparo.url, 'Supervisión PDH');
     await page.getByRole('link', { name: 'Estadísticas' }).click();
     await page.getByRole('heading', { name: 'Informe de indicadores' }).waitFor();
-    const section = page.getByRole('region', { name: 'Casos por departamento' });
+    const section = page.getByRole('region', { name: 'Casos por departamento', exact: true });
     // A department with 1 to 4 cases: its figure is suppressed, in the
     // table and in the chart, where it has no bar; never a 0.
     const row = section.getByRole('row').filter({ hasText: 'Sololá' });
@@ -409,6 +409,7 @@ describe('console', () => {
     assert.ok(await section.locator('svg g[data-suppressed=true]').count() > 0, 'the chart marks the suppressed bar');
     assert.equal(await section.locator('svg g[data-suppressed=true] rect[fill="#0b4f6c"]').count(), 0, 'no bar is drawn for it');
     await section.getByText(/cifras? suprimidas? en esta tabla/).waitFor();
+    await section.scrollIntoViewIfNeeded();
     await check(page, 'statistics');
     const exported = page.waitForRequest((r) => r.url().includes('X-Amz-Signature'));
     await page.getByRole('button', { name: 'Informe completo (CSV)' }).click();
