@@ -16,7 +16,7 @@ import { closureReasons, movesFrom, validateMove } from './workflow';
 
 type Case = NonNullable<CasePageQuery['case']>;
 
-/** useForm is the error state every small form of the case page keeps. */
+/** useProblems is the error state every small form of the case page keeps. */
 function useProblems() {
   const { t } = useTranslation();
   const [fields, setFields] = useState<FieldErrors>({});
