@@ -306,13 +306,13 @@ WITH g AS (
 ), c AS (
   INSERT INTO cases (id, institution_code, reference, status, urgency, due_at, department_code, summary, child_id,
     assigned_to, created_by, created_at, updated_by, updated_at)
-  SELECT case_id, 'PGN', 'PGN-1999-' || lpad(i::text, 6, '0'), 'REGISTERED', 'LOW', at + interval '5 days', 'GT-01', 'seed',
+  SELECT case_id, 'PGN', 'PGN-1999-' || lpad(i::text, 6, '0'), 'REGISTERED', 'LOW', at + interval '5 days', 'GT-01', NULL,
     child_id, $2, $2, at, $2, at FROM g
 ), v AS (
   INSERT INTO case_violations (case_id, position, type_code) SELECT case_id, 0, 'NEGLECT' FROM g
 )
 INSERT INTO case_notes (id, case_id, text, author_id, created_at)
-SELECT gen_random_uuid(), case_id, 'nota', $2, at FROM g`
+SELECT gen_random_uuid(), case_id, NULL, $2, at FROM g`
 	if _, err := owner.Exec(q, n, officer); err != nil {
 		t.Fatal(err)
 	}

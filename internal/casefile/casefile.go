@@ -80,6 +80,7 @@ type Case struct {
 	Municipality       *string
 	EntryPoint         *string
 	Summary            string
+	summarySealed      []byte // until opened
 	Child              child.Child
 	Violations         []Violation
 	AssignedTo         *uuid.UUID

@@ -112,7 +112,7 @@ func (s *Service) Submit(ctx context.Context, in SubmitInput) (*Complaint, strin
 		}
 		code = claim.Secret
 		if claim.Replay {
-			out, err = get(ctx, tx, claim.ID, false)
+			out, err = get(ctx, tx, s.keys.Vault, claim.ID, false)
 			return err
 		}
 		var situations []string
@@ -151,7 +151,7 @@ func (s *Service) Submit(ctx context.Context, in SubmitInput) (*Complaint, strin
 			}
 			n.ChildIDs = append(n.ChildIDs, id)
 		}
-		if err := insert(ctx, tx, n); err != nil {
+		if err := insert(ctx, tx, key, n); err != nil {
 			return err
 		}
 		routes := Route(s.catalog, in.Violations, strs(in.PerpetratorTypes), situations)
@@ -167,7 +167,7 @@ func (s *Service) Submit(ctx context.Context, in SubmitInput) (*Complaint, strin
 				"violations": in.Violations, "children": n.ChildIDs, "routedTo": routedTo}}); err != nil {
 			return err
 		}
-		out, err = get(ctx, tx, n.ID, false)
+		out, err = get(ctx, tx, s.keys.Vault, n.ID, false)
 		return err
 	})
 	if err != nil {
@@ -185,7 +185,7 @@ func (s *Service) Get(ctx context.Context, id uuid.UUID) (*Complaint, error) {
 	if _, err := s.guard.Check(ctx, PermRead, authz.On(authz.Complaint, id)); err != nil {
 		return nil, apperr.Wrap(op, err)
 	}
-	c, err := get(ctx, s.db, id, false)
+	c, err := get(ctx, s.db, s.keys.Vault, id, false)
 	if err != nil {
 		return nil, apperr.Wrap(op, postgres.MapError(err))
 	}
@@ -240,7 +240,7 @@ func (s *Service) Link(ctx context.Context, in LinkInput) (*Complaint, error) {
 			EN: "give an existing case (caseId) or a new one (newCase), not both"}}
 	}
 	link := func(ctx context.Context, tx *sqlx.Tx, caseID uuid.UUID) error {
-		c, err := get(ctx, tx, in.ComplaintID, true)
+		c, err := get(ctx, tx, s.keys.Vault, in.ComplaintID, true)
 		if err != nil {
 			return err
 		}
@@ -294,7 +294,7 @@ func (s *Service) Link(ctx context.Context, in LinkInput) (*Complaint, error) {
 			return nil, apperr.Wrap(op, err)
 		}
 	}
-	c, err := get(ctx, s.db, in.ComplaintID, false)
+	c, err := get(ctx, s.db, s.keys.Vault, in.ComplaintID, false)
 	if err != nil {
 		return nil, apperr.Wrap(op, postgres.MapError(err))
 	}
