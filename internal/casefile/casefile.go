@@ -93,6 +93,9 @@ type Case struct {
 	// of other cases, within the filer's search scope, whose child has the
 	// same name and birth year (give or take one).
 	PossibleDuplicates []string
+	// IdentityErasedAt is when the child's identity and the case's
+	// narratives were erased for good (EraseIdentity).
+	IdentityErasedAt *time.Time
 }
 
 // Violation is one violation recorded in a case.

@@ -30,6 +30,7 @@ type caseRow struct {
 	CycleStartedAt   time.Time      `db:"cycle_started_at"`
 	ClosureReason    sql.NullString `db:"closure_reason"`
 	ClosureBy        uuid.NullUUID  `db:"closure_requested_by"`
+	ErasedAt         sql.NullTime   `db:"identity_erased_at"`
 	Department       string         `db:"department_code"`
 	Municipality     sql.NullString `db:"municipality"`
 	EntryPoint       sql.NullString `db:"entry_point_code"`
@@ -54,7 +55,7 @@ type caseRow struct {
 const caseColumns = `
   c.id, c.institution_code, c.reference, c.status, c.urgency, c.due_at, c.department_code,
   c.municipality, c.entry_point_code, c.summary_sealed, c.assigned_to, c.version,
-  c.step_started_at, c.cycle_started_at, c.closure_reason, c.closure_requested_by,
+  c.step_started_at, c.cycle_started_at, c.closure_reason, c.closure_requested_by, c.identity_erased_at,
   c.created_by, c.created_at, c.updated_by, c.updated_at,
   ch.id AS child_id, ch.age_years, ch.age_band, ch.sex, ch.nationality, ch.population_status,
   ch.care_status, ch.vulnerabilities, ch.languages`
@@ -84,6 +85,9 @@ func (r *caseRow) toCase() *Case {
 	}
 	if r.ClosureBy.Valid {
 		c.ClosureRequestedBy = &r.ClosureBy.UUID
+	}
+	if r.ErasedAt.Valid {
+		c.IdentityErasedAt = &r.ErasedAt.Time
 	}
 	if r.AgeYears.Valid {
 		n := int(r.AgeYears.Int32)
