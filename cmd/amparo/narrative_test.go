@@ -55,7 +55,9 @@ func seedNarratives(t *testing.T, app *testApp) *seeded {
 	in["summary"] = sec["case summary"]
 	in["violations"] = []any{map[string]any{"type": "TRAFFICKING", "description": sec["violation description"]}}
 	var filed struct {
-		FileCase struct{ Case struct{ ID, Reference string } }
+		FileCase struct {
+			Case struct{ ID, Reference string }
+		}
 	}
 	app.do(app.token("officer@pgn.demo"), `mutation($input: FileCaseInput!) { fileCase(input: $input) { case { id reference } } }`,
 		map[string]any{"input": in}).decode(t, &filed)
