@@ -110,11 +110,11 @@ func (v *Vault) GetMany(ctx context.Context, q sqlx.QueryerContext, kind string,
 	if c != nil {
 		c.mu.Lock()
 		for _, id := range ids {
-			if k, ok := c.m[cacheKey{kind, id}]; ok {
-				out[id] = k
-			} else {
+			if k, ok := c.m[cacheKey{kind, id}]; !ok {
 				strs = append(strs, id.String())
-			}
+			} else if k.aead != nil {
+				out[id] = k
+			} // else known to have no key
 		}
 		c.mu.Unlock()
 	} else {
@@ -146,6 +146,18 @@ func (v *Vault) GetMany(ctx context.Context, q sqlx.QueryerContext, kind string,
 		}
 		out[r.ID] = k
 		c.put(kind, r.ID, k)
+	}
+	if c != nil {
+		// Remember the records without a key too (erased, or never
+		// given one), as the zero DataKey.
+		c.mu.Lock()
+		for _, s := range strs {
+			id, _ := uuid.Parse(s)
+			if _, ok := out[id]; !ok {
+				c.m[cacheKey{kind, id}] = DataKey{}
+			}
+		}
+		c.mu.Unlock()
 	}
 	return out, nil
 }
