@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"slices"
 	"testing"
 	"time"
@@ -175,11 +176,24 @@ func TestEraseChildIdentity(t *testing.T) {
 		}
 	})
 	t.Run("AuditVerifyHolds", func(t *testing.T) {
+		// The sealer, as serve runs it, seals the trail; verify then finds
+		// every event sealed and the chain intact.
+		ctx, cancel := context.WithCancel(t.Context())
+		done := make(chan struct{})
+		go func() { defer close(done); _ = app.server.sealer.Run(ctx) }()
+		t.Cleanup(func() { cancel(); <-done })
 		env, _ := serverEnv(t, app.db, app.cfg.S3)
 		env["AMPARO_AUDIT_SIGNING_KEY"] = app.cfg.AuditKey
-		out, errOut, err := runAudit(env, "verify")
-		if err != nil {
-			t.Fatalf("audit verify: %v\n%s%s", err, out, errOut)
+		deadline := time.Now().Add(30 * time.Second)
+		for {
+			out, errOut, err := runAudit(env, "verify", "--unsealed-after", "2s")
+			if err == nil {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("audit verify: %v\n%s%s", err, out, errOut)
+			}
+			time.Sleep(200 * time.Millisecond)
 		}
 	})
 }
