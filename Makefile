@@ -9,7 +9,7 @@ MINIO_VERSION := v0.0.0-20260212201848-7aac2a2c5b7c
 # keyed by version: a clean clone (as in CI) reuses it.
 MINIO_CACHE := $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/amparo/minio-$(MINIO_VERSION)
 
-.PHONY: graphiql run test generate generated vet bench clean postgres bin/minio web web-test web-generated node chromium screenshots validate-deploy wsclient
+.PHONY: graphiql run test generate generated vet bench clean postgres bin/minio web web-test web-generated node chromium screenshots validate-deploy wsclient pgbackrest restore-drill
 
 # Run everything locally: a private PostgreSQL and MinIO under ./.amparo,
 # migrated and seeded, and the server. Pass flags with ARGS="...".
@@ -27,6 +27,14 @@ test: postgres bin/minio generated graphiql web-test validate-deploy wsclient
 # Amparo's go.mod stays free of Kubernetes.
 validate-deploy:
 	cd deploy/validate && go vet ./... && go test -count=1 ./...
+
+# The restore drill (deploy/restore-drill, README "Backups"): PostgreSQL
+# under load backed up continuously by pgBackRest into a second MinIO, the
+# evidence and checkpoint buckets replicated there, the first site lost,
+# and everything restored and checked. Takes a few minutes, so it is not
+# part of `make test`. Pass drill flags with ARGS="...".
+restore-drill: postgres bin/minio pgbackrest
+	deploy/restore-drill $(ARGS)
 
 # Generated code (gqlgen's, and the reference-data migration) must be what
 # `go generate` makes of the committed sources: regenerate, and fail if
@@ -112,6 +120,19 @@ chromium:
 	else \
 		echo "Chromium not found: install it with"; \
 		echo "  sudo apt-get install -y chromium"; \
+		exit 1; \
+	fi
+
+# Debian's pgBackRest, for the restore drill; installed with apt-get as root.
+pgbackrest:
+	@if command -v pgbackrest >/dev/null 2>&1; then \
+		exit 0; \
+	elif [ "$$(id -u)" = 0 ]; then \
+		echo "installing pgBackRest for the restore drill"; \
+		apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y pgbackrest; \
+	else \
+		echo "pgBackRest not found: install it with"; \
+		echo "  sudo apt-get install -y pgbackrest"; \
 		exit 1; \
 	fi
 
