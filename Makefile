@@ -9,7 +9,7 @@ MINIO_VERSION := v0.0.0-20260212201848-7aac2a2c5b7c
 # keyed by version: a clean clone (as in CI) reuses it.
 MINIO_CACHE := $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/amparo/minio-$(MINIO_VERSION)
 
-.PHONY: graphiql run test generate generated vet bench clean postgres bin/minio web web-test web-generated node chromium screenshots validate-deploy wsclient pgbackrest restore-drill
+.PHONY: graphiql run test generate generated vet bench clean postgres bin/minio web web-test web-generated node chromium screenshots validate-deploy wsclient pgbackrest restore-drill drill-check
 
 # Run everything locally: a private PostgreSQL and MinIO under ./.amparo,
 # migrated and seeded, and the server. Pass flags with ARGS="...".
@@ -18,7 +18,7 @@ run: postgres bin/minio web graphiql
 
 # Run all tests against real PostgreSQL and MinIO servers, which the tests
 # start themselves, after checking that generated code matches its sources.
-test: postgres bin/minio generated graphiql web-test validate-deploy wsclient
+test: postgres bin/minio generated graphiql web-test validate-deploy drill-check wsclient
 	AMPARO_MINIO_BIN=$(CURDIR)/bin/minio go test -count=1 -timeout 30m ./...
 
 # Decode every deployment file strictly into the upstream types of what
@@ -35,6 +35,11 @@ validate-deploy:
 # part of `make test`. Pass drill flags with ARGS="...".
 restore-drill: postgres bin/minio pgbackrest
 	deploy/restore-drill $(ARGS)
+
+# The drill's own module builds, and its replication test passes (two
+# MinIO servers, a few seconds); the drill itself is restore-drill.
+drill-check: bin/minio
+	cd deploy/drill && go vet ./... && AMPARO_MINIO_BIN=$(CURDIR)/bin/minio go test -count=1 ./...
 
 # Generated code (gqlgen's, and the reference-data migration) must be what
 # `go generate` makes of the committed sources: regenerate, and fail if

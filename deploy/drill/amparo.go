@@ -149,13 +149,18 @@ func graphql(ctx context.Context, url, token, query string, vars map[string]any,
 		return fmt.Errorf("answer %d is not JSON: %.200s", res.StatusCode, raw)
 	}
 	if len(r.Errors) > 0 {
-		return fmt.Errorf("%s: %s", r.Errors[0].Extensions.Code, r.Errors[0].Message)
+		return &apiError{Code: r.Errors[0].Extensions.Code, Message: r.Errors[0].Message}
 	}
 	if v == nil {
 		return nil
 	}
 	return json.Unmarshal(r.Data, v)
 }
+
+// apiError is the first error of a GraphQL answer.
+type apiError struct{ Code, Message string }
+
+func (e *apiError) Error() string { return e.Code + ": " + e.Message }
 
 // evidence is an upload the server acknowledged.
 type evidence struct {
@@ -213,14 +218,17 @@ func servedCases(ctx context.Context, url, token string) (map[string]bool, error
 }
 
 // servedEvidence returns the SHA-256 of every evidence of caseID that the
-// restored Amparo lists, by evidence id.
+// restored Amparo lists, by evidence id (none for a case it does not have).
 func servedEvidence(ctx context.Context, url, token, caseID string) (map[string]string, error) {
 	var out struct {
 		Case *struct {
 			Evidence []struct{ ID, SHA256 string }
 		}
 	}
-	if err := graphql(ctx, url, token, `query($id: ID!) { case(id: $id) { evidence { id sha256 } } }`, map[string]any{"id": caseID}, nil, &out); err != nil {
+	err := graphql(ctx, url, token, `query($id: ID!) { case(id: $id) { evidence { id sha256 } } }`, map[string]any{"id": caseID}, nil, &out)
+	if ae := (*apiError)(nil); errors.As(err, &ae) && ae.Code == "NOT_FOUND" {
+		return map[string]string{}, nil
+	} else if err != nil {
 		return nil, err
 	}
 	m := map[string]string{}

@@ -45,6 +45,11 @@ func (d *drill) restore(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	if d.o.archiveOnly {
+		d.rep.ArchiveOnly = true
+		entries = nil
+		d.say("leaving out the streamed WAL (--archive-only)")
+	}
 	for _, e := range entries {
 		name, _ := strings.CutSuffix(e.Name(), ".partial")
 		if len(name) != 24 {
