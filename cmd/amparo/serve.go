@@ -174,7 +174,7 @@ func build(ctx context.Context, cfg *config, log *slog.Logger) (*app, error) {
 	complaints := complaint.NewService(db, guard, cat, cases, ids, raiser)
 	// A case's complaints close and reopen with it, in its transaction;
 	// its evidence holds follow its status once committed.
-	cases.OnTransition(complaints.FollowCase)
+	complaints.FollowCases(cases)
 	cases.UseHolds(evidence.NewHolds(db, blobs), log)
 	svc := graph.Services{
 		Cases:      cases,
