@@ -136,7 +136,8 @@ func (d *drill) startDatabase(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	if d.backup, err = newPGBackRest(filepath.Join(d.dir, "pgbackrest"), d.two, d.caFile, dataDir, filepath.Join(dataDir, "sock"), 0, p.Password); err != nil {
+	cipherPass := secret()
+	if d.backup, err = newPGBackRest(filepath.Join(d.dir, "pgbackrest"), d.two, d.caFile, dataDir, filepath.Join(dataDir, "sock"), 0, p.Password, cipherPass); err != nil {
 		_ = p.Stop()
 		return err
 	}
@@ -168,7 +169,7 @@ func (d *drill) startDatabase(ctx context.Context) error {
 		return err
 	}
 	d.cleanups = append(d.cleanups, func() { _ = d.primary.Stop() })
-	if d.backup, err = newPGBackRest(filepath.Join(d.dir, "pgbackrest"), d.two, d.caFile, dataDir, filepath.Join(dataDir, "sock"), d.primary.Port, d.primary.Password); err != nil {
+	if d.backup, err = newPGBackRest(filepath.Join(d.dir, "pgbackrest"), d.two, d.caFile, dataDir, filepath.Join(dataDir, "sock"), d.primary.Port, d.primary.Password, cipherPass); err != nil {
 		return err
 	}
 	if _, err := d.backup.run(ctx, "stanza-create"); err != nil {

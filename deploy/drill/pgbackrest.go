@@ -32,7 +32,10 @@ type pgBackRest struct {
 // newPGBackRest writes dir/pgbackrest.conf for a repository in the
 // backup site's bucket (S3 over TLS, path-style, as MinIO serves it) and a
 // cluster in dataDir, whose server listens on the Unix socket in sockDir.
-func newPGBackRest(dir string, repo *site, caFile, dataDir, sockDir string, port int, password string) (*pgBackRest, error) {
+//
+// The repository is encrypted (it holds children's records) with
+// cipherPass, which must be the same for every command on the stanza.
+func newPGBackRest(dir string, repo *site, caFile, dataDir, sockDir string, port int, password, cipherPass string) (*pgBackRest, error) {
 	cred, err := clusterOwner()
 	if err != nil {
 		return nil, err
@@ -58,6 +61,8 @@ repo1-s3-uri-style=path
 repo1-storage-ca-file=%s
 repo1-path=/%s
 repo1-retention-full=2
+repo1-cipher-type=aes-256-cbc
+repo1-cipher-pass=%s
 compress-type=lz4
 process-max=4
 start-fast=y
@@ -72,7 +77,7 @@ pg1-path=%s
 pg1-port=%d
 pg1-socket-path=%s
 pg1-user=postgres
-`, host, repoPort, repoBucket, repo.accessKey, repo.secretKey, caFile, stanza,
+`, host, repoPort, repoBucket, repo.accessKey, repo.secretKey, caFile, stanza, cipherPass,
 		filepath.Join(dir, "log"), filepath.Join(dir, "lock"), filepath.Join(dir, "spool"),
 		stanza, dataDir, port, sockDir)
 	path := filepath.Join(dir, "pgbackrest.conf")
