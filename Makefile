@@ -115,31 +115,28 @@ node:
 		exit 1; \
 	fi
 
-# Debian's Chromium, for the browser tests; installed with apt-get as root.
-chromium:
-	@if command -v chromium >/dev/null 2>&1; then \
+# $(call debian-package,COMMAND,PACKAGE,WHAT): COMMAND must be there; as
+# root, Debian's PACKAGE is installed with apt-get, else the target says how.
+define debian-package
+	@if command -v $(1) >/dev/null 2>&1; then \
 		exit 0; \
 	elif [ "$$(id -u)" = 0 ]; then \
-		echo "installing Chromium for the browser tests"; \
-		apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y chromium; \
+		echo "installing $(3)"; \
+		apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y $(2); \
 	else \
-		echo "Chromium not found: install it with"; \
-		echo "  sudo apt-get install -y chromium"; \
+		echo "$(1) not found: install it with"; \
+		echo "  sudo apt-get install -y $(2)"; \
 		exit 1; \
 	fi
+endef
 
-# Debian's pgBackRest, for the restore drill; installed with apt-get as root.
+# Debian's Chromium, for the browser tests.
+chromium:
+	$(call debian-package,chromium,chromium,Chromium for the browser tests)
+
+# Debian's pgBackRest, for the restore drill.
 pgbackrest:
-	@if command -v pgbackrest >/dev/null 2>&1; then \
-		exit 0; \
-	elif [ "$$(id -u)" = 0 ]; then \
-		echo "installing pgBackRest for the restore drill"; \
-		apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y pgbackrest; \
-	else \
-		echo "pgBackRest not found: install it with"; \
-		echo "  sudo apt-get install -y pgbackrest"; \
-		exit 1; \
-	fi
+	$(call debian-package,pgbackrest,pgbackrest,pgBackRest for the restore drill)
 
 # Regenerate generated code (GraphQL resolvers and models).
 generate:

@@ -20,9 +20,8 @@ import (
 
 // server is `amparo serve` run as a child process.
 type server struct {
-	url    string
-	cmd    *exec.Cmd
-	exited chan struct{}
+	url string
+	*child
 }
 
 // startAmparo runs `amparo serve` with env on a free port, its log in
@@ -37,19 +36,19 @@ func startAmparo(ctx context.Context, bin string, env map[string]string, logPath
 	if err != nil {
 		return nil, err
 	}
-	stderr, err := cmd.StderrPipe()
+	// Its stderr is read line by line (for the address), and copied to
+	// the log; once it has exited and the lines are read, the log closes.
+	stderr, pw := io.Pipe()
+	cmd.Stdout, cmd.Stderr = log, pw
+	lines := make(chan struct{})
+	c, err := startChild(cmd, closerFunc(func() error { pw.Close(); <-lines; return log.Close() }))
 	if err != nil {
 		return nil, err
 	}
-	cmd.Stdout = log
-	if err := cmd.Start(); err != nil {
-		return nil, err
-	}
-	s := &server{cmd: cmd, exited: make(chan struct{})}
+	s := &server{child: c}
 	addr := make(chan string, 1)
 	go func() {
-		defer close(s.exited)
-		defer log.Close()
+		defer close(lines)
 		sc := bufio.NewScanner(stderr)
 		sc.Buffer(make([]byte, 64<<10), 1<<20)
 		for sc.Scan() {
@@ -62,7 +61,6 @@ func startAmparo(ctx context.Context, bin string, env map[string]string, logPath
 				}
 			}
 		}
-		_ = cmd.Wait()
 	}()
 	select {
 	case a := <-addr:
@@ -94,19 +92,9 @@ func startAmparo(ctx context.Context, bin string, env map[string]string, logPath
 	}
 }
 
-func (s *server) kill() {
-	_ = s.cmd.Process.Kill()
-	<-s.exited
-}
+type closerFunc func() error
 
-func (s *server) stop() {
-	_ = s.cmd.Process.Signal(os.Interrupt)
-	select {
-	case <-s.exited:
-	case <-time.After(15 * time.Second):
-		s.kill()
-	}
-}
+func (f closerFunc) Close() error { return f() }
 
 // graphql posts an operation (or, with file, a multipart upload of file as
 // variables.file) as the holder of token and decodes data into v.

@@ -7,6 +7,7 @@ import (
 	"crypto/x509"
 	"encoding/base64"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"os"
@@ -31,8 +32,7 @@ type site struct {
 	accessKey string
 	secretKey string
 	tls       bool
-	cmd       *exec.Cmd
-	exited    chan struct{}
+	*child
 }
 
 // startSite runs MinIO on dir/data with its certificates directory dir/certs
@@ -48,25 +48,24 @@ func startSite(ctx context.Context, bin, name, dir string, useTLS bool, roots *x
 		return nil, err
 	}
 	s := &site{name: name, endpoint: net.JoinHostPort("127.0.0.1", strconv.Itoa(ports[0])),
-		accessKey: "drill-" + name, secretKey: secret(), tls: useTLS, exited: make(chan struct{})}
+		accessKey: "drill-" + name, secretKey: secret(), tls: useTLS}
 	kms := make([]byte, 32)
 	_, _ = rand.Read(kms)
 	log, err := os.Create(filepath.Join(dir, "minio.log"))
 	if err != nil {
 		return nil, err
 	}
-	s.cmd = exec.Command(bin, "server", filepath.Join(dir, "data"),
+	cmd := exec.Command(bin, "server", filepath.Join(dir, "data"),
 		"--address", s.endpoint, "--console-address", net.JoinHostPort("127.0.0.1", strconv.Itoa(ports[1])),
 		"--certs-dir", filepath.Join(dir, "certs"), "--quiet")
-	s.cmd.Env = append(os.Environ(),
+	cmd.Env = append(os.Environ(),
 		"MINIO_ROOT_USER="+s.accessKey, "MINIO_ROOT_PASSWORD="+s.secretKey,
 		"MINIO_KMS_SECRET_KEY=drill-"+name+":"+base64.StdEncoding.EncodeToString(kms),
 		"MINIO_BROWSER=off", "MINIO_UPDATE=off")
-	s.cmd.Stdout, s.cmd.Stderr = log, log
-	if err := s.cmd.Start(); err != nil {
+	cmd.Stdout, cmd.Stderr = log, log
+	if s.child, err = startChild(cmd, log); err != nil {
 		return nil, err
 	}
-	go func() { _ = s.cmd.Wait(); log.Close(); close(s.exited) }()
 
 	client := &http.Client{Timeout: 2 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: roots}}}
 	for deadline := time.Now().Add(time.Minute); ; {
@@ -107,19 +106,36 @@ func (s *site) client(roots *x509.CertPool) (*minio.Client, error) {
 	})
 }
 
-// kill ends the server at once, as the loss of its machine would.
-func (s *site) kill() {
-	_ = s.cmd.Process.Kill()
-	<-s.exited
+// child is a server the drill started.
+type child struct {
+	cmd    *exec.Cmd
+	exited chan struct{}
 }
 
-// stop shuts the server down.
-func (s *site) stop() {
-	_ = s.cmd.Process.Signal(os.Interrupt)
+// startChild starts cmd and closes done (its log) once it has exited.
+func startChild(cmd *exec.Cmd, done io.Closer) (*child, error) {
+	if err := cmd.Start(); err != nil {
+		done.Close()
+		return nil, err
+	}
+	c := &child{cmd: cmd, exited: make(chan struct{})}
+	go func() { _ = cmd.Wait(); done.Close(); close(c.exited) }()
+	return c, nil
+}
+
+// kill ends the server at once, as the loss of its machine would.
+func (c *child) kill() {
+	_ = c.cmd.Process.Kill()
+	<-c.exited
+}
+
+// stop shuts the server down, killing it after 15 seconds.
+func (c *child) stop() {
+	_ = c.cmd.Process.Signal(os.Interrupt)
 	select {
-	case <-s.exited:
-	case <-time.After(10 * time.Second):
-		s.kill()
+	case <-c.exited:
+	case <-time.After(15 * time.Second):
+		c.kill()
 	}
 }
 
