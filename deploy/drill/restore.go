@@ -4,10 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/jmoiron/sqlx"
@@ -82,27 +85,19 @@ func (d *drill) restore(ctx context.Context) error {
 	restored := time.Now()
 	d.rep.RestoreSeconds = restored.Sub(d.lost).Seconds()
 
-	if d.restored, err = devstack.StartPostgres(ctx, dataDir, nil); err != nil {
+	// Recovery replays all the WAL since the backup began before the
+	// server answers at all, longer than devstack gives a server to start:
+	// it runs to its end first, and the promoted cluster is started after.
+	if err := recoverCluster(ctx, dataDir, d.primary.Password, cred); err != nil {
 		return err
-	}
-	d.cleanups = append(d.cleanups, func() { _ = d.restored.Stop() })
-	su, err := sqlx.Open("postgres", d.restored.SuperuserURL("postgres"))
-	if err != nil {
-		return err
-	}
-	defer su.Close()
-	for deadline := time.Now().Add(10 * time.Minute); ; time.Sleep(50 * time.Millisecond) {
-		var inRecovery bool
-		if err := su.GetContext(ctx, &inRecovery, `SELECT pg_is_in_recovery()`); err == nil && !inRecovery {
-			break
-		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("the restored cluster still recovers after 10 minutes; see %s", d.restored.LogPath)
-		}
 	}
 	replayed := time.Now()
 	d.rep.ReplaySeconds = replayed.Sub(restored).Seconds()
 	d.say("restored cluster promoted after replaying the WAL (%.1f s)", d.rep.ReplaySeconds)
+	if d.restored, err = devstack.StartPostgres(ctx, dataDir, nil); err != nil {
+		return err
+	}
+	d.cleanups = append(d.cleanups, func() { _ = d.restored.Stop() })
 
 	// MinIO replicates the retention, legal hold and tag Amparo sets on an
 	// evidence object after its upload as three changes, and one may be
@@ -140,6 +135,58 @@ func (d *drill) restore(ctx context.Context) error {
 	d.env = env
 	d.say("amparo serve on the restored database and site two: %s, ready %.1f s after the loss", d.restoredAmparo.url, d.rep.RecoverySeconds)
 	return nil
+}
+
+// recoverCluster runs PostgreSQL on the restored dataDir until its
+// recovery has replayed all the WAL it can find and it is promoted, then
+// shuts it down.
+func recoverCluster(ctx context.Context, dataDir, password string, cred *syscall.Credential) error {
+	ports, err := freePorts(1)
+	if err != nil {
+		return err
+	}
+	sock := filepath.Join(dataDir, "sock")
+	if err := os.MkdirAll(sock, 0o700); err != nil {
+		return err
+	}
+	if err := chownTree(sock, cred); err != nil {
+		return err
+	}
+	log, err := os.Create(dataDir + ".recovery.log")
+	if err != nil {
+		return err
+	}
+	cmd := exec.Command(pgBinary("postgres"), "-D", dataDir, "-p", strconv.Itoa(ports[0]), "-k", sock,
+		"-c", "listen_addresses=127.0.0.1", "-c", "logging_collector=off")
+	cmd.Dir = dataDir
+	cmd.Stdout, cmd.Stderr = log, log
+	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: cred}
+	server, err := startChild(cmd, log)
+	if err != nil {
+		return err
+	}
+	defer server.stop() // SIGINT: PostgreSQL's fast shutdown
+	db, err := sqlx.Open("postgres", fmt.Sprintf("postgres://postgres:%s@127.0.0.1:%d/postgres?sslmode=disable", url.QueryEscape(password), ports[0]))
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	for deadline := time.Now().Add(30 * time.Minute); ; time.Sleep(100 * time.Millisecond) {
+		var inRecovery bool
+		if err := db.GetContext(ctx, &inRecovery, `SELECT pg_is_in_recovery()`); err == nil && !inRecovery {
+			return nil
+		}
+		select {
+		case <-server.exited:
+			return fmt.Errorf("the restored cluster exited during recovery; see %s", dataDir+".recovery.log")
+		case <-ctx.Done():
+			return ctx.Err()
+		default:
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("the restored cluster still recovers after 30 minutes; see %s", dataDir+".recovery.log")
+		}
+	}
 }
 
 // relockEvidence queues every evidence object for the janitor, which
