@@ -157,7 +157,9 @@ func recoverCluster(ctx context.Context, dataDir, password string, cred *syscall
 		return err
 	}
 	cmd := exec.Command(pgBinary("postgres"), "-D", dataDir, "-p", strconv.Itoa(ports[0]), "-k", sock,
-		"-c", "listen_addresses=127.0.0.1", "-c", "logging_collector=off")
+		// A recovering server needs at least the primary's max_connections,
+		// which devstack sets to 200.
+		"-c", "listen_addresses=127.0.0.1", "-c", "max_connections=200", "-c", "logging_collector=off")
 	cmd.Dir = dataDir
 	cmd.Stdout, cmd.Stderr = log, log
 	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: cred}
