@@ -28,6 +28,7 @@ const (
 // Service works the case registry.
 type Service struct {
 	db      *sqlx.DB
+	stmts   *postgres.Statements // Get's reads, prepared
 	guard   *authz.Guard
 	catalog *reference.Catalog
 	keys    child.Keys // seal and open identities
@@ -61,7 +62,7 @@ type Alerts interface {
 // NewService returns a Service over db, sealing identities with ks and
 // raising alerts with alerts.
 func NewService(db *sqlx.DB, g *authz.Guard, cat *reference.Catalog, ks child.Keys, alerts Alerts) *Service {
-	return &Service{db: db, guard: g, catalog: cat, keys: ks, alerts: alerts, now: time.Now, record: audit.Record,
+	return &Service{db: db, stmts: postgres.NewStatements(db), guard: g, catalog: cat, keys: ks, alerts: alerts, now: time.Now, record: audit.Record,
 		log: slog.New(slog.DiscardHandler)}
 }
 
@@ -207,7 +208,9 @@ func (s *Service) Get(ctx context.Context, id uuid.UUID) (*Case, error) {
 	if _, err := s.guard.Check(ctx, PermRead, authz.On(authz.Case, id)); err != nil {
 		return nil, apperr.Wrap(op, err)
 	}
-	c, err := getCase(ctx, s.db, s.keys.Vault, id)
+	// Prepared: the case, its violations and its data key are each
+	// planned once per connection (postgres.Statements).
+	c, err := getCase(ctx, s.stmts, s.keys.Vault, id)
 	if err != nil {
 		return nil, apperr.Wrap(op, postgres.MapError(err))
 	}

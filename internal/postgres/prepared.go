@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"context"
+	"database/sql"
 	"sync"
 
 	"github.com/jmoiron/sqlx"
@@ -62,4 +63,40 @@ func (s *Statements) statement(ctx context.Context, query string) (*sqlx.Stmt, e
 	}
 	s.stmts[query] = st
 	return st, nil
+}
+
+// QueryContext runs query prepared (sqlx.QueryerContext), so that code
+// written against a querier (getCase, the vault) runs its statements
+// prepared when given Statements.
+func (s *Statements) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	st, err := s.statement(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	if st == nil {
+		return s.db.QueryContext(ctx, query, args...)
+	}
+	return st.QueryContext(ctx, args...)
+}
+
+// QueryxContext runs query prepared (sqlx.QueryerContext).
+func (s *Statements) QueryxContext(ctx context.Context, query string, args ...any) (*sqlx.Rows, error) {
+	st, err := s.statement(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	if st == nil {
+		return s.db.QueryxContext(ctx, query, args...)
+	}
+	return st.QueryxContext(ctx, args...)
+}
+
+// QueryRowxContext runs query prepared (sqlx.QueryerContext); when it
+// cannot be prepared, it runs unprepared, which reports the error.
+func (s *Statements) QueryRowxContext(ctx context.Context, query string, args ...any) *sqlx.Row {
+	st, err := s.statement(ctx, query)
+	if err != nil || st == nil {
+		return s.db.QueryRowxContext(ctx, query, args...)
+	}
+	return st.QueryRowxContext(ctx, args...)
 }
