@@ -14,6 +14,7 @@ import (
 	"amparo/internal/casefile"
 	"amparo/internal/child"
 	"amparo/internal/evidence"
+	"amparo/internal/page"
 	"amparo/internal/reference"
 	"context"
 	"time"
@@ -142,12 +143,12 @@ func (r *queryResolver) Case(ctx context.Context, id string) (*casefile.Case, er
 	return r.Svc.Cases.Get(ctx, uid)
 }
 
-func (r *queryResolver) Cases(ctx context.Context, filter *casefile.Filter, first *int, after *string) (*model.CaseConnection, error) {
+func (r *queryResolver) Cases(ctx context.Context, filter *casefile.Filter, first *int, after *string, last *int, before *string) (*model.CaseConnection, error) {
 	var f casefile.Filter
 	if filter != nil {
 		f = *filter
 	}
-	pg, err := r.Svc.Cases.List(ctx, f, first, after)
+	pg, err := r.Svc.Cases.List(ctx, f, page.Args{First: first, After: after, Last: last, Before: before})
 	if err != nil {
 		return nil, err
 	}

@@ -425,14 +425,14 @@ type ComplexityRoot struct {
 	}
 
 	Query struct {
-		Alerts              func(childComplexity int, unreadOnly *bool, first *int, after *string) int
-		AuditEvents         func(childComplexity int, filter *audit.EventFilter, first *int, after *string) int
+		Alerts              func(childComplexity int, unreadOnly *bool, first *int, after *string, last *int, before *string) int
+		AuditEvents         func(childComplexity int, filter *audit.EventFilter, first *int, after *string, last *int, before *string) int
 		AuditProof          func(childComplexity int, eventID string) int
 		Case                func(childComplexity int, id string) int
-		Cases               func(childComplexity int, filter *casefile.Filter, first *int, after *string) int
+		Cases               func(childComplexity int, filter *casefile.Filter, first *int, after *string, last *int, before *string) int
 		Complaint           func(childComplexity int, id string) int
 		ComplaintStatus     func(childComplexity int, trackingCode string) int
-		Complaints          func(childComplexity int, filter *complaint.Filter, first *int, after *string) int
+		Complaints          func(childComplexity int, filter *complaint.Filter, first *int, after *string, last *int, before *string) int
 		Departments         func(childComplexity int) int
 		EntryPoints         func(childComplexity int) int
 		IdentityReveals     func(childComplexity int, caseID *string) int
@@ -442,7 +442,7 @@ type ComplexityRoot struct {
 		Referral            func(childComplexity int, id string) int
 		ReferralForm        func(childComplexity int, referralID string) int
 		ReferralServices    func(childComplexity int) int
-		Referrals           func(childComplexity int, filter *referral.Filter, first *int, after *string) int
+		Referrals           func(childComplexity int, filter *referral.Filter, first *int, after *string, last *int, before *string) int
 		SearchChildren      func(childComplexity int, input casefile.SearchInput) int
 		Statistics          func(childComplexity int, input statistics.Input) int
 		Users               func(childComplexity int) int
@@ -2172,7 +2172,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Query.Alerts(childComplexity, args["unreadOnly"].(*bool), args["first"].(*int), args["after"].(*string)), true
+		return e.ComplexityRoot.Query.Alerts(childComplexity, args["unreadOnly"].(*bool), args["first"].(*int), args["after"].(*string), args["last"].(*int), args["before"].(*string)), true
 	case "Query.auditEvents":
 		if e.ComplexityRoot.Query.AuditEvents == nil {
 			break
@@ -2183,7 +2183,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Query.AuditEvents(childComplexity, args["filter"].(*audit.EventFilter), args["first"].(*int), args["after"].(*string)), true
+		return e.ComplexityRoot.Query.AuditEvents(childComplexity, args["filter"].(*audit.EventFilter), args["first"].(*int), args["after"].(*string), args["last"].(*int), args["before"].(*string)), true
 	case "Query.auditProof":
 		if e.ComplexityRoot.Query.AuditProof == nil {
 			break
@@ -2216,7 +2216,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Query.Cases(childComplexity, args["filter"].(*casefile.Filter), args["first"].(*int), args["after"].(*string)), true
+		return e.ComplexityRoot.Query.Cases(childComplexity, args["filter"].(*casefile.Filter), args["first"].(*int), args["after"].(*string), args["last"].(*int), args["before"].(*string)), true
 	case "Query.complaint":
 		if e.ComplexityRoot.Query.Complaint == nil {
 			break
@@ -2249,7 +2249,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Query.Complaints(childComplexity, args["filter"].(*complaint.Filter), args["first"].(*int), args["after"].(*string)), true
+		return e.ComplexityRoot.Query.Complaints(childComplexity, args["filter"].(*complaint.Filter), args["first"].(*int), args["after"].(*string), args["last"].(*int), args["before"].(*string)), true
 	case "Query.departments":
 		if e.ComplexityRoot.Query.Departments == nil {
 			break
@@ -2335,7 +2335,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Query.Referrals(childComplexity, args["filter"].(*referral.Filter), args["first"].(*int), args["after"].(*string)), true
+		return e.ComplexityRoot.Query.Referrals(childComplexity, args["filter"].(*referral.Filter), args["first"].(*int), args["after"].(*string), args["last"].(*int), args["before"].(*string)), true
 	case "Query.searchChildren":
 		if e.ComplexityRoot.Query.SearchChildren == nil {
 			break
@@ -3027,7 +3027,7 @@ type MarkAlertsReadPayload {
 
 extend type Query {
   "The caller's alerts, newest first: what they missed while not subscribed."
-  alerts(unreadOnly: Boolean, first: Int, after: String): AlertConnection!
+  alerts(unreadOnly: Boolean, first: Int, after: String, last: Int, before: String): AlertConnection!
 }
 
 extend type Mutation {
@@ -3047,7 +3047,7 @@ type Subscription {
 `, BuiltIn: false},
 	{Name: "../audit.graphqls", Input: `extend type Query {
   "The audit trail, newest first: oversight sees every event, a supervisor those of their institution's staff, others nothing."
-  auditEvents(filter: AuditEventFilter, first: Int, after: String): AuditEventConnection!
+  auditEvents(filter: AuditEventFilter, first: Int, after: String, last: Int, before: String): AuditEventConnection!
   "The inclusion proof of a sealed event against the latest signed checkpoint, verifiable without the server."
   auditProof(eventId: ID!): AuditProof
 }
@@ -3112,7 +3112,7 @@ type AuditProof {
   "A case the caller may read; null with NOT_FOUND otherwise."
   case(id: ID!): Case
   "The cases the caller may read, newest first. first is at most 100 (default 20)."
-  cases(filter: CaseFilter, first: Int, after: String): CaseConnection!
+  cases(filter: CaseFilter, first: Int, after: String, last: Int, before: String): CaseConnection!
 }
 
 extend type Mutation {
@@ -3361,7 +3361,7 @@ type Violation {
   "A complaint the caller may read; null with NOT_FOUND otherwise."
   complaint(id: ID!): Complaint
   "The complaints the caller may read, newest first."
-  complaints(filter: ComplaintFilter, first: Int, after: String): ComplaintConnection!
+  complaints(filter: ComplaintFilter, first: Int, after: String, last: Int, before: String): ComplaintConnection!
   "For complainants, without login: the status of a complaint and when it changed, nothing else. Null for an unknown code."
   complaintStatus(trackingCode: String!): ComplaintStatus
 }
@@ -3642,7 +3642,7 @@ extend type Query {
   "A referral made by or addressed to the caller's institution (oversight: any)."
   referral(id: ID!): Referral
   "Referrals the caller may see, newest first. first is at most 100 (default 20)."
-  referrals(filter: ReferralFilter, first: Int, after: String): ReferralConnection!
+  referrals(filter: ReferralFilter, first: Int, after: String, last: Int, before: String): ReferralConnection!
   "The services a referral may ask for, labels in the request's language. Public reference data."
   referralServices: [ReferralService!]!
   "The one-page PDF referral form for the receiving office; the identity only when shared and readable. Audited."
