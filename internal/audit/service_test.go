@@ -9,10 +9,10 @@ import (
 	"time"
 
 	"amparo/internal/apperr"
-	"amparo/internal/page"
 	"amparo/internal/audit"
 	"amparo/internal/auth"
 	"amparo/internal/authz"
+	"amparo/internal/page"
 	"amparo/policies"
 )
 
