@@ -22,6 +22,10 @@ import (
 	"github.com/google/uuid"
 )
 
+func (r *caseResolver) NodeID(ctx context.Context, obj *casefile.Case) (string, error) {
+	return nodeID(nodeCase, obj.ID), nil
+}
+
 func (r *caseResolver) Status(ctx context.Context, obj *casefile.Case) (string, error) {
 	return string(obj.Status), nil
 }
@@ -87,12 +91,20 @@ func (r *caseConnectionResolver) TotalCountCapped(ctx context.Context, obj *mode
 	return capped, err
 }
 
+func (r *caseNoteResolver) NodeID(ctx context.Context, obj *casefile.Note) (string, error) {
+	return nodeID(nodeNote, obj.CaseID, obj.ID), nil
+}
+
 func (r *caseNoteResolver) Corrects(ctx context.Context, obj *casefile.Note) (*string, error) {
 	if !obj.Corrects.Valid {
 		return nil, nil
 	}
 	s := obj.Corrects.UUID.String()
 	return &s, nil
+}
+
+func (r *childResolver) NodeID(ctx context.Context, obj *child.Child) (string, error) {
+	return nodeID(nodeChild, obj.CaseID), nil
 }
 
 func (r *childResolver) Identity(ctx context.Context, obj *child.Child) (*child.Identity, error) {

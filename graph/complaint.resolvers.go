@@ -18,6 +18,10 @@ import (
 	"time"
 )
 
+func (r *complaintResolver) NodeID(ctx context.Context, obj *complaint.Complaint) (string, error) {
+	return nodeID(nodeComplaint, obj.ID), nil
+}
+
 func (r *complaintResolver) Status(ctx context.Context, obj *complaint.Complaint) (string, error) {
 	return string(obj.Status), nil
 }

@@ -18,6 +18,10 @@ func (r *childMatchResolver) Institution(ctx context.Context, obj *casefile.Chil
 	return r.institution(obj.Institution)
 }
 
+func (r *identityRevealResolver) NodeID(ctx context.Context, obj *casefile.Reveal) (string, error) {
+	return nodeID(nodeReveal, obj.CaseID, obj.ID), nil
+}
+
 func (r *identityRevealResolver) Institution(ctx context.Context, obj *casefile.Reveal) (*reference.Institution, error) {
 	return r.institution(obj.Institution)
 }

@@ -88,6 +88,10 @@ func (r *queryResolver) ReferralForm(ctx context.Context, referralID string) (*r
 	return r.Svc.Referrals.Form(ctx, uid)
 }
 
+func (r *referralResolver) NodeID(ctx context.Context, obj *referral.Referral) (string, error) {
+	return nodeID(nodeReferral, obj.ID), nil
+}
+
 func (r *referralResolver) Status(ctx context.Context, obj *referral.Referral) (string, error) {
 	return string(obj.Status), nil
 }

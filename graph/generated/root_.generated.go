@@ -44,6 +44,7 @@ type ResolverRoot interface {
 	ComplaintConnection() ComplaintConnectionResolver
 	ComplaintStatus() ComplaintStatusResolver
 	EntryPoint() EntryPointResolver
+	Evidence() EvidenceResolver
 	IdentityReveal() IdentityRevealResolver
 	Indicator() IndicatorResolver
 	Institution() InstitutionResolver
@@ -70,6 +71,7 @@ type ComplexityRoot struct {
 		ID          func(childComplexity int) int
 		Institution func(childComplexity int) int
 		Name        func(childComplexity int) int
+		NodeID      func(childComplexity int) int
 		Pending     func(childComplexity int) int
 		Roles       func(childComplexity int) int
 		Subject     func(childComplexity int) int
@@ -151,6 +153,7 @@ type ComplexityRoot struct {
 		ID            func(childComplexity int) int
 		Institution   func(childComplexity int) int
 		Municipality  func(childComplexity int) int
+		NodeID        func(childComplexity int) int
 		NoteCount     func(childComplexity int) int
 		Notes         func(childComplexity int) int
 		Overdue       func(childComplexity int) int
@@ -181,6 +184,7 @@ type ComplexityRoot struct {
 		Corrects  func(childComplexity int) int
 		CreatedAt func(childComplexity int) int
 		ID        func(childComplexity int) int
+		NodeID    func(childComplexity int) int
 		Text      func(childComplexity int) int
 	}
 
@@ -200,6 +204,7 @@ type ComplexityRoot struct {
 		Identity         func(childComplexity int) int
 		Languages        func(childComplexity int) int
 		Nationality      func(childComplexity int) int
+		NodeID           func(childComplexity int) int
 		PopulationStatus func(childComplexity int) int
 		Sex              func(childComplexity int) int
 		Vulnerabilities  func(childComplexity int) int
@@ -241,6 +246,7 @@ type ComplexityRoot struct {
 		EntryPoint        func(childComplexity int) int
 		ID                func(childComplexity int) int
 		Institution       func(childComplexity int) int
+		NodeID            func(childComplexity int) int
 		OccurredOn        func(childComplexity int) int
 		Outcome           func(childComplexity int) int
 		Overdue           func(childComplexity int) int
@@ -303,6 +309,7 @@ type ComplexityRoot struct {
 		Description func(childComplexity int) int
 		Filename    func(childComplexity int) int
 		ID          func(childComplexity int) int
+		NodeID      func(childComplexity int) int
 		SHA256      func(childComplexity int) int
 		Size        func(childComplexity int) int
 		UploadedAt  func(childComplexity int) int
@@ -343,6 +350,7 @@ type ComplexityRoot struct {
 		ID            func(childComplexity int) int
 		Institution   func(childComplexity int) int
 		Justification func(childComplexity int) int
+		NodeID        func(childComplexity int) int
 		RevealedAt    func(childComplexity int) int
 		RevealedBy    func(childComplexity int) int
 	}
@@ -439,6 +447,7 @@ type ComplexityRoot struct {
 		IndicatorReport     func(childComplexity int, from *time.Time, to *time.Time) int
 		Institutions        func(childComplexity int) int
 		Me                  func(childComplexity int) int
+		Node                func(childComplexity int, id string) int
 		Referral            func(childComplexity int, id string) int
 		ReferralForm        func(childComplexity int, referralID string) int
 		ReferralServices    func(childComplexity int) int
@@ -461,6 +470,7 @@ type ComplexityRoot struct {
 		From                func(childComplexity int) int
 		ID                  func(childComplexity int) int
 		Kind                func(childComplexity int) int
+		NodeID              func(childComplexity int) int
 		Overdue             func(childComplexity int) int
 		Reason              func(childComplexity int) int
 		RespondedAt         func(childComplexity int) int
@@ -628,6 +638,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Account.Name(childComplexity), true
+	case "Account.nodeId":
+		if e.ComplexityRoot.Account.NodeID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Account.NodeID(childComplexity), true
 	case "Account.pendingGrants":
 		if e.ComplexityRoot.Account.Pending == nil {
 			break
@@ -961,6 +977,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Case.Municipality(childComplexity), true
+	case "Case.nodeId":
+		if e.ComplexityRoot.Case.NodeID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Case.NodeID(childComplexity), true
 	case "Case.noteCount":
 		if e.ComplexityRoot.Case.NoteCount == nil {
 			break
@@ -1090,6 +1112,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.CaseNote.ID(childComplexity), true
+	case "CaseNote.nodeId":
+		if e.ComplexityRoot.CaseNote.NodeID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CaseNote.NodeID(childComplexity), true
 	case "CaseNote.text":
 		if e.ComplexityRoot.CaseNote.Text == nil {
 			break
@@ -1153,6 +1181,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Child.Nationality(childComplexity), true
+	case "Child.nodeId":
+		if e.ComplexityRoot.Child.NodeID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Child.NodeID(childComplexity), true
 	case "Child.populationStatus":
 		if e.ComplexityRoot.Child.PopulationStatus == nil {
 			break
@@ -1331,6 +1365,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Complaint.Institution(childComplexity), true
+	case "Complaint.nodeId":
+		if e.ComplexityRoot.Complaint.NodeID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Complaint.NodeID(childComplexity), true
 	case "Complaint.occurredOn":
 		if e.ComplexityRoot.Complaint.OccurredOn == nil {
 			break
@@ -1567,6 +1607,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Evidence.ID(childComplexity), true
+	case "Evidence.nodeId":
+		if e.ComplexityRoot.Evidence.NodeID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Evidence.NodeID(childComplexity), true
 	case "Evidence.sha256":
 		if e.ComplexityRoot.Evidence.SHA256 == nil {
 			break
@@ -1705,6 +1751,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.IdentityReveal.Justification(childComplexity), true
+	case "IdentityReveal.nodeId":
+		if e.ComplexityRoot.IdentityReveal.NodeID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.IdentityReveal.NodeID(childComplexity), true
 	case "IdentityReveal.revealedAt":
 		if e.ComplexityRoot.IdentityReveal.RevealedAt == nil {
 			break
@@ -2297,6 +2349,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.Me(childComplexity), true
+	case "Query.node":
+		if e.ComplexityRoot.Query.Node == nil {
+			break
+		}
+
+		args, err := ec.field_Query_node_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.Node(childComplexity, args["id"].(string)), true
 	case "Query.referral":
 		if e.ComplexityRoot.Query.Referral == nil {
 			break
@@ -2442,6 +2505,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Referral.Kind(childComplexity), true
+	case "Referral.nodeId":
+		if e.ComplexityRoot.Referral.NodeID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Referral.NodeID(childComplexity), true
 	case "Referral.overdue":
 		if e.ComplexityRoot.Referral.Overdue == nil {
 			break
@@ -3211,7 +3280,9 @@ type CaseNotePayload {
   note: CaseNote!
 }
 
-type CaseNote {
+type CaseNote implements Node {
+  "Its global id, for Query.node."
+  nodeId: ID!
   id: ID!
   text: String!
   corrects: ID
@@ -3288,7 +3359,9 @@ type FileCasePayload {
   possibleDuplicates: [String!]!
 }
 
-type Case {
+type Case implements Node {
+  "Its global id, for Query.node."
+  nodeId: ID!
   id: ID!
   "Unique per institution and year: PGN-2026-000123."
   reference: String!
@@ -3322,7 +3395,9 @@ type Case {
   updatedAt: Time!
 }
 
-type Child {
+type Child implements Node {
+  "Its global id, for Query.node."
+  nodeId: ID!
   id: ID!
   ageYears: Int
   ageBand: AgeBand
@@ -3496,7 +3571,9 @@ type ComplaintEdge {
   node: Complaint!
 }
 
-type Complaint {
+type Complaint implements Node {
+  "Its global id, for Query.node."
+  nodeId: ID!
   id: ID!
   "RECEIVED, ACKNOWLEDGED, TRIAGED, then LINKED, FORWARDED or CLOSED."
   status: String!
@@ -3573,7 +3650,9 @@ type EvidencePayload {
   evidence: Evidence!
 }
 
-type Evidence {
+type Evidence implements Node {
+  "Its global id, for Query.node."
+  nodeId: ID!
   id: ID!
   filename: String!
   "Decided from the bytes, not from the client's claim."
@@ -3601,7 +3680,9 @@ input RevealIdentityInput {
   justification: String!
 }
 
-type IdentityReveal {
+type IdentityReveal implements Node {
+  "Its global id, for Query.node."
+  nodeId: ID!
   id: ID!
   caseId: ID!
   revealedBy: ID!
@@ -3631,6 +3712,28 @@ type ChildMatch {
   institution: Institution!
   status: String!
   createdAt: Time!
+}
+`, BuiltIn: false},
+	{Name: "../node.graphqls", Input: `"""
+A record that can be read again by its global id alone, through Query.node
+(Relay's Global Object Identification). The global id is nodeId, not id: id
+stays the record's UUID, which every other argument and field (caseId,
+Alert.caseId, AuditEvent.objectId, the console's addresses) uses. Relay
+clients set schemaConfig.nodeInterfaceIdField to "nodeId".
+"""
+interface Node {
+  "Opaque and global: unique among all records of every type, and stable. Give it to Query.node."
+  nodeId: ID!
+}
+
+extend type Query {
+  """
+  The record a global id (some type's nodeId) names, read as that type's own
+  query reads it (a case as case(id:), a note or evidence as part of its
+  case): null with NOT_FOUND for a record the caller may not read, exactly
+  as for one that never existed.
+  """
+  node("A nodeId." id: ID!): Node
 }
 `, BuiltIn: false},
 	{Name: "../referral.graphqls", Input: `# Referrals and transfers between institutions. Before it accepts, the
@@ -3738,7 +3841,9 @@ type ReferralEdge {
   node: Referral!
 }
 
-type Referral {
+type Referral implements Node {
+  "Its global id, for Query.node."
+  nodeId: ID!
   id: ID!
   kind: ReferralKind!
   "PENDING ACCEPTED DECLINED COMPLETED WITHDRAWN"
@@ -4038,7 +4143,9 @@ type AccountPayload {
 }
 
 "An account as admins see it."
-type Account {
+type Account implements Node {
+  "Its global id, for Query.node."
+  nodeId: ID!
   id: ID!
   email: String!
   name: String!
@@ -4067,6 +4174,8 @@ var parsedSchema = gqlparser.MustLoadSchema(sources...)
 
 func (ec *executionContext) childFields_Account(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
+	case "nodeId":
+		return ec.fieldContext_Account_nodeId(ctx, field)
 	case "id":
 		return ec.fieldContext_Account_id(ctx, field)
 	case "email":
@@ -4217,6 +4326,8 @@ func (ec *executionContext) childFields_AuditProof(ctx context.Context, field gr
 
 func (ec *executionContext) childFields_Case(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
+	case "nodeId":
+		return ec.fieldContext_Case_nodeId(ctx, field)
 	case "id":
 		return ec.fieldContext_Case_id(ctx, field)
 	case "reference":
@@ -4293,6 +4404,8 @@ func (ec *executionContext) childFields_CaseEdge(ctx context.Context, field grap
 
 func (ec *executionContext) childFields_CaseNote(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
+	case "nodeId":
+		return ec.fieldContext_CaseNote_nodeId(ctx, field)
 	case "id":
 		return ec.fieldContext_CaseNote_id(ctx, field)
 	case "text":
@@ -4325,6 +4438,8 @@ func (ec *executionContext) childFields_CasePayload(ctx context.Context, field g
 
 func (ec *executionContext) childFields_Child(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
+	case "nodeId":
+		return ec.fieldContext_Child_nodeId(ctx, field)
 	case "id":
 		return ec.fieldContext_Child_id(ctx, field)
 	case "ageYears":
@@ -4397,6 +4512,8 @@ func (ec *executionContext) childFields_Complainant(ctx context.Context, field g
 
 func (ec *executionContext) childFields_Complaint(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
+	case "nodeId":
+		return ec.fieldContext_Complaint_nodeId(ctx, field)
 	case "id":
 		return ec.fieldContext_Complaint_id(ctx, field)
 	case "status":
@@ -4535,6 +4652,8 @@ func (ec *executionContext) childFields_EntryPoint(ctx context.Context, field gr
 
 func (ec *executionContext) childFields_Evidence(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
+	case "nodeId":
+		return ec.fieldContext_Evidence_nodeId(ctx, field)
 	case "id":
 		return ec.fieldContext_Evidence_id(ctx, field)
 	case "filename":
@@ -4617,6 +4736,8 @@ func (ec *executionContext) childFields_FileCasePayload(ctx context.Context, fie
 
 func (ec *executionContext) childFields_IdentityReveal(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
+	case "nodeId":
+		return ec.fieldContext_IdentityReveal_nodeId(ctx, field)
 	case "id":
 		return ec.fieldContext_IdentityReveal_id(ctx, field)
 	case "caseId":
@@ -4729,6 +4850,8 @@ func (ec *executionContext) childFields_PendingGrant(ctx context.Context, field 
 
 func (ec *executionContext) childFields_Referral(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
+	case "nodeId":
+		return ec.fieldContext_Referral_nodeId(ctx, field)
 	case "id":
 		return ec.fieldContext_Referral_id(ctx, field)
 	case "kind":

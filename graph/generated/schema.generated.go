@@ -17,6 +17,7 @@ import (
 	"amparo/internal/statistics"
 	"amparo/internal/user"
 	"context"
+	"errors"
 	"math"
 	"strconv"
 	"sync/atomic"
@@ -83,6 +84,7 @@ type QueryResolver interface {
 	ComplaintStatus(ctx context.Context, trackingCode string) (*complaint.PublicStatus, error)
 	IdentityReveals(ctx context.Context, caseID *string) ([]*casefile.Reveal, error)
 	SearchChildren(ctx context.Context, input casefile.SearchInput) ([]*casefile.ChildMatch, error)
+	Node(ctx context.Context, id string) (scalar.Node, error)
 	Referral(ctx context.Context, id string) (*referral.Referral, error)
 	Referrals(ctx context.Context, filter *referral.Filter, first *int, after *string, last *int, before *string) (*model.ReferralConnection, error)
 	ReferralServices(ctx context.Context) ([]*reference.Service, error)
@@ -768,6 +770,20 @@ func (ec *executionContext) field_Query_indicatorReport_args(ctx context.Context
 		return nil, err
 	}
 	args["to"] = arg1
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_node_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg0
 	return args, nil
 }
 
@@ -3031,6 +3047,50 @@ func (ec *executionContext) fieldContext_Query_searchChildren(ctx context.Contex
 	return fc, nil
 }
 
+func (ec *executionContext) _Query_node(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_node(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().Node(ctx, fc.Args["id"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v scalar.Node) graphql.Marshaler {
+			return ec.marshalONode2amparoᚋgraphᚋscalarᚐNode(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Query_node(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return nil, errors.New("FieldContext.Child cannot be called on type INTERFACE")
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_node_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Query_referral(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -4248,6 +4308,12 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 				true, true,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Query_searchChildren(ctx, field)
+				})
+		case "node":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_node(ctx, field)
 				})
 		case "referral":
 			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
