@@ -427,10 +427,14 @@ func nodeRows(rows []row, caseRead, identity map[string][6]string) []row {
 		}
 		vars, rec := r.vars, r.record
 		out = append(out, row{op: "node", record: typ + "/" + rec, doc: nodeQuery, want: r.want,
-			vars: func(f *fixtures, _ string) map[string]any { return map[string]any{"id": globalID(typ, vars(f, rec)["id"].(string))} }})
+			vars: func(f *fixtures, _ string) map[string]any {
+				return map[string]any{"id": globalID(typ, vars(f, rec)["id"].(string))}
+			}})
 		if typ == "Case" {
 			out = append(out, row{op: "node", record: "Child/" + rec, doc: nodeQuery, want: r.want,
-				vars: func(f *fixtures, _ string) map[string]any { return map[string]any{"id": globalID("Child", vars(f, rec)["id"].(string))} }})
+				vars: func(f *fixtures, _ string) map[string]any {
+					return map[string]any{"id": globalID("Child", vars(f, rec)["id"].(string))}
+				}})
 		}
 	}
 	for _, rec := range caseRecords {
@@ -441,7 +445,9 @@ func nodeRows(rows []row, caseRead, identity map[string][6]string) []row {
 				}},
 			row{op: "node", record: "CaseNote/" + rec, doc: nodeQuery, want: caseRead[rec],
 				vars: func(f *fixtures, _ string) map[string]any {
-					var out struct{ AddCaseNote struct{ Note struct{ ID string } } }
+					var out struct {
+						AddCaseNote struct{ Note struct{ ID string } }
+					}
 					f.app.do(f.app.token(caseWriters[rec]), `mutation($id: ID!) { addCaseNote(input: {caseId: $id, text: "entrevista"}) { note { id } } }`,
 						map[string]any{"id": f.cases[rec]}).decode(f.app.t, &out)
 					return map[string]any{"id": globalID("CaseNote", f.cases[rec], out.AddCaseNote.Note.ID)}
@@ -464,7 +470,9 @@ func nodeRows(rows []row, caseRead, identity map[string][6]string) []row {
 			}},
 		// A case that never existed answers as another institution's does.
 		row{op: "node", record: "Case/none", doc: nodeQuery, want: [6]string{nf, nf, nf, fb, nf, fb},
-			vars: func(*fixtures, string) map[string]any { return map[string]any{"id": globalID("Case", uuid.NewString())} }},
+			vars: func(*fixtures, string) map[string]any {
+				return map[string]any{"id": globalID("Case", uuid.NewString())}
+			}},
 	)
 }
 
