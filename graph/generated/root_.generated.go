@@ -3096,7 +3096,18 @@ type MarkAlertsReadPayload {
 
 extend type Query {
   "The caller's alerts, newest first: what they missed while not subscribed."
-  alerts(unreadOnly: Boolean, first: Int, after: String, last: Int, before: String): AlertConnection!
+  alerts(
+    "Only the alerts not marked read."
+    unreadOnly: Boolean
+    "The first records of the list, or of those after after: 20 when neither first nor last is given, at most 100."
+    first: Int
+    "A cursor (an edge's cursor, pageInfo.endCursor): only records after it."
+    after: String
+    "The last records of the list, or of those before before, at most 100; not together with first."
+    last: Int
+    "A cursor (an edge's cursor, pageInfo.startCursor): only records before it."
+    before: String
+  ): AlertConnection!
 }
 
 extend type Mutation {
@@ -3116,7 +3127,18 @@ type Subscription {
 `, BuiltIn: false},
 	{Name: "../audit.graphqls", Input: `extend type Query {
   "The audit trail, newest first: oversight sees every event, a supervisor those of their institution's staff, others nothing."
-  auditEvents(filter: AuditEventFilter, first: Int, after: String, last: Int, before: String): AuditEventConnection!
+  auditEvents(
+    "Narrows the list; it never reaches past the caller's scope."
+    filter: AuditEventFilter
+    "The first records of the list, or of those after after: 20 when neither first nor last is given, at most 100."
+    first: Int
+    "A cursor (an edge's cursor, pageInfo.endCursor): only records after it."
+    after: String
+    "The last records of the list, or of those before before, at most 100; not together with first."
+    last: Int
+    "A cursor (an edge's cursor, pageInfo.startCursor): only records before it."
+    before: String
+  ): AuditEventConnection!
   "The inclusion proof of a sealed event against the latest signed checkpoint, verifiable without the server."
   auditProof(eventId: ID!): AuditProof
 }
@@ -3179,27 +3201,40 @@ type AuditProof {
 `, BuiltIn: false},
 	{Name: "../casefile.graphqls", Input: `extend type Query {
   "A case the caller may read; null with NOT_FOUND otherwise."
-  case(id: ID!): Case
-  "The cases the caller may read, newest first. first is at most 100 (default 20)."
-  cases(filter: CaseFilter, first: Int, after: String, last: Int, before: String): CaseConnection!
+  case("The case's id (UUID)." id: ID!): Case
+  "The cases the caller may read, newest first (by filing time)."
+  cases(
+    "Narrows the list; it never reaches past the caller's scope."
+    filter: CaseFilter
+    "The first records of the list, or of those after after: 20 when neither first nor last is given, at most 100."
+    first: Int
+    "A cursor (an edge's cursor, pageInfo.endCursor): only records after it."
+    after: String
+    "The last records of the list, or of those before before, at most 100; not together with first."
+    last: Int
+    "A cursor (an edge's cursor, pageInfo.startCursor): only records before it."
+    before: String
+  ): CaseConnection!
 }
 
 extend type Mutation {
   "Opens a case for the caller's institution, assigned to the caller."
-  fileCase(input: FileCaseInput!): FileCasePayload!
+  fileCase("The case to open." input: FileCaseInput!): FileCasePayload!
   "Appends a note to a case. Notes are never edited: a correction is a new note pointing to the old one."
-  addCaseNote(input: AddCaseNoteInput!): CaseNotePayload!
+  addCaseNote("The note and its case." input: AddCaseNoteInput!): CaseNotePayload!
   """
   Moves a case along the workflow (REGISTERED → ASSESSMENT → CASE_PLAN → IMPLEMENTATION → FOLLOW_UP →
   CLOSURE_REQUESTED → CLOSED; a supervisor approves or rejects a closure and reopens). A stale
   expectedVersion answers CONFLICT and changes nothing.
   """
-  transitionCase(input: TransitionCaseInput!): CasePayload!
+  transitionCase("The case, where it goes and why." input: TransitionCaseInput!): CasePayload!
   "Assigns a case to an officer or supervisor of its institution; assigning it to yourself takes it from the queue."
-  assignCase(input: AssignCaseInput!): CasePayload!
+  assignCase("The case and who works it." input: AssignCaseInput!): CasePayload!
 }
 
+"A move of a case along the workflow."
 input TransitionCaseInput {
+  "The case to move."
   caseId: ID!
   "REGISTERED, ASSESSMENT, CASE_PLAN, IMPLEMENTATION, FOLLOW_UP, CLOSURE_REQUESTED or CLOSED."
   to: String!
@@ -3211,22 +3246,29 @@ input TransitionCaseInput {
   expectedVersion: Int!
 }
 
+"Who is to work a case."
 input AssignCaseInput {
+  "The case to assign."
   caseId: ID!
+  "The e-mail of an officer or supervisor of the case's institution."
   assigneeEmail: String!
   "The version last read; when given, a stale one answers CONFLICT."
   expectedVersion: Int
 }
 
+"The result of a change to a case."
 type CasePayload {
+  "The case as the change left it."
   case: Case!
 }
 
 "Something that happened to a case. Summaries hold codes and staff only, never the child's identity."
 type TimelineEntry {
+  "When it happened."
   at: Time!
   "STATUS_CHANGED, ASSIGNED, NOTE_ADDED, EVIDENCE_ADDED, REFERRAL_CREATED, REFERRAL_ACCEPTED, REFERRAL_DECLINED, IDENTITY_REVEALED"
   kind: String!
+  "Who did it; null for the system (a deadline, a linked complaint)."
   actor: User
   "In the request's language."
   summary: String!
@@ -3236,27 +3278,41 @@ type TimelineEntry {
 input CaseFilter {
   "Exact reference, such as PGN-2026-000123."
   reference: String
+  "Any of these statuses (REGISTERED, ASSESSMENT, ...)."
   status: [String!]
+  "Any of these urgencies."
   urgency: [Urgency!]
+  "Cases with a violation of any of these types (violationTypes codes)."
   violationTypes: [String!]
+  "Cases with a violation in any of these categories (violationCategories codes)."
   violationCategories: [String!]
   "GT-01 to GT-22 (legacy letter codes accepted)."
   departments: [String!]
+  "Any of these entry points (entryPoints codes)."
   entryPoints: [String!]
+  "Children in any of these age bands."
   ageBands: [AgeBand!]
+  "Children of any of these population statuses."
   populationStatus: [PopulationStatus!]
+  "Children in any of these care situations."
   careStatus: [CareStatus!]
+  "Filed at or after this time."
   createdAfter: Time
+  "Filed before this time."
   createdBefore: Time
   "Cases whose current step is past its deadline (clears when the step is done)."
   overdue: Boolean
+  "Cases assigned to the caller (false: to anyone else or nobody)."
   assignedToMe: Boolean
   "Cases nobody is assigned to: the queue."
   unassigned: Boolean
 }
 
+"A page of cases (Relay connection)."
 type CaseConnection {
+  "The page's cases, in list order."
   edges: [CaseEdge!]!
+  "Where the page stands."
   pageInfo: PageInfo!
   "How many the whole list holds (every page), exact up to 10,000: past that it says 10,000 and totalCountCapped. Counted only when asked for."
   totalCount: Int!
@@ -3264,71 +3320,193 @@ type CaseConnection {
   totalCountCapped: Boolean!
 }
 
+"A case in a page."
 type CaseEdge {
+  "Its position, for after and before."
   cursor: String!
+  "The case."
   node: Case!
 }
 
+"A note to add to a case."
 input AddCaseNoteInput {
+  "The case it is about."
   caseId: ID!
+  "What happened or was done, in words."
   text: String!
   "The note this one corrects."
   corrects: ID
 }
 
+"The result of addCaseNote."
 type CaseNotePayload {
+  "The note as stored."
   note: CaseNote!
 }
 
+"A note on a case. Never edited: a correction is a new note."
 type CaseNote implements Node {
   "Its global id, for Query.node."
   nodeId: ID!
+  "The note's id (UUID)."
   id: ID!
+  "The note."
   text: String!
+  "The id of the note this one corrects."
   corrects: ID
+  "The id of the account that wrote it."
   authorId: ID!
+  "When it was written."
   createdAt: Time!
 }
 
 "How much of a date is known."
-enum DatePrecision { DAY MONTH }
-
-enum Urgency { IMMEDIATE HIGH MEDIUM LOW }
-enum Sex { FEMALE MALE OTHER UNKNOWN }
-"Ley PINA: niña/niño under 13, adolescente 13 to 17."
-enum AgeBand { AGE_0_5 AGE_6_12 AGE_13_17 }
-enum PopulationStatus { REFUGEE ASYLUM_SEEKER RETURNEE MIGRANT_TRANSIT IDP STATELESS NATIONAL_HOST OTHER }
-enum CareStatus { UNACCOMPANIED SEPARATED WITH_FAMILY }
-enum JourneyStage { ORIGIN TRANSIT BORDER DETENTION_OR_HOLDING DESTINATION RETURN_RECEPTION }
-enum PerpetratorType {
-  FAMILY_CAREGIVER COMMUNITY_MEMBER CRIMINAL_GROUP SMUGGLER_TRAFFICKER EMPLOYER STATE_POLICE
-  STATE_MIGRATION STATE_OTHER_OFFICIAL SHELTER_OR_SERVICE_STAFF HUMANITARIAN_WORKER UNKNOWN
+enum DatePrecision {
+  "The day is known."
+  DAY
+  "Only the month is known."
+  MONTH
 }
 
+"How soon a case needs first contact; it sets the first deadline."
+enum Urgency {
+  "Immediate risk: first contact the same day (at least 4 hours after filing)."
+  IMMEDIATE
+  "High risk: first contact within 24 hours."
+  HIGH
+  "Medium risk: first contact within 72 hours."
+  MEDIUM
+  "Low risk: first contact within 5 days."
+  LOW
+}
+"The child's sex, as recorded. Never secret."
+enum Sex {
+  "Female."
+  FEMALE
+  "Male."
+  MALE
+  "Another sex or gender identity."
+  OTHER
+  "Not known or not said."
+  UNKNOWN
+}
+"Ley PINA: niña/niño under 13, adolescente 13 to 17."
+enum AgeBand {
+  "0 to 5 years."
+  AGE_0_5
+  "6 to 12 years."
+  AGE_6_12
+  "13 to 17 years."
+  AGE_13_17
+}
+"The child's situation of mobility."
+enum PopulationStatus {
+  "Recognized as a refugee."
+  REFUGEE
+  "Has asked for asylum, not yet decided."
+  ASYLUM_SEEKER
+  "Returned or deported to Guatemala."
+  RETURNEE
+  "A migrant passing through."
+  MIGRANT_TRANSIT
+  "Internally displaced."
+  IDP
+  "Without a nationality."
+  STATELESS
+  "A national of the host community."
+  NATIONAL_HOST
+  "None of these."
+  OTHER
+}
+"With whom the child travels or lives."
+enum CareStatus {
+  "Without any adult responsible for them."
+  UNACCOMPANIED
+  "Apart from their parents or usual caregiver, with another adult."
+  SEPARATED
+  "With their parents or usual caregiver."
+  WITH_FAMILY
+}
+"Where on the journey a violation happened."
+enum JourneyStage {
+  "In the place of origin, before leaving."
+  ORIGIN
+  "On the way."
+  TRANSIT
+  "At a border crossing."
+  BORDER
+  "In detention or a holding facility."
+  DETENTION_OR_HOLDING
+  "At the destination."
+  DESTINATION
+  "On return, at reception."
+  RETURN_RECEPTION
+}
+"Who committed a violation. Complaint routing uses it."
+enum PerpetratorType {
+  "A family member or caregiver."
+  FAMILY_CAREGIVER
+  "Someone of the community."
+  COMMUNITY_MEMBER
+  "A gang or organized criminal group."
+  CRIMINAL_GROUP
+  "A smuggler or trafficker."
+  SMUGGLER_TRAFFICKER
+  "An employer."
+  EMPLOYER
+  "Police."
+  STATE_POLICE
+  "Migration staff."
+  STATE_MIGRATION
+  "Another public official."
+  STATE_OTHER_OFFICIAL
+  "Staff of a shelter or service."
+  SHELTER_OR_SERVICE_STAFF
+  "A humanitarian worker."
+  HUMANITARIAN_WORKER
+  "Not known."
+  UNKNOWN
+}
+
+"A case to open."
 input FileCaseInput {
   "Chosen by the client; a retry with the same key and content returns the first case."
   idempotencyKey: String!
+  "The child the case is about."
   child: ChildInput!
+  "What was done to the child; at least one."
   violations: [ViolationInput!]!
   "GT-01 to GT-22; legacy letter codes (GT-HU) are accepted and stored as ISO."
   departmentCode: String!
+  "The municipality, in words."
   municipality: String
+  "Where the child was met, when at an entry point (entryPoints codes)."
   entryPoint: String
+  "How soon the child needs first contact."
   urgency: Urgency!
+  "What happened and what is needed, in words."
   summary: String!
 }
 
+"A child, as first recorded. Names, date of birth and contact are sealed at rest."
 input ChildInput {
+  "Given name(s)."
   givenName: String
+  "Family name(s)."
   familyName: String
+  "Other names the child is known by."
   otherNames: String
+  "The date of birth, when known."
   dateOfBirth: Date
   "Age in years, estimated when there is no date of birth."
   ageYears: Int
+  "The child's sex."
   sex: Sex!
   "ISO 3166-1 alpha-3 (GTM, HND, SLV, ...; XXA stateless, XXX unknown)."
   nationality: String!
+  "The child's situation of mobility."
   populationStatus: PopulationStatus!
+  "With whom the child travels or lives."
   careStatus: CareStatus!
   "DISABILITY, PREGNANT, NO_DOCUMENTS, INDIGENOUS, SURVIVOR_OF_VIOLENCE, ..."
   vulnerabilities: [String!]
@@ -3338,35 +3516,45 @@ input ChildInput {
   contact: String
 }
 
+"A violation to record."
 input ViolationInput {
   "A code of violationTypes."
   type: String!
+  "When it happened, when known."
   occurredOn: Date
   "MONTH when only the month is known (occurredOn is then read as that month). Default DAY."
   occurredOnPrecision: DatePrecision
+  "Where on the journey."
   journeyStage: JourneyStage
+  "Who did it."
   perpetratorType: PerpetratorType
   "Only for TRAFFICKING: SEXUAL_EXPLOITATION, LABOUR_EXPLOITATION, FORCED_BEGGING, ILLEGAL_ADOPTION, ..."
   traffickingPurpose: String
   "Only for DISCRIMINATION: ETHNICITY_INDIGENOUS, NATIONALITY, MIGRATION_STATUS, SEX_GENDER, ..."
   discriminationGround: String
+  "What happened, in words."
   description: String
 }
 
+"The result of fileCase."
 type FileCasePayload {
+  "The case opened (or, for a retry, opened the first time)."
   case: Case!
   "Posible duplicado: references of other cases in the filer's scope whose child has the same name and birth year (give or take one)."
   possibleDuplicates: [String!]!
 }
 
+"A case: a child, what was done to them, and the protection work that follows."
 type Case implements Node {
   "Its global id, for Query.node."
   nodeId: ID!
+  "The case's id (UUID); every caseId argument takes it."
   id: ID!
   "Unique per institution and year: PGN-2026-000123."
   reference: String!
   "REGISTERED, ASSESSMENT, CASE_PLAN, IMPLEMENTATION, FOLLOW_UP, CLOSURE_REQUESTED or CLOSED."
   status: String!
+  "How soon the child needs first contact."
   urgency: Urgency!
   "The deadline of the current step (first contact by urgency, then per step); null once closed."
   dueAt: Time
@@ -3380,55 +3568,93 @@ type Case implements Node {
   closureReason: String
   "Status changes, assignments, notes, evidence, referrals and identity reveals, oldest first."
   timeline: [TimelineEntry!]!
+  "The institution that owns the case."
   institution: Institution!
+  "Where it happened or the child was met."
   department: Department!
+  "The municipality, in words."
   municipality: String
+  "The entry point code, when the child was met at one."
   entryPoint: String
+  "What happened and what is needed, in words."
   summary: String!
+  "The child."
   child: Child!
+  "What was done to the child."
   violations: [Violation!]!
+  "Files held as evidence, oldest first."
   evidence: [Evidence!]!
+  "How many files the case holds."
   evidenceCount: Int!
+  "Notes, oldest first."
   notes: [CaseNote!]!
+  "How many notes the case holds."
   noteCount: Int!
+  "When it was filed."
   createdAt: Time!
+  "When it last changed."
   updatedAt: Time!
 }
 
+"The child of a case: what is never secret, and the identity for those entitled to it."
 type Child implements Node {
   "Its global id, for Query.node."
   nodeId: ID!
+  "The child's id (UUID); a complaint's childIds name children by it."
   id: ID!
+  "Age in years today, from the date of birth or the age recorded."
   ageYears: Int
+  "The age band today."
   ageBand: AgeBand
+  "The child's sex."
   sex: Sex!
+  "ISO 3166-1 alpha-3."
   nationality: String!
+  "The child's situation of mobility."
   populationStatus: PopulationStatus!
+  "With whom the child travels or lives."
   careStatus: CareStatus!
+  "DISABILITY, PREGNANT, NO_DOCUMENTS, ..."
   vulnerabilities: [String!]!
+  "ISO 639-3 codes."
   languages: [String!]!
   "Null, with FORBIDDEN at this path, for anyone not entitled to it. Every read is audited."
   identity: ChildIdentity
 }
 
+"Who the child is. Sealed at rest; every read is audited."
 type ChildIdentity {
+  "Given name(s)."
   givenName: String
+  "Family name(s)."
   familyName: String
+  "Other names the child is known by."
   otherNames: String
+  "The date of birth, when known or estimated."
   dateOfBirth: Date
   "True when the date of birth is estimated."
   dateOfBirthEstimated: Boolean!
+  "How to reach the child or their carer."
   contact: String
 }
 
+"A violation of the child's rights recorded in a case."
 type Violation {
+  "What kind of violation."
   type: ViolationType!
+  "When it happened, when known."
   occurredOn: Date
+  "How much of occurredOn is known."
   occurredOnPrecision: DatePrecision
+  "Where on the journey."
   journeyStage: JourneyStage
+  "Who did it."
   perpetratorType: PerpetratorType
+  "For TRAFFICKING: its purpose."
   traffickingPurpose: String
+  "For DISCRIMINATION: its ground."
   discriminationGround: String
+  "What happened, in words."
   description: String
 }
 `, BuiltIn: false},
@@ -3436,7 +3662,18 @@ type Violation {
   "A complaint the caller may read; null with NOT_FOUND otherwise."
   complaint(id: ID!): Complaint
   "The complaints the caller may read, newest first."
-  complaints(filter: ComplaintFilter, first: Int, after: String, last: Int, before: String): ComplaintConnection!
+  complaints(
+    "Narrows the list; it never reaches past the caller's scope."
+    filter: ComplaintFilter
+    "The first records of the list, or of those after after: 20 when neither first nor last is given, at most 100."
+    first: Int
+    "A cursor (an edge's cursor, pageInfo.endCursor): only records after it."
+    after: String
+    "The last records of the list, or of those before before, at most 100; not together with first."
+    last: Int
+    "A cursor (an edge's cursor, pageInfo.startCursor): only records before it."
+    before: String
+  ): ComplaintConnection!
   "For complainants, without login: the status of a complaint and when it changed, nothing else. Null for an unknown code."
   complaintStatus(trackingCode: String!): ComplaintStatus
 }
@@ -3745,7 +3982,18 @@ extend type Query {
   "A referral made by or addressed to the caller's institution (oversight: any)."
   referral(id: ID!): Referral
   "Referrals the caller may see, newest first. first is at most 100 (default 20)."
-  referrals(filter: ReferralFilter, first: Int, after: String, last: Int, before: String): ReferralConnection!
+  referrals(
+    "Narrows the list; it never reaches past the caller's scope."
+    filter: ReferralFilter
+    "The first records of the list, or of those after after: 20 when neither first nor last is given, at most 100."
+    first: Int
+    "A cursor (an edge's cursor, pageInfo.endCursor): only records after it."
+    after: String
+    "The last records of the list, or of those before before, at most 100; not together with first."
+    last: Int
+    "A cursor (an edge's cursor, pageInfo.startCursor): only records before it."
+    before: String
+  ): ReferralConnection!
   "The services a referral may ask for, labels in the request's language. Public reference data."
   referralServices: [ReferralService!]!
   "The one-page PDF referral form for the receiving office; the identity only when shared and readable. Audited."
@@ -3909,6 +4157,10 @@ type ReferralForm {
 # UNSUPPORTED_MEDIA_TYPE, RATE_LIMITED, UNAVAILABLE or INTERNAL (with
 # extensions.requestId, also in the server log). Messages follow
 # Accept-Language: Spanish by default, English on "en".
+#
+# Every type, field, argument and enum value has a description
+# (graph/describe_test.go fails otherwise); ` + "`" + `amparo schema` + "`" + ` prints the
+# merged schema for client tooling.
 
 "An RFC 3339 time, such as 2026-11-28T09:30:00Z."
 scalar Time
@@ -3917,30 +4169,45 @@ scalar Date
 "A file sent with the GraphQL multipart request spec."
 scalar Upload
 
+"""
+What can be read. Records answer NOT_FOUND, never FORBIDDEN, when they lie
+outside the caller's scope, exactly as when they do not exist.
+"""
 type Query {
   "Who is calling: user, institution, roles and permissions."
   me: Viewer!
   "The violation taxonomy, labels in the request's language. Public reference data."
-  violationTypes(includeDeprecated: Boolean = false): [ViolationType!]!
+  violationTypes("Also the codes no longer accepted on new records." includeDeprecated: Boolean = false): [ViolationType!]!
+  "The categories the violation types group into, labels in the request's language. Public reference data."
   violationCategories: [ViolationCategory!]!
   "The 22 departments (ISO 3166-2:GT)."
   departments: [Department!]!
+  "The institutions that receive, work or oversee cases and complaints. Public reference data."
   institutions: [Institution!]!
   "Border crossings, airports and ports where children are received or returned."
   entryPoints: [EntryPoint!]!
 }
 
+"Where a page of a connection stands in the whole list (Relay's Cursor Connections)."
 type PageInfo {
+  "Records follow this page: page on with first and after: endCursor."
   hasNextPage: Boolean!
+  "Records precede this page: page back with last and before: startCursor."
   hasPreviousPage: Boolean!
+  "The cursor of the page's first record; null for an empty page."
   startCursor: String
+  "The cursor of the page's last record; null for an empty page."
   endCursor: String
 }
 
+"What changes records. Every change is validated, done in one transaction and audited in it."
 type Mutation
 
+"The caller, as the server authenticated them."
 type Viewer {
+  "The caller's account."
   user: User!
+  "The caller's institution; null for system (admin) accounts."
   institution: Institution
   "Roles held in the viewer's institution (or in 'system' for admins)."
   roles: [String!]!
@@ -3948,27 +4215,39 @@ type Viewer {
   permissions: [String!]!
 }
 
+"A member of staff, as cases and timelines name them."
 type User {
+  "The account's UUID."
   id: ID!
+  "The sign-in e-mail address."
   email: String!
+  "The name shown to colleagues."
   name: String!
 }
 
+"An institution of the protection system (PGN, SBS, IGM, MP, PDH, ...)."
 type Institution {
+  "A short code such as PGN; use it wherever an argument names an institution."
   code: String!
   "Name in the request's language."
   name: String!
 }
 
+"One of Guatemala's 22 departments."
 type Department {
   "ISO 3166-2 code, GT-01 to GT-22."
   code: String!
+  "The department's name, such as Huehuetenango."
   name: String!
 }
 
+"A place where children in mobility cross, arrive or are returned."
 type EntryPoint {
+  "A code such as LA_MESILLA; use it wherever an argument names an entry point."
   code: String!
+  "The place's name."
   name: String!
+  "The department it lies in, when it lies in one."
   department: Department
   "ISO 3166-1 alpha-3 of the country across the border."
   neighbour: String
@@ -3976,15 +4255,21 @@ type EntryPoint {
   kind: String!
 }
 
+"A group of violation types, for statistics and summaries."
 type ViolationCategory {
-  code: String!
-  label: String!
-}
-
-type ViolationType {
+  "A code such as VIOLENCE."
   code: String!
   "Label in the request's language."
   label: String!
+}
+
+"A kind of rights violation a case or complaint records."
+type ViolationType {
+  "A code such as TRAFFICKING; use it wherever an argument names a violation type."
+  code: String!
+  "Label in the request's language."
+  label: String!
+  "The category it belongs to."
   category: ViolationCategory!
   "Deprecated codes stay readable on old records but are refused on new ones."
   deprecated: Boolean!

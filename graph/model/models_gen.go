@@ -52,9 +52,12 @@ type AuditEventEdge struct {
 	Node   *audit.Row `json:"node"`
 }
 
+// A page of cases (Relay connection).
 type CaseConnection struct {
-	Edges    []*CaseEdge `json:"edges"`
-	PageInfo *page.Info  `json:"pageInfo"`
+	// The page's cases, in list order.
+	Edges []*CaseEdge `json:"edges"`
+	// Where the page stands.
+	PageInfo *page.Info `json:"pageInfo"`
 	// How many the whole list holds (every page), exact up to 10,000: past that it says 10,000 and totalCountCapped. Counted only when asked for.
 	TotalCount int `json:"totalCount"`
 	// True when the list holds more than totalCount says.
@@ -62,16 +65,23 @@ type CaseConnection struct {
 	Count            *page.Counter `json:"-"`
 }
 
+// A case in a page.
 type CaseEdge struct {
-	Cursor string         `json:"cursor"`
-	Node   *casefile.Case `json:"node"`
+	// Its position, for after and before.
+	Cursor string `json:"cursor"`
+	// The case.
+	Node *casefile.Case `json:"node"`
 }
 
+// The result of addCaseNote.
 type CaseNotePayload struct {
+	// The note as stored.
 	Note *casefile.Note `json:"note"`
 }
 
+// The result of a change to a case.
 type CasePayload struct {
+	// The case as the change left it.
 	Case *casefile.Case `json:"case"`
 }
 
@@ -98,7 +108,9 @@ type EvidencePayload struct {
 	Evidence *evidence.Evidence `json:"evidence"`
 }
 
+// The result of fileCase.
 type FileCasePayload struct {
+	// The case opened (or, for a retry, opened the first time).
 	Case *casefile.Case `json:"case"`
 	// Posible duplicado: references of other cases in the filer's scope whose child has the same name and birth year (give or take one).
 	PossibleDuplicates []string `json:"possibleDuplicates"`
@@ -113,9 +125,12 @@ type MarkAlertsReadPayload struct {
 	Alerts []*alert.Alert `json:"alerts"`
 }
 
+// What changes records. Every change is validated, done in one transaction and audited in it.
 type Mutation struct {
 }
 
+// What can be read. Records answer NOT_FOUND, never FORBIDDEN, when they lie
+// outside the caller's scope, exactly as when they do not exist.
 type Query struct {
 }
 
@@ -154,8 +169,11 @@ type UploadEvidenceInput struct {
 	CapturedAt  *time.Time     `json:"capturedAt,omitempty"`
 }
 
+// The caller, as the server authenticated them.
 type Viewer struct {
-	User        *auth.Principal        `json:"user"`
+	// The caller's account.
+	User *auth.Principal `json:"user"`
+	// The caller's institution; null for system (admin) accounts.
 	Institution *reference.Institution `json:"institution,omitempty"`
 	// Roles held in the viewer's institution (or in 'system' for admins).
 	Roles []string `json:"roles"`
