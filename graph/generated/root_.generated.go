@@ -3063,25 +3063,37 @@ name or free text. Kinds: URGENT_CASE, COMPLAINT_ROUTED, REFERRAL_RECEIVED,
 REFERRAL_ANSWERED, CASE_ASSIGNED, CLOSURE_REQUESTED, DEADLINE_SOON, OVERDUE.
 """
 type Alert {
+  "The alert's id (UUID); markAlertsRead takes it."
   id: ID!
+  "URGENT_CASE, COMPLAINT_ROUTED, REFERRAL_RECEIVED, ..."
   kind: String!
   "When it was raised."
   at: Time!
+  "The case it is about (Case.id), if any."
   caseId: ID
+  "The complaint it is about (Complaint.id), if any."
   complaintId: ID
+  "The referral it is about (Referral.id), if any."
   referralId: ID
+  "The urgency of what it is about, if it has one."
   urgency: Urgency
   "Whether the recipient marked it read."
   read: Boolean!
 }
 
+"An alert in a page."
 type AlertEdge {
+  "Its position, for after and before."
   cursor: String!
+  "The alert."
   node: Alert!
 }
 
+"A page of alerts (Relay connection)."
 type AlertConnection {
+  "The page's alerts, in list order."
   edges: [AlertEdge!]!
+  "Where the page stands."
   pageInfo: PageInfo!
   "How many the whole list holds (every page), exact up to 10,000: past that it says 10,000 and totalCountCapped. Counted only when asked for."
   totalCount: Int!
@@ -3089,6 +3101,7 @@ type AlertConnection {
   totalCountCapped: Boolean!
 }
 
+"The result of markAlertsRead."
 type MarkAlertsReadPayload {
   "The alerts marked, newest first."
   alerts: [Alert!]!
@@ -3112,9 +3125,10 @@ extend type Query {
 
 extend type Mutation {
   "Marks alerts of the caller's read; any other id answers NOT_FOUND."
-  markAlertsRead(ids: [ID!]!): MarkAlertsReadPayload!
+  markAlertsRead("Alert ids, at most 500." ids: [ID!]!): MarkAlertsReadPayload!
 }
 
+"What is pushed to the caller as it happens."
 type Subscription {
   """
   The caller's alerts as they are raised, on any replica (graphql-ws, the
@@ -3140,22 +3154,32 @@ type Subscription {
     before: String
   ): AuditEventConnection!
   "The inclusion proof of a sealed event against the latest signed checkpoint, verifiable without the server."
-  auditProof(eventId: ID!): AuditProof
+  auditProof("The event (AuditEvent.id)." eventId: ID!): AuditProof
 }
 
+"Filters narrow the caller's own scope; they never reach past it."
 input AuditEventFilter {
+  "Events of this account."
   actorId: ID
   "The actor's institution."
   institution: String
+  "Any of these actions (resource:action, such as case:file)."
   actions: [String!]
+  "Events about records of this type (case, complaint, ...)."
   objectType: String
+  "Events about this record (its id)."
   objectId: String
+  "At or after this time."
   occurredAfter: Time
+  "Before this time."
   occurredBefore: Time
 }
 
+"A page of audit events (Relay connection)."
 type AuditEventConnection {
+  "The page's events, in list order."
   edges: [AuditEventEdge!]!
+  "Where the page stands."
   pageInfo: PageInfo!
   "How many the whole list holds (every page), exact up to 10,000: past that it says 10,000 and totalCountCapped. Counted only when asked for."
   totalCount: Int!
@@ -3163,23 +3187,35 @@ type AuditEventConnection {
   totalCountCapped: Boolean!
 }
 
+"An audit event in a page."
 type AuditEventEdge {
+  "Its position, for after and before."
   cursor: String!
+  "The event."
   node: AuditEvent!
 }
 
 "One thing that happened. Details hold ids and hashes only, never a child's name."
 type AuditEvent {
+  "Its sequence number in the trail."
   id: ID!
+  "When it happened."
   occurredAt: Time!
+  "The account that acted; null for the system."
   actorId: ID
+  "The actor's institution (system for admins and the system)."
   actorInstitution: String!
+  "The roles the actor held."
   actorRoles: [String!]!
+  "What was done or refused (resource:action)."
   action: String!
+  "The type of record acted on."
   objectType: String!
+  "The id of the record acted on."
   objectId: String!
   "SUCCESS or DENIED."
   outcome: String!
+  "The request it belonged to, as the server log names it."
   requestId: String!
   "JSON text."
   details: String!
@@ -3187,11 +3223,15 @@ type AuditEvent {
   leafIndex: Int
 }
 
+"Proof that an event is in the signed audit log."
 type AuditProof {
+  "The event."
   eventId: ID!
+  "Its position in the log."
   leafIndex: Int!
   "The event's canonical bytes, base64: the leaf hashed into the log."
   canonical: String!
+  "The size of the log the checkpoint signs."
   treeSize: Int!
   "RFC 6962 audit path, base64 SHA-256 hashes from the leaf up."
   hashes: [String!]!
@@ -3660,7 +3700,7 @@ type Violation {
 `, BuiltIn: false},
 	{Name: "../complaint.graphqls", Input: `extend type Query {
   "A complaint the caller may read; null with NOT_FOUND otherwise."
-  complaint(id: ID!): Complaint
+  complaint("The complaint's id (UUID)." id: ID!): Complaint
   "The complaints the caller may read, newest first."
   complaints(
     "Narrows the list; it never reaches past the caller's scope."
@@ -3675,85 +3715,136 @@ type Violation {
     before: String
   ): ComplaintConnection!
   "For complainants, without login: the status of a complaint and when it changed, nothing else. Null for an unknown code."
-  complaintStatus(trackingCode: String!): ComplaintStatus
+  complaintStatus("The code the complainant was given on submission." trackingCode: String!): ComplaintStatus
 }
 
 extend type Mutation {
   "Records a complaint; the tracking code in the payload is shown this once."
-  submitComplaint(input: SubmitComplaintInput!): SubmitComplaintPayload!
+  submitComplaint("The complaint." input: SubmitComplaintInput!): SubmitComplaintPayload!
   "Links a complaint to an existing case (caseId) or to a case filed with it (newCase), unassigned, in the caller's institution's queue."
-  linkComplaintToCase(input: LinkComplaintToCaseInput!): LinkComplaintPayload!
+  linkComplaintToCase("The complaint and its case." input: LinkComplaintToCaseInput!): LinkComplaintPayload!
   "A receiving institution acknowledges a complaint routed to it (due within 24 hours of receipt)."
-  acknowledgeComplaint(input: AcknowledgeComplaintInput!): ComplaintPayload!
+  acknowledgeComplaint("The complaint and the version last read." input: AcknowledgeComplaintInput!): ComplaintPayload!
   "Sets urgency, classifies the violations and sets the routing (institution codes); due within 3 working days of receipt."
-  triageComplaint(input: TriageComplaintInput!): ComplaintPayload!
+  triageComplaint("The complaint and its classification." input: TriageComplaintInput!): ComplaintPayload!
   "Routes the complaint to another institution, saying why; the caller's institution no longer receives it."
-  forwardComplaint(input: ForwardComplaintInput!): ComplaintPayload!
+  forwardComplaint("The complaint, where it goes and why." input: ForwardComplaintInput!): ComplaintPayload!
   "Closes a complaint that no case takes up: RESOLVED, OUT_OF_SCOPE_REFERRED, WITHDRAWN or DUPLICATE."
-  closeComplaint(input: CloseComplaintInput!): ComplaintPayload!
+  closeComplaint("The complaint and its outcome." input: CloseComplaintInput!): ComplaintPayload!
 }
 
+"A complaint to acknowledge."
 input AcknowledgeComplaintInput {
+  "The complaint."
   complaintId: ID!
+  "The version last read; a stale one answers CONFLICT."
   expectedVersion: Int!
 }
 
+"The triage of a complaint."
 input TriageComplaintInput {
+  "The complaint."
   complaintId: ID!
+  "How soon the children need attention."
   urgency: Urgency!
   "Codes of violationTypes, as classified (those submitted stay on record)."
   violations: [String!]!
   "Institution codes the complaint is routed to from now on."
   routedTo: [String!]!
+  "The version last read; a stale one answers CONFLICT."
   expectedVersion: Int!
 }
 
+"A complaint to send to another institution."
 input ForwardComplaintInput {
+  "The complaint."
   complaintId: ID!
+  "The institution code that receives it instead."
   toInstitution: String!
+  "Why, in words."
   reason: String!
   "When given, a stale one answers CONFLICT."
   expectedVersion: Int
 }
 
+"A complaint to close without a case."
 input CloseComplaintInput {
+  "The complaint."
   complaintId: ID!
   "RESOLVED, OUT_OF_SCOPE_REFERRED, WITHDRAWN or DUPLICATE."
   outcome: String!
+  "Why, in words."
   reason: String
+  "The version last read; a stale one answers CONFLICT."
   expectedVersion: Int!
 }
 
+"The result of a change to a complaint."
 type ComplaintPayload {
+  "The complaint as the change left it."
   complaint: Complaint!
 }
 
 "Who complained. Shown to the institutions the complaint is routed to; every read is audited."
 type Complainant {
+  "Who they are to the child."
   kind: ComplainantKind!
+  "Their name; null for anonymous complaints."
   name: String
+  "How to reach them."
   contact: String
 }
 
-enum ComplainantKind { CHILD FAMILY_MEMBER INSTITUTION NGO ANONYMOUS }
-enum Channel { IN_PERSON PHONE WRITTEN REFERRAL }
+"Who complains."
+enum ComplainantKind {
+  "The child themself."
+  CHILD
+  "A member of the child's family."
+  FAMILY_MEMBER
+  "A public institution."
+  INSTITUTION
+  "A non-governmental organization."
+  NGO
+  "Someone who does not give their name."
+  ANONYMOUS
+}
+"How a complaint arrived."
+enum Channel {
+  "In person, at an office or post."
+  IN_PERSON
+  "By telephone."
+  PHONE
+  "In writing."
+  WRITTEN
+  "Referred by another body."
+  REFERRAL
+}
 
+"Who complains."
 input ComplainantInput {
+  "Who they are to the child."
   kind: ComplainantKind!
   "Not for ANONYMOUS complaints."
   name: String
+  "How to reach them."
   contact: String
 }
 
+"A complaint to record."
 input SubmitComplaintInput {
   "Chosen by the client; a retry with the same key and content returns the first complaint and code."
   idempotencyKey: String!
+  "Who complains."
   complainant: ComplainantInput!
+  "How the complaint arrived."
   channel: Channel!
   "What happened."
   description: String!
+  "Where it happened: GT-01 to GT-22."
   departmentCode: String
+  "Where it happened, when at an entry point (entryPoints codes)."
   entryPoint: String
+  "When it happened, when known."
   occurredOn: Date
   "Codes of violationTypes."
   violations: [String!]!
@@ -3765,37 +3856,57 @@ input SubmitComplaintInput {
   childIds: [ID!]
 }
 
+"The result of submitComplaint."
 type SubmitComplaintPayload {
+  "The complaint as recorded."
   complaint: Complaint!
   "Give this to the complainant: it is not stored and cannot be shown again."
   trackingCode: String!
 }
 
+"A complaint and the case it becomes part of: caseId or newCase."
 input LinkComplaintToCaseInput {
+  "The complaint."
   complaintId: ID!
+  "An existing case of the caller's institution."
   caseId: ID
+  "A case to file with it, in the caller's institution's queue."
   newCase: FileCaseInput
 }
 
+"The result of linkComplaintToCase."
 type LinkComplaintPayload {
+  "The complaint, linked."
   complaint: Complaint!
 }
 
+"Filters narrow the caller's own scope; they never reach past it."
 input ComplaintFilter {
+  "Any of these statuses."
   status: [String!]
+  "Any of these channels."
   channel: [Channel!]
+  "With any of these violation types."
   violationTypes: [String!]
+  "In any of these departments (GT-01 to GT-22)."
   departments: [String!]
+  "At any of these entry points."
   entryPoints: [String!]
+  "Submitted at or after this time."
   submittedAfter: Time
+  "Submitted before this time."
   submittedBefore: Time
+  "Linked to a case (false: not linked)."
   linked: Boolean
   "Complaints whose current step is past its deadline."
   overdue: Boolean
 }
 
+"A page of complaints (Relay connection)."
 type ComplaintConnection {
+  "The page's complaints, in list order."
   edges: [ComplaintEdge!]!
+  "Where the page stands."
   pageInfo: PageInfo!
   "How many the whole list holds (every page), exact up to 10,000: past that it says 10,000 and totalCountCapped. Counted only when asked for."
   totalCount: Int!
@@ -3803,14 +3914,19 @@ type ComplaintConnection {
   totalCountCapped: Boolean!
 }
 
+"A complaint in a page."
 type ComplaintEdge {
+  "Its position, for after and before."
   cursor: String!
+  "The complaint."
   node: Complaint!
 }
 
+"A complaint: what someone reported, routed to the institutions that must act on it."
 type Complaint implements Node {
   "Its global id, for Query.node."
   nodeId: ID!
+  "The complaint's id (UUID); every complaintId argument takes it."
   id: ID!
   "RECEIVED, ACKNOWLEDGED, TRIAGED, then LINKED, FORWARDED or CLOSED."
   status: String!
@@ -3820,6 +3936,7 @@ type Complaint implements Node {
   routedTo: [Institution!]!
   "The deadline of the current step: acknowledgement 24 h, triage 3 working days, response 30 days from receipt."
   dueAt: Time
+  "True when the current step is past its deadline."
   overdue: Boolean!
   "Set by triage."
   urgency: Urgency
@@ -3827,127 +3944,183 @@ type Complaint implements Node {
   triagedViolations: [ViolationType!]
   "RESOLVED, OUT_OF_SCOPE_REFERRED, WITHDRAWN or DUPLICATE, once closed."
   outcome: String
+  "Who committed the violations, as submitted."
   perpetratorTypes: [PerpetratorType!]!
   "Null, with FORBIDDEN at this path, for anyone but the receiving institutions. Every read is audited."
   complainant: Complainant
+  "The institution that received it."
   institution: Institution!
+  "Who complained, without their name."
   complainantKind: ComplainantKind!
+  "How it arrived."
   channel: Channel!
+  "What happened, in the complainant's words."
   description: String!
+  "Where it happened."
   department: Department
+  "The entry point code, when it happened at one."
   entryPoint: String
+  "When it happened, when known."
   occurredOn: Date
+  "The violations as submitted."
   violations: [ViolationType!]!
+  "The children it concerns (Child.id)."
   childIds: [ID!]!
   "The linked case, when the caller may read it."
   case: Case
   "The linked case's reference, for whoever may read the complaint (its content only with the case)."
   caseReference: String
+  "When it was submitted."
   submittedAt: Time!
+  "When it last changed."
   updatedAt: Time!
 }
 
+"What a complainant may know of their complaint, without login."
 type ComplaintStatus {
+  "RECEIVED, ACKNOWLEDGED, TRIAGED, LINKED, FORWARDED or CLOSED."
   status: String!
   "The status for the complainant, in the request's language: Recibida, En revisión, En atención, Remitida a otra institución, Cerrada."
   label: String!
+  "When the status last changed."
   updatedAt: Time!
 }
 `, BuiltIn: false},
 	{Name: "../evidence.graphqls", Input: `extend type Mutation {
   "Streams a file to the evidence store and records it against a case."
-  uploadEvidence(input: UploadEvidenceInput!): EvidencePayload!
+  uploadEvidence("The case and the file." input: UploadEvidenceInput!): EvidencePayload!
   "A URL valid at most 5 minutes, pinned to the stored version; each one issued is audited (chain of custody)."
-  requestEvidenceDownload(evidenceId: ID!): EvidenceDownload!
+  requestEvidenceDownload("The evidence (Evidence.id)." evidenceId: ID!): EvidenceDownload!
   "Re-reads the stored object and compares its SHA-256 with the one recorded at upload."
-  verifyEvidence(evidenceId: ID!): EvidenceVerification!
+  verifyEvidence("The evidence (Evidence.id)." evidenceId: ID!): EvidenceVerification!
 }
 
+"A short-lived download of one piece of evidence."
 type EvidenceDownload {
+  "A presigned URL of the stored version."
   url: String!
+  "When the URL stops working (5 minutes at most)."
   expiresAt: Time!
+  "SHA-256 recorded at upload, hex: the bytes downloaded must have it."
   sha256: String!
 }
 
+"The result of re-reading stored evidence."
 type EvidenceVerification {
+  "The evidence verified."
   evidence: Evidence!
+  "True when the stored bytes still have the SHA-256 recorded at upload."
   intact: Boolean!
+  "SHA-256 of the bytes read now, hex."
   computedSha256: String!
+  "When it was verified."
   verifiedAt: Time!
 }
 
+"A file to keep as evidence of a case."
 input UploadEvidenceInput {
+  "The case."
   caseId: ID!
+  "The file, as a multipart request part."
   file: Upload!
+  "What it is, in words."
   description: String
+  "When it was taken or written, when known."
   capturedAt: Time
 }
 
+"The result of uploadEvidence."
 type EvidencePayload {
+  "The evidence as stored."
   evidence: Evidence!
 }
 
+"A file kept as evidence of a case, under a legal hold, with its SHA-256."
 type Evidence implements Node {
   "Its global id, for Query.node."
   nodeId: ID!
+  "The evidence's id (UUID); every evidenceId argument takes it."
   id: ID!
+  "The file's name as uploaded, made safe."
   filename: String!
   "Decided from the bytes, not from the client's claim."
   contentType: String!
+  "Its size in bytes."
   size: Int!
   "SHA-256 of the bytes as received, hex."
   sha256: String!
+  "What it is, in words."
   description: String
+  "When it was taken or written, when known."
   capturedAt: Time
+  "When it was stored."
   uploadedAt: Time!
 }
 `, BuiltIn: false},
 	{Name: "../identity.graphqls", Input: `extend type Query {
   "Identities revealed by oversight bodies, in a case or (supervisors) every case of the institution."
-  identityReveals(caseId: ID): [IdentityReveal!]!
+  identityReveals("One case; all the institution's cases when null (supervisors)." caseId: ID): [IdentityReveal!]!
 }
 
 extend type Mutation {
   "Oversight only: the identity of a case's child, with a written justification (20 characters or more) kept for the owning institution and audited."
-  revealIdentity(input: RevealIdentityInput!): ChildIdentity!
+  revealIdentity("The case and why." input: RevealIdentityInput!): ChildIdentity!
 }
 
+"A reveal of a child's identity by an oversight body."
 input RevealIdentityInput {
+  "The case."
   caseId: ID!
+  "Why, in writing (20 characters or more); kept for the owning institution, never in the audit trail."
   justification: String!
 }
 
+"A child's identity revealed by an oversight body."
 type IdentityReveal implements Node {
   "Its global id, for Query.node."
   nodeId: ID!
+  "The reveal's id (UUID)."
   id: ID!
+  "The case whose child it was."
   caseId: ID!
+  "The id of the account that revealed it."
   revealedBy: ID!
   "The revealing institution."
   institution: Institution!
+  "The justification given."
   justification: String!
+  "When it was revealed."
   revealedAt: Time!
 }
 
 extend type Query {
   "Cases, among those the caller may search, whose child has exactly this name (case, accents and spacing aside) and was born in this year, give or take one; found through a blind index, never by comparing names in the clear. Audited; rationed per user."
-  searchChildren(input: SearchChildrenInput!): [ChildMatch!]!
+  searchChildren("The name and birth year to match." input: SearchChildrenInput!): [ChildMatch!]!
 }
 
+"A child to look for among the cases on file."
 input SearchChildrenInput {
+  "Given name(s), as on file."
   givenName: String
+  "Family name(s), as on file."
   familyName: String
   "A date of birth, or else the age in years."
   dateOfBirth: Date
+  "Age in years today, when the date of birth is not known."
   ageYears: Int
 }
 
 "A case whose child matches a search. It names the case, never the child."
 type ChildMatch {
+  "The case's id."
   caseId: ID!
+  "The case's reference."
   reference: String!
+  "The institution that owns the case."
   institution: Institution!
+  "The case's status."
   status: String!
+  "When the case was filed."
   createdAt: Time!
 }
 `, BuiltIn: false},
@@ -3980,8 +4153,8 @@ extend type Query {
 
 extend type Query {
   "A referral made by or addressed to the caller's institution (oversight: any)."
-  referral(id: ID!): Referral
-  "Referrals the caller may see, newest first. first is at most 100 (default 20)."
+  referral("The referral's id (UUID)." id: ID!): Referral
+  "Referrals the caller may see, newest first."
   referrals(
     "Narrows the list; it never reaches past the caller's scope."
     filter: ReferralFilter
@@ -3997,38 +4170,51 @@ extend type Query {
   "The services a referral may ask for, labels in the request's language. Public reference data."
   referralServices: [ReferralService!]!
   "The one-page PDF referral form for the receiving office; the identity only when shared and readable. Audited."
-  referralForm(referralId: ID!): ReferralForm!
+  referralForm("The referral." referralId: ID!): ReferralForm!
 }
 
 extend type Mutation {
   "Refers (REFERRAL) or transfers (TRANSFER, supervisors) a case to another institution, under consent or a legal basis."
-  referCase(input: ReferCaseInput!): ReferralPayload!
+  referCase("The case, where it goes and under what." input: ReferCaseInput!): ReferralPayload!
   "The receiving institution accepts or declines (with a reason) a pending referral."
-  respondToReferral(input: RespondToReferralInput!): ReferralPayload!
+  respondToReferral("The referral and the answer." input: RespondToReferralInput!): ReferralPayload!
   "The referring side withdraws a pending referral."
-  withdrawReferral(input: WithdrawReferralInput!): ReferralPayload!
+  withdrawReferral("The referral." input: WithdrawReferralInput!): ReferralPayload!
   "The receiving institution records the services delivered and completes an accepted referral."
-  completeReferral(input: CompleteReferralInput!): ReferralPayload!
+  completeReferral("The referral and what was delivered." input: CompleteReferralInput!): ReferralPayload!
 }
 
-enum ReferralKind { REFERRAL TRANSFER }
+"What a referral asks of its recipient."
+enum ReferralKind {
+  "Services for the child; the case stays with its institution."
+  REFERRAL
+  "The case itself: once accepted, the recipient owns it."
+  TRANSFER
+}
 
+"A referral or transfer of a case."
 input ReferCaseInput {
+  "The case."
   caseId: ID!
   "An institution code (institutions query) that receives referrals."
   toInstitution: String!
+  "A referral for services, or a transfer of the case."
   kind: ReferralKind = REFERRAL
   "Codes of referralServices: SHELTER, LEGAL_REPRESENTATION, ASYLUM_PROCEDURE, HEALTH, ..."
   services: [String!]!
+  "Why, in words; the recipient reads it once it accepts."
   reason: String!
   "The case's urgency when not given. Sets the answer deadline: 24 h for IMMEDIATE and HIGH, 72 h otherwise."
   urgency: Urgency
   "Share the child's identity with the recipient once it accepts."
   shareIdentity: Boolean = false
+  "The consent under which the child's data travel, or the legal basis without it."
   consent: ConsentInput!
 }
 
+"Consent to a referral, or the basis for one without it."
 input ConsentInput {
+  "Whether the child or a carer consented."
   given: Boolean!
   "When given: CHILD, CAREGIVER or GUARDIAN."
   by: String
@@ -4040,26 +4226,37 @@ input ConsentInput {
   justification: String
 }
 
+"The recipient's answer to a referral."
 input RespondToReferralInput {
+  "The referral."
   referralId: ID!
+  "True to accept, false to decline."
   accept: Boolean!
   "Required to decline."
   reason: String
+  "The version last read; when given, a stale one answers CONFLICT."
   expectedVersion: Int
 }
 
+"A pending referral to withdraw."
 input WithdrawReferralInput {
+  "The referral."
   referralId: ID!
+  "Why, in words."
   reason: String
 }
 
+"An accepted referral to complete."
 input CompleteReferralInput {
+  "The referral."
   referralId: ID!
   "Which of the services asked were delivered."
   servicesDelivered: [String!]!
+  "How it was completed, in words."
   reason: String
 }
 
+"Filters narrow the caller's own scope; they never reach past it."
 input ReferralFilter {
   "INCOMING (addressed to the caller's institution) or OUTGOING (made by it)."
   direction: String
@@ -4067,16 +4264,23 @@ input ReferralFilter {
   status: [String!]
   "Pending past their answer deadline."
   overdue: Boolean
+  "The referrals of this case."
   caseId: ID
+  "Referrals or transfers only."
   kind: ReferralKind
 }
 
+"The result of a change to a referral."
 type ReferralPayload {
+  "The referral as the change left it."
   referral: Referral!
 }
 
+"A page of referrals (Relay connection)."
 type ReferralConnection {
+  "The page's referrals, in list order."
   edges: [ReferralEdge!]!
+  "Where the page stands."
   pageInfo: PageInfo!
   "How many the whole list holds (every page), exact up to 10,000: past that it says 10,000 and totalCountCapped. Counted only when asked for."
   totalCount: Int!
@@ -4084,23 +4288,33 @@ type ReferralConnection {
   totalCountCapped: Boolean!
 }
 
+"A referral in a page."
 type ReferralEdge {
+  "Its position, for after and before."
   cursor: String!
+  "The referral."
   node: Referral!
 }
 
+"A referral or transfer of a case from one institution to another."
 type Referral implements Node {
   "Its global id, for Query.node."
   nodeId: ID!
+  "The referral's id (UUID); every referralId argument takes it."
   id: ID!
+  "A referral for services, or a transfer of the case."
   kind: ReferralKind!
   "PENDING ACCEPTED DECLINED COMPLETED WITHDRAWN"
   status: String!
+  "The referring institution."
   from: Institution!
+  "The receiving institution."
   to: Institution!
   "Codes of referralServices."
   services: [String!]!
+  "Codes of the services delivered, once completed."
   servicesDelivered: [String!]!
+  "How soon it must be answered: 24 h for IMMEDIATE and HIGH, 72 h otherwise."
   urgency: Urgency!
   "The recipient answers by this time."
   dueAt: Time
@@ -4108,9 +4322,13 @@ type Referral implements Node {
   overdue: Boolean!
   "Summary: the child's age band and sex, and the categories of the violations, as when referred."
   ageBand: AgeBand
+  "The child's sex."
   sex: Sex!
+  "The categories of the case's violations, as when referred."
   violationCategories: [ViolationCategory!]!
+  "Whether the child's identity is shared with the recipient once it accepts."
   shareIdentity: Boolean!
+  "Under what the child's data travel."
   consent: Consent!
   "Why the case was referred: null for whoever may not read the case (the recipient before accepting)."
   reason: String
@@ -4118,9 +4336,13 @@ type Referral implements Node {
   responseReason: String
   "Why it was withdrawn, or how it was completed."
   closeReason: String
+  "When it was made."
   createdAt: Time!
+  "When the recipient answered."
   respondedAt: Time
+  "When it was withdrawn or completed."
   closedAt: Time
+  "Increases with every change; give it back as expectedVersion."
   version: Int!
   "The case: null for whoever may not read it (the recipient until it accepts, and after a decline or withdrawal)."
   case: Case
@@ -4128,24 +4350,35 @@ type Referral implements Node {
 
 "Under what the referral's data travels. The justification stays with the case."
 type Consent {
+  "Whether the child or a carer consented."
   given: Boolean!
+  "CHILD, CAREGIVER or GUARDIAN, when given."
   by: String
+  "When it was given."
   givenAt: Time
+  "BEST_INTERESTS, LEGAL_OBLIGATION or VITAL_INTEREST, when not given."
   basis: String
 }
 
+"A service a referral may ask for."
 type ReferralService {
+  "A code such as SHELTER."
   code: String!
+  "Label in the request's language."
   label: String!
 }
 
 "A printed referral form."
 type ReferralForm {
+  "A file name to save it under."
   filename: String!
+  "application/pdf"
   contentType: String!
   "The PDF, base64 (standard encoding)."
   base64: String!
+  "Its size in bytes."
   size: Int!
+  "SHA-256 of the PDF, hex."
   sha256: String!
 }
 `, BuiltIn: false},
@@ -4277,18 +4510,18 @@ type ViolationType {
 `, BuiltIn: false},
 	{Name: "../statistics.graphqls", Input: `extend type Query {
   "A table of counts, perturbed and with counts of 1 to 4 suppressed (see the README's statistics section). Oversight: every institution; supervisors: their own."
-  statistics(input: StatisticsInput!): StatisticsTable!
+  statistics("What to count, by what." input: StatisticsInput!): StatisticsTable!
   "The national action plan's indicators over a period of filing."
-  indicatorReport(from: Date, to: Date): IndicatorReport!
+  indicatorReport("The first day of filing counted, inclusive." from: Date, "The last day of filing counted, inclusive." to: Date): IndicatorReport!
 }
 
 extend type Mutation {
   "Cases matching the filter as CSV or XLSX: codes and dates; identities and summaries only with includeIdentity, for a caller who may read them (each read audited)."
-  exportCases(input: ExportCasesInput!): Export!
+  exportCases("Which cases, in what format." input: ExportCasesInput!): Export!
   "A statistics table as CSV or XLSX."
-  exportStatistics(input: ExportStatisticsInput!): Export!
+  exportStatistics("The table, in what format." input: ExportStatisticsInput!): Export!
   "The indicator report as CSV (one section per indicator) or XLSX (one sheet per indicator)."
-  exportIndicatorReport(input: ExportIndicatorReportInput!): Export!
+  exportIndicatorReport("The period, in what format." input: ExportIndicatorReportInput!): Export!
 }
 
 """
@@ -4299,15 +4532,23 @@ STATUS MONTH INSTITUTION ENTRY_POINT OVERDUE; for REFERRALS also RECEIVING_INSTI
 from and to: dates of filing, inclusive, in Guatemala.
 """
 input StatisticsInput {
+  "What is counted: CASES, COMPLAINTS, VIOLATIONS or REFERRALS."
   measure: String!
+  "The dimensions of the rows (1 or 2)."
   rows: [String!]!
+  "The dimensions of the columns (0 to 2; 3 dimensions in all at most)."
   columns: [String!]
+  "The first day of filing counted, inclusive, in Guatemala."
   from: Date
+  "The last day of filing counted, inclusive, in Guatemala."
   to: Date
+  "Counts only the cases this filter keeps."
   filter: CaseFilter
 }
 
+"A table of perturbed counts; counts of 1 to 4 are suppressed."
 type StatisticsTable {
+  "The table's rows."
   rows: [StatisticsRow!]!
   "The grand total, perturbed; null when withheld."
   total: Int
@@ -4315,62 +4556,89 @@ type StatisticsTable {
   suppressedCells: Int!
   "The column keys, in the order of every row's cells."
   columns: [[String!]!]!
+  "When it was counted."
   generatedAt: Time!
 }
 
+"A row of a statistics table."
 type StatisticsRow {
+  "The row's values, one per row dimension."
   key: [String!]!
+  "The row's cells, in the order of the table's columns."
   cells: [StatisticsCell!]!
   "The row's total, perturbed; null when withheld."
   total: Int
 }
 
+"A cell of a statistics table."
 type StatisticsCell {
+  "The column's values, one per column dimension."
   column: [String!]!
   "Null when suppressed."
   value: Int
+  "True when the count is withheld (1 to 4, or one that would reveal such a count)."
   suppressed: Boolean!
 }
 
+"The national action plan's indicators over a period."
 type IndicatorReport {
+  "The first day of filing counted."
   from: Date
+  "The last day of filing counted."
   to: Date
+  "The indicators."
   indicators: [Indicator!]!
+  "When it was counted."
   generatedAt: Time!
 }
 
+"One indicator: a statistics table with a name."
 type Indicator {
   "CASES_BY_CATEGORY_MONTH, COMPLAINTS_BY_DEPARTMENT, OVERDUE_BY_INSTITUTION, ..."
   name: String!
+  "What it counts (a StatisticsInput measure)."
   measure: String!
+  "The dimensions of its rows."
   rows: [String!]!
+  "The dimensions of its columns."
   columns: [String!]!
+  "The figures."
   table: StatisticsTable!
   "For rates (OVERDUE_BY_INSTITUTION): each row's share, from the published figures."
   rates: [IndicatorRate!]
 }
 
+"A rate of an indicator, for one row."
 type IndicatorRate {
+  "The row's key."
   key: [String!]!
   "Null where a figure it needs is suppressed."
   value: Float
 }
 
+"Cases to export."
 input ExportCasesInput {
+  "Which cases; all the caller may read when null."
   filter: CaseFilter
   "CSV or XLSX"
   format: String!
+  "Children's identities and the summaries too, for a caller who may read them (each read audited)."
   includeIdentity: Boolean = false
 }
 
+"A statistics table to export."
 input ExportStatisticsInput {
+  "The table."
   statistics: StatisticsInput!
   "CSV or XLSX"
   format: String!
 }
 
+"The indicator report to export."
 input ExportIndicatorReportInput {
+  "The first day of filing counted, inclusive."
   from: Date
+  "The last day of filing counted, inclusive."
   to: Date
   "CSV or XLSX"
   format: String!
@@ -4378,11 +4646,15 @@ input ExportIndicatorReportInput {
 
 "An exported file in the exports bucket, deleted after 24 hours."
 type Export {
+  "The export's id (UUID)."
   id: ID!
   "A download URL valid for 5 minutes at most."
   url: String!
+  "When the URL stops working."
   expiresAt: Time!
+  "How many data rows the file holds."
   rows: Int!
+  "SHA-256 of the file, hex."
   sha256: String!
 }
 `, BuiltIn: false},
@@ -4393,23 +4665,27 @@ type Export {
 
 extend type Mutation {
   "Creates an account without roles (admins)."
-  createUser(input: CreateUserInput!): AccountPayload!
+  createUser("The account." input: CreateUserInput!): AccountPayload!
   """
   Grants a role in the account's own institution (or 'system' for admin). Nobody grants to themselves.
   A role must fit the institution (oversight only in a body that oversees). A role that reads
   children's identities (officer, supervisor, oversight) is not granted yet: it waits in
   Account.pendingGrants for another admin's approveRoleGrant.
   """
-  grantRole(input: RoleGrantInput!): AccountPayload!
+  grantRole("The account and the role." input: RoleGrantInput!): AccountPayload!
   "Approves a grant another admin asked for (the second admin of a role that reads identities)."
-  approveRoleGrant(input: RoleGrantInput!): AccountPayload!
-  revokeRole(input: RoleGrantInput!): AccountPayload!
+  approveRoleGrant("The account and the role asked for." input: RoleGrantInput!): AccountPayload!
+  "Takes a role from an account; its next request holds it no longer."
+  revokeRole("The account and the role." input: RoleGrantInput!): AccountPayload!
   "The account's next request is refused."
-  disableUser(userId: ID!): AccountPayload!
+  disableUser("The account (Account.id)." userId: ID!): AccountPayload!
 }
 
+"An account to create."
 input CreateUserInput {
+  "The sign-in e-mail address."
   email: String!
+  "The name shown to colleagues."
   name: String!
   "Null for a system (admin) account."
   institutionCode: String
@@ -4417,13 +4693,17 @@ input CreateUserInput {
   subject: String!
 }
 
+"A role for an account."
 input RoleGrantInput {
+  "The account (Account.id)."
   userId: ID!
   "intake, officer, supervisor, oversight or admin."
   role: String!
 }
 
+"The result of a change to an account."
 type AccountPayload {
+  "The account as the change left it."
   user: Account!
 }
 
@@ -4431,22 +4711,33 @@ type AccountPayload {
 type Account implements Node {
   "Its global id, for Query.node."
   nodeId: ID!
+  "The account's id (UUID); every userId argument takes it."
   id: ID!
+  "The sign-in e-mail address."
   email: String!
+  "The name shown to colleagues."
   name: String!
+  "The account's institution; null for system (admin) accounts."
   institution: Institution
+  "The identity provider's subject (sub claim)."
   subject: String!
+  "The roles held."
   roles: [String!]!
   "Grants asked for and awaiting another admin's approval."
   pendingGrants: [PendingGrant!]!
+  "When it was disabled; null while it works."
   disabledAt: Time
+  "When it was created."
   createdAt: Time!
 }
 
 "A grant of a role asked for by one admin, awaiting another's approval."
 type PendingGrant {
+  "The role asked for."
   role: String!
+  "The admin who asked (Account.id)."
   requestedBy: ID!
+  "When it was asked for."
   requestedAt: Time!
 }
 `, BuiltIn: false},
