@@ -1,7 +1,9 @@
 // Package page holds the pieces of keyset pagination shared by every list:
-// the size of a page and opaque, stable cursors. Keyset rather than OFFSET:
-// a page stays right while new records arrive, and the cost of page 1,000
-// is the cost of page 1.
+// the page a client asks for (Relay's first/after forward, last/before
+// backward), opaque and stable cursors, the keyset conditions that read it
+// (Seek, Behind), the page with exact hasPreviousPage and hasNextPage
+// (Cut), and counts. Keyset rather than OFFSET: a page stays right while
+// new records arrive, and the cost of page 1,000 is the cost of page 1.
 package page
 
 import (
