@@ -107,13 +107,12 @@ func (s *Service) Events(ctx context.Context, f EventFilter, pg page.Args) (*Eve
 	if f.OccurredBefore != nil {
 		add("e.occurred_at <", *f.OccurredBefore)
 	}
-	events := postgres.List{From: "audit.events e", Where: where, Args: args, Key: []string{"e.id"}}
+	events := postgres.List{From: "audit.events e", Join: " LEFT JOIN audit.leaves l ON l.event_id = e.id", Where: where, Args: args, Key: []string{"e.id"}}
 	sel, err := postgres.Seek(ctx, s.db, events, req, func(id int64) []any { return []any{id} })
 	if err != nil {
 		return nil, apperr.Wrap(op, err)
 	}
-	q := `SELECT ` + entryColumns + `, l.idx` + strings.Replace(sel.Tail, " FROM audit.events e ", " FROM audit.events e LEFT JOIN audit.leaves l ON l.event_id = e.id ", 1)
-	rows, err := s.db.QueryxContext(ctx, q, sel.Args...)
+	rows, err := s.db.QueryxContext(ctx, `SELECT `+entryColumns+`, l.idx`+sel.Tail, sel.Args...)
 	if err != nil {
 		return nil, apperr.Wrap(op, postgres.MapError(err))
 	}

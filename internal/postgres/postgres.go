@@ -185,11 +185,13 @@ func Counter(db sqlx.QueryerContext, from, where string, args Args) *page.Counte
 
 // List is a keyset-paginated list: the rows of "FROM From WHERE Where"
 // (the caller's scope and filters, with Args), newest first by the Key
-// columns (descending, unique together).
+// columns (descending, unique together). Join, when set, is joined to From
+// to read the page's rows only (it must not add or drop rows), not to count
+// or probe.
 type List struct {
-	From, Where string
-	Args        Args
-	Key         []string
+	From, Join, Where string
+	Args              Args
+	Key               []string
 }
 
 // PageQuery reads one page of a List.
@@ -222,6 +224,6 @@ func Seek[K any](ctx context.Context, db sqlx.QueryerContext, l List, r page.Req
 	}
 	p.Args = slices.Clone(l.Args)
 	ks := page.Seek(r, l.Key, key, p.Args.Add)
-	p.Tail = ` FROM ` + l.From + ` WHERE ` + l.Where + ks.Where + ` ORDER BY ` + ks.OrderBy + ` LIMIT ` + p.Args.Add(ks.Limit)
+	p.Tail = ` FROM ` + l.From + l.Join + ` WHERE ` + l.Where + ks.Where + ` ORDER BY ` + ks.OrderBy + ` LIMIT ` + p.Args.Add(ks.Limit)
 	return p, nil
 }
