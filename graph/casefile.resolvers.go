@@ -108,7 +108,7 @@ func (r *childResolver) NodeID(ctx context.Context, obj *child.Child) (string, e
 }
 
 func (r *childResolver) Identity(ctx context.Context, obj *child.Child) (*child.Identity, error) {
-	return r.Svc.Cases.Identity(ctx, obj.CaseID)
+	return loader.For(ctx).Identity.Load(ctx, obj.CaseID)
 }
 
 func (r *mutationResolver) FileCase(ctx context.Context, input casefile.FileInput) (*model.FileCasePayload, error) {

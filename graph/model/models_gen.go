@@ -126,6 +126,12 @@ type ComplaintPayload struct {
 	Complaint *complaint.Complaint `json:"complaint"`
 }
 
+// The result of eraseChildIdentity.
+type EraseChildIdentityPayload struct {
+	// The erasure, pending or done.
+	Erasure *casefile.Erasure `json:"erasure"`
+}
+
 // The result of uploadEvidence.
 type EvidencePayload struct {
 	// The evidence as stored.

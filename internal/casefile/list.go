@@ -77,7 +77,7 @@ func (s *Service) List(ctx context.Context, f Filter, pg page.Args) (*Page, erro
 	}
 	out := page.Cut(req, cases, sel.Behind, func(c *Case) string { return page.Cursor{At: c.CreatedAt, ID: c.ID}.String() })
 	out.Count = sel.Count
-	if err := loadViolations(ctx, s.db, out.Items); err != nil {
+	if err := loadViolations(ctx, s.db, s.keys.Vault, out.Items); err != nil {
 		return nil, apperr.Wrap(op, postgres.MapError(err))
 	}
 	return &out, nil

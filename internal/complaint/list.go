@@ -108,9 +108,9 @@ func (s *Service) List(ctx context.Context, f Filter, pg page.Args) (*Page, erro
 	if err := sqlx.SelectContext(ctx, s.db, &rows, `SELECT`+columns+sel.Tail, sel.Args...); err != nil {
 		return nil, apperr.Wrap(op, postgres.MapError(err))
 	}
-	items := make([]*Complaint, len(rows))
-	for i := range rows {
-		items[i] = rows[i].complaint()
+	items, err := open(ctx, s.db, s.keys.Vault, rows)
+	if err != nil {
+		return nil, apperr.Wrap(op, postgres.MapError(err))
 	}
 	out := page.Cut(req, items, sel.Behind, func(c *Complaint) string {
 		return page.Cursor{At: c.SubmittedAt, ID: c.ID}.String()
