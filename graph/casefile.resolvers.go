@@ -81,6 +81,11 @@ func (r *caseResolver) NoteCount(ctx context.Context, obj *casefile.Case) (int, 
 	return loader.For(ctx).NoteCount.Load(ctx, obj.ID)
 }
 
+func (r *caseResolver) ViewerCan(ctx context.Context, obj *casefile.Case) (*casefile.Actions, error) {
+	a, err := loader.For(ctx).Actions.Load(ctx, obj.ID)
+	return &a, err
+}
+
 func (r *caseConnectionResolver) TotalCount(ctx context.Context, obj *model.CaseConnection) (int, error) {
 	n, _, err := obj.Count.Count(ctx)
 	return n, err

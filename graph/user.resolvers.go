@@ -9,6 +9,7 @@ import (
 	"amparo/graph/generated"
 	"amparo/graph/model"
 	"amparo/graph/scalar"
+	"amparo/internal/casefile"
 	"amparo/internal/reference"
 	"amparo/internal/user"
 	"context"
@@ -71,6 +72,14 @@ func (r *mutationResolver) DisableUser(ctx context.Context, userID string) (*mod
 
 func (r *queryResolver) Users(ctx context.Context) ([]*user.User, error) {
 	return r.Svc.Users.List(ctx)
+}
+
+func (r *queryResolver) AssignableStaff(ctx context.Context, search *string, first *int) (*user.Staff, error) {
+	q := user.StaffQuery{Roles: casefile.AssigneeRoles, First: first}
+	if search != nil {
+		q.Search = *search
+	}
+	return r.Svc.Users.Staff(ctx, q)
 }
 
 func (r *Resolver) Account() generated.AccountResolver { return &accountResolver{r} }

@@ -39,6 +39,7 @@ func TestPolicy(t *testing.T) {
 		"case:update":       {"officer": "own", "supervisor": "institution"},
 		"case:assign":       {"supervisor": "institution"},
 		"case:take":         {"officer": "own,unassigned", "supervisor": "institution"},
+		"staff:read":        {"supervisor": "institution"},
 		"case:close":        {"supervisor": "institution"},
 		"case:transition":   {"officer": "own", "supervisor": "institution"},
 		"case:refer":        {"officer": "own", "supervisor": "institution"},

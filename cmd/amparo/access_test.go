@@ -359,6 +359,8 @@ func matrix() []row {
 		row{op: "auditEvents", record: "-", doc: `{ auditEvents(first: 5) { totalCount edges { node { id action } } } }`, vars: noVars, want: [6]string{fb, ok, fb, fb, ok, fb}},
 		row{op: "auditProof", record: "-", doc: `{ auditProof(eventId: "999999999") { leafIndex } }`, vars: noVars, want: [6]string{fb, nf, fb, fb, nf, fb}},
 		row{op: "users", record: "-", doc: `{ users { id } }`, vars: noVars, want: [6]string{fb, fb, fb, fb, fb, ok}},
+		// whom a case can be assigned to: supervisors, of their own institution (StaffListsShowOnlyOwnInstitution)
+		row{op: "assignableStaff", record: "-", doc: `{ assignableStaff { staff { id email name } hasMore } }`, vars: noVars, want: [6]string{fb, ok, fb, fb, fb, fb}},
 		// Figures: oversight over every institution, supervisors over their own, nobody else.
 		row{op: "statistics", record: "-", doc: `{ statistics(input: {measure: "CASES", rows: ["DEPARTMENT"], columns: ["SEX"]}) { total suppressedCells } }`,
 			vars: noVars, want: [6]string{fb, ok, fb, fb, ok, fb}},
@@ -552,6 +554,8 @@ func TestAuthorizationMatrix(t *testing.T) {
 			})
 		}
 	}
+
+	t.Run("StaffListsShowOnlyOwnInstitution", func(t *testing.T) { staffOfOwnInstitution(t, app) })
 
 	t.Run("ListsShowOnlyScope", func(t *testing.T) {
 		want := map[string][]string{

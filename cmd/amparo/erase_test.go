@@ -12,15 +12,23 @@ import (
 // and returns a token of theirs.
 func secondSupervisor(t *testing.T, app *testApp) string {
 	t.Helper()
-	id := newAccount(t, app, "PGN")
+	tok, _ := newSupervisor(t, app, "PGN")
+	return tok
+}
+
+// newSupervisor makes a supervisor of institution (as the schema owner),
+// waits until the server holds them as one, and returns a token of theirs
+// and their email.
+func newSupervisor(t *testing.T, app *testApp, institution string) (token, email string) {
+	t.Helper()
+	id := newAccount(t, app, institution)
 	owner := app.db.Owner(t)
-	if _, err := owner.Exec(`INSERT INTO role_grants (user_id, role, domain) VALUES ($1, 'supervisor', 'PGN')`, id); err != nil {
+	if _, err := owner.Exec(`INSERT INTO role_grants (user_id, role, domain) VALUES ($1, 'supervisor', $2)`, id, institution); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := owner.Exec(`SELECT pg_notify('amparo_authz', '')`); err != nil {
 		t.Fatal(err)
 	}
-	var email string
 	if err := app.db.App.Get(&email, `SELECT email FROM users WHERE id = $1`, id); err != nil {
 		t.Fatal(err)
 	}
@@ -28,11 +36,11 @@ func secondSupervisor(t *testing.T, app *testApp) string {
 	deadline := time.Now().Add(5 * time.Second)
 	for len(app.do(tok, `{ statistics(input: {measure: "CASES", rows: ["STATUS"]}) { total } }`, nil).Errors) > 0 {
 		if time.Now().After(deadline) {
-			t.Fatal("the second supervisor is not a supervisor yet")
+			t.Fatal("the new supervisor is not a supervisor yet")
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	return tok
+	return tok, email
 }
 
 const eraseMutation = `mutation($id: ID!, $ground: String!) {

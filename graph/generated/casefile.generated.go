@@ -40,6 +40,8 @@ type CaseResolver interface {
 	EvidenceCount(ctx context.Context, obj *casefile.Case) (int, error)
 	Notes(ctx context.Context, obj *casefile.Case) ([]*casefile.Note, error)
 	NoteCount(ctx context.Context, obj *casefile.Case) (int, error)
+
+	ViewerCan(ctx context.Context, obj *casefile.Case) (*casefile.Actions, error)
 }
 type CaseConnectionResolver interface {
 	TotalCount(ctx context.Context, obj *model.CaseConnection) (int, error)
@@ -712,6 +714,84 @@ func (ec *executionContext) _Case_identityErasedAt(ctx context.Context, field gr
 }
 func (ec *executionContext) fieldContext_Case_identityErasedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Case", field, false, false, "Time")
+}
+
+func (ec *executionContext) _Case_viewerCan(ctx context.Context, field graphql.CollectedField, obj *casefile.Case) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Case_viewerCan(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Case().ViewerCan(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *casefile.Actions) graphql.Marshaler {
+			return ec.marshalNCaseActions2ᚖamparoᚋinternalᚋcasefileᚐActions(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Case_viewerCan(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Case",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_CaseActions(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _CaseActions_take(ctx context.Context, field graphql.CollectedField, obj *casefile.Actions) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CaseActions_take(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Take, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CaseActions_take(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CaseActions", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _CaseActions_assign(ctx context.Context, field graphql.CollectedField, obj *casefile.Actions) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CaseActions_assign(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Assign, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CaseActions_assign(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CaseActions", field, false, false, "Boolean")
 }
 
 func (ec *executionContext) _CaseConnection_edges(ctx context.Context, field graphql.CollectedField, obj *model.CaseConnection) (ret graphql.Marshaler) {
@@ -2612,6 +2692,50 @@ func (ec *executionContext) _Case(ctx context.Context, sel ast.SelectionSet, obj
 			if out.Values[i] == graphql.RequiredNull {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
+		case "viewerCan":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Case_viewerCan(ctx, field, obj)
+				})
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var caseActionsImplementors = []string{"CaseActions"}
+
+func (ec *executionContext) _CaseActions(ctx context.Context, sel ast.SelectionSet, obj *casefile.Actions) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, caseActionsImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("CaseActions")
+		case "take":
+			out.Values[i] = ec._CaseActions_take(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "assign":
+			out.Values[i] = ec._CaseActions_assign(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -3191,6 +3315,14 @@ func (ec *executionContext) marshalNCase2ᚖamparoᚋinternalᚋcasefileᚐCase(
 		return graphql.Null
 	}
 	return ec._Case(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNCaseActions2ᚖamparoᚋinternalᚋcasefileᚐActions(ctx context.Context, sel ast.SelectionSet, v *casefile.Actions) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "CaseActions!")
+		return graphql.Null
+	}
+	return ec._CaseActions(ctx, sel, v)
 }
 
 func (ec *executionContext) marshalNCaseConnection2ᚖamparoᚋgraphᚋmodelᚐCaseConnection(ctx context.Context, sel ast.SelectionSet, v *model.CaseConnection) graphql.Marshaler {

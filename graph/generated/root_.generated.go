@@ -166,7 +166,13 @@ type ComplexityRoot struct {
 		UpdatedAt        func(childComplexity int) int
 		Urgency          func(childComplexity int) int
 		Version          func(childComplexity int) int
+		ViewerCan        func(childComplexity int) int
 		Violations       func(childComplexity int) int
+	}
+
+	CaseActions struct {
+		Assign func(childComplexity int) int
+		Take   func(childComplexity int) int
 	}
 
 	CaseConnection struct {
@@ -453,6 +459,7 @@ type ComplexityRoot struct {
 
 	Query struct {
 		Alerts              func(childComplexity int, unreadOnly *bool, first *int, after *string, last *int, before *string) int
+		AssignableStaff     func(childComplexity int, search *string, first *int) int
 		AuditEvents         func(childComplexity int, filter *audit.EventFilter, first *int, after *string, last *int, before *string) int
 		AuditProof          func(childComplexity int, eventID string) int
 		Case                func(childComplexity int, id string) int
@@ -532,6 +539,11 @@ type ComplexityRoot struct {
 	ReferralService struct {
 		Code  func(childComplexity int) int
 		Label func(childComplexity int) int
+	}
+
+	StaffList struct {
+		Members func(childComplexity int) int
+		More    func(childComplexity int) int
 	}
 
 	StatisticsCell struct {
@@ -1068,12 +1080,31 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Case.Version(childComplexity), true
+	case "Case.viewerCan":
+		if e.ComplexityRoot.Case.ViewerCan == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Case.ViewerCan(childComplexity), true
 	case "Case.violations":
 		if e.ComplexityRoot.Case.Violations == nil {
 			break
 		}
 
 		return e.ComplexityRoot.Case.Violations(childComplexity), true
+
+	case "CaseActions.assign":
+		if e.ComplexityRoot.CaseActions.Assign == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CaseActions.Assign(childComplexity), true
+	case "CaseActions.take":
+		if e.ComplexityRoot.CaseActions.Take == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CaseActions.Take(childComplexity), true
 
 	case "CaseConnection.edges":
 		if e.ComplexityRoot.CaseConnection.Edges == nil {
@@ -2323,6 +2354,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.Alerts(childComplexity, args["unreadOnly"].(*bool), args["first"].(*int), args["after"].(*string), args["last"].(*int), args["before"].(*string)), true
+	case "Query.assignableStaff":
+		if e.ComplexityRoot.Query.AssignableStaff == nil {
+			break
+		}
+
+		args, err := ec.field_Query_assignableStaff_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.AssignableStaff(childComplexity, args["search"].(*string), args["first"].(*int)), true
 	case "Query.auditEvents":
 		if e.ComplexityRoot.Query.AuditEvents == nil {
 			break
@@ -2776,6 +2818,19 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.ReferralService.Label(childComplexity), true
+
+	case "StaffList.staff":
+		if e.ComplexityRoot.StaffList.Members == nil {
+			break
+		}
+
+		return e.ComplexityRoot.StaffList.Members(childComplexity), true
+	case "StaffList.hasMore":
+		if e.ComplexityRoot.StaffList.More == nil {
+			break
+		}
+
+		return e.ComplexityRoot.StaffList.More(childComplexity), true
 
 	case "StatisticsCell.column":
 		if e.ComplexityRoot.StatisticsCell.Column == nil {
@@ -3735,6 +3790,16 @@ type Case implements Node {
   updatedAt: Time!
   "When the child's identity and the case's narratives were erased for good (eraseChildIdentity): the summary, descriptions and notes then read empty."
   identityErasedAt: Time
+  "What the caller may do on the case now, as the server decides it (its policy and the case's state): offer only these."
+  viewerCan: CaseActions!
+}
+
+"What the caller may do on a case now. Each action is still decided again when it is asked for."
+type CaseActions {
+  "Take the case (assignCase with one's own email): it waits unassigned, is not closed, and the caller's role holds case:take over it."
+  take: Boolean!
+  "Assign it to someone (assignCase; assignableStaff lists whom): it is not closed and the caller's role holds case:assign over it."
+  assign: Boolean!
 }
 
 "The child of a case: what is never secret, and the identity for those entitled to it."
@@ -4803,6 +4868,26 @@ type Export {
 	{Name: "../user.graphqls", Input: `extend type Query {
   "Every account, for admins (user:manage)."
   users: [Account!]!
+  """
+  Whom the caller's institution's cases can be assigned to (staff:read, supervisors): the enabled
+  officers and supervisors of the caller's own institution, by name, with ids, emails and names
+  only. Capped at first (20 by default, at most 100); hasMore says others match, to be narrowed
+  with search.
+  """
+  assignableStaff(
+    "Only names or emails containing this text (at most 100 characters)."
+    search: String
+    "At most this many (0 to 100; 20 when not given)."
+    first: Int
+  ): StaffList!
+}
+
+"A capped list of members of staff."
+type StaffList {
+  "The members of staff, by name."
+  staff: [User!]!
+  "Others match too: narrow the search to see them."
+  hasMore: Boolean!
 }
 
 extend type Mutation {
@@ -5094,8 +5179,20 @@ func (ec *executionContext) childFields_Case(ctx context.Context, field graphql.
 		return ec.fieldContext_Case_updatedAt(ctx, field)
 	case "identityErasedAt":
 		return ec.fieldContext_Case_identityErasedAt(ctx, field)
+	case "viewerCan":
+		return ec.fieldContext_Case_viewerCan(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Case", field.Name)
+}
+
+func (ec *executionContext) childFields_CaseActions(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "take":
+		return ec.fieldContext_CaseActions_take(ctx, field)
+	case "assign":
+		return ec.fieldContext_CaseActions_assign(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type CaseActions", field.Name)
 }
 
 func (ec *executionContext) childFields_CaseConnection(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -5710,6 +5807,16 @@ func (ec *executionContext) childFields_ReferralService(ctx context.Context, fie
 		return ec.fieldContext_ReferralService_label(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type ReferralService", field.Name)
+}
+
+func (ec *executionContext) childFields_StaffList(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "staff":
+		return ec.fieldContext_StaffList_staff(ctx, field)
+	case "hasMore":
+		return ec.fieldContext_StaffList_hasMore(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type StaffList", field.Name)
 }
 
 func (ec *executionContext) childFields_StatisticsCell(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {

@@ -4,6 +4,7 @@ package generated
 
 import (
 	"amparo/graph/model"
+	"amparo/internal/auth"
 	"amparo/internal/reference"
 	"amparo/internal/user"
 	"context"
@@ -382,6 +383,61 @@ func (ec *executionContext) fieldContext_PendingGrant_requestedAt(_ context.Cont
 	return graphql.NewScalarFieldContext("PendingGrant", field, false, false, "Time")
 }
 
+func (ec *executionContext) _StaffList_staff(ctx context.Context, field graphql.CollectedField, obj *user.Staff) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_StaffList_staff(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Members, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*auth.Principal) graphql.Marshaler {
+			return ec.marshalNUser2ᚕᚖamparoᚋinternalᚋauthᚐPrincipalᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_StaffList_staff(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "StaffList",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_User(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _StaffList_hasMore(ctx context.Context, field graphql.CollectedField, obj *user.Staff) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_StaffList_hasMore(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.More, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_StaffList_hasMore(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("StaffList", field, false, false, "Boolean")
+}
+
 // endregion **************************** field.gotpl *****************************
 
 // region    **************************** input.gotpl *****************************
@@ -662,6 +718,44 @@ func (ec *executionContext) _PendingGrant(ctx context.Context, sel ast.Selection
 	return out
 }
 
+var staffListImplementors = []string{"StaffList"}
+
+func (ec *executionContext) _StaffList(ctx context.Context, sel ast.SelectionSet, obj *user.Staff) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, staffListImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("StaffList")
+		case "staff":
+			out.Values[i] = ec._StaffList_staff(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "hasMore":
+			out.Values[i] = ec._StaffList_hasMore(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 // endregion **************************** object.gotpl ****************************
 
 // region    ***************************** type.gotpl *****************************
@@ -726,6 +820,14 @@ func (ec *executionContext) marshalNPendingGrant2ᚕamparoᚋinternalᚋuserᚐP
 func (ec *executionContext) unmarshalNRoleGrantInput2amparoᚋinternalᚋuserᚐGrantInput(ctx context.Context, v any) (user.GrantInput, error) {
 	res, err := ec.unmarshalInputRoleGrantInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNStaffList2ᚖamparoᚋinternalᚋuserᚐStaff(ctx context.Context, sel ast.SelectionSet, v *user.Staff) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "StaffList!")
+		return graphql.Null
+	}
+	return ec._StaffList(ctx, sel, v)
 }
 
 // endregion ***************************** type.gotpl *****************************

@@ -31,6 +31,8 @@ type Loaders struct {
 	// Assignee and Timeline are per case.
 	Assignee *dataloadgen.Loader[uuid.UUID, *auth.Principal]
 	Timeline *dataloadgen.Loader[uuid.UUID, []*casefile.TimelineEntry]
+	// Actions is what the caller may do on a case now (Case.viewerCan).
+	Actions *dataloadgen.Loader[uuid.UUID, casefile.Actions]
 	// Identity is the identity of a case's child, each read audited, with
 	// a refusal (FORBIDDEN, audited) for each case whose child the caller
 	// may not identify.
@@ -75,6 +77,10 @@ func newLoaders(src Sources) *Loaders {
 		}, opts...),
 		Timeline: dataloadgen.NewLoader(func(ctx context.Context, ids []uuid.UUID) ([][]*casefile.TimelineEntry, []error) {
 			m, err := src.Cases.Timelines(ctx, ids)
+			return fill(ids, m, err)
+		}, opts...),
+		Actions: dataloadgen.NewLoader(func(ctx context.Context, ids []uuid.UUID) ([]casefile.Actions, []error) {
+			m, err := src.Cases.Actions(ctx, ids)
 			return fill(ids, m, err)
 		}, opts...),
 		Identity: dataloadgen.NewLoader(func(ctx context.Context, ids []uuid.UUID) ([]*child.Identity, []error) {

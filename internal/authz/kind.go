@@ -222,3 +222,13 @@ var Alert = &Kind{Name: "alert", From: "alerts a", ID: "a.id", scope: func(sc Sc
 	}
 	return ""
 }}
+
+// Staff is an account as colleagues see it (its id, email and name),
+// aliased u: institution scope reaches the accounts of the caller's own
+// institution, and no other scope reaches any.
+var Staff = &Kind{Name: "user", From: "users u", ID: "u.id", scope: func(sc Scope, p *auth.Principal, a *postgres.Args) string {
+	if sc == Institution && p.Institution != "" {
+		return "u.institution_code = " + a.Add(p.Institution)
+	}
+	return ""
+}}

@@ -9,6 +9,7 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/jmoiron/sqlx"
+	"github.com/lib/pq"
 
 	"amparo/internal/apperr"
 	"amparo/internal/audit"
@@ -107,6 +108,11 @@ func (s *Service) Assign(ctx context.Context, in AssignInput) (*Case, error) {
 	return c, nil
 }
 
+// AssigneeRoles are the roles of whom a case may be assigned to, in the
+// case's institution: whoever lists the people a case can be given to
+// (user.Staff) names these.
+var AssigneeRoles = []string{"officer", "supervisor"}
+
 // caseWorker finds the active officer or supervisor of institution with
 // email. This decides whom a case may be given to, not what the caller
 // may do: that the guard decided.
@@ -116,9 +122,9 @@ func caseWorker(ctx context.Context, q sqlx.QueryerContext, email, institution s
 	const query = `
 SELECT u.id FROM users u
 WHERE u.email = $1 AND u.institution_code = $2 AND u.disabled_at IS NULL
-  AND EXISTS (SELECT 1 FROM role_grants g WHERE g.user_id = u.id AND g.domain = $2 AND g.role IN ('officer', 'supervisor'))`
+  AND EXISTS (SELECT 1 FROM role_grants g WHERE g.user_id = u.id AND g.domain = $2 AND g.role = ANY($3::text[]))`
 	var id uuid.UUID
-	err := sqlx.GetContext(ctx, q, &id, query, email, institution)
+	err := sqlx.GetContext(ctx, q, &id, query, email, institution, pq.Array(AssigneeRoles))
 	if errors.Is(err, sql.ErrNoRows) {
 		return id, &apperr.Error{Kind: apperr.Invalid, Field: "assigneeEmail", Msg: apperr.Text{
 			ES: "no hay una funcionaria o funcionario activo de la institución del caso con ese correo",
@@ -166,4 +172,58 @@ type userRow struct {
 
 func (u *userRow) principal() *auth.Principal {
 	return &auth.Principal{UserID: u.ID, Email: u.Email, Name: u.Name}
+}
+
+// Actions is what the caller may do on a case now, for a client to offer
+// only that (the service decides every action again when it is asked).
+type Actions struct {
+	// Take: assign it to oneself. The case waits unassigned, is not
+	// closed, and the caller's role holds case:take over it.
+	Take bool
+	// Assign: give it to someone. The case is not closed and the caller's
+	// role holds case:assign over it.
+	Assign bool
+}
+
+// Actions returns, per case of ids, what the caller may do on it now (a
+// loader batches this): decided by the guard's quiet May over each
+// permission (no audit event, as for an optional field) and by the case's
+// state, as Assign decides. Cases the caller may not act on map to no
+// action.
+//
+// Errors: BAD_USER_INPUT over authz.MaxBatch ids; UNAVAILABLE.
+func (s *Service) Actions(ctx context.Context, ids []uuid.UUID) (map[uuid.UUID]Actions, error) {
+	const op = "casefile.Actions"
+	take, err := s.guard.Visible(ctx, PermTake, authz.Case, ids)
+	if err != nil {
+		return nil, apperr.Wrap(op, err)
+	}
+	assign, err := s.guard.Visible(ctx, PermAssign, authz.Case, ids)
+	if err != nil {
+		return nil, apperr.Wrap(op, err)
+	}
+	var some []uuid.UUID
+	for _, id := range ids {
+		if take[id] || assign[id] {
+			some = append(some, id)
+		}
+	}
+	out := make(map[uuid.UUID]Actions, len(ids))
+	if len(some) == 0 {
+		return out, nil
+	}
+	var rows []struct {
+		ID         uuid.UUID `db:"id"`
+		Status     Status    `db:"status"`
+		Unassigned bool      `db:"unassigned"`
+	}
+	const q = `SELECT id, status, assigned_to IS NULL AS unassigned FROM cases WHERE id = ANY($1::uuid[])`
+	if err := sqlx.SelectContext(ctx, s.db, &rows, q, postgres.UUIDs(some)); err != nil {
+		return nil, apperr.Wrap(op, postgres.MapError(err))
+	}
+	for _, r := range rows {
+		open := r.Status != Closed
+		out[r.ID] = Actions{Take: open && r.Unassigned && take[r.ID], Assign: open && assign[r.ID]}
+	}
+	return out, nil
 }
