@@ -4,7 +4,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { DESKTOP, PHONE, check, gql, launch, signIn, startAmparo, token } from './harness.mjs';
+import { DESKTOP, PHONE, check, checkEnglish, gql, launch, signIn, startAmparo, token } from './harness.mjs';
 
 let amparo, browser;
 before(async () => { [amparo, browser] = await Promise.all([startAmparo(), launch()]); });
@@ -38,6 +38,18 @@ async function fileCase(email, extra = {}) {
     violations: [{ type: 'SEPARATION_SEPARATED' }], ...extra,
   };
   return (await gql(amparo.url, tok, FILE_CASE, { input })).fileCase.case;
+}
+
+/** queueCase opens a case that waits unassigned in PGN's queue: a complaint linked to a new case. */
+async function queueCase() {
+  const tok = await token(amparo.url, 'officer@pgn.demo');
+  const k = await gql(amparo.url, tok, 'mutation($input: SubmitComplaintInput!) { submitComplaint(input: $input) { complaint { id } } }', { input: {
+    idempotencyKey: crypto.randomUUID(), complainant: { kind: 'ANONYMOUS' }, channel: 'IN_PERSON', description: 'Niña sola en la garita.', violations: ['TRAFFICKING'] } });
+  const newCase = { idempotencyKey: crypto.randomUUID(), urgency: 'HIGH', departmentCode: 'GT-13', summary: 'Niña sola en la garita.',
+    child: { sex: 'FEMALE', ageYears: 12, nationality: 'HND', populationStatus: 'MIGRANT_TRANSIT', careStatus: 'UNACCOMPANIED' }, violations: [{ type: 'TRAFFICKING' }] };
+  const l = await gql(amparo.url, tok, 'mutation($input: LinkComplaintToCaseInput!) { linkComplaintToCase(input: $input) { complaint { case { id reference } } } }',
+    { input: { complaintId: k.submitComplaint.complaint.id, newCase } });
+  return l.linkComplaintToCase.complaint.case;
 }
 
 describe('console', () => {
@@ -327,10 +339,40 @@ describe('console', () => {
     const q = await fileCase('supervisor@pgn.demo');
     await gql(amparo.url, tok, 'mutation($id: ID!) { assignCase(input: { caseId: $id, assigneeEmail: "supervisor@pgn.demo" }) { case { id } } }', { id: q.id });
     await page.goto(`${amparo.url}/casos/${q.id}`);
-    await page.getByLabel('Asignar a (correo de la persona)').fill('officer@pgn.demo');
+    // Picked from the institution's staff, by keyboard; a case already
+    // assigned is not offered to be taken, only reassigned.
+    const picker = page.getByLabel('Asignar a', { exact: true });
+    await picker.locator('option', { hasText: 'Oficial PGN (officer@pgn.demo)' }).waitFor({ state: 'attached' });
+    assert.equal(await page.getByRole('button', { name: 'Tomar el caso' }).count(), 0, 'no "take" on an assigned case');
+    assert.equal(await picker.locator('option', { hasText: 'officer@sbs.demo' }).count(), 0, 'no one of another institution');
     await page.getByRole('button', { name: 'Asignar', exact: true }).click();
+    await page.getByRole('alert').getByRole('link', { name: 'Elija a la persona a quien se asigna el caso' }).waitFor();
+    await picker.focus();
+    await picker.selectOption({ label: 'Oficial PGN (officer@pgn.demo)' });
+    await check(page, 'case-assign');
+    await page.keyboard.press('Tab');
+    await page.keyboard.press('Enter');
     await page.getByText('Caso asignado a Oficial PGN.').waitFor();
+    // A stale version is answered with the current one.
+    await gql(amparo.url, tok, 'mutation($id: ID!) { assignCase(input: { caseId: $id, assigneeEmail: "supervisor@pgn.demo" }) { case { id } } }', { id: q.id });
+    await picker.selectOption({ label: 'Oficial PGN (officer@pgn.demo)' });
+    await page.getByRole('button', { name: 'Asignar', exact: true }).click();
+    await page.getByText('Otra persona cambió el caso mientras lo leía.', { exact: false }).waitFor();
+    await page.getByText('A cargo de Supervisora PGN (supervisor@pgn.demo).').waitFor();
     await ctx.close();
+
+    // An officer is offered to take a case of the queue, and takes it.
+    const u = await queueCase();
+    const officer2 = await newPage();
+    await signIn(officer2.page, amparo.url, 'Oficial PGN');
+    await officer2.page.goto(`${amparo.url}/casos/${u.id}`);
+    await officer2.page.getByText('Sin asignar: el caso espera en la cola de la institución.').waitFor();
+    assert.equal(await officer2.page.getByLabel('Asignar a', { exact: true }).count(), 0, 'an officer assigns no one');
+    await officer2.page.getByRole('button', { name: 'Tomar el caso' }).click();
+    await officer2.page.getByText('Caso asignado a Oficial PGN.').waitFor();
+    await officer2.page.getByText('A cargo de Oficial PGN (officer@pgn.demo).').waitFor();
+    assert.equal(await officer2.page.getByRole('button', { name: 'Tomar el caso' }).count(), 0, 'taken: no longer offered');
+    await officer2.ctx.close();
   });
 
   test('an officer refers a case, the receiving office accepts and completes it, a pending one is withdrawn', async () => {
@@ -482,6 +524,123 @@ describe('console', () => {
     const data = await gql(amparo.url, await token(amparo.url, 'officer@pgn.demo'), '{ cases(first: 100, filter: { assignedToMe: true }) { edges { node { summary } } } }');
     assert.equal(data.cases.edges.filter((e) => e.node.summary === summary).length, 1, 'one case on the server');
     await ctx.close();
+  });
+
+  test('a case kept offline that the server refuses is shown, not sent again, corrected and sent once', async () => {
+    const { ctx, page } = await newPage();
+    const filings = [];
+    ctx.on('response', (r) => { if (r.url().endsWith('/graphql') && (r.request().postData() ?? '').includes('mutation FileCase')) filings.push(r); });
+    await signIn(page, amparo.url, 'Oficial PGN');
+    await page.evaluate(async () => { await navigator.serviceWorker.ready; });
+    await page.getByRole('link', { name: 'Nueva ficha de caso' }).first().click();
+    await page.getByLabel('Departamento').selectOption('GT-13');
+    await ctx.setOffline(true);
+    await page.getByLabel('Edad en años').fill('13');
+    await page.getByLabel('Femenino').check();
+    await page.getByLabel('Nacionalidad').selectOption('HND');
+    await page.getByLabel('Situación migratoria').selectOption('MIGRANT_TRANSIT');
+    await page.getByLabel('No acompañada/o').check();
+    await page.getByLabel('Tipo de vulneración').selectOption({ index: 2 });
+    await page.getByLabel('Alta', { exact: true }).check();
+    // Longer than the server takes (8,000 characters): the console does not check it.
+    await page.getByLabel('Resumen del caso').fill('Niña sola en la garita. '.repeat(340));
+    await page.getByRole('button', { name: 'Abrir el caso' }).click();
+    await page.getByLabel('Clave de resguardo').fill('oficina-tecun-2026');
+    await page.getByRole('button', { name: 'Guardar cifrada en este dispositivo' }).click();
+    await page.getByRole('heading', { name: 'Ficha guardada en este dispositivo' }).waitFor();
+    await ctx.setOffline(false);
+    // Refused for good: shown with the server's message at its field, and not sent again.
+    const outbox = page.getByRole('complementary', { name: 'Denuncias en este dispositivo' });
+    await outbox.getByText('Rechazada', { exact: true }).waitFor();
+    await outbox.getByText('1 rechazada por el servidor: corríjala o descártela.').waitFor();
+    await outbox.getByText(/Resumen del caso: a lo sumo 8000 caracteres/).waitFor();
+    await check(page, 'outbox-refused');
+    await page.waitForTimeout(7000); // past the first wait of a retry
+    assert.equal(filings.length, 1, 'a refusal is not sent again');
+    // Corrected in its own form, with the error at the field, and sent.
+    await outbox.getByRole('button', { name: 'Corregir y reenviar' }).click();
+    await page.getByText('Está corrigiendo lo que el servidor rechazó.', { exact: false }).waitFor();
+    await page.getByRole('alert').getByRole('link', { name: /a lo sumo 8000 caracteres/ }).waitFor();
+    assert.equal(await page.getByLabel('Edad en años').inputValue(), '13');
+    const summary = `Niña hondureña sola en la garita ${Date.now()}`;
+    await page.getByLabel('Resumen del caso').fill(summary);
+    await page.getByRole('button', { name: 'Abrir el caso' }).click();
+    await page.getByText(/Caso PGN-\d{4}-\d+ abierto/).first().waitFor();
+    assert.equal(filings.length, 2, 'sent once more, corrected');
+    assert.equal(await outbox.count(), 0, 'nothing left on the device');
+    const data = await gql(amparo.url, await token(amparo.url, 'officer@pgn.demo'), '{ cases(first: 100, filter: { assignedToMe: true }) { edges { node { summary } } } }');
+    assert.equal(data.cases.edges.filter((e) => e.node.summary === summary).length, 1, 'one case on the server');
+    await ctx.close();
+  });
+
+  test('a supervisor and a receiving office work a case and its referrals in English', async () => {
+    // What is not the console's own text: people, places and what people wrote.
+    const tok = await token(amparo.url, 'supervisor@pgn.demo');
+    const ref = await gql(amparo.url, tok, '{ departments { name } entryPoints { name } institutions { code } }');
+    const data = ['Oficial PGN', 'Supervisora PGN', 'Oficial SBS', 'Supervisión PDH', 'Recepción IGM', 'Administración',
+      ...ref.departments.map((d) => d.name), ...ref.entryPoints.map((e) => e.name)];
+    const c = await fileCase('officer@pgn.demo', { summary: 'Teenager alone at the border.' });
+    const sent = await fileCase('officer@pgn.demo', { summary: 'Teenager alone at the border.' });
+    await gql(amparo.url, await token(amparo.url, 'officer@pgn.demo'), `mutation($in: ReferCaseInput!) { referCase(input: $in) { referral { id } } }`,
+      { in: { caseId: sent.id, toInstitution: 'SBS', services: ['SHELTER'], reason: 'Needs a shelter.', consent: { given: true, by: 'CAREGIVER' } } });
+    const english = async () => {
+      const p = await newPage();
+      await p.ctx.addInitScript(() => localStorage.setItem('amparo.lang', 'en'));
+      return p;
+    };
+
+    // Workflow and assignment.
+    const { ctx, page } = await english();
+    await signIn(page, amparo.url, 'Supervisora PGN');
+    await page.goto(`${amparo.url}/casos/${c.id}`);
+    await page.getByRole('heading', { name: `Case ${c.reference}` }).waitFor();
+    await page.getByRole('heading', { name: 'Case step' }).waitFor();
+    await page.getByLabel('Assign to', { exact: true }).locator('option', { hasText: 'officer@pgn.demo' }).waitFor({ state: 'attached' });
+    await checkEnglish(page, 'en-case-workflow', data);
+    await page.getByLabel('Move to “Assessment”').check();
+    await page.getByRole('button', { name: 'Record the step' }).click();
+    await page.getByText('The case moved to “Assessment”.').waitFor();
+    await page.getByLabel('Assign to', { exact: true }).selectOption({ label: 'Supervisora PGN (supervisor@pgn.demo)' });
+    await page.getByRole('button', { name: 'Assign', exact: true }).click();
+    await page.getByText('Case assigned to Supervisora PGN.').waitFor();
+    await page.getByRole('region', { name: 'History' }).getByText('Assignment').first().waitFor();
+    await checkEnglish(page, 'en-case-history', data);
+    // Refer, with its form's errors.
+    await page.getByRole('button', { name: 'Refer the case to another institution' }).click();
+    await page.getByRole('button', { name: /Send the referral/ }).click();
+    await page.getByRole('alert').first().waitFor();
+    await checkEnglish(page, 'en-refer-case', data);
+    // Referrals sent, the bell, the figures, the audit trail.
+    await page.goto(`${amparo.url}/remisiones?sentido=enviadas`);
+    const pending = page.getByRole('article').filter({ has: page.getByRole('link', { name: sent.reference }) }).first();
+    await pending.getByRole('button', { name: 'Withdraw the referral…' }).click();
+    await pending.getByLabel('Why it is withdrawn (optional)').waitFor();
+    await checkEnglish(page, 'en-referrals-outgoing', data);
+    await page.getByRole('button', { name: /Alerts/ }).click();
+    await page.getByRole('region', { name: 'Unread alerts' }).waitFor();
+    await checkEnglish(page, 'en-alerts', data);
+    await page.getByRole('link', { name: 'Statistics' }).first().click();
+    await page.getByRole('heading', { name: 'Indicator report' }).waitFor();
+    await page.locator('svg.chart').first().waitFor();
+    await checkEnglish(page, 'en-statistics', data);
+    await page.getByRole('link', { name: 'Audit trail' }).first().click();
+    await page.getByRole('heading', { name: 'Audit trail' }).waitFor();
+    await page.getByRole('cell').first().waitFor();
+    await checkEnglish(page, 'en-audit', data);
+    await ctx.close();
+
+    // The receiving office: the summary only, declining with a reason.
+    const sbs = await english();
+    await signIn(sbs.page, amparo.url, 'Oficial SBS');
+    await sbs.page.getByRole('link', { name: 'Referrals', exact: true }).first().click();
+    await sbs.page.getByRole('heading', { name: 'Referrals received' }).waitFor();
+    const card = sbs.page.getByRole('article').filter({ has: sbs.page.getByRole('button', { name: 'Decline…' }) }).first();
+    await card.getByText('Summary only', { exact: false }).waitFor();
+    await card.getByRole('button', { name: 'Decline…' }).click();
+    await card.getByRole('button', { name: 'Decline the referral' }).click();
+    await card.getByText('Say why it is declined').first().waitFor();
+    await checkEnglish(sbs.page, 'en-referrals-incoming', data);
+    await sbs.ctx.close();
   });
 
   test('the console switches to English', async () => {

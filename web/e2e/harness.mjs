@@ -1,12 +1,13 @@
 // The browser tests' harness: a real `amparo dev` on a temporary data
 // directory and a free port, and Debian's Chromium driven by playwright-core.
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, mkdirSync } from 'node:fs';
+import { mkdtempSync, rmSync, mkdirSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium } from 'playwright-core';
 import AxeBuilder from '@axe-core/playwright';
+import assert from 'node:assert/strict';
 
 export const PHONE = { width: 390, height: 844 };
 export const DESKTOP = { width: 1280, height: 900 };
@@ -94,4 +95,35 @@ export async function check(page, name) {
     mkdirSync(dir, { recursive: true });
     await page.screenshot({ path: join(dir, `${name}.png`), fullPage: false });
   }
+}
+
+// The catalogs, to tell Spanish left in the English console.
+const catalog = (lng) => JSON.parse(readFileSync(new URL(`../src/i18n/${lng}.json`, import.meta.url), 'utf8'));
+const flatten = (o, p = '') => Object.entries(o).flatMap(([k, v]) => (v && typeof v === 'object' ? flatten(v, p + k + '.') : [[p + k, String(v)]]));
+const es = catalog('es');
+const enTexts = new Map(flatten(catalog('en')));
+// Spanish texts of the console that English says otherwise, cut at their
+// {{placeholders}}: none may show on an English page.
+const spanishTexts = [...new Set(flatten(es).filter(([k, v]) => enTexts.get(k) !== v)
+  .flatMap(([, v]) => v.split(/\{\{[^}]*\}\}/)).map((f) => f.trim()).filter((f) => f.length >= 8 && f.includes(' ')))];
+const rawKey = new RegExp(`\\b(?:${Object.keys(es).join('|')})\\.[A-Za-z_]+[A-Za-z_.]*`, 'g');
+
+/**
+ * checkEnglish is check, and the page in English: no text of the Spanish
+ * catalog, no catalog key shown raw (a missing translation), no Spanish
+ * letter but in data, the list of texts that are not the console's own
+ * (names of people and places, what a person wrote).
+ */
+export async function checkEnglish(page, name, data = []) {
+  await check(page, name);
+  assert.equal(await page.evaluate(() => document.documentElement.lang), 'en', `${name}: the page says it is in English`);
+  let text = await page.evaluate(() => document.body.innerText);
+  for (const d of [...data].sort((a, b) => b.length - a.length)) text = text.split(d).join(' ');
+  text = text.replace(/\S+@\S+/g, ' ');
+  const problems = [
+    ...spanishTexts.filter((f) => text.includes(f)).map((f) => `Spanish text: ${f}`),
+    ...(text.match(rawKey) ?? []).map((k) => `raw key: ${k}`),
+    ...(text.match(/\S*[áéíóúñ¿¡]\S*/gi) ?? []).filter((w) => w !== 'Español').map((w) => `Spanish word: ${w}`),
+  ];
+  assert.deepEqual(problems, [], `${name} in English`);
 }

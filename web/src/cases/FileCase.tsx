@@ -2,6 +2,7 @@
 // (in the console's language). Checked here first, then by the server, whose
 // field errors are shown at their fields and summarized at the top.
 import { useMemo, useState } from 'react';
+import type { FileCaseInput } from '../gql/graphql';
 import { useApolloClient } from '@apollo/client/react';
 import { useNavigate } from 'react-router';
 import { useTranslation } from 'react-i18next';
@@ -9,13 +10,14 @@ import { useSession } from '../auth/SessionProvider';
 import { enqueue, hasPassphrase, isUnlocked } from '../complaints/queue';
 import { OUTBOX_CHANGED, sendCase } from '../complaints/send';
 import { Passphrase } from '../complaints/Passphrase';
+import { useCorrection } from '../complaints/useCorrection';
 import { Choices, SelectField, TextField } from '../ui/Field';
 import { ErrorSummary } from '../ui/ErrorSummary';
 import type { FieldErrors } from '../ui/errors';
 import { Loading, Notice, Page } from '../ui/Page';
 import { useReference } from '../ui/useReference';
 import { careStatuses, journeyStages, nationalities, options, perpetratorTypes, populationStatuses, sexes, urgencies } from '../ui/enums';
-import { emptyFileCase, emptyViolation, toFileCaseInput, validateFileCase, type FileCaseState, type ViolationState } from './fileCaseForm';
+import { emptyFileCase, emptyViolation, fromFileCaseInput, toFileCaseInput, validateFileCase, type FileCaseState, type ViolationState } from './fileCaseForm';
 
 export function FileCase() {
   const { t } = useTranslation();
@@ -26,13 +28,20 @@ export function FileCase() {
   const [general, setGeneral] = useState<string[]>([]);
   // One key per form: a retry after a lost answer, or a send from the
   // outbox, files the case once.
-  const [key, setKey] = useState(() => crypto.randomUUID());
+  const [key, setKey] = useState<string>(() => crypto.randomUUID());
   const client = useApolloClient();
   const { me } = useSession();
   const ownerId = me?.user.id ?? '';
   const [sending, setSending] = useState(false);
   // Without a connection the case waits in the device's encrypted outbox.
   const [offline, setOffline] = useState<null | 'locked' | 'creating' | 'queued'>(null);
+  // A case the server refused, opened from the outbox to correct it.
+  const correction = useCorrection<FileCaseInput>(ownerId, 'case', (input, refusal) => {
+    setS(fromFileCaseInput(input));
+    setKey(input.idempotencyKey);
+    setErrors(refusal?.fields ?? {});
+    setGeneral(refusal?.message ? [refusal.message] : []);
+  });
 
   const set = <K extends keyof FileCaseState>(k: K) => (v: FileCaseState[K]) => setS((p) => ({ ...p, [k]: v }));
   const setViolation = (i: number, k: keyof ViolationState) => (v: string) =>
@@ -59,10 +68,12 @@ export function FileCase() {
     const r = await sendCase(client, toFileCaseInput(s, key));
     setSending(false);
     if (r.kind === 'sent') {
+      await correction.sent();
       navigate(`/casos/${r.caseId}`, { state: { filed: r.reference, duplicates: r.duplicates ?? [] } });
     } else if (r.kind === 'refused') {
       setErrors(r.fields);
       setGeneral(Object.keys(r.fields).length ? [] : [r.message]);
+      await correction.refused(r);
     } else if (isUnlocked(ownerId)) {
       await keep();
     } else {
@@ -97,6 +108,7 @@ export function FileCase() {
   const err = (p: string) => errors[p];
   return (
     <Page title={t('fileCase.title')}>
+      {correction.entry && <Notice kind="info">{t('outbox.correcting')}</Notice>}
       <ErrorSummary fields={errors} general={general} />
       <form onSubmit={(e) => void submit(e)} noValidate>
         <section aria-labelledby="s-child">

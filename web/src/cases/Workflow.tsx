@@ -2,9 +2,9 @@
 // the moves the person may make (each with the reason it needs), the
 // supervisor's decision on a closure, and assignment.
 import { useState } from 'react';
-import { useMutation } from '@apollo/client/react';
+import { useMutation, useQuery } from '@apollo/client/react';
 import { useTranslation } from 'react-i18next';
-import { AssignCaseDocument, TransitionCaseDocument, type CasePageQuery } from '../gql/graphql';
+import { AssignableStaffDocument, AssignCaseDocument, TransitionCaseDocument, type CasePageQuery } from '../gql/graphql';
 import { useSession } from '../auth/SessionProvider';
 import { Choices, SelectField, TextField } from '../ui/Field';
 import { ErrorSummary } from '../ui/ErrorSummary';
@@ -97,13 +97,17 @@ export function Workflow({ c, onChanged }: { c: Case; onChanged: () => void }) {
 
 export function Assignment({ c, onChanged }: { c: Case; onChanged: () => void }) {
   const { t } = useTranslation();
-  const { can, me } = useSession();
+  const { me } = useSession();
   const [email, setEmail] = useState('');
+  const [search, setSearch] = useState('');
   const [done, setDone] = useState<string | null>(null);
   const problems = useProblems();
   const [assign, { loading }] = useMutation(AssignCaseDocument);
-  const mine = !!me && c.assignee?.id === me.user.id;
-  const canTake = can('case:take') && !mine && (can('case:assign') || !c.assignee);
+  // What the person may do here is the server's answer (Case.viewerCan),
+  // not a rule copied into the console.
+  const { take: canTake, assign: canAssign } = c.viewerCan;
+  const staff = useQuery(AssignableStaffDocument, { variables: { search: search.trim() || null }, skip: !canAssign });
+  const people = staff.data?.assignableStaff ?? staff.previousData?.assignableStaff;
 
   const run = async (to: string) => {
     try {
@@ -114,12 +118,13 @@ export function Assignment({ c, onChanged }: { c: Case; onChanged: () => void })
       onChanged();
     } catch (err) {
       problems.server(err);
+      if (problemsOf(err).codes.includes('CONFLICT')) onChanged();
     }
   };
   const submit = (e: React.FormEvent) => {
     e.preventDefault();
-    if (!email.trim()) { problems.local({ assigneeEmail: 'assign.errors.email' }); return; }
-    void run(email.trim());
+    if (!email) { problems.local({ assigneeEmail: 'assign.errors.person' }); return; }
+    void run(email);
   };
 
   return (
@@ -127,14 +132,18 @@ export function Assignment({ c, onChanged }: { c: Case; onChanged: () => void })
       <h2 id="s-assign">{t('assign.title')}</h2>
       <p>{c.assignee ? t('assign.current', { name: c.assignee.name, email: c.assignee.email }) : t('assign.none')}</p>
       {done && <Notice kind="success">{done}</Notice>}
-      {(canTake || can('case:assign')) && <ErrorSummary fields={problems.fields} general={problems.general} />}
+      {(canTake || canAssign) && <ErrorSummary fields={problems.fields} general={problems.general} />}
       {canTake && me && (
         <button type="button" className="button" disabled={loading} onClick={() => void run(me.user.email)}>{t('assign.take')}</button>
       )}
-      {can('case:assign') && (
+      {canAssign && (
         <form onSubmit={submit} noValidate>
-          <TextField path="assigneeEmail" type="email" autoComplete="off" label={t('assign.email')} hint={t('assign.emailHint')}
-            value={email} onChange={setEmail} error={problems.fields.assigneeEmail} />
+          {(people?.hasMore || search) && (
+            <TextField path="staffSearch" type="search" label={t('assign.search')} hint={t('assign.searchHint')} value={search} onChange={setSearch} />
+          )}
+          <SelectField path="assigneeEmail" label={t('assign.person')} hint={people?.hasMore ? t('assign.more') : t('assign.personHint')}
+            placeholder={staff.loading && !people ? t('common.loading') : t('common.choose')} value={email} onChange={setEmail} error={problems.fields.assigneeEmail}
+            options={(people?.staff ?? []).filter((p) => p.id !== c.assignee?.id).map((p) => ({ value: p.email, label: `${p.name} (${p.email})` }))} />
           <button type="submit" className="button button--secondary" disabled={loading}>{t('assign.submit')}</button>
         </form>
       )}

@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'vitest';
-import { emptyFileCase, emptyViolation, toFileCaseInput, validateFileCase, type FileCaseState } from './fileCaseForm';
+import { emptyFileCase, emptyViolation, fromFileCaseInput, toFileCaseInput, validateFileCase, type FileCaseState } from './fileCaseForm';
 
 const today = '2026-12-01';
 const valid = (): FileCaseState => ({
@@ -43,4 +43,9 @@ describe('toFileCaseInput', () => {
   test('an age is sent as a number', () => {
     expect(toFileCaseInput({ ...valid(), dateOfBirth: '', ageYears: '12' }, 'k').child.ageYears).toBe(12);
   });
+});
+
+test('a case kept on the device opens in the form as it was written, to correct it', () => {
+  const s = { ...valid(), givenName: 'Ana', ageYears: '11', entryPoint: 'GT-EP-TECUN', violations: [{ type: 'NEGLECT', occurredOn: '', journeyStage: 'TRANSIT', perpetratorType: '', description: 'x' }] };
+  expect(fromFileCaseInput(toFileCaseInput(s, 'k'))).toEqual(s);
 });

@@ -92,3 +92,17 @@ export function toFileCaseInput(s: FileCaseState, idempotencyKey: string): FileC
     summary: s.summary.trim(),
   };
 }
+
+const str = (v: string | number | null | undefined) => (v === null || v === undefined ? '' : String(v));
+
+/** fromFileCaseInput is the form's state that sends input again: to correct one the server refused. */
+export function fromFileCaseInput(input: FileCaseInput): FileCaseState {
+  const c = input.child;
+  return {
+    givenName: str(c.givenName), familyName: str(c.familyName), dateOfBirth: str(c.dateOfBirth), ageYears: str(c.ageYears),
+    sex: str(c.sex), nationality: str(c.nationality), populationStatus: str(c.populationStatus), careStatus: str(c.careStatus), contact: str(c.contact),
+    violations: input.violations.map((v) => ({ type: v.type, occurredOn: str(v.occurredOn), journeyStage: str(v.journeyStage),
+      perpetratorType: str(v.perpetratorType), description: str(v.description) })),
+    departmentCode: input.departmentCode, entryPoint: str(input.entryPoint), urgency: str(input.urgency), summary: input.summary,
+  };
+}

@@ -13,10 +13,12 @@ import { Loading, Notice, Page } from '../ui/Page';
 import { useReference } from '../ui/useReference';
 import { channels, complainantKinds, options } from '../ui/enums';
 import { formatDate } from '../ui/format';
-import { emptyComplaint, stepOf, steps, toComplaintInput, validateStep, type ComplaintState, type Step } from './complaintForm';
+import { emptyComplaint, fromComplaintInput, stepOf, steps, toComplaintInput, validateStep, type ComplaintState, type Step } from './complaintForm';
 import { enqueue, hasPassphrase, isUnlocked } from './queue';
 import { OUTBOX_CHANGED, sendComplaint } from './send';
 import { Passphrase } from './Passphrase';
+import { useCorrection } from './useCorrection';
+import type { SubmitComplaintInput } from '../gql/graphql';
 import { TrackingCode } from './TrackingCode';
 
 type Outcome = { kind: 'sent'; code: string } | { kind: 'queued' } | { kind: 'locked'; creating: boolean } | null;
@@ -31,11 +33,22 @@ export function Intake() {
   const [step, setStep] = useState<Step>('what');
   const [errors, setErrors] = useState<FieldErrors>({});
   const [general, setGeneral] = useState<string[]>([]);
-  const [key, setKey] = useState(() => crypto.randomUUID());
+  const [key, setKey] = useState<string>(() => crypto.randomUUID());
   const [busy, setBusy] = useState(false);
   const [outcome, setOutcome] = useState<Outcome>(null);
   const set = <K extends keyof ComplaintState>(k: K) => (v: ComplaintState[K]) => setS((p) => ({ ...p, [k]: v }));
   const today = new Date().toISOString().slice(0, 10);
+  // A complaint the server refused, opened from the outbox to correct it:
+  // on the step of the first field it names, or the review.
+  const correction = useCorrection<SubmitComplaintInput>(ownerId, 'complaint', (input, refusal) => {
+    setS(fromComplaintInput(input));
+    setKey(input.idempotencyKey);
+    const fields = refusal?.fields ?? {};
+    const first = Object.keys(fields)[0];
+    setErrors(fields);
+    setGeneral(refusal?.message ? [refusal.message] : []);
+    setStep(first ? stepOf(first) : 'review');
+  });
 
   const byCategory = useMemo(() => {
     const groups = new Map<string, { label: string; options: { value: string; label: string }[] }>();
@@ -71,8 +84,9 @@ export function Intake() {
     setBusy(true);
     const r = await sendComplaint(client, toComplaintInput(s, key));
     setBusy(false);
-    if (r.kind === 'sent') { setOutcome({ kind: 'sent', code: r.trackingCode ?? '' }); return; }
+    if (r.kind === 'sent') { await correction.sent(); setOutcome({ kind: 'sent', code: r.trackingCode ?? '' }); return; }
     if (r.kind === 'refused') {
+      await correction.refused(r);
       // The server's field errors, at their fields, on the step they belong to.
       const first = Object.keys(r.fields)[0];
       setErrors(r.fields);
@@ -120,6 +134,7 @@ export function Intake() {
   return (
     <Page title={t('intake.title')}>
       <p className="step-count">{t('intake.stepOf', { n: stepNo, total: steps.length })}: {t('intake.step.' + step)}</p>
+      {correction.entry && <Notice kind="info">{t('outbox.correcting')}</Notice>}
       <ErrorSummary fields={errors} general={general} />
       {step === 'what' && (
         <form onSubmit={next} noValidate>

@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'vitest';
-import { emptyComplaint, stepOf, toComplaintInput, validateStep } from './complaintForm';
+import { emptyComplaint, fromComplaintInput, stepOf, toComplaintInput, validateStep } from './complaintForm';
 
 const today = '2026-12-01';
 
@@ -35,4 +35,9 @@ test('server field paths send the person back to their step', () => {
   expect(stepOf('channel')).toBe('who');
   expect(stepOf('violations[0]')).toBe('what');
   expect(stepOf('description')).toBe('what');
+});
+
+test('a complaint kept on the device opens in the form as it was written, to correct it', () => {
+  const s = { ...emptyComplaint(), violations: ['TRAFFICKING'], description: 'Niño retenido', kind: 'FAMILY_MEMBER', name: 'Rosa', contact: '5555-0000', channel: 'PHONE', departmentCode: 'GT-13' };
+  expect(fromComplaintInput(toComplaintInput(s, 'k'))).toEqual(s);
 });

@@ -59,3 +59,14 @@ export function toComplaintInput(s: ComplaintState, idempotencyKey: string): Sub
     violations: s.violations,
   };
 }
+
+const str = (v: string | null | undefined) => v ?? '';
+
+/** fromComplaintInput is the form's state that sends input again: to correct one the server refused. */
+export function fromComplaintInput(input: SubmitComplaintInput): ComplaintState {
+  return {
+    violations: [...input.violations], description: input.description, occurredOn: str(input.occurredOn), departmentCode: str(input.departmentCode),
+    entryPoint: str(input.entryPoint), kind: input.complainant.kind, name: str(input.complainant.name), contact: str(input.complainant.contact),
+    channel: input.channel,
+  };
+}

@@ -1,6 +1,6 @@
 import 'fake-indexeddb/auto';
 import { beforeEach, describe, expect, test } from 'vitest';
-import { decrypt, enqueue, flush, hasPassphrase, isUnlocked, lock, pending, pendingOnDevice, unlock, type Payload, type SendResult } from './queue';
+import { decrypt, enqueue, flush, hasPassphrase, isUnlocked, lock, pending, pendingOnDevice, refusalOf, unlock, type Payload, type SendResult } from './queue';
 import type { SubmitComplaintInput } from '../gql/graphql';
 
 const FAST = 1000; // PBKDF2 iterations for tests; the console uses 600,000.
@@ -67,13 +67,28 @@ describe('outbox', () => {
     expect(await pending('u1')).toHaveLength(1);
   });
 
-  test('a refused entry is kept for a person to see', async () => {
+  test('a refused entry is kept for a person to see, sent no more until corrected, then sent once', async () => {
     await unlock('u1', 'clave-larga-1', FAST);
     await enqueue('u1', input('k1'));
-    const seen: string[] = [];
-    await flush('u1', async () => ({ kind: 'refused', message: 'no', fields: {} }), (_e, r) => seen.push(r.kind));
-    expect(seen).toEqual(['refused']);
-    expect(await pending('u1')).toHaveLength(1);
+    await enqueue('u1', input('k2'));
+    const sent: string[] = [];
+    const refuse = async (i: Payload): Promise<SendResult> => {
+      sent.push(i.idempotencyKey);
+      return i.idempotencyKey === 'k1' ? { kind: 'refused', message: '', fields: { description: 'demasiado largo' }, codes: ['BAD_USER_INPUT'] } : { kind: 'offline' };
+    };
+    await flush('u1', refuse, () => {});
+    await flush('u1', refuse, () => {});
+    expect(sent).toEqual(['k1', 'k2', 'k2']); // k1 once: refused for good; k2 again: it may pass later
+    const [k1] = await pending('u1');
+    expect(new TextDecoder().decode(k1!.refusal!.data)).not.toContain('demasiado');
+    expect((await refusalOf(k1!))?.fields).toEqual({ description: 'demasiado largo' });
+    // Corrected with its own key: the refusal goes, and it is sent again.
+    await enqueue('u1', { ...input('k1'), description: 'corto' });
+    expect((await pending('u1')).map((e) => [e.id, !!e.refusal])).toEqual([['k2', false], ['k1', false]]);
+    const bodies: string[] = [];
+    await flush('u1', async (i) => { bodies.push((i as SubmitComplaintInput).description); return { kind: 'sent', trackingCode: 'C' }; }, () => {});
+    expect(bodies.sort()).toEqual(['Niña sola en el río Suchiate', 'corto']);
+    expect(await pending('u1')).toEqual([]);
   });
 
   test("another user's entries are counted but not theirs to send", async () => {

@@ -29,7 +29,15 @@ export const ITERATIONS = 600_000;
 const DB = 'amparo-outbox';
 const CHECK = 'amparo-outbox-v1';
 
-export type Entry = { id: string; ownerId: string; idempotencyKey: string; createdAt: string; iv: Uint8Array; data: ArrayBuffer; kind?: EntryKind };
+/**
+ * An entry; refusal, when the server refused it for good, is the Refusal
+ * encrypted as data is (the server's messages may quote the entry).
+ */
+export type Entry = { id: string; ownerId: string; idempotencyKey: string; createdAt: string; iv: Uint8Array; data: ArrayBuffer; kind?: EntryKind;
+  refusal?: { iv: Uint8Array; data: ArrayBuffer } };
+
+/** Refusal is why the server refused an entry: its messages, per field and for the whole, and its codes. */
+export type Refusal = { message: string; fields: Record<string, string>; codes: string[]; at: string };
 type Meta = { ownerId: string; salt: Uint8Array; iterations: number; checkIv: Uint8Array; check: ArrayBuffer };
 
 function open(): Promise<IDBDatabase> {
@@ -109,7 +117,11 @@ export function lock(ownerId?: string): void {
   else keys.clear();
 }
 
-/** enqueue stores input encrypted; the outbox must be unlocked. */
+/**
+ * enqueue stores input encrypted; the outbox must be unlocked. An entry of
+ * the same idempotency key (one corrected after a refusal) is replaced, its
+ * refusal with it.
+ */
 export async function enqueue(ownerId: string, input: Payload, kind: EntryKind = 'complaint'): Promise<Entry> {
   const key = keys.get(ownerId);
   if (!key) throw new Error('outbox locked');
@@ -153,26 +165,56 @@ export async function remove(entry: Entry): Promise<void> {
   }
 }
 
+/** markRefused keeps, encrypted with the entry, why the server refused it: it is sent no more until corrected. */
+export async function markRefused(entry: Entry, r: Omit<Refusal, 'at'>): Promise<Entry> {
+  const key = keys.get(entry.ownerId);
+  if (!key) throw new Error('outbox locked');
+  const iv = crypto.getRandomValues(new Uint8Array(12));
+  const refusal: Refusal = { message: r.message, fields: r.fields, codes: r.codes, at: new Date().toISOString() };
+  const data = await crypto.subtle.encrypt({ name: 'AES-GCM', iv }, key, new TextEncoder().encode(JSON.stringify(refusal)));
+  const marked: Entry = { ...entry, refusal: { iv, data } };
+  await tx(['entries'], 'readwrite', (t) => { t.objectStore('entries').put(marked); });
+  return marked;
+}
+
+/** refusalOf reads why an entry was refused; null when it was not. */
+export async function refusalOf(entry: Entry): Promise<Refusal | null> {
+  const key = keys.get(entry.ownerId);
+  if (!entry.refusal) return null;
+  if (!key) throw new Error('outbox locked');
+  const plain = await crypto.subtle.decrypt({ name: 'AES-GCM', iv: entry.refusal.iv as BufferSource }, key, entry.refusal.data);
+  return JSON.parse(new TextDecoder().decode(plain)) as Refusal;
+}
+
+/** findEntry finds one of ownerId's entries by id. */
+export async function findEntry(ownerId: string, id: string): Promise<Entry | undefined> {
+  return (await pending(ownerId)).find((e) => e.id === id);
+}
+
 /** sent: a complaint answers its tracking code, a case its id and reference. */
 export type SendResult = { kind: 'sent'; trackingCode?: string; caseId?: string; reference?: string } | { kind: 'offline' }
-  | { kind: 'refused'; message: string; fields: Record<string, string> };
+  | { kind: 'refused'; message: string; fields: Record<string, string>; codes: string[] };
 
 let sending: Promise<unknown> = Promise.resolve();
 
 /**
  * flush sends ownerId's entries one at a time, oldest first, and erases each
- * once acknowledged. It stops at the first network failure (the rest wait
- * for the next connection); a refused entry stays, marked, for a person to
- * see. Only one flush runs at a time, in this tab and across tabs.
+ * once acknowledged. It stops at the first failure that may pass (the rest
+ * wait for the next try); an entry refused for good stays, marked with the
+ * refusal (markRefused), and is not sent again until a person corrects it
+ * (enqueue with its key again) or discards it (remove). Only one flush runs
+ * at a time, in this tab and across tabs.
  */
 export function flush(ownerId: string, send: (input: Payload, entry: Entry) => Promise<SendResult>,
   onResult: (entry: Entry, r: SendResult) => void): Promise<void> {
   const run = async () => {
     for (const entry of await pending(ownerId)) {
+      if (entry.refusal) continue;
       const r = await send(await decrypt<Payload>(entry), entry);
+      if (r.kind === 'refused') await markRefused(entry, r);
+      if (r.kind === 'sent') await remove(entry);
       onResult(entry, r);
       if (r.kind === 'offline') return;
-      if (r.kind === 'sent') await remove(entry);
     }
   };
   const locked = async (): Promise<void> => {

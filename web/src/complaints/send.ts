@@ -3,16 +3,23 @@
 // again later), or refused by the server.
 import type { ApolloClient } from '@apollo/client';
 import { FileCaseDocument, SubmitComplaintDocument, type FileCaseInput, type SubmitComplaintInput } from '../gql/graphql';
+import i18n from '../i18n';
 import { problemsOf } from '../ui/errors';
 import type { Entry, Payload, SendResult } from './queue';
+import { mayRetry } from './retry';
 
 export const OUTBOX_CHANGED = 'amparo-outbox-changed';
 
-/** failed sorts a failure: the connection (try again later) or a refusal. */
+/**
+ * failed sorts a failure: what may succeed later (the connection, a server
+ * down or busy: try again) or a refusal for good, with the server's
+ * messages (in the language the request asked for) and the fields they name.
+ */
 function failed(err: unknown): SendResult {
   const p = problemsOf(err);
-  if (p.network || p.codes.includes('UNAVAILABLE') || p.codes.includes('RATE_LIMITED') || p.codes.includes('UNAUTHENTICATED')) return { kind: 'offline' };
-  return { kind: 'refused', message: [...Object.values(p.fields), ...p.general].join(' '), fields: p.fields };
+  if (mayRetry(p)) return { kind: 'offline' };
+  const message = p.general.join(' ') || (Object.keys(p.fields).length ? '' : i18n.t('errors.refusedHttp', { status: p.status ?? '' }));
+  return { kind: 'refused', message, fields: p.fields, codes: p.codes };
 }
 
 export async function sendComplaint(client: ApolloClient, input: SubmitComplaintInput): Promise<SendResult> {

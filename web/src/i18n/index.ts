@@ -18,6 +18,9 @@ void i18n.use(initReactI18next).init({
   returnNull: false,
 });
 
+// The page says its language from the first paint, not only after a switch.
+if (typeof document !== 'undefined') document.documentElement.lang = stored === 'en' ? 'en' : 'es';
+
 /** setLanguage switches the console and remembers the choice (a preference, not personal data). */
 export function setLanguage(lng: Language): void {
   localStorage.setItem('amparo.lang', lng);

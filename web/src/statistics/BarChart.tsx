@@ -4,6 +4,7 @@
 import { useId } from 'react';
 import { useTranslation } from 'react-i18next';
 import type { Bar } from './labels';
+import { formatNumber } from '../ui/format';
 
 const W = 320;
 const ROW = 38;
@@ -41,7 +42,7 @@ export function BarChart({ title, bars }: { title: string; bars: Bar[] }) {
           <g key={i}>
             <text x="0" y={y + 12}>{label}</text>
             <rect x="0" y={y + 17} width={w} height="14" fill="#0b4f6c" />
-            <text x={w + 6} y={y + 29}>{b.value}</text>
+            <text x={w + 6} y={y + 29}>{formatNumber(b.value)}</text>
           </g>
         );
       })}

@@ -13,7 +13,7 @@ import { useSession } from '../auth/SessionProvider';
 import { TextField } from '../ui/Field';
 import { Loading, Notice, Page } from '../ui/Page';
 import { problemsOf } from '../ui/errors';
-import { formatTime } from '../ui/format';
+import { formatNumber, formatPercent, formatTime } from '../ui/format';
 import { useReference } from '../ui/useReference';
 import { currentLanguage } from '../i18n';
 import { BarChart } from './BarChart';
@@ -45,7 +45,7 @@ function useDownload() {
 function Figure({ value, suppressed }: { value?: number | null; suppressed: boolean }) {
   const { t } = useTranslation();
   if (suppressed || value == null) return <span className="suppressed" data-suppressed="true">{t(suppressed ? 'stats.suppressed' : 'stats.withheld')}</span>;
-  return <>{value}</>;
+  return <>{formatNumber(value)}</>;
 }
 
 function IndicatorView({ ind, period }: { ind: Indicator; period: Period }) {
@@ -87,7 +87,7 @@ function IndicatorView({ ind, period }: { ind: Indicator; period: Period }) {
                     <th scope="row">{joinKey(ind.rows, r.key, ref, t, lang)}</th>
                     {r.cells.map((c, j) => <td key={j}><Figure value={c.value} suppressed={c.suppressed} /></td>)}
                     {hasColumns && <td><Figure value={r.total} suppressed={false} /></td>}
-                    {ind.rates && <td>{(() => { const v = rate(r.key)?.value; return v == null ? <span className="suppressed">{t('stats.withheld')}</span> : `${(v * 100).toFixed(0)} %`; })()}</td>}
+                    {ind.rates && <td>{(() => { const v = rate(r.key)?.value; return v == null ? <span className="suppressed">{t('stats.withheld')}</span> : formatPercent(v); })()}</td>}
                   </tr>
                 ))}
               </tbody>

@@ -1,11 +1,15 @@
 // Server errors, sorted for a form: BAD_USER_INPUT errors go to the field
 // their extensions.field names (GOV.UK pattern: summary at the top and the
 // message at the field); anything else is a message for the whole form.
-import { CombinedGraphQLErrors } from '@apollo/client/errors';
+import { CombinedGraphQLErrors, ServerError } from '@apollo/client/errors';
 
 export type FieldErrors = Record<string, string>;
 
-export type Problems = { fields: FieldErrors; general: string[]; codes: string[]; network: boolean };
+/**
+ * network: no GraphQL answer came back (no connection, or an HTTP failure
+ * whose body is not GraphQL); status is the HTTP status when one came.
+ */
+export type Problems = { fields: FieldErrors; general: string[]; codes: string[]; network: boolean; status?: number };
 
 type GraphQLErrorLike = { message: string; extensions?: Record<string, unknown> | undefined };
 
@@ -28,6 +32,15 @@ export function sortErrors(errors: readonly GraphQLErrorLike[]): Problems {
 /** problemsOf reads whatever Apollo or fetch threw. */
 export function problemsOf(error: unknown): Problems {
   if (CombinedGraphQLErrors.is(error)) return sortErrors(error.errors);
+  if (ServerError.is(error)) {
+    // An HTTP failure: its body may still be a GraphQL answer (Amparo's
+    // are), or a proxy's page.
+    try {
+      const body = JSON.parse(error.bodyText) as { errors?: GraphQLErrorLike[] };
+      if (Array.isArray(body.errors) && body.errors.length) return { ...sortErrors(body.errors), status: error.statusCode };
+    } catch { /* not JSON */ }
+    return { fields: {}, general: [], codes: [], network: true, status: error.statusCode };
+  }
   return { fields: {}, general: [], codes: [], network: true };
 }
 

@@ -25,8 +25,19 @@ export function relativeDue(iso: string, now: number = Date.now(), lang: string 
   return rtf.format(Math.round(diff / day), 'day');
 }
 
+/** formatNumber writes a count in the console's language (12,345). */
+export function formatNumber(n: number): string {
+  return new Intl.NumberFormat(locale()).format(n);
+}
+
+/** formatPercent writes a share (0.42) as a whole percentage in the console's language. */
+export function formatPercent(v: number): string {
+  return new Intl.NumberFormat(locale(), { style: 'percent', maximumFractionDigits: 0 }).format(v);
+}
+
 export function formatBytes(n: number): string {
-  if (n < 1024) return `${n} B`;
-  if (n < 1024 * 1024) return `${(n / 1024).toFixed(1)} KiB`;
-  return `${(n / 1024 / 1024).toFixed(1)} MiB`;
+  const one = (v: number) => new Intl.NumberFormat(locale(), { minimumFractionDigits: 1, maximumFractionDigits: 1 }).format(v);
+  if (n < 1024) return `${formatNumber(n)} B`;
+  if (n < 1024 * 1024) return `${one(n / 1024)} KiB`;
+  return `${one(n / 1024 / 1024)} MiB`;
 }
