@@ -355,7 +355,7 @@ describe('console', () => {
     await page.getByText('Caso asignado a Oficial PGN.').waitFor();
     // A stale version is answered with the current one.
     await gql(amparo.url, tok, 'mutation($id: ID!) { assignCase(input: { caseId: $id, assigneeEmail: "supervisor@pgn.demo" }) { case { id } } }', { id: q.id });
-    await picker.selectOption({ label: 'Oficial PGN (officer@pgn.demo)' });
+    await picker.selectOption({ label: 'Supervisora PGN (supervisor@pgn.demo)' });
     await page.getByRole('button', { name: 'Asignar', exact: true }).click();
     await page.getByText('Otra persona cambió el caso mientras lo leía.', { exact: false }).waitFor();
     await page.getByText('A cargo de Supervisora PGN (supervisor@pgn.demo).').waitFor();
@@ -595,7 +595,7 @@ describe('console', () => {
     await page.goto(`${amparo.url}/casos/${c.id}`);
     await page.getByRole('heading', { name: `Case ${c.reference}` }).waitFor();
     await page.getByRole('heading', { name: 'Case step' }).waitFor();
-    await page.getByLabel('Assign to', { exact: true }).locator('option', { hasText: 'officer@pgn.demo' }).waitFor({ state: 'attached' });
+    await page.getByLabel('Assign to', { exact: true }).locator('option', { hasText: 'supervisor@pgn.demo' }).waitFor({ state: 'attached' });
     await checkEnglish(page, 'en-case-workflow', data);
     await page.getByLabel('Move to “Assessment”').check();
     await page.getByRole('button', { name: 'Record the step' }).click();
@@ -619,11 +619,11 @@ describe('console', () => {
     await page.getByRole('button', { name: /Alerts/ }).click();
     await page.getByRole('region', { name: 'Unread alerts' }).waitFor();
     await checkEnglish(page, 'en-alerts', data);
-    await page.getByRole('link', { name: 'Statistics' }).first().click();
+    await page.goto(`${amparo.url}/estadisticas`);
     await page.getByRole('heading', { name: 'Indicator report' }).waitFor();
     await page.locator('svg.chart').first().waitFor();
     await checkEnglish(page, 'en-statistics', data);
-    await page.getByRole('link', { name: 'Audit trail' }).first().click();
+    await page.goto(`${amparo.url}/auditoria`);
     await page.getByRole('heading', { name: 'Audit trail' }).waitFor();
     await page.getByRole('cell').first().waitFor();
     await checkEnglish(page, 'en-audit', data);
@@ -634,7 +634,8 @@ describe('console', () => {
     await signIn(sbs.page, amparo.url, 'Oficial SBS');
     await sbs.page.getByRole('link', { name: 'Referrals', exact: true }).first().click();
     await sbs.page.getByRole('heading', { name: 'Referrals received' }).waitFor();
-    const card = sbs.page.getByRole('article').filter({ has: sbs.page.getByRole('button', { name: 'Decline…' }) }).first();
+    const labelled = await sbs.page.getByRole('article').filter({ has: sbs.page.getByRole('button', { name: 'Decline…' }) }).first().getAttribute('aria-labelledby');
+    const card = sbs.page.locator(`article[aria-labelledby="${labelled}"]`);
     await card.getByText('Summary only', { exact: false }).waitFor();
     await card.getByRole('button', { name: 'Decline…' }).click();
     await card.getByRole('button', { name: 'Decline the referral' }).click();

@@ -37,6 +37,7 @@ export function FileCase() {
   const [offline, setOffline] = useState<null | 'locked' | 'creating' | 'queued'>(null);
   // A case the server refused, opened from the outbox to correct it.
   const correction = useCorrection<FileCaseInput>(ownerId, 'case', (input, refusal) => {
+    setOffline(null); // the form again, even from the page that said it was kept
     setS(fromFileCaseInput(input));
     setKey(input.idempotencyKey);
     setErrors(refusal?.fields ?? {});

@@ -41,6 +41,7 @@ export function Intake() {
   // A complaint the server refused, opened from the outbox to correct it:
   // on the step of the first field it names, or the review.
   const correction = useCorrection<SubmitComplaintInput>(ownerId, 'complaint', (input, refusal) => {
+    setOutcome(null); // the form again, even from the page that said it was kept
     setS(fromComplaintInput(input));
     setKey(input.idempotencyKey);
     const fields = refusal?.fields ?? {};
