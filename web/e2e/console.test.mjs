@@ -52,6 +52,35 @@ async function queueCase() {
   return l.linkComplaintToCase.complaint.case;
 }
 
+/**
+ * keepCaseOffline signs an officer in, fills a case form with summary, and
+ * sends it without a connection: it is kept in the outbox, still offline.
+ * filings collects the FileCase requests the page makes.
+ */
+async function keepCaseOffline(summary) {
+  const { ctx, page } = await newPage();
+  const filings = [];
+  ctx.on('response', (r) => { if (r.url().endsWith('/graphql') && (r.request().postData() ?? '').includes('mutation FileCase')) filings.push(r); });
+  await signIn(page, amparo.url, 'Oficial PGN');
+  await page.evaluate(async () => { await navigator.serviceWorker.ready; });
+  await page.getByRole('link', { name: 'Nueva ficha de caso' }).first().click();
+  await page.getByLabel('Departamento').selectOption('GT-13');
+  await ctx.setOffline(true);
+  await page.getByLabel('Edad en años').fill('16');
+  await page.getByLabel('Masculino').check();
+  await page.getByLabel('Nacionalidad').selectOption('GTM');
+  await page.getByLabel('Situación migratoria').selectOption('RETURNEE');
+  await page.getByLabel('Separada/o').check();
+  await page.getByLabel('Tipo de vulneración').selectOption({ index: 2 });
+  await page.getByLabel('Media', { exact: true }).check();
+  await page.getByLabel('Resumen del caso').fill(summary);
+  await page.getByRole('button', { name: 'Abrir el caso' }).click();
+  await page.getByLabel('Clave de resguardo').fill('oficina-huehue-2026');
+  await page.getByRole('button', { name: 'Guardar cifrada en este dispositivo' }).click();
+  await page.getByRole('heading', { name: 'Ficha guardada en este dispositivo' }).waitFor();
+  return { ctx, page, filings };
+}
+
 describe('console', () => {
   test('intake submits a complaint and the complainant reads its status', async () => {
     const { ctx, page } = await newPage();
@@ -493,27 +522,8 @@ describe('console', () => {
   });
 
   test('an officer files a case offline and it is sent once when the connection returns', async () => {
-    const { ctx, page } = await newPage();
-    const filings = [];
-    ctx.on('response', (r) => { if (r.url().endsWith('/graphql') && (r.request().postData() ?? '').includes('mutation FileCase')) filings.push(r); });
-    await signIn(page, amparo.url, 'Oficial PGN');
-    await page.evaluate(async () => { await navigator.serviceWorker.ready; });
-    await page.getByRole('link', { name: 'Nueva ficha de caso' }).first().click();
-    await page.getByLabel('Departamento').selectOption('GT-13');
-    await ctx.setOffline(true);
-    await page.getByLabel('Edad en años').fill('16');
-    await page.getByLabel('Masculino').check();
-    await page.getByLabel('Nacionalidad').selectOption('GTM');
-    await page.getByLabel('Situación migratoria').selectOption('RETURNEE');
-    await page.getByLabel('Separada/o').check();
-    await page.getByLabel('Tipo de vulneración').selectOption({ index: 2 });
-    await page.getByLabel('Media', { exact: true }).check();
     const summary = `Adolescente retornado por Tecún Umán ${Date.now()}`;
-    await page.getByLabel('Resumen del caso').fill(summary);
-    await page.getByRole('button', { name: 'Abrir el caso' }).click();
-    await page.getByLabel('Clave de resguardo').fill('oficina-huehue-2026');
-    await page.getByRole('button', { name: 'Guardar cifrada en este dispositivo' }).click();
-    await page.getByRole('heading', { name: 'Ficha guardada en este dispositivo' }).waitFor();
+    const { ctx, page, filings } = await keepCaseOffline(summary);
     await page.getByText('1 ficha de caso pendiente de envío.').waitFor();
     await check(page, 'file-case-pending');
     assert.equal(filings.length, 0, 'nothing was sent without a connection');
@@ -527,27 +537,8 @@ describe('console', () => {
   });
 
   test('a case kept offline that the server refuses is shown, not sent again, corrected and sent once', async () => {
-    const { ctx, page } = await newPage();
-    const filings = [];
-    ctx.on('response', (r) => { if (r.url().endsWith('/graphql') && (r.request().postData() ?? '').includes('mutation FileCase')) filings.push(r); });
-    await signIn(page, amparo.url, 'Oficial PGN');
-    await page.evaluate(async () => { await navigator.serviceWorker.ready; });
-    await page.getByRole('link', { name: 'Nueva ficha de caso' }).first().click();
-    await page.getByLabel('Departamento').selectOption('GT-13');
-    await ctx.setOffline(true);
-    await page.getByLabel('Edad en años').fill('13');
-    await page.getByLabel('Femenino').check();
-    await page.getByLabel('Nacionalidad').selectOption('HND');
-    await page.getByLabel('Situación migratoria').selectOption('MIGRANT_TRANSIT');
-    await page.getByLabel('No acompañada/o').check();
-    await page.getByLabel('Tipo de vulneración').selectOption({ index: 2 });
-    await page.getByLabel('Alta', { exact: true }).check();
     // Longer than the server takes (8,000 characters): the console does not check it.
-    await page.getByLabel('Resumen del caso').fill('Niña sola en la garita. '.repeat(340));
-    await page.getByRole('button', { name: 'Abrir el caso' }).click();
-    await page.getByLabel('Clave de resguardo').fill('oficina-tecun-2026');
-    await page.getByRole('button', { name: 'Guardar cifrada en este dispositivo' }).click();
-    await page.getByRole('heading', { name: 'Ficha guardada en este dispositivo' }).waitFor();
+    const { ctx, page, filings } = await keepCaseOffline('Niña sola en la garita. '.repeat(340));
     await ctx.setOffline(false);
     // Refused for good: shown with the server's message at its field, and not sent again.
     const outbox = page.getByRole('complementary', { name: 'Denuncias en este dispositivo' });
@@ -561,7 +552,7 @@ describe('console', () => {
     await outbox.getByRole('button', { name: 'Corregir y reenviar' }).click();
     await page.getByText('Está corrigiendo lo que el servidor rechazó.', { exact: false }).waitFor();
     await page.getByRole('alert').getByRole('link', { name: /a lo sumo 8000 caracteres/ }).waitFor();
-    assert.equal(await page.getByLabel('Edad en años').inputValue(), '13');
+    assert.equal(await page.getByLabel('Edad en años').inputValue(), '16');
     const summary = `Niña hondureña sola en la garita ${Date.now()}`;
     await page.getByLabel('Resumen del caso').fill(summary);
     await page.getByRole('button', { name: 'Abrir el caso' }).click();
