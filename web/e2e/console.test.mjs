@@ -633,6 +633,47 @@ describe('console', () => {
     await card.getByText('Say why it is declined').first().waitFor();
     await checkEnglish(sbs.page, 'en-referrals-incoming', data);
     await sbs.ctx.close();
+
+    // An officer files a case: the duplicate warning; then one kept offline that the server refuses, discarded.
+    const names = ['Rosa Elena', 'Gómez'];
+    await fileCase('officer@pgn.demo', { child: { givenName: names[0], familyName: names[1], dateOfBirth: '2013-05-01',
+      sex: 'FEMALE', nationality: 'HND', populationStatus: 'MIGRANT_TRANSIT', careStatus: 'UNACCOMPANIED' } });
+    const off = await english();
+    await signIn(off.page, amparo.url, 'Oficial PGN');
+    await off.page.evaluate(async () => { await navigator.serviceWorker.ready; });
+    const fill = async (summary) => {
+      await off.page.getByRole('link', { name: 'File a case' }).first().click();
+      await off.page.getByRole('heading', { name: 'File a case' }).waitFor();
+      await off.page.getByLabel('Given names').fill(names[0]);
+      await off.page.getByLabel('Family names').fill(names[1]);
+      await off.page.getByLabel('Date of birth').fill('2013-09-12');
+      await off.page.getByLabel('Female').check();
+      await off.page.getByLabel('Nationality').selectOption('HND');
+      await off.page.getByLabel('Migration situation').selectOption('MIGRANT_TRANSIT');
+      await off.page.getByLabel('Unaccompanied').check();
+      await off.page.getByLabel('Type of violation').selectOption({ index: 1 });
+      await off.page.getByLabel('Department').selectOption('GT-13');
+      await off.page.getByLabel('High', { exact: true }).check();
+      await off.page.getByLabel('Case summary').fill(summary);
+      await off.page.getByRole('button', { name: 'File the case' }).click();
+    };
+    await fill('Girl alone at the border post.');
+    await off.page.getByRole('alert').filter({ hasText: 'Possible duplicate' }).getByRole('link').first().waitFor();
+    await checkEnglish(off.page, 'en-duplicate', [...data, ...names]);
+    await off.ctx.setOffline(true);
+    await fill('Girl alone at the border post. '.repeat(300));
+    await off.page.getByLabel('Safekeeping passphrase').fill('border-post-2026');
+    await off.page.getByRole('button', { name: 'Keep it encrypted on this device' }).click();
+    await off.page.getByRole('heading', { name: 'Case form saved on this device' }).waitFor();
+    await off.ctx.setOffline(false);
+    const outbox = off.page.getByRole('complementary', { name: 'Complaints on this device' });
+    await outbox.getByText('1 refused by the server: correct it or discard it.').waitFor();
+    await outbox.getByText(/Case summary: at most 8000 characters/).waitFor();
+    await checkEnglish(off.page, 'en-outbox-refused', data);
+    await outbox.getByRole('button', { name: 'Discard' }).click();
+    await outbox.getByRole('button', { name: 'Yes, erase it from this device' }).click();
+    await outbox.waitFor({ state: 'detached' });
+    await off.ctx.close();
   });
 
   test('the console switches to English', async () => {
