@@ -152,6 +152,10 @@ func TestCaseViewerCan(t *testing.T) {
 	}
 	assigned := app.fileCase("officer@pgn.demo", "vc-"+uuid.NewString()) // filing assigns it to the officer
 	other := app.fileCase("officer@sbs.demo", "vc-"+uuid.NewString())
+	closed := app.fileCase("supervisor@pgn.demo", "vc-"+uuid.NewString())
+	if _, err := app.db.Owner(t).Exec(`UPDATE cases SET assigned_to = NULL, status = 'CLOSED', closure_reason = 'GOAL_MET', due_at = NULL WHERE id = $1`, closed); err != nil {
+		t.Fatal(err)
+	}
 
 	type can struct{ Take, Assign bool }
 	for _, c := range []struct {
@@ -162,6 +166,7 @@ func TestCaseViewerCan(t *testing.T) {
 		{"OfficerDoesNotTakeTheirOwn", "officer@pgn.demo", assigned, &can{}},
 		{"SupervisorTakesOrAssignsFromTheQueue", "supervisor@pgn.demo", queue, &can{Take: true, Assign: true}},
 		{"SupervisorAssignsButDoesNotTakeAnAssignedCase", "supervisor@pgn.demo", assigned, &can{Assign: true}},
+		{"NobodyTakesOrAssignsAClosedCase", "supervisor@pgn.demo", closed, &can{}},
 		{"OversightReadsButDoesNeither", "oversight@pdh.demo", queue, &can{}},
 		{"AnotherInstitutionSeesNothing", "officer@pgn.demo", other, nil},
 	} {
