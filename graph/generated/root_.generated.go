@@ -337,6 +337,8 @@ type ComplexityRoot struct {
 		ComputedSHA256 func(childComplexity int) int
 		Evidence       func(childComplexity int) int
 		Intact         func(childComplexity int) int
+		LegalHold      func(childComplexity int) int
+		RetainUntil    func(childComplexity int) int
 		VerifiedAt     func(childComplexity int) int
 	}
 
@@ -1723,6 +1725,18 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.EvidenceVerification.Intact(childComplexity), true
+	case "EvidenceVerification.legalHold":
+		if e.ComplexityRoot.EvidenceVerification.LegalHold == nil {
+			break
+		}
+
+		return e.ComplexityRoot.EvidenceVerification.LegalHold(childComplexity), true
+	case "EvidenceVerification.retainUntil":
+		if e.ComplexityRoot.EvidenceVerification.RetainUntil == nil {
+			break
+		}
+
+		return e.ComplexityRoot.EvidenceVerification.RetainUntil(childComplexity), true
 	case "EvidenceVerification.verifiedAt":
 		if e.ComplexityRoot.EvidenceVerification.VerifiedAt == nil {
 			break
@@ -4141,6 +4155,10 @@ type EvidenceVerification {
   computedSha256: String!
   "When it was verified."
   verifiedAt: Time!
+  "Whether the stored version is under legal hold now, as the object store reports it: on while the case is open, off once it is closed."
+  legalHold: Boolean!
+  "Until when the object store refuses to delete the stored version (governance retention); null without retention."
+  retainUntil: Time
 }
 
 "A file to keep as evidence of a case."
@@ -5463,6 +5481,10 @@ func (ec *executionContext) childFields_EvidenceVerification(ctx context.Context
 		return ec.fieldContext_EvidenceVerification_computedSha256(ctx, field)
 	case "verifiedAt":
 		return ec.fieldContext_EvidenceVerification_verifiedAt(ctx, field)
+	case "legalHold":
+		return ec.fieldContext_EvidenceVerification_legalHold(ctx, field)
+	case "retainUntil":
+		return ec.fieldContext_EvidenceVerification_retainUntil(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type EvidenceVerification", field.Name)
 }
