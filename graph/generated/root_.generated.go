@@ -88,6 +88,7 @@ type ComplexityRoot struct {
 		ComplaintID func(childComplexity int) int
 		ID          func(childComplexity int) int
 		Kind        func(childComplexity int) int
+		NodeID      func(childComplexity int) int
 		Read        func(childComplexity int) int
 		ReferralID  func(childComplexity int) int
 		Urgency     func(childComplexity int) int
@@ -113,6 +114,7 @@ type ComplexityRoot struct {
 		Details          func(childComplexity int) int
 		ID               func(childComplexity int) int
 		LeafIndex        func(childComplexity int) int
+		NodeID           func(childComplexity int) int
 		ObjectID         func(childComplexity int) int
 		ObjectType       func(childComplexity int) int
 		OccurredAt       func(childComplexity int) int
@@ -366,6 +368,7 @@ type ComplexityRoot struct {
 		Ground      func(childComplexity int) int
 		ID          func(childComplexity int) int
 		KeysErased  func(childComplexity int) int
+		NodeID      func(childComplexity int) int
 		RequestedAt func(childComplexity int) int
 		RequestedBy func(childComplexity int) int
 		Status      func(childComplexity int) int
@@ -733,6 +736,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Alert.Kind(childComplexity), true
+	case "Alert.nodeId":
+		if e.ComplexityRoot.Alert.NodeID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Alert.NodeID(childComplexity), true
 	case "Alert.read":
 		if e.ComplexityRoot.Alert.Read == nil {
 			break
@@ -832,6 +841,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.AuditEvent.LeafIndex(childComplexity), true
+	case "AuditEvent.nodeId":
+		if e.ComplexityRoot.AuditEvent.NodeID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AuditEvent.NodeID(childComplexity), true
 	case "AuditEvent.objectId":
 		if e.ComplexityRoot.AuditEvent.ObjectID == nil {
 			break
@@ -1840,6 +1855,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.IdentityErasure.KeysErased(childComplexity), true
+	case "IdentityErasure.nodeId":
+		if e.ComplexityRoot.IdentityErasure.NodeID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.IdentityErasure.NodeID(childComplexity), true
 	case "IdentityErasure.requestedAt":
 		if e.ComplexityRoot.IdentityErasure.RequestedAt == nil {
 			break
@@ -3230,7 +3251,9 @@ Something a recipient must act on: ids, kind, urgency and time only, never a
 name or free text. Kinds: URGENT_CASE, COMPLAINT_ROUTED, REFERRAL_RECEIVED,
 REFERRAL_ANSWERED, CASE_ASSIGNED, CLOSURE_REQUESTED, DEADLINE_SOON, OVERDUE.
 """
-type Alert {
+type Alert implements Node {
+  "Its global id, for Query.node: only its recipient reads it there."
+  nodeId: ID!
   "The alert's id (UUID); markAlertsRead takes it."
   id: ID!
   "URGENT_CASE, COMPLAINT_ROUTED, REFERRAL_RECEIVED, ..."
@@ -3364,7 +3387,9 @@ type AuditEventEdge {
 }
 
 "One thing that happened. Details hold ids and hashes only, never a child's name."
-type AuditEvent {
+type AuditEvent implements Node {
+  "Its global id, for Query.node: read there within the caller's scope of auditEvents."
+  nodeId: ID!
   "Its sequence number in the trail."
   id: ID!
   "When it happened."
@@ -4328,7 +4353,9 @@ type EraseChildIdentityPayload {
 }
 
 "The erasure of a case's child identity and narratives, asked by one supervisor and approved by another."
-type IdentityErasure {
+type IdentityErasure implements Node {
+  "Its global id, for Query.node: the supervisors who may erase its case's identity read it there."
+  nodeId: ID!
   "The erasure's id (UUID)."
   id: ID!
   "The case whose child's identity and narratives it erases."
@@ -5029,6 +5056,8 @@ func (ec *executionContext) childFields_AccountPayload(ctx context.Context, fiel
 
 func (ec *executionContext) childFields_Alert(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
+	case "nodeId":
+		return ec.fieldContext_Alert_nodeId(ctx, field)
 	case "id":
 		return ec.fieldContext_Alert_id(ctx, field)
 	case "kind":
@@ -5075,6 +5104,8 @@ func (ec *executionContext) childFields_AlertEdge(ctx context.Context, field gra
 
 func (ec *executionContext) childFields_AuditEvent(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
+	case "nodeId":
+		return ec.fieldContext_AuditEvent_nodeId(ctx, field)
 	case "id":
 		return ec.fieldContext_AuditEvent_id(ctx, field)
 	case "occurredAt":
@@ -5583,6 +5614,8 @@ func (ec *executionContext) childFields_FileCasePayload(ctx context.Context, fie
 
 func (ec *executionContext) childFields_IdentityErasure(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
+	case "nodeId":
+		return ec.fieldContext_IdentityErasure_nodeId(ctx, field)
 	case "id":
 		return ec.fieldContext_IdentityErasure_id(ctx, field)
 	case "caseId":
