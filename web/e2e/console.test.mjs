@@ -379,10 +379,13 @@ describe('console', () => {
     await picker.focus();
     await picker.selectOption({ label: 'Oficial PGN (officer@pgn.demo)' });
     await check(page, 'case-assign');
+    const reread = page.waitForResponse((r) => r.url().endsWith('/graphql') && (r.request().postData() ?? '').includes('query CasePage'));
     await page.keyboard.press('Tab');
     await page.keyboard.press('Enter');
     await page.getByText('Caso asignado a Oficial PGN.').waitFor();
-    // A stale version is answered with the current one.
+    // A stale version is answered with the current one (once the page has
+    // read the case again after its own change, so that it holds that version).
+    await reread;
     await gql(amparo.url, tok, 'mutation($id: ID!) { assignCase(input: { caseId: $id, assigneeEmail: "supervisor@pgn.demo" }) { case { id } } }', { id: q.id });
     await picker.selectOption({ label: 'Supervisora PGN (supervisor@pgn.demo)' });
     await page.getByRole('button', { name: 'Asignar', exact: true }).click();
