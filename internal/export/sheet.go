@@ -13,7 +13,6 @@
 package export
 
 import (
-	"archive/zip"
 	"bufio"
 	"encoding/csv"
 	"fmt"
@@ -21,8 +20,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-
-	"github.com/xuri/excelize/v2"
 )
 
 // Formats.
@@ -163,154 +160,4 @@ func anys(s []string) []any {
 		out[i] = v
 	}
 	return out
-}
-
-// xlsxWriter streams sheets with excelize's StreamWriter, which keeps at
-// most a chunk of each sheet (16 MiB) in memory and spills the rest to a
-// temporary file, then zips them straight into the output.
-type xlsxWriter struct {
-	out      io.Writer
-	f        *excelize.File
-	sw       *excelize.StreamWriter
-	row      int
-	sheets   int
-	date     int // style of date cells
-	datetime int // style of instants
-	cells    []any
-	// the current sheet's name and header, and which part of it this is
-	name   string
-	header []string
-	part   int
-}
-
-func newXLSX(w io.Writer) *xlsxWriter {
-	f := excelize.NewFile()
-	// excelize zips the workbook into a buffer the size of the whole file
-	// and copies that out; its zip writer hook is handed that buffer, and
-	// writes to w instead, so the file streams out as it is zipped.
-	f.SetZipWriter(func(io.Writer) excelize.ZipWriter { return zip.NewWriter(w) })
-	return &xlsxWriter{out: w, f: f}
-}
-
-func (x *xlsxWriter) Sheet(name string, header []string) error {
-	if err := x.flushSheet(); err != nil {
-		return err
-	}
-	x.name, x.header, x.part = name, header, 1
-	return x.startSheet(name, header)
-}
-
-// startSheet begins a sheet of the workbook.
-func (x *xlsxWriter) startSheet(name string, header []string) error {
-	name = sheetName(name, x.sheets)
-	if x.sheets == 0 {
-		if err := x.f.SetSheetName("Sheet1", name); err != nil {
-			return err
-		}
-		var err error
-		if x.date, err = x.f.NewStyle(&excelize.Style{CustomNumFmt: ptr("yyyy-mm-dd")}); err != nil {
-			return err
-		}
-		if x.datetime, err = x.f.NewStyle(&excelize.Style{CustomNumFmt: ptr("yyyy-mm-dd hh:mm:ss")}); err != nil {
-			return err
-		}
-	} else if _, err := x.f.NewSheet(name); err != nil {
-		return err
-	}
-	sw, err := x.f.NewStreamWriter(name)
-	if err != nil {
-		return err
-	}
-	x.sw, x.row = sw, 0
-	x.sheets++
-	return x.Row(anys(header)...)
-}
-
-// sheetName is a valid sheet name: at most 31 characters, none of
-// : \ / ? * [ ] and no leading or trailing apostrophe.
-func sheetName(name string, n int) string {
-	name = strings.Map(func(r rune) rune {
-		if strings.ContainsRune(`:\/?*[]'`, r) {
-			return '_'
-		}
-		return r
-	}, name)
-	if r := []rune(name); len(r) > 31 {
-		name = string(r[:31])
-	}
-	if name == "" {
-		return fmt.Sprintf("Sheet%d", n+1)
-	}
-	return name
-}
-
-func ptr[T any](v T) *T { return &v }
-
-func (x *xlsxWriter) Row(cells ...any) error {
-	if x.sw == nil {
-		return fmt.Errorf("export: row before sheet")
-	}
-	if x.row == excelize.TotalRows {
-		// A sheet holds 1,048,576 rows: the rows go on in another sheet,
-		// under the same header.
-		if err := x.flushSheet(); err != nil {
-			return err
-		}
-		x.part++
-		if err := x.startSheet(fmt.Sprintf("%s (%d)", x.name, x.part), x.header); err != nil {
-			return err
-		}
-	}
-	x.row++
-	x.cells = x.cells[:0]
-	for _, v := range cells {
-		switch c := v.(type) {
-		case string:
-			x.cells = append(x.cells, Neutralize(c))
-		case *int:
-			if c == nil {
-				x.cells = append(x.cells, nil)
-			} else {
-				x.cells = append(x.cells, *c)
-			}
-		case Date:
-			x.cells = append(x.cells, excelize.Cell{StyleID: x.date, Value: time.Time(c)})
-		case time.Time:
-			x.cells = append(x.cells, excelize.Cell{StyleID: x.datetime, Value: c.UTC()})
-		case int, int64, bool, nil:
-			x.cells = append(x.cells, c)
-		default:
-			x.cells = append(x.cells, Neutralize(fmt.Sprint(v)))
-		}
-	}
-	cell, err := excelize.CoordinatesToCellName(1, x.row)
-	if err != nil {
-		return err
-	}
-	return x.sw.SetRow(cell, x.cells)
-}
-
-func (x *xlsxWriter) flushSheet() error {
-	if x.sw == nil {
-		return nil
-	}
-	err := x.sw.Flush()
-	x.sw = nil
-	return err
-}
-
-func (x *xlsxWriter) Close() error {
-	defer x.f.Close() // removes the temporary files
-	if x.sheets == 0 {
-		if err := x.Sheet("Sheet1", nil); err != nil {
-			return err
-		}
-	}
-	if err := x.flushSheet(); err != nil {
-		return err
-	}
-	// Everything went to out through the zip writer: what is left in
-	// excelize's own buffer is nothing.
-	_, err := x.f.WriteTo(io.Discard)
-	return err
 }
