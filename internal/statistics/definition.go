@@ -3,6 +3,7 @@ package statistics
 import (
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"amparo/internal/apperr"
@@ -210,6 +211,20 @@ const (
 	// overdue: the current step's deadline has passed on a case not closed.
 	overdueExpr = "CASE WHEN c.status = 'CLOSED' THEN 'CLOSED' WHEN c.due_at < now() THEN 'OVERDUE' ELSE 'ON_TIME' END"
 )
+
+// overdueAt is m with OVERDUE reckoned at the instant of the SQL expression
+// at instead of now (the summary's horizon).
+func (m *measure) overdueAt(at string) *measure {
+	c := *m
+	c.dims = make(map[string]dim, len(m.dims))
+	for k, v := range m.dims {
+		c.dims[k] = v
+	}
+	d := c.dims[Overdue]
+	d.expr = strings.Replace(overdueExpr, "now()", at, 1)
+	c.dims[Overdue] = d
+	return &c
+}
 
 func monthOf(at string) string {
 	return "to_char(" + at + " AT TIME ZONE 'America/Guatemala', 'YYYY-MM')"
