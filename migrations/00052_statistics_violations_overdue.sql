@@ -22,11 +22,13 @@
 -- horizon with the summary in one snapshot and counts the few cases whose
 -- deadline falls between the horizon and now from the cases themselves.
 --
--- Every change goes through stat_apply, which takes, before writing, a
--- shared lock on the horizon and an exclusive lock per month and
--- institution it touches (advisory, transaction-scoped, in one order): two
--- writers of the same month and institution wait for each other instead of
--- deadlocking on summary rows written over several statements, and the
+-- Every writer takes, before it reads what it counts, a shared lock on the
+-- horizon and an exclusive lock per month and institution it touches
+-- (advisory, transaction-scoped, in one order), then writes through
+-- stat_apply: two writers of the same month and institution wait for each
+-- other, so each reads the other's committed change (a case's violations
+-- added in one transaction while another changes its status), instead of
+-- deadlocking on summary rows written over several statements; and the
 -- horizon never moves under a writer that classified against it.
 
 -- +goose Up
@@ -98,20 +100,41 @@ BEGIN
 END
 $$;
 
+-- stat_month_key is the lock key of a month and institution.
+CREATE FUNCTION stat_month_key(inst text, month date) RETURNS int LANGUAGE sql IMMUTABLE AS $$
+  SELECT hashtext(inst || '/' || to_char(month, 'YYYY-MM'))
+$$;
+
+CREATE FUNCTION stat_case_key(inst text, created_at timestamptz) RETURNS int LANGUAGE sql STABLE AS $$
+  SELECT stat_month_key(inst, date_trunc('month', created_at AT TIME ZONE 'America/Guatemala')::date)
+$$;
+
+-- stat_lock takes the writers' locks of months and institutions, in the
+-- order of their keys, until the transaction ends. A writer takes them
+-- before it reads what it counts: whoever changed the same month and
+-- institution before has committed, whoever changes it next waits.
+CREATE FUNCTION stat_lock(keys int[]) RETURNS void LANGUAGE plpgsql AS $$
+DECLARE
+  l int;
+BEGIN
+  FOR l IN SELECT DISTINCT k FROM unnest(keys) k WHERE k IS NOT NULL ORDER BY 1 LOOP
+    PERFORM pg_advisory_xact_lock(52, l);
+  END LOOP;
+END
+$$;
+
 -- stat_apply writes states into the summary: per unit, month, institution
 -- and pair of dimensions, the sum of signs and of signed keys, netted, in
 -- the order of the primary keys.
 CREATE FUNCTION stat_apply(states stat_state[]) RETURNS void
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = public AS $$
-DECLARE
-  l int;
 BEGIN
   IF cardinality(states) IS NULL OR cardinality(states) = 0 THEN
     RETURN;
   END IF;
-  FOR l IN SELECT DISTINCT hashtext(s.inst || '/' || s.month) FROM unnest(states) s ORDER BY 1 LOOP
-    PERFORM pg_advisory_xact_lock(52, l);
-  END LOOP;
+  -- Held already by the writer, unless what it read moved a case to
+  -- another month or institution meanwhile (a transfer).
+  PERFORM stat_lock(ARRAY(SELECT stat_month_key(s.inst, s.month) FROM unnest(states) s));
 
   INSERT INTO stat_case_pairs AS p (month, institution_code, dim_a, val_a, dim_b, val_b, n, k)
   SELECT s.month, s.inst, d.na, s.dims[d.i], d.nb, s.dims[d.j], sum(s.sign),
@@ -163,13 +186,14 @@ DECLARE
   h timestamptz;
 BEGIN
   PERFORM stat_horizon_shared();
+  PERFORM stat_lock(ARRAY(SELECT stat_case_key(c.institution_code, c.created_at) FROM new_cases c));
   SELECT at INTO h FROM stat_horizon;
+  -- A case enters without violations: they enter after it (they refer to
+  -- it), through their own trigger, even when one statement inserts both.
   PERFORM stat_apply(ARRAY(
     SELECT stat_state_of(1, h, c.created_at, c.institution_code, c.record_key, c.department_code, c.entry_point_code,
-      c.urgency, c.status, c.due_at, ch.age_band, ch.sex, ch.nationality, ch.population_status, ch.care_status, v.types, v.keys)
-    FROM new_cases c JOIN children ch ON ch.id = c.child_id,
-      LATERAL (SELECT array_agg(cv.type_code ORDER BY cv.position) AS types, array_agg(cv.record_key ORDER BY cv.position) AS keys
-               FROM case_violations cv WHERE cv.case_id = c.id) v));
+      c.urgency, c.status, c.due_at, ch.age_band, ch.sex, ch.nationality, ch.population_status, ch.care_status, '{}', '{}')
+    FROM new_cases c JOIN children ch ON ch.id = c.child_id));
   RETURN NULL;
 END
 $$;
@@ -185,6 +209,8 @@ BEGIN
     RETURN NULL; -- an assignment, a version: nothing the summary counts
   END IF;
   PERFORM stat_horizon_shared();
+  PERFORM stat_lock(ARRAY(SELECT stat_case_key(o.institution_code, o.created_at) FROM old_cases o
+                          UNION ALL SELECT stat_case_key(c.institution_code, c.created_at) FROM new_cases c));
   SELECT at INTO h FROM stat_horizon;
   PERFORM stat_apply(ARRAY(
     SELECT stat_state_of(x.sign, h, x.created_at, x.institution_code, x.record_key, x.department_code, x.entry_point_code,
@@ -208,6 +234,7 @@ BEGIN
     RETURN NULL;
   END IF;
   PERFORM stat_horizon_shared();
+  PERFORM stat_lock(ARRAY(SELECT stat_case_key(c.institution_code, c.created_at) FROM new_children n JOIN cases c ON c.child_id = n.id));
   SELECT at INTO h FROM stat_horizon;
   PERFORM stat_apply(ARRAY(
     SELECT stat_state_of(x.sign, h, c.created_at, c.institution_code, c.record_key, c.department_code, c.entry_point_code,
@@ -229,6 +256,8 @@ DECLARE
   h timestamptz;
 BEGIN
   PERFORM stat_horizon_shared();
+  PERFORM stat_lock(ARRAY(SELECT stat_case_key(c.institution_code, c.created_at) FROM cases c
+                          WHERE c.id IN (SELECT a.case_id FROM unnest(added) a UNION SELECT r.case_id FROM unnest(removed) r)));
   SELECT at INTO h FROM stat_horizon;
   PERFORM stat_apply(ARRAY(
     SELECT stat_state_of(x.sign, h, c.created_at, c.institution_code, c.record_key, c.department_code, c.entry_point_code,
@@ -344,7 +373,7 @@ DROP FUNCTION stat_case_dims(text, text, text, text, text, text, text, text, tex
 -- The cases already on file, with the new dimension and units.
 SELECT stat_case_rebuild();
 
-REVOKE ALL ON FUNCTION stat_apply(stat_state[]), stat_violations_changed(case_violations[], case_violations[]),
+REVOKE ALL ON FUNCTION stat_apply(stat_state[]), stat_lock(int[]), stat_violations_changed(case_violations[], case_violations[]),
   stat_overdue_advance(interval), stat_case_rebuild() FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION stat_overdue_advance(interval) TO amparo_app;
 GRANT SELECT ON stat_violation_pairs, stat_horizon TO amparo_app;
