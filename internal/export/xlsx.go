@@ -3,6 +3,7 @@ package export
 import (
 	"archive/zip"
 	"bufio"
+	"compress/flate"
 	"encoding/xml"
 	"fmt"
 	"io"
@@ -55,6 +56,7 @@ type xlsxWriter struct {
 	row    int           // rows written to the current sheet
 	max    int           // rows a sheet holds (MaxSheetRows)
 	cols   []string      // column letters, A, B, ...
+	gap    bool          // a cell of the row was left out: the next names its place
 	num    []byte        // scratch for numbers
 	// the current sheet's name and header, and which part of it this is
 	name   string
@@ -63,7 +65,13 @@ type xlsxWriter struct {
 }
 
 func newXLSX(w io.Writer) *xlsxWriter {
-	return &xlsxWriter{zip: zip.NewWriter(w), max: MaxSheetRows}
+	z := zip.NewWriter(w)
+	// The fastest deflate: sheets of codes repeat themselves, and compress
+	// well at any level; the default level costs three times the CPU.
+	z.RegisterCompressor(zip.Deflate, func(out io.Writer) (io.WriteCloser, error) {
+		return flate.NewWriter(out, flate.BestSpeed)
+	})
+	return &xlsxWriter{zip: z, max: MaxSheetRows}
 }
 
 func (x *xlsxWriter) Sheet(name string, header []string) error {
@@ -150,6 +158,7 @@ func (x *xlsxWriter) Row(cells ...any) error {
 	b.WriteString(`<row r="`)
 	b.WriteString(r)
 	b.WriteString(`">`)
+	x.gap = false
 	for i, v := range cells {
 		x.cell(x.col(i), r, v)
 	}
@@ -174,6 +183,7 @@ func (x *xlsxWriter) col(i int) string {
 func (x *xlsxWriter) cell(col, row string, v any) {
 	switch c := v.(type) {
 	case nil:
+		x.gap = true
 	case string:
 		x.text(col, row, Neutralize(c))
 	case int:
@@ -183,6 +193,8 @@ func (x *xlsxWriter) cell(col, row string, v any) {
 	case *int:
 		if c != nil {
 			x.number(col, row, "", strconv.AppendInt(x.num[:0], int64(*c), 10))
+		} else {
+			x.gap = true
 		}
 	case bool:
 		v := []byte("0")
@@ -206,13 +218,23 @@ func (x *xlsxWriter) cell(col, row string, v any) {
 
 // open begins a cell with attrs and its value element.
 func (x *xlsxWriter) open(col, row, attrs string) {
+	x.start(col, row)
+	x.buf.WriteString(attrs)
+	x.buf.WriteString(`><v>`)
+}
+
+// start begins a cell element. Its reference (A1) is optional when it
+// follows the cell before it; it is written after a cell left out.
+func (x *xlsxWriter) start(col, row string) {
 	b := x.buf
-	b.WriteString(`<c r="`)
-	b.WriteString(col)
-	b.WriteString(row)
-	b.WriteString(`"`)
-	b.WriteString(attrs)
-	b.WriteString(`><v>`)
+	b.WriteString(`<c`)
+	if x.gap {
+		b.WriteString(` r="`)
+		b.WriteString(col)
+		b.WriteString(row)
+		b.WriteString(`"`)
+		x.gap = false
+	}
 }
 
 func (x *xlsxWriter) number(col, row, style string, v []byte) {
@@ -228,11 +250,13 @@ func (x *xlsxWriter) text(col, row, s string) {
 	if len(s) > MaxCellChars && utf8.RuneCountInString(s) > MaxCellChars {
 		s = string([]rune(s)[:MaxCellChars])
 	}
+	x.start(col, row)
 	b := x.buf
-	b.WriteString(`<c r="`)
-	b.WriteString(col)
-	b.WriteString(row)
-	b.WriteString(`" t="inlineStr"><is><t xml:space="preserve">`)
+	if s != strings.TrimSpace(s) {
+		b.WriteString(` t="inlineStr"><is><t xml:space="preserve">`)
+	} else {
+		b.WriteString(` t="inlineStr"><is><t>`)
+	}
 	if plain(s) {
 		b.WriteString(s)
 	} else {

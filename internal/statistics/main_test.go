@@ -47,7 +47,12 @@ type fixture struct {
 
 func newFixture(tb testing.TB, withBucket bool, urlTTL time.Duration) *fixture {
 	tb.Helper()
-	db := postgrestest.New(tb)
+	return fixtureOn(tb, postgrestest.New(tb), withBucket, urlTTL)
+}
+
+// fixtureOn is a fixture over db; without an owner URL, f.owner is nil.
+func fixtureOn(tb testing.TB, db *postgrestest.DB, withBucket bool, urlTTL time.Duration) *fixture {
+	tb.Helper()
 	ctx := context.Background()
 	if err := authz.SyncPolicy(ctx, db.App, policies.Policy); err != nil {
 		tb.Fatal(err)
@@ -62,7 +67,10 @@ func newFixture(tb testing.TB, withBucket bool, urlTTL time.Duration) *fixture {
 	}
 	log := slog.New(slog.DiscardHandler)
 	g := authz.NewGuard(az, db.App, audit.Denials{DB: db.App}, log)
-	f := &fixture{db: db, owner: db.Owner(tb), users: auth.NewUsers(db.App)}
+	f := &fixture{db: db, users: auth.NewUsers(db.App)}
+	if db.OwnerURL != "" {
+		f.owner = db.Owner(tb)
+	}
 	var ex statistics.Exports
 	if withBucket {
 		_, cfg := blobtest.New(tb)
