@@ -273,3 +273,69 @@ func rebuild(t *testing.T, f *fixture) []string {
 	}
 	return pairs(t, f)
 }
+
+// TestSummaryThroughTheRegistry: cases filed with two violations and moved
+// on through the registry itself, by eight officers' connections at once,
+// all in this month and institution, leave the summary equal to a rebuild,
+// and this month's tables by violation and OVERDUE equal to the records.
+func TestSummaryThroughTheRegistry(t *testing.T) {
+	f := newFixture(t, false, 0)
+	officer := f.as(t, "officer@pgn.demo")
+	errs := make(chan error, 8)
+	for w := range 8 {
+		go func() {
+			for i := range 6 {
+				age := 5 + i
+				c, err := f.cases.File(officer, casefile.FileInput{IdempotencyKey: fmt.Sprintf("summary-%d-%d-0001", w, i),
+					Child: child.Input{AgeYears: &age, Sex: []child.Sex{"FEMALE", "MALE"}[i%2], Nationality: "SLV", PopulationStatus: "MIGRANT_TRANSIT",
+						CareStatus: "SEPARATED"},
+					Violations:     []casefile.ViolationInput{{Type: "TRAFFICKING"}, {Type: []string{"NEGLECT", "TRAFFICKING"}[i%2]}},
+					DepartmentCode: []string{"GT-13", "GT-12"}[w%2], Urgency: casefile.High, Summary: "resumen"})
+				if err != nil {
+					errs <- err
+					return
+				}
+				if i%2 == 0 {
+					if _, err := f.cases.Transition(officer, casefile.TransitionInput{CaseID: c.ID, To: "ASSESSMENT", ExpectedVersion: c.Version}); err != nil {
+						errs <- err
+						return
+					}
+				}
+			}
+			errs <- nil
+		}()
+	}
+	for range 8 {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	kept := pairs(t, f)
+	ctx := f.as(t, "oversight@pdh.demo")
+	now := time.Now().In(child.Guatemala)
+	first := time.Date(now.Year(), now.Month(), 1, 0, 0, 0, 0, time.UTC)
+	last := first.AddDate(0, 1, -1)
+	after, before := time.Date(now.Year(), now.Month(), 1, 0, 0, 0, 0, child.Guatemala), time.Date(now.Year(), now.Month()+1, 1, 0, 0, 0, 0, child.Guatemala)
+	for _, d := range [][2]string{{statistics.ViolationType, statistics.Status}, {statistics.Overdue, statistics.ViolationCategory}, {statistics.Sex, statistics.Department}} {
+		for _, measure := range []string{statistics.Cases, statistics.Violations} {
+			in := statistics.Input{Measure: measure, Rows: []string{d[0]}, Columns: []string{d[1]}, From: &first, To: &last}
+			summary, err := f.svc.Table(ctx, in)
+			if err != nil {
+				t.Fatal(err)
+			}
+			in.From, in.To, in.Filter = nil, nil, &casefile.Filter{CreatedAfter: &after, CreatedBefore: &before}
+			counted, err := f.svc.Table(ctx, in)
+			if err != nil {
+				t.Fatal(err)
+			}
+			summary.GeneratedAt, counted.GeneratedAt = time.Time{}, time.Time{}
+			if !reflect.DeepEqual(summary, counted) || summary.Total == nil {
+				t.Errorf("%s %v\nsummary %s\ncases   %s", measure, d, dump(summary), dump(counted))
+			}
+		}
+	}
+	if rebuilt := rebuild(t, f); !reflect.DeepEqual(kept, rebuilt) {
+		t.Errorf("kept %d rows, rebuilt %d, differ: kept only %q, rebuilt only %q", len(kept), len(rebuilt),
+			difference(kept, rebuilt), difference(rebuilt, kept))
+	}
+}
