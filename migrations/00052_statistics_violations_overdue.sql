@@ -11,8 +11,11 @@
 --                  case's key), for tables of cases by VIOLATION_TYPE;
 --   CASE_CATEGORY  each case once per category (the case's key), for
 --                  tables of cases by VIOLATION_CATEGORY.
--- A case without violations counts under UNKNOWN in the last two, as the
--- tables counted from the cases do.
+-- A case without violations (filing needs one; only the statements of a
+-- filing before its violations see one) is in no table by violation, as
+-- in the tables counted from the cases. VIOLATION holds no case dimension
+-- paired with itself: a table of violations by one case dimension sums its
+-- pair with VIOLATION_TYPE.
 --
 -- Overdue depends on the clock, which no trigger sees move: the summary
 -- classifies cases against a horizon (stat_horizon), not against now. A
@@ -154,18 +157,16 @@ BEGIN
     SELECT 'VIOLATION' AS unit, s.sign, s.month, s.inst, v.key, s.dims || ARRAY[v.type, vt.category_code] AS dims
     FROM unnest(states) s, unnest(s.vtypes, s.vkeys) v(type, key) JOIN violation_types vt ON vt.code = v.type
     UNION ALL
-    SELECT 'CASE_TYPE', s.sign, s.month, s.inst, s.key, s.dims || ARRAY[t.type, COALESCE(vt.category_code, 'UNKNOWN')]
+    SELECT 'CASE_TYPE', s.sign, s.month, s.inst, s.key, s.dims || ARRAY[t.type, vt.category_code]
     FROM unnest(states) s,
-      LATERAL (SELECT DISTINCT x FROM unnest(s.vtypes) x UNION ALL SELECT 'UNKNOWN' WHERE cardinality(s.vtypes) = 0) t(type)
-      LEFT JOIN violation_types vt ON vt.code = t.type
+      LATERAL (SELECT DISTINCT x FROM unnest(s.vtypes) x) t(type) JOIN violation_types vt ON vt.code = t.type
     UNION ALL
     SELECT 'CASE_CATEGORY', s.sign, s.month, s.inst, s.key, s.dims || ARRAY[NULL, c.category]
     FROM unnest(states) s,
-      LATERAL (SELECT DISTINCT vt.category_code FROM unnest(s.vtypes) x JOIN violation_types vt ON vt.code = x
-               UNION ALL SELECT 'UNKNOWN' WHERE cardinality(s.vtypes) = 0) c(category)
+      LATERAL (SELECT DISTINCT vt.category_code FROM unnest(s.vtypes) x JOIN violation_types vt ON vt.code = x) c(category)
   ) u, stat_dim_pairs d
   WHERE CASE u.unit
-    WHEN 'VIOLATION' THEN true
+    WHEN 'VIOLATION' THEN d.i <> d.j OR d.i > 10 -- a case dimension alone: summed over the types
     WHEN 'CASE_TYPE' THEN 11 IN (d.i, d.j)
     ELSE 12 IN (d.i, d.j) AND 11 NOT IN (d.i, d.j) END
   GROUP BY u.unit, d.na, d.nb, u.month, u.inst, u.dims[d.i], u.dims[d.j]
@@ -188,8 +189,9 @@ BEGIN
   PERFORM stat_horizon_shared();
   PERFORM stat_lock(ARRAY(SELECT stat_case_key(c.institution_code, c.created_at) FROM new_cases c));
   SELECT at INTO h FROM stat_horizon;
-  -- A case enters without violations: they enter after it (they refer to
-  -- it), through their own trigger, even when one statement inserts both.
+  -- A case enters without violations, which count nowhere but in its own
+  -- unit: they enter after it (they refer to it), through their own
+  -- trigger, even when one statement inserts both.
   PERFORM stat_apply(ARRAY(
     SELECT stat_state_of(1, h, c.created_at, c.institution_code, c.record_key, c.department_code, c.entry_point_code,
       c.urgency, c.status, c.due_at, ch.age_band, ch.sex, ch.nationality, ch.population_status, ch.care_status, '{}', '{}')

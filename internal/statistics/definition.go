@@ -204,7 +204,8 @@ type measure struct {
 // one may appear at most once in a query; they are added in a fixed order.
 const (
 	joinChild          = "JOIN children ch ON ch.id = c.child_id"
-	joinCaseViolations = "LEFT JOIN case_violations cv ON cv.case_id = c.id LEFT JOIN violation_types vt ON vt.code = cv.type_code"
+	// A case without violations is in no table by violation.
+	joinCaseViolations = "JOIN case_violations cv ON cv.case_id = c.id JOIN violation_types vt ON vt.code = cv.type_code"
 	joinKViolations    = "LEFT JOIN complaint_violations kv ON kv.complaint_id = k.id LEFT JOIN violation_types vt ON vt.code = kv.type_code"
 	joinKChildren      = "LEFT JOIN complaint_children kc ON kc.complaint_id = k.id LEFT JOIN children ch ON ch.id = kc.child_id"
 	joinServices       = "LEFT JOIN LATERAL unnest(r.services) AS rs(service) ON true"

@@ -20,7 +20,8 @@ import (
 // cases (stat_case_pairs, over the ten single-valued case dimensions,
 // OVERDUE included); and, in stat_violation_pairs, violations (VIOLATION,
 // with VIOLATION_TYPE and VIOLATION_CATEGORY as well), cases once per type
-// (CASE_TYPE) and cases once per category (CASE_CATEGORY). Counts and keys
+// (CASE_TYPE) and cases once per category (CASE_CATEGORY); a case without
+// violations is in no table by violation. Counts and keys
 // are exact and additive (the key of a union of disjoint sets is the sum
 // of theirs modulo 2^32), so a table read from it has the figures of
 // counting the records, from a few thousand rows instead of a million.
@@ -154,6 +155,10 @@ func (p *plan) sql(dims []string, a *postgres.Args) string {
 		pair = []string{ViolationType, ViolationType} // every violation has one type
 	case len(pair) == 0:
 		pair = []string{Urgency, Urgency} // every case has one urgency: summing over it counts every case
+	case len(pair) == 1 && unit == "VIOLATION" && pair[0] != ViolationType && pair[0] != ViolationCategory:
+		// no case dimension with itself: with the type, summed over types
+		pair = append(pair, ViolationType)
+		slices.Sort(pair)
 	case len(pair) == 1:
 		pair = append(pair, pair[0])
 	}
