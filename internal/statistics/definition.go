@@ -203,7 +203,7 @@ type measure struct {
 // The SQL expressions shared by measures. Joins are written so that every
 // one may appear at most once in a query; they are added in a fixed order.
 const (
-	joinChild          = "JOIN children ch ON ch.id = c.child_id"
+	joinChild = "JOIN children ch ON ch.id = c.child_id"
 	// A case without violations is in no table by violation.
 	joinCaseViolations = "JOIN case_violations cv ON cv.case_id = c.id JOIN violation_types vt ON vt.code = cv.type_code"
 	joinKViolations    = "LEFT JOIN complaint_violations kv ON kv.complaint_id = k.id LEFT JOIN violation_types vt ON vt.code = kv.type_code"
