@@ -341,24 +341,52 @@ CREATE OR REPLACE FUNCTION stat_case_rebuild() RETURNS void
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = public AS $$
 DECLARE
   h timestamptz;
-  m timestamp;
 BEGIN
   PERFORM pg_advisory_xact_lock(51, 0); -- no writer, no advance meanwhile
   SELECT at INTO h FROM stat_horizon;
   DELETE FROM stat_case_pairs;
   DELETE FROM stat_violation_pairs;
-  -- A month at a time: the states of a million cases would not fit in one
-  -- array.
-  FOR m IN SELECT DISTINCT date_trunc('month', c.created_at AT TIME ZONE 'America/Guatemala') FROM cases c ORDER BY 1 LOOP
-    PERFORM stat_apply(ARRAY(
-      SELECT stat_state_of(1, h, c.created_at, c.institution_code, c.record_key, c.department_code, c.entry_point_code,
-        c.urgency, c.status, c.due_at, ch.age_band, ch.sex, ch.nationality, ch.population_status, ch.care_status, v.types, v.keys)
-      FROM cases c JOIN children ch ON ch.id = c.child_id,
-        LATERAL (SELECT array_agg(cv.type_code ORDER BY cv.position) AS types, array_agg(cv.record_key ORDER BY cv.position) AS keys
-                 FROM case_violations cv WHERE cv.case_id = c.id) v
-      WHERE c.created_at >= (m AT TIME ZONE 'America/Guatemala')
-        AND c.created_at < ((m + interval '1 month') AT TIME ZONE 'America/Guatemala')));
-  END LOOP;
+  -- Every case's state once, then each unit counted from them in one
+  -- grouped insert into the emptied tables: no array, no conflict to
+  -- resolve (what stat_apply does for a statement's few cases).
+  CREATE TEMPORARY TABLE stat_rebuild_states ON COMMIT DROP AS
+  SELECT (stat_state_of(1, h, c.created_at, c.institution_code, c.record_key, c.department_code, c.entry_point_code,
+      c.urgency, c.status, c.due_at, ch.age_band, ch.sex, ch.nationality, ch.population_status, ch.care_status, v.types, v.keys)).*
+  FROM cases c JOIN children ch ON ch.id = c.child_id,
+    LATERAL (SELECT array_agg(cv.type_code ORDER BY cv.position) AS types, array_agg(cv.record_key ORDER BY cv.position) AS keys
+             FROM case_violations cv WHERE cv.case_id = c.id) v;
+
+  INSERT INTO stat_case_pairs (month, institution_code, dim_a, val_a, dim_b, val_b, n, k)
+  SELECT s.month, s.inst, d.na, s.dims[d.i], d.nb, s.dims[d.j], count(*), sum(s.key) % 4294967296
+  FROM stat_rebuild_states s, stat_dim_pairs d
+  WHERE d.i <= 10 AND d.j <= 10
+  GROUP BY d.na, d.nb, s.month, s.inst, s.dims[d.i], s.dims[d.j];
+
+  INSERT INTO stat_violation_pairs (unit, month, institution_code, dim_a, val_a, dim_b, val_b, n, k)
+  SELECT 'VIOLATION', u.month, u.inst, d.na, u.dims[d.i], d.nb, u.dims[d.j], count(*), sum(u.key) % 4294967296
+  FROM (SELECT s.month, s.inst, v.key, s.dims || ARRAY[v.type, vt.category_code] AS dims
+        FROM stat_rebuild_states s, unnest(s.vtypes, s.vkeys) v(type, key) JOIN violation_types vt ON vt.code = v.type) u,
+       stat_dim_pairs d
+  WHERE d.i <> d.j OR d.i > 10
+  GROUP BY d.na, d.nb, u.month, u.inst, u.dims[d.i], u.dims[d.j];
+
+  INSERT INTO stat_violation_pairs (unit, month, institution_code, dim_a, val_a, dim_b, val_b, n, k)
+  SELECT 'CASE_TYPE', u.month, u.inst, d.na, u.dims[d.i], d.nb, u.dims[d.j], count(*), sum(u.key) % 4294967296
+  FROM (SELECT s.month, s.inst, s.key, s.dims || ARRAY[t.type, vt.category_code] AS dims
+        FROM stat_rebuild_states s, LATERAL (SELECT DISTINCT x FROM unnest(s.vtypes) x) t(type)
+          JOIN violation_types vt ON vt.code = t.type) u,
+       stat_dim_pairs d
+  WHERE 11 IN (d.i, d.j)
+  GROUP BY d.na, d.nb, u.month, u.inst, u.dims[d.i], u.dims[d.j];
+
+  INSERT INTO stat_violation_pairs (unit, month, institution_code, dim_a, val_a, dim_b, val_b, n, k)
+  SELECT 'CASE_CATEGORY', u.month, u.inst, d.na, u.dims[d.i], d.nb, u.dims[d.j], count(*), sum(u.key) % 4294967296
+  FROM (SELECT s.month, s.inst, s.key, s.dims || ARRAY[NULL, c.category] AS dims
+        FROM stat_rebuild_states s,
+          LATERAL (SELECT DISTINCT vt.category_code FROM unnest(s.vtypes) x JOIN violation_types vt ON vt.code = x) c(category)) u,
+       stat_dim_pairs d
+  WHERE 12 IN (d.i, d.j) AND 11 NOT IN (d.i, d.j)
+  GROUP BY d.na, d.nb, u.month, u.inst, u.dims[d.i], u.dims[d.j];
 END
 $$;
 -- +goose StatementEnd
