@@ -49,7 +49,7 @@ func TestPolicy(t *testing.T) {
 		"referral:withdraw": {"officer": "own", "supervisor": "institution"},
 		"note:add":          {"officer": "own,referred", "supervisor": "institution,referred"},
 		"evidence:upload":   {"officer": "own,referred", "supervisor": "institution,referred"},
-		"evidence:download": {"officer": "own,referred", "supervisor": "institution,referred"},
+		"evidence:download": {"officer": "own,referred,transferred", "supervisor": "institution,referred,transferred"},
 		"identity:read":     {"officer": "assigned,referred_identity", "supervisor": "institution,referred_identity"},
 		"identity:reveal":   {"oversight": "all"},
 		"child:search":      {"officer": "own,referred", "supervisor": "institution,referred"},

@@ -59,6 +59,10 @@ type config struct {
 	// wrapDB, when set, wraps the database connector (tests count
 	// statements with it).
 	wrapDB func(driver.Connector) driver.Connector
+
+	// clock, when set, is the complaint service's clock (tests move it
+	// past a replay secret's expiry instead of waiting a day).
+	clock func() time.Time
 }
 
 // configError names the variable at fault, in one line.

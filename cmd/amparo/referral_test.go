@@ -393,11 +393,22 @@ func TestReferralAccessEnds(t *testing.T) {
 
 // TestReferralTransfer: an accepted transfer moves the case, its scope and
 // its child's record to the new owner in one step; the case keeps its
-// reference; the previous owner keeps reading it and nothing more.
+// reference; the previous owner keeps reading what it wrote and nothing
+// more.
 func TestReferralTransfer(t *testing.T) {
 	app := newTestApp(t)
 	pgnOfficer, pgnSup, sbs := app.token("officer@pgn.demo"), app.token("supervisor@pgn.demo"), app.token("officer@sbs.demo")
 	caseID := app.fileCase("officer@pgn.demo", "transfer-1")
+	addNote := func(tok, text string) {
+		t.Helper()
+		res := app.do(tok, `mutation($id: ID!, $text: String!) { addCaseNote(input: {caseId: $id, text: $text}) { note { id } } }`,
+			map[string]any{"id": caseID, "text": text})
+		if len(res.Errors) != 0 {
+			t.Fatalf("note %q: %+v", text, res.Errors)
+		}
+	}
+	addNote(pgnOfficer, "nota de PGN")
+	pgnFile := app.mustUpload("officer@pgn.demo", caseID, "acta-pgn.pdf", pdf(t, 2000))
 	var before referredCaseView
 	app.do(pgnOfficer, caseIdentityQuery, map[string]any{"id": caseID}).decode(t, &before)
 	transfer := func(in map[string]any) { in["kind"] = "TRANSFER" }
@@ -439,6 +450,10 @@ func TestReferralTransfer(t *testing.T) {
 	})
 
 	app.respond("officer@sbs.demo", id, true)
+	// What the new owner writes after the transfer.
+	addNote(sbs, "nota de SBS")
+	sbsFile := app.mustUpload("officer@sbs.demo", caseID, "acta-sbs.pdf", pdf(t, 3000))
+	app.transition("officer@sbs.demo", caseID, "ASSESSMENT", app.getCase("officer@sbs.demo", caseID).Version, "")
 
 	t.Run("OwnershipAndScopeMoved", func(t *testing.T) {
 		var after referredCaseView
@@ -476,6 +491,65 @@ func TestReferralTransfer(t *testing.T) {
 		}
 		if res := app.do(pgnOfficer, caseIdentityQuery, map[string]any{"id": caseID}); !slices.Equal(res.codes(), []string{fb}) {
 			t.Fatalf("previous owner reads the identity: %v", res.codes())
+		}
+	})
+
+	t.Run("PreviousOwnerSeesOnlyWhatItWrote", func(t *testing.T) {
+		const q = `query($id: ID!) { case(id: $id) { noteCount notes { text } evidenceCount evidence { id } timeline { kind } } }`
+		for who, tok := range map[string]string{"previous owner": pgnOfficer, "previous supervisor": pgnSup, "new owner": sbs} {
+			var out struct {
+				Case struct {
+					NoteCount, EvidenceCount int
+					Notes                    []struct{ Text string }
+					Evidence                 []struct{ ID string }
+					Timeline                 []struct{ Kind string }
+				}
+			}
+			app.do(tok, q, map[string]any{"id": caseID}).decode(t, &out)
+			c := out.Case
+			var notes, files, kinds []string
+			for _, n := range c.Notes {
+				notes = append(notes, n.Text)
+			}
+			for _, e := range c.Evidence {
+				files = append(files, e.ID)
+			}
+			for _, e := range c.Timeline {
+				kinds = append(kinds, e.Kind)
+			}
+			wantNotes, wantFiles := []string{"nota de PGN"}, []string{pgnFile.ID}
+			if who == "new owner" {
+				wantNotes, wantFiles = []string{"nota de PGN", "nota de SBS"}, []string{pgnFile.ID, sbsFile.ID}
+			}
+			if !slices.Equal(notes, wantNotes) || c.NoteCount != len(wantNotes) {
+				t.Errorf("%s reads notes %q (count %d), want %q", who, notes, c.NoteCount, wantNotes)
+			}
+			if !slices.Equal(files, wantFiles) || c.EvidenceCount != len(wantFiles) {
+				t.Errorf("%s reads files %v (count %d), want %v", who, files, c.EvidenceCount, wantFiles)
+			}
+			// Filing is a status change; the new owner's assessment, after
+			// the transfer, is one only the new owner follows.
+			changes, want := 0, 1
+			for _, k := range kinds {
+				if k == "STATUS_CHANGED" {
+					changes++
+				}
+			}
+			if who == "new owner" {
+				want = 2
+			}
+			if changes != want {
+				t.Errorf("%s timeline %v: %d status changes, want %d", who, kinds, changes, want)
+			}
+			if !slices.Contains(kinds, "REFERRAL_ACCEPTED") {
+				t.Errorf("%s timeline %v lacks the transfer", who, kinds)
+			}
+		}
+		if res := app.do(pgnOfficer, downloadMutation, map[string]any{"id": pgnFile.ID}); len(res.Errors) != 0 {
+			t.Errorf("previous owner downloads its own file: %+v", res.Errors)
+		}
+		if res := app.do(pgnOfficer, downloadMutation, map[string]any{"id": sbsFile.ID}); !slices.Equal(res.codes(), []string{nf}) {
+			t.Errorf("previous owner downloads the new owner's file: %v", res.codes())
 		}
 	})
 }

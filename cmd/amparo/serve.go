@@ -31,6 +31,7 @@ import (
 	"amparo/internal/complaint"
 	"amparo/internal/evidence"
 	"amparo/internal/export"
+	"amparo/internal/idempotency"
 	"amparo/internal/postgres"
 	"amparo/internal/reference"
 	"amparo/internal/referral"
@@ -164,6 +165,9 @@ func build(ctx context.Context, cfg *config, log *slog.Logger) (*app, error) {
 	if err != nil {
 		return fail(err)
 	}
+	if err := prepareTracking(ctx, db, ids, log); err != nil {
+		return fail(err)
+	}
 	// The one guard every service method calls first.
 	guard := authz.NewGuard(az, db, audit.Denials{DB: db}, log)
 	raiser := alert.NewRaiser(guard)
@@ -172,9 +176,12 @@ func build(ctx context.Context, cfg *config, log *slog.Logger) (*app, error) {
 	watcher := alert.NewWatcher(db, raiser, log, alert.WatcherConfig{Soon: cfg.Alerts.DeadlineSoon, Interval: cfg.Alerts.WatchEvery})
 	cases := casefile.NewService(db, guard, cat, ids, raiser)
 	complaints := complaint.NewService(db, guard, cat, cases, ids, raiser)
+	if cfg.clock != nil {
+		complaints.UseClock(cfg.clock)
+	}
 	// A case's complaints close and reopen with it, in its transaction;
 	// its evidence holds follow its status once committed.
-	cases.OnTransition(complaints.FollowCase)
+	complaints.FollowCases(cases)
 	cases.UseHolds(evidence.NewHolds(db, blobs), log)
 	svc := graph.Services{
 		Cases:      cases,
@@ -296,6 +303,9 @@ func serve(ctx context.Context, cfg *config, log *slog.Logger, ready func(addr s
 	bg.Go(func() { evidence.NewJanitor(a.db, a.blobs, log, evidence.JanitorConfig{}).Run(ctx) })
 	// Exports older than a day are deleted within ten minutes of it.
 	bg.Go(func() { a.exports.Janitor(ctx, 10*time.Minute, log) })
+	// Replay secrets (tracking codes kept for retries) are deleted within
+	// five minutes of their 24 hours.
+	bg.Go(func() { idempotency.Janitor(ctx, a.db, 5*time.Minute, log) })
 	// Alerts: this replica's subscriptions, and the deadline watcher (one
 	// leader among replicas).
 	bg.Go(func() { a.alerts.Run(ctx) })

@@ -419,9 +419,9 @@ func TestRaisingFunctions(t *testing.T) {
 	pgnCase := f.file(t, "officer@pgn.demo", casefile.Low)
 	sbsCase := f.file(t, "officer@sbs.demo", casefile.Low)
 	complaintID, referralID := uuid.New(), uuid.New()
-	if _, err := f.owner.Exec(`INSERT INTO complaints (id, institution_code, tracking_hash, status, complainant_kind, channel, description,
+	if _, err := f.owner.Exec(`INSERT INTO complaints (id, institution_code, tracking_hash, tracking_key, status, complainant_kind, channel, description,
   submitted_by, submitted_at, updated_at)
-SELECT $1::uuid, 'PGN', sha256(convert_to($1::text, 'UTF8')), 'RECEIVED', 'ANONYMOUS', 'PHONE', 'queja', id, now(), now() FROM users WHERE email = 'intake@igm.demo'`,
+SELECT $1::uuid, 'PGN', sha256(convert_to($1::text, 'UTF8')), 't1', 'RECEIVED', 'ANONYMOUS', 'PHONE', 'queja', id, now(), now() FROM users WHERE email = 'intake@igm.demo'`,
 		complaintID); err != nil {
 		t.Fatal(err)
 	}

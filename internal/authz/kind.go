@@ -143,13 +143,33 @@ func complaintScope(sc Scope, p *auth.Principal, a *postgres.Args) string {
 	return ""
 }
 
+// writtenBy narrows a case scope, for a record of the case written by
+// column author: in the transferred scope the previous owner keeps what its
+// own staff wrote, and nothing the receiving institution added since; in
+// every other scope the record goes with its case.
+func writtenBy(author string) func(Scope, *auth.Principal, *postgres.Args) string {
+	return func(sc Scope, p *auth.Principal, a *postgres.Args) string {
+		cond := caseScope(sc, p, a)
+		if sc != Transferred || cond == "" {
+			return cond
+		}
+		return "(" + cond + " AND " + author + " IN (SELECT wu.id FROM users wu WHERE wu.institution_code = " +
+			a.Add(p.Institution) + "))"
+	}
+}
+
 // The kinds of record. Evidence and notes are reached through their case:
 // whoever may act on the case in a scope may act on its evidence and notes
-// in that scope.
+// in that scope, except that a case transferred away keeps only what the
+// institution wrote (writtenBy).
 var (
-	Case      = &Kind{Name: "case", From: "cases c", ID: "c.id", scope: caseScope}
-	Evidence  = &Kind{Name: "evidence", From: "evidence e JOIN cases c ON c.id = e.case_id", ID: "e.id", scope: caseScope}
-	Note      = &Kind{Name: "note", From: "case_notes n JOIN cases c ON c.id = n.case_id", ID: "n.id", scope: caseScope}
+	Case     = &Kind{Name: "case", From: "cases c", ID: "c.id", scope: caseScope}
+	Evidence = &Kind{Name: "evidence", From: "evidence e JOIN cases c ON c.id = e.case_id", ID: "e.id", scope: writtenBy("e.uploaded_by")}
+	Note     = &Kind{Name: "note", From: "case_notes n JOIN cases c ON c.id = n.case_id", ID: "n.id", scope: writtenBy("n.author_id")}
+	// CaseHeld is a case reached in a scope that follows what happens to
+	// it now: every scope but transferred, whose history stops when the
+	// case left the institution (see TransferredAt).
+	CaseHeld  = &Kind{Name: "case", From: "cases c", ID: "c.id", scope: heldScope}
 	Complaint = &Kind{Name: "complaint", From: "complaints k", ID: "k.id", scope: complaintScope}
 	// Referral is a referral or transfer between institutions, aliased r.
 	Referral = &Kind{Name: "referral", From: "referrals r", ID: "r.id", scope: referralScope}
@@ -163,6 +183,22 @@ var (
 	// reaches what the institution's own staff did.
 	AuditEvent = &Kind{Name: "audit_event", From: "audit.events e", ID: "e.id", scope: auditScope}
 )
+
+func heldScope(sc Scope, p *auth.Principal, a *postgres.Args) string {
+	if sc == Transferred {
+		return ""
+	}
+	return caseScope(sc, p, a)
+}
+
+// TransferredAt is the SQL instant at which the case whose id is in column
+// caseID left the caller's institution by an accepted transfer: what the
+// previous owner may see of the case's history ends there. NULL when the
+// case never left it.
+func TransferredAt(caseID string, p *auth.Principal, a *postgres.Args) string {
+	return `(SELECT max(r.responded_at) FROM referrals r WHERE r.case_id = ` + caseID + ` AND r.kind = 'TRANSFER'
+  AND r.status = 'ACCEPTED' AND r.from_institution = ` + a.Add(p.Institution) + `)`
+}
 
 func summaryScope(sc Scope, p *auth.Principal, a *postgres.Args) string {
 	if sc == Institution && p.Institution != "" {

@@ -103,13 +103,17 @@ VALUES (:id, :case_id, :text, :corrects, :author_id, :created_at)`
 //
 // Errors: UNAUTHENTICATED; FORBIDDEN without case:read; UNAVAILABLE.
 func (s *Service) NotesByCases(ctx context.Context, ids []uuid.UUID) (map[uuid.UUID][]*Note, error) {
-	_, ids, err := s.guard.Filter(ctx, PermRead, authz.Case, ids)
+	d, ids, err := s.guard.Filter(ctx, PermRead, authz.Case, ids)
 	if err != nil {
 		return nil, apperr.Wrap("casefile.NotesByCases", err)
 	}
+	// A case may be readable while some of its notes are not (a case
+	// transferred away keeps only what its institution wrote).
+	args := postgres.Args{postgres.UUIDs(ids)}
+	q := `SELECT n.* FROM ` + authz.Note.From + ` WHERE n.case_id = ANY($1::uuid[]) AND ` + d.Where(authz.Note, &args) +
+		` ORDER BY n.created_at, n.id`
 	var notes []*Note
-	const q = `SELECT * FROM case_notes WHERE case_id = ANY($1::uuid[]) ORDER BY created_at, id`
-	if err := sqlx.SelectContext(ctx, s.db, &notes, q, postgres.UUIDs(ids)); err != nil {
+	if err := sqlx.SelectContext(ctx, s.db, &notes, q, args...); err != nil {
 		return nil, postgres.MapError(err)
 	}
 	out := make(map[uuid.UUID][]*Note, len(ids))
@@ -123,9 +127,10 @@ func (s *Service) NotesByCases(ctx context.Context, ids []uuid.UUID) (map[uuid.U
 //
 // Errors: as NotesByCases.
 func (s *Service) NoteCounts(ctx context.Context, ids []uuid.UUID) (map[uuid.UUID]int, error) {
-	_, ids, err := s.guard.Filter(ctx, PermRead, authz.Case, ids)
+	d, ids, err := s.guard.Filter(ctx, PermRead, authz.Case, ids)
 	if err != nil {
 		return nil, apperr.Wrap("casefile.NoteCounts", err)
 	}
-	return postgres.CountByCase(ctx, s.db, "case_notes", ids)
+	args := postgres.Args{postgres.UUIDs(ids)}
+	return postgres.CountByCase(ctx, s.db, authz.Note.From, "n.case_id", d.Where(authz.Note, &args), args)
 }

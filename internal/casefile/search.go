@@ -3,7 +3,6 @@ package casefile
 import (
 	"context"
 	"fmt"
-	"strings"
 	"sync"
 	"time"
 
@@ -85,7 +84,7 @@ func (s *Service) SearchChildren(ctx context.Context, in SearchInput) ([]*ChildM
 		return nil, apperr.Wrap(op, err)
 	}
 	var v apperr.Validation
-	if strings.TrimSpace(deref(in.GivenName)+deref(in.FamilyName)) == "" {
+	if !child.Named(in.GivenName, in.FamilyName) {
 		v.Add("givenName", "indique el nombre o el apellido", "give the given name or the family name")
 	}
 	year, ok := child.BirthYear(in.DateOfBirth, in.AgeYears, s.now())
@@ -143,11 +142,4 @@ func matchIDs(ms []*ChildMatch) []uuid.UUID {
 		ids[i] = m.CaseID
 	}
 	return ids
-}
-
-func deref(s *string) string {
-	if s == nil {
-		return ""
-	}
-	return *s
 }

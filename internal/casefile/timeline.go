@@ -47,12 +47,25 @@ const (
 // Errors: UNAUTHENTICATED; FORBIDDEN without case:read; UNAVAILABLE.
 func (s *Service) Timelines(ctx context.Context, ids []uuid.UUID) (map[uuid.UUID][]*TimelineEntry, error) {
 	const op = "casefile.Timelines"
-	_, ids, err := s.guard.Filter(ctx, PermRead, authz.Case, ids)
+	d, ids, err := s.guard.Filter(ctx, PermRead, authz.Case, ids)
 	if err != nil {
 		return nil, apperr.Wrap(op, err)
 	}
 	if len(ids) == 0 {
 		return map[uuid.UUID][]*TimelineEntry{}, nil
+	}
+	// A case read only because the institution transferred it away shows
+	// its history up to the transfer: what the receiving institution did
+	// since is not the previous owner's to follow.
+	held, err := s.guard.Visible(ctx, PermRead, authz.CaseHeld, ids)
+	if err != nil {
+		return nil, apperr.Wrap(op, err)
+	}
+	var left []uuid.UUID
+	for _, id := range ids {
+		if !held[id] {
+			left = append(left, id)
+		}
 	}
 	// Who revealed an identity is shown only to who may see the identity,
 	// as identityReveals does.
@@ -64,7 +77,8 @@ func (s *Service) Timelines(ctx context.Context, ids []uuid.UUID) (map[uuid.UUID
 	for id := range seeIdentity {
 		revealed = append(revealed, id)
 	}
-	const q = `
+	args := postgres.Args{postgres.UUIDs(ids), postgres.UUIDs(revealed), postgres.UUIDs(left)}
+	q := `
 SELECT t.case_id, t.at, t.kind, t.a, t.b, t.c, u.id AS actor_id, u.email AS actor_email, u.display_name AS actor_name,
   w.email AS assignee_email
 FROM (
@@ -88,6 +102,7 @@ FROM (
 ) t
 LEFT JOIN users u ON u.id = t.actor_id
 LEFT JOIN users w ON w.id = t.who
+WHERE NOT (t.case_id = ANY($3::uuid[]) AND t.at > ` + authz.TransferredAt("t.case_id", d.Principal, &args) + `)
 ORDER BY t.case_id, t.at, t.ord`
 	var rows []struct {
 		CaseID   uuid.UUID      `db:"case_id"`
@@ -101,7 +116,7 @@ ORDER BY t.case_id, t.at, t.ord`
 		Name     sql.NullString `db:"actor_name"`
 		Assignee sql.NullString `db:"assignee_email"`
 	}
-	if err := sqlx.SelectContext(ctx, s.db, &rows, q, postgres.UUIDs(ids), postgres.UUIDs(revealed)); err != nil {
+	if err := sqlx.SelectContext(ctx, s.db, &rows, q, args...); err != nil {
 		return nil, apperr.Wrap(op, postgres.MapError(err))
 	}
 	lang := request.From(ctx).Lang

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -66,6 +67,12 @@ func NameIndexes(ix keys.Index, given, family *string, year int) [][]byte {
 		}
 	}
 	return out
+}
+
+// Named reports whether a search or a record gives a name at all: a given
+// or a family name with more than spaces.
+func Named(given, family *string) bool {
+	return strings.TrimSpace(deref(given)+deref(family)) != ""
 }
 
 func deref(s *string) string {

@@ -324,10 +324,14 @@ func (s *Service) Close(ctx context.Context, in CloseInput) (*Complaint, error) 
 		}}, validate)
 }
 
-// FollowCase is a casefile.TransitionHook: the complaints a case answers
-// close (RESOLVED) when the case closes, and are LINKED again when it
-// reopens, in the transition's transaction, each audited.
-func (s *Service) FollowCase(ctx context.Context, tx *sqlx.Tx, c *casefile.Case, from casefile.Status) error {
+// FollowCases makes the complaints a case answers follow it: they close
+// (RESOLVED) when the case closes, and are LINKED again when it reopens,
+// in the transition's transaction, each audited. The hook itself is not
+// exported: only casefile runs it, inside a transition its guard allowed.
+func (s *Service) FollowCases(cases *casefile.Service) { cases.OnTransition(s.followCase) }
+
+// followCase is the casefile.TransitionHook of FollowCases.
+func (s *Service) followCase(ctx context.Context, tx *sqlx.Tx, c *casefile.Case, from casefile.Status) error {
 	var q string
 	switch {
 	case c.Status == casefile.Closed:

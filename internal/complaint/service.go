@@ -3,7 +3,6 @@ package complaint
 import (
 	"context"
 	"crypto/rand"
-	"crypto/sha256"
 	"database/sql"
 	"encoding/base32"
 	"errors"
@@ -49,6 +48,8 @@ type Service struct {
 	keys    child.Keys
 	alerts  Alerts
 	now     func() time.Time
+	// tracking keys what is stored of tracking codes.
+	tracking keys.Tracking
 }
 
 // Alerts raises the alerts that routing a complaint causes, inside the
@@ -61,8 +62,13 @@ type Alerts interface {
 
 // NewService returns a Service over db, raising alerts with alerts.
 func NewService(db *sqlx.DB, g *authz.Guard, cat *reference.Catalog, cases Cases, ks child.Keys, alerts Alerts) *Service {
-	return &Service{db: db, guard: g, catalog: cat, cases: cases, keys: ks, alerts: alerts, now: time.Now}
+	return &Service{db: db, guard: g, catalog: cat, cases: cases, keys: ks, alerts: alerts, now: time.Now,
+		tracking: ks.Index.Tracking()}
 }
+
+// UseClock makes the service read the time from now (tests that move
+// time, such as past a replay secret's expiry).
+func (s *Service) UseClock(now func() time.Time) { s.now = now }
 
 // route routes complaint id to routes in tx and alerts the institutions
 // newly routed to.
@@ -77,11 +83,13 @@ func (s *Service) route(ctx context.Context, tx *sqlx.Tx, id, by uuid.UUID, at t
 // Submit records a complaint for the caller's institution, routes it by the
 // routing rules (Route) to the institutions that must act on it, and
 // returns it with its tracking code. A retry with the same idempotency key and content
-// returns the first complaint and the same code, and creates nothing.
+// returns the first complaint and the same code, and creates nothing; after
+// 24 hours the code is no longer kept, and the retry is told so.
 //
 // Errors: UNAUTHENTICATED; FORBIDDEN without complaint:submit;
 // BAD_USER_INPUT naming each wrong field; CONFLICT when the key was used for
-// different content.
+// different content, or (wrapping idempotency.ErrSecretGone) when it was
+// used more than 24 hours ago and the code is no longer kept.
 func (s *Service) Submit(ctx context.Context, in SubmitInput) (*Complaint, string, error) {
 	const op = "complaint.Submit"
 	d, err := s.guard.Check(ctx, PermSubmit, authz.Create)
@@ -101,17 +109,19 @@ func (s *Service) Submit(ctx context.Context, in SubmitInput) (*Complaint, strin
 		return nil, "", apperr.Wrap(op, err)
 	}
 	code := newTrackingCode()
-	n := &newComplaint{ID: uuid.New(), Institution: p.Institution, TrackingHash: trackingHash(code), By: p.UserID, At: now, In: &in,
-		DueAt: s.dueAt(Received, now)}
+	n := &newComplaint{ID: uuid.New(), Institution: p.Institution, TrackingHash: s.trackingHash(code), TrackingKey: keys.TrackingKeyID,
+		By: p.UserID, At: now, In: &in, DueAt: s.dueAt(Received, now)}
 	var out *Complaint
 	err = postgres.WithTx(ctx, s.db, func(tx *sqlx.Tx) error {
-		claim, err := idempotency.Record(ctx, tx, idempotency.Claim{User: p.UserID, Operation: "submitComplaint",
-			Key: in.IdempotencyKey, Hash: hash, ID: n.ID, Secret: code})
+		c := idempotency.Claim{User: p.UserID, Operation: opSubmit, Key: in.IdempotencyKey, Hash: hash, ID: n.ID}
+		claim, err := idempotency.Record(ctx, tx, c)
 		if err != nil {
 			return err
 		}
-		code = claim.Secret
 		if claim.Replay {
+			if code, err = s.replayedCode(ctx, tx, c, claim.ID, now); err != nil {
+				return err
+			}
 			out, err = get(ctx, tx, claim.ID, false)
 			return err
 		}
@@ -141,6 +151,10 @@ func (s *Service) Submit(ctx context.Context, in SubmitInput) (*Complaint, strin
 		// The complaint's own data key seals what identifies people in it.
 		key, err := s.keys.Vault.Create(ctx, tx, keys.OwnerComplaint, n.ID)
 		if err != nil {
+			return err
+		}
+		// A retry whose answer is lost gets the code again, for a day.
+		if err := idempotency.KeepSecret(ctx, tx, c, key, code, now); err != nil {
 			return err
 		}
 		owner := child.Owner{Kind: keys.OwnerComplaint, ID: n.ID, Key: key}
@@ -201,16 +215,19 @@ type PublicStatus struct {
 
 // StatusByCode answers a complainant holding a tracking code: the status,
 // its label in the request's language and when it last changed, nothing
-// else. No login; nil when the code is
-// unknown.
+// else. No login; nil when the code is unknown. Known and unknown codes
+// take the same path (the rate limit is the handler's: graph.Limiter).
 func (s *Service) StatusByCode(ctx context.Context, code string) (*PublicStatus, error) {
 	norm := normalizeCode(code)
 	if len(norm) != codeLen {
 		return nil, nil
 	}
+	// Every well-formed code costs the same: one HMAC and one probe of the
+	// unique index, found or not (the length checked above is the input's,
+	// which tells nothing of what is stored).
 	var st PublicStatus
 	err := s.db.QueryRowxContext(ctx, `SELECT status, updated_at FROM complaints WHERE tracking_hash = $1`,
-		trackingHash(norm)).Scan(&st.Status, &st.UpdatedAt)
+		s.trackingHash(norm)).Scan(&st.Status, &st.UpdatedAt)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, nil
 	}
@@ -330,9 +347,9 @@ func normalizeCode(code string) string {
 	}, code)
 }
 
-// trackingHash is what is stored of a tracking code. A plain hash suffices:
-// the code has 160 random bits, so it cannot be found by guessing.
-func trackingHash(code string) []byte {
-	h := sha256.Sum256([]byte(normalizeCode(code)))
-	return h[:]
+// trackingHash is what is stored of a tracking code: keyed (keys.Tracking),
+// so that a dump cannot confirm which complaint a code belongs to. The code
+// has 160 random bits, so it cannot be found by guessing either way.
+func (s *Service) trackingHash(code string) []byte {
+	return s.tracking.Code(normalizeCode(code))
 }

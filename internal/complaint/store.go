@@ -118,6 +118,7 @@ type newComplaint struct {
 	ID           uuid.UUID
 	Institution  string
 	TrackingHash []byte
+	TrackingKey  string
 	By           uuid.UUID
 	At           time.Time
 	In           *SubmitInput
@@ -129,10 +130,12 @@ func insert(ctx context.Context, tx sqlx.ExecerContext, n *newComplaint) error {
 	in := n.In
 	const q = `
 INSERT INTO complaints (id, institution_code, tracking_hash, status, complainant_kind, channel, description,
-  department_code, entry_point_code, occurred_on, submitted_by, submitted_at, updated_at, due_at, perpetrator_types)
-VALUES ($1, $2, $3, 'RECEIVED', $4, $5, $6, $7, $8, $9, $10, $11, $11, $12, $13)`
+  department_code, entry_point_code, occurred_on, submitted_by, submitted_at, updated_at, due_at, perpetrator_types,
+  tracking_key)
+VALUES ($1, $2, $3, 'RECEIVED', $4, $5, $6, $7, $8, $9, $10, $11, $11, $12, $13, $14)`
 	if _, err := tx.ExecContext(ctx, q, n.ID, n.Institution, n.TrackingHash, in.Complainant.Kind, in.Channel,
-		in.Description, in.DepartmentCode, in.EntryPoint, in.OccurredOn, n.By, n.At, n.DueAt, pq.Array(strs(in.PerpetratorTypes))); err != nil {
+		in.Description, in.DepartmentCode, in.EntryPoint, in.OccurredOn, n.By, n.At, n.DueAt, pq.Array(strs(in.PerpetratorTypes)),
+		n.TrackingKey); err != nil {
 		return fmt.Errorf("insert complaint: %w", err)
 	}
 	if in.Complainant.Name != nil || in.Complainant.Contact != nil {

@@ -14,9 +14,10 @@ import (
 //
 // Errors: as ListByCases.
 func (s *Service) CountByCases(ctx context.Context, caseIDs []uuid.UUID) (map[uuid.UUID]int, error) {
-	_, caseIDs, err := s.guard.Filter(ctx, PermRead, authz.Case, caseIDs)
+	d, caseIDs, err := s.guard.Filter(ctx, PermRead, authz.Case, caseIDs)
 	if err != nil {
 		return nil, apperr.Wrap("evidence.CountByCases", err)
 	}
-	return postgres.CountByCase(ctx, s.db, "evidence", caseIDs)
+	args := postgres.Args{postgres.UUIDs(caseIDs)}
+	return postgres.CountByCase(ctx, s.db, authz.Evidence.From, "e.case_id", d.Where(authz.Evidence, &args), args)
 }

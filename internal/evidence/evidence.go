@@ -279,13 +279,17 @@ func (s *Service) discard(ctx context.Context, key string) {
 //
 // Errors: UNAUTHENTICATED; FORBIDDEN without case:read; UNAVAILABLE.
 func (s *Service) ListByCases(ctx context.Context, caseIDs []uuid.UUID) (map[uuid.UUID][]*Evidence, error) {
-	_, caseIDs, err := s.guard.Filter(ctx, PermRead, authz.Case, caseIDs)
+	d, caseIDs, err := s.guard.Filter(ctx, PermRead, authz.Case, caseIDs)
 	if err != nil {
 		return nil, apperr.Wrap("evidence.ListByCases", err)
 	}
-	const q = `SELECT * FROM evidence WHERE case_id = ANY($1) ORDER BY uploaded_at, id`
+	// A case may be readable while some of its files are not (a case
+	// transferred away keeps only what its institution uploaded).
+	args := postgres.Args{postgres.UUIDs(caseIDs)}
+	q := `SELECT e.* FROM ` + authz.Evidence.From + ` WHERE e.case_id = ANY($1::uuid[]) AND ` + d.Where(authz.Evidence, &args) +
+		` ORDER BY e.uploaded_at, e.id`
 	var rows []*Evidence
-	if err := sqlx.SelectContext(ctx, s.db, &rows, q, postgres.UUIDs(caseIDs)); err != nil {
+	if err := sqlx.SelectContext(ctx, s.db, &rows, q, args...); err != nil {
 		return nil, postgres.MapError(err)
 	}
 	out := make(map[uuid.UUID][]*Evidence, len(caseIDs))

@@ -3,6 +3,10 @@
 // second record. The first result of a (user, operation, key) is kept with
 // a hash of the request that made it: the same key with the same content
 // returns that result, with different content it is a CONFLICT.
+//
+// A secret the first answer carried (a complaint's tracking code) is kept
+// apart, sealed and for 24 hours only (secret.go), so that a retry whose
+// first answer was lost on the way still gets it.
 package idempotency
 
 import (
@@ -35,13 +39,11 @@ type Claim struct {
 	Key       string
 	Hash      []byte    // of the request's content, key excluded
 	ID        uuid.UUID // the id the new result will have
-	Secret    string    // returned again on replay; "" when none
 }
 
 // Result says which result to answer with.
 type Result struct {
 	ID     uuid.UUID
-	Secret string
 	Replay bool // the result exists: create nothing
 }
 
@@ -52,22 +54,21 @@ type Result struct {
 // Errors: CONFLICT when the key was used for different content.
 func Record(ctx context.Context, tx sqlx.ExtContext, c Claim) (Result, error) {
 	const qClaim = `
-INSERT INTO idempotency_keys (user_id, operation, key, request_hash, result_id, replay_secret)
-VALUES ($1, $2, $3, $4, $5, nullif($6, '')) ON CONFLICT DO NOTHING`
-	res, err := tx.ExecContext(ctx, qClaim, c.User, c.Operation, c.Key, c.Hash, c.ID, c.Secret)
+INSERT INTO idempotency_keys (user_id, operation, key, request_hash, result_id)
+VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING`
+	res, err := tx.ExecContext(ctx, qClaim, c.User, c.Operation, c.Key, c.Hash, c.ID)
 	if err != nil {
 		return Result{}, fmt.Errorf("claim idempotency key: %w", err)
 	}
 	if n, _ := res.RowsAffected(); n == 1 {
-		return Result{ID: c.ID, Secret: c.Secret}, nil
+		return Result{ID: c.ID}, nil
 	}
 	var first struct {
-		Hash   []byte    `db:"request_hash"`
-		ID     uuid.UUID `db:"result_id"`
-		Secret string    `db:"secret"`
+		Hash []byte    `db:"request_hash"`
+		ID   uuid.UUID `db:"result_id"`
 	}
 	const qFirst = `
-SELECT request_hash, result_id, coalesce(replay_secret, '') AS secret
+SELECT request_hash, result_id
 FROM idempotency_keys WHERE user_id = $1 AND operation = $2 AND key = $3`
 	if err := sqlx.GetContext(ctx, tx, &first, qFirst, c.User, c.Operation, c.Key); err != nil {
 		return Result{}, fmt.Errorf("read idempotency key: %w", err)
@@ -77,7 +78,7 @@ FROM idempotency_keys WHERE user_id = $1 AND operation = $2 AND key = $3`
 			"esta clave de idempotencia ya se usó con otro contenido",
 			"this idempotency key was already used with different content")
 	}
-	return Result{ID: first.ID, Secret: first.Secret, Replay: true}, nil
+	return Result{ID: first.ID, Replay: true}, nil
 }
 
 // CheckKey validates a client's idempotency key.

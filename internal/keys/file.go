@@ -26,7 +26,8 @@ import (
 // Rotation adds a new kek line at the top (AddKEK), rewraps every data key
 // (`amparo keys rotate`), and then the old line can be deleted. The index
 // key never rotates this way: changing it means recomputing every blind
-// index, which needs the plaintext.
+// index, which needs the plaintext, and it keys tracking codes too
+// (Index.Tracking), which nobody keeps.
 //
 // A running server notices a changed file within seconds (and at once when
 // asked to unwrap under a KEK it does not know), so a rotation needs no

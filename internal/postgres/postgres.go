@@ -148,15 +148,18 @@ func UUIDs(ids []uuid.UUID) any {
 	return pq.Array(s)
 }
 
-// CountByCase counts the rows of table (a name from the caller's code,
-// never from input) that belong to each of the cases, in one query.
-func CountByCase(ctx context.Context, db sqlx.QueryerContext, table string, ids []uuid.UUID) (map[uuid.UUID]int, error) {
+// CountByCase counts, per case, the rows of "FROM from" whose caseColumn is
+// one of the case ids and that meet where, in one query. from, caseColumn
+// and where are SQL from the caller's code, never from input; the ids are
+// args' first parameter ($1), and where may add its own after it.
+func CountByCase(ctx context.Context, db sqlx.QueryerContext, from, caseColumn, where string, args Args) (map[uuid.UUID]int, error) {
 	var rows []struct {
 		CaseID uuid.UUID `db:"case_id"`
 		N      int       `db:"n"`
 	}
-	q := `SELECT case_id, count(*) AS n FROM ` + table + ` WHERE case_id = ANY($1::uuid[]) GROUP BY case_id`
-	if err := sqlx.SelectContext(ctx, db, &rows, q, UUIDs(ids)); err != nil {
+	q := `SELECT ` + caseColumn + ` AS case_id, count(*) AS n FROM ` + from + ` WHERE ` + caseColumn +
+		` = ANY($1::uuid[]) AND ` + where + ` GROUP BY 1`
+	if err := sqlx.SelectContext(ctx, db, &rows, q, args...); err != nil {
 		return nil, MapError(err)
 	}
 	out := make(map[uuid.UUID]int, len(rows))
