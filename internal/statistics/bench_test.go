@@ -4,9 +4,9 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"strconv"
 	"runtime"
 	"runtime/metrics"
+	"strconv"
 	"testing"
 	"time"
 

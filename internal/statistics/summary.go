@@ -30,7 +30,9 @@ import (
 // two summary dimensions (MONTH and INSTITUTION are free) reads:
 //   - the whole months of its period from the summary;
 //   - the days before the first whole month and after the last from the
-//     records (at most two partial months);
+//     records, or, where a partial month holds more than half its days,
+//     the month from the summary less the days left out, from the
+//     records (at most half a month at either end);
 //   - for OVERDUE, which the summary classifies against a horizon rather
 //     than the clock, the cases whose deadline falls between the horizon
 //     and now from the records: counted as they are, less as the summary
@@ -57,9 +59,10 @@ type plan struct {
 	filters map[string][]string // summary dimension → values
 	// whole months [first, end) read from the summary; zero: unbounded
 	first, end time.Time
-	// edges are the periods counted from the records, as dates (from, to
-	// inclusive)
-	edges [][2]*time.Time
+	// edges are the periods counted from the records and added, minus
+	// those counted and taken away (days of a whole month read from the
+	// summary that the period leaves out), as dates (from, to inclusive)
+	edges, minus [][2]*time.Time
 }
 
 // summaryPlan returns the plan of in over the summary, or nil when the
@@ -88,26 +91,40 @@ func summaryPlan(d *authz.Decision, m *measure, in *Input, department func(strin
 	}
 	p := &plan{d: d, m: m, in: in, filters: filters}
 	// Whole months: from the first day of a month to the last of a month.
-	if in.From != nil {
-		p.first = time.Date(in.From.Year(), in.From.Month(), 1, 0, 0, 0, 0, time.UTC)
-		if in.From.Day() != 1 {
-			p.first = p.first.AddDate(0, 1, 0)
-			to := p.first.AddDate(0, 0, -1)
-			if in.To != nil && in.To.Before(to) {
-				to = *in.To
+	// A partial month at either end is counted from the records; when it
+	// holds more than half its month, the month is read whole from the
+	// summary instead, less the days it leaves out, counted from the
+	// records.
+	if from := in.From; from != nil {
+		p.first = time.Date(from.Year(), from.Month(), 1, 0, 0, 0, 0, time.UTC)
+		if from.Day() != 1 {
+			next := p.first.AddDate(0, 1, 0)
+			if in.To != nil && in.To.Before(next) {
+				return nil // within one month: the records are all there is to count
 			}
-			p.edges = append(p.edges, [2]*time.Time{in.From, &to})
+			last := next.AddDate(0, 0, -1)
+			if skipped := from.Day() - 1; skipped < last.Day()-skipped {
+				first, before := p.first, from.AddDate(0, 0, -1)
+				p.minus = append(p.minus, [2]*time.Time{&first, &before})
+			} else {
+				p.edges = append(p.edges, [2]*time.Time{from, &last})
+				p.first = next
+			}
 		}
 	}
-	if in.To != nil {
-		after := in.To.AddDate(0, 0, 1)
+	if to := in.To; to != nil {
+		after := to.AddDate(0, 0, 1)
 		p.end = time.Date(after.Year(), after.Month(), 1, 0, 0, 0, 0, time.UTC)
-		if after.Day() != 1 && (p.first.IsZero() || p.end.After(p.first)) {
-			from := p.end
-			if in.From != nil && in.From.After(from) {
-				from = *in.From
+		if after.Day() != 1 {
+			start := p.end
+			next := start.AddDate(0, 1, 0)
+			last := next.AddDate(0, 0, -1)
+			if skipped := last.Day() - to.Day(); skipped < to.Day() {
+				p.minus = append(p.minus, [2]*time.Time{&after, &last})
+				p.end = next
+			} else {
+				p.edges = append(p.edges, [2]*time.Time{&start, to})
 			}
-			p.edges = append(p.edges, [2]*time.Time{&from, in.To})
 		}
 	}
 	if !p.first.IsZero() && !p.end.IsZero() && !p.end.After(p.first) {
@@ -212,7 +229,7 @@ func (p *plan) count(ctx context.Context, tx *sqlx.Tx, s *Service, dims []string
 		return nil, err
 	}
 	parts := [][]counted{cells}
-	for _, e := range p.edges {
+	for i, e := range append(append([][2]*time.Time(nil), p.edges...), p.minus...) {
 		edge := *p.in
 		edge.From, edge.To = e[0], e[1]
 		var ea postgres.Args
@@ -224,6 +241,9 @@ func (p *plan) count(ctx context.Context, tx *sqlx.Tx, s *Service, dims []string
 		if err != nil {
 			return nil, err
 		}
+		if i >= len(p.edges) {
+			negate(c)
+		}
 		parts = append(parts, c)
 	}
 	if slices.Contains(dims, Overdue) {
@@ -231,11 +251,8 @@ func (p *plan) count(ctx context.Context, tx *sqlx.Tx, s *Service, dims []string
 		if err != nil {
 			return nil, err
 		}
-		parts = append(parts, plus)
-		for i := range minus {
-			minus[i].c = Count{N: -minus[i].c.N, Key: -minus[i].c.Key}
-		}
-		parts = append(parts, minus)
+		negate(minus)
+		parts = append(parts, plus, minus)
 	}
 	return merge(len(dims), parts...), nil
 }
@@ -287,6 +304,13 @@ func (p *plan) overdue(ctx context.Context, tx *sqlx.Tx, s *Service, dims []stri
 func (s *Service) advanceHorizon(ctx context.Context) {
 	if _, err := s.db.ExecContext(ctx, `SELECT stat_overdue_advance($1::interval)`, horizonWindow); err != nil {
 		s.log.WarnContext(ctx, "statistics: overdue horizon not advanced", "err", err)
+	}
+}
+
+// negate makes counts to take away.
+func negate(cs []counted) {
+	for i := range cs {
+		cs[i].c = Count{N: -cs[i].c.N, Key: -cs[i].c.Key}
 	}
 }
 
