@@ -9,7 +9,7 @@ MINIO_VERSION := v0.0.0-20260212201848-7aac2a2c5b7c
 # keyed by version: a clean clone (as in CI) reuses it.
 MINIO_CACHE := $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/amparo/minio-$(MINIO_VERSION)
 
-.PHONY: graphiql run test generate generated vet bench clean postgres bin/minio web web-test web-generated node chromium screenshots validate-deploy wsclient
+.PHONY: graphiql run test generate generated vet bench clean postgres bin/minio web web-test web-generated node chromium screenshots validate-deploy wsclient pgbackrest restore-drill drill-check
 
 # Run everything locally: a private PostgreSQL and MinIO under ./.amparo,
 # migrated and seeded, and the server. Pass flags with ARGS="...".
@@ -18,7 +18,7 @@ run: postgres bin/minio web graphiql
 
 # Run all tests against real PostgreSQL and MinIO servers, which the tests
 # start themselves, after checking that generated code matches its sources.
-test: postgres bin/minio generated graphiql web-test validate-deploy wsclient
+test: postgres bin/minio generated graphiql web-test validate-deploy drill-check wsclient
 	AMPARO_MINIO_BIN=$(CURDIR)/bin/minio go test -count=1 -timeout 30m ./...
 
 # Decode every deployment file strictly into the upstream types of what
@@ -27,6 +27,19 @@ test: postgres bin/minio generated graphiql web-test validate-deploy wsclient
 # Amparo's go.mod stays free of Kubernetes.
 validate-deploy:
 	cd deploy/validate && go vet ./... && go test -count=1 ./...
+
+# The restore drill (deploy/restore-drill, README "Backups"): PostgreSQL
+# under load backed up continuously by pgBackRest into a second MinIO, the
+# evidence and checkpoint buckets replicated there, the first site lost,
+# and everything restored and checked. Takes a few minutes, so it is not
+# part of `make test`. Pass drill flags with ARGS="...".
+restore-drill: postgres bin/minio pgbackrest
+	deploy/restore-drill $(ARGS)
+
+# The drill's own module builds, and its replication test passes (two
+# MinIO servers, a few seconds); the drill itself is restore-drill.
+drill-check: bin/minio
+	cd deploy/drill && go vet ./... && AMPARO_MINIO_BIN=$(CURDIR)/bin/minio go test -count=1 ./...
 
 # Generated code (gqlgen's, and the reference-data migration) must be what
 # `go generate` makes of the committed sources: regenerate, and fail if
@@ -102,18 +115,28 @@ node:
 		exit 1; \
 	fi
 
-# Debian's Chromium, for the browser tests; installed with apt-get as root.
-chromium:
-	@if command -v chromium >/dev/null 2>&1; then \
+# $(call debian-package,COMMAND,PACKAGE,WHAT): COMMAND must be there; as
+# root, Debian's PACKAGE is installed with apt-get, else the target says how.
+define debian-package
+	@if command -v $(1) >/dev/null 2>&1; then \
 		exit 0; \
 	elif [ "$$(id -u)" = 0 ]; then \
-		echo "installing Chromium for the browser tests"; \
-		apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y chromium; \
+		echo "installing $(3)"; \
+		apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y $(2); \
 	else \
-		echo "Chromium not found: install it with"; \
-		echo "  sudo apt-get install -y chromium"; \
+		echo "$(1) not found: install it with"; \
+		echo "  sudo apt-get install -y $(2)"; \
 		exit 1; \
 	fi
+endef
+
+# Debian's Chromium, for the browser tests.
+chromium:
+	$(call debian-package,chromium,chromium,Chromium for the browser tests)
+
+# Debian's pgBackRest, for the restore drill.
+pgbackrest:
+	$(call debian-package,pgbackrest,pgbackrest,pgBackRest for the restore drill)
 
 # Regenerate generated code (GraphQL resolvers and models).
 generate:

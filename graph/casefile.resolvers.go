@@ -95,7 +95,7 @@ func (r *caseNoteResolver) Corrects(ctx context.Context, obj *casefile.Note) (*s
 }
 
 func (r *childResolver) Identity(ctx context.Context, obj *child.Child) (*child.Identity, error) {
-	return r.Svc.Cases.Identity(ctx, obj.CaseID)
+	return loader.For(ctx).Identity.Load(ctx, obj.CaseID)
 }
 
 func (r *mutationResolver) FileCase(ctx context.Context, input casefile.FileInput) (*model.FileCasePayload, error) {

@@ -1,6 +1,7 @@
 package graph
 
 import (
+	"context"
 	"net/http"
 	"time"
 
@@ -15,6 +16,7 @@ import (
 
 	"amparo/graph/generated"
 	"amparo/graph/loader"
+	"amparo/internal/keys"
 )
 
 // Limits of the GraphQL endpoint. The zero value of a field means its
@@ -113,5 +115,10 @@ func NewHandler(r *Resolver, lim Limits, ext ...graphql.HandlerExtension) http.H
 	}
 	srv.SetErrorPresenter(presenter(r.Log))
 	srv.AroundFields(splitInvalid)
+	// One unwrap of a record's data key per operation, however many of
+	// its fields are sealed.
+	srv.AroundOperations(func(ctx context.Context, next graphql.OperationHandler) graphql.ResponseHandler {
+		return next(keys.WithCache(ctx))
+	})
 	return loader.Middleware(loader.Sources{Evidence: r.Svc.Evidence, Cases: r.Svc.Cases}, srv)
 }

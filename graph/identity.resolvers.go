@@ -7,15 +7,44 @@ package graph
 
 import (
 	"amparo/graph/generated"
+	"amparo/graph/model"
 	"amparo/graph/scalar"
 	"amparo/internal/casefile"
 	"amparo/internal/child"
 	"amparo/internal/reference"
 	"context"
+	"time"
 )
 
 func (r *childMatchResolver) Institution(ctx context.Context, obj *casefile.ChildMatch) (*reference.Institution, error) {
 	return r.institution(obj.Institution)
+}
+
+func (r *identityErasureResolver) Status(ctx context.Context, obj *casefile.Erasure) (string, error) {
+	return obj.Status(), nil
+}
+
+func (r *identityErasureResolver) ApprovedBy(ctx context.Context, obj *casefile.Erasure) (*string, error) {
+	if !obj.ApprovedBy.Valid {
+		return nil, nil
+	}
+	id := obj.ApprovedBy.UUID.String()
+	return &id, nil
+}
+
+func (r *identityErasureResolver) ApprovedAt(ctx context.Context, obj *casefile.Erasure) (*time.Time, error) {
+	if !obj.ApprovedAt.Valid {
+		return nil, nil
+	}
+	return &obj.ApprovedAt.Time, nil
+}
+
+func (r *identityErasureResolver) KeysErased(ctx context.Context, obj *casefile.Erasure) (*int, error) {
+	if !obj.KeysErased.Valid {
+		return nil, nil
+	}
+	n := int(obj.KeysErased.Int32)
+	return &n, nil
 }
 
 func (r *identityRevealResolver) Institution(ctx context.Context, obj *casefile.Reveal) (*reference.Institution, error) {
@@ -24,6 +53,14 @@ func (r *identityRevealResolver) Institution(ctx context.Context, obj *casefile.
 
 func (r *mutationResolver) RevealIdentity(ctx context.Context, input casefile.RevealInput) (*child.Identity, error) {
 	return r.Svc.Cases.RevealIdentity(ctx, input)
+}
+
+func (r *mutationResolver) EraseChildIdentity(ctx context.Context, input casefile.EraseInput) (*model.EraseChildIdentityPayload, error) {
+	e, err := r.Svc.Cases.EraseIdentity(ctx, input)
+	if err != nil {
+		return nil, err
+	}
+	return &model.EraseChildIdentityPayload{Erasure: e}, nil
 }
 
 func (r *queryResolver) IdentityReveals(ctx context.Context, caseID *string) ([]*casefile.Reveal, error) {
@@ -43,11 +80,16 @@ func (r *queryResolver) SearchChildren(ctx context.Context, input casefile.Searc
 
 func (r *Resolver) ChildMatch() generated.ChildMatchResolver { return &childMatchResolver{r} }
 
+func (r *Resolver) IdentityErasure() generated.IdentityErasureResolver {
+	return &identityErasureResolver{r}
+}
+
 func (r *Resolver) IdentityReveal() generated.IdentityRevealResolver {
 	return &identityRevealResolver{r}
 }
 
 type (
-	childMatchResolver     struct{ *Resolver }
-	identityRevealResolver struct{ *Resolver }
+	childMatchResolver      struct{ *Resolver }
+	identityErasureResolver struct{ *Resolver }
+	identityRevealResolver  struct{ *Resolver }
 )

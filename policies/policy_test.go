@@ -52,6 +52,7 @@ func TestPolicy(t *testing.T) {
 		"evidence:download": {"officer": "own,referred,transferred", "supervisor": "institution,referred,transferred"},
 		"identity:read":     {"officer": "assigned,referred_identity", "supervisor": "institution,referred_identity"},
 		"identity:reveal":   {"oversight": "all"},
+		"identity:erase":    {"supervisor": "institution"},
 		"child:search":      {"officer": "own,referred", "supervisor": "institution,referred"},
 		"complaint:submit":  {"intake": "institution", "officer": "institution", "supervisor": "institution"},
 		"complaint:read":    {"intake": "own", "officer": "institution,routed", "supervisor": "institution,routed", "oversight": "all"},

@@ -67,6 +67,7 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	seedN := fs.Int("seed", 0, "write N synthetic cases through AMPARO_DATABASE_URL, then exit")
 	seedWith := fs.Uint64("seed-random", 1, "random seed of --seed, for repeatable data sets")
 	asJSON := fs.Bool("json", false, "print the summary as one JSON object")
+	ackedPath := fs.String("acked", "", "with --op fileCase: append the id of every case the server acknowledged to this file, one a line, as it is acknowledged (the restore drill counts them)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -89,31 +90,37 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	if *token == "" {
 		return errors.New("--token is required")
 	}
+	acked, err := ackLog(*ackedPath)
+	if err != nil {
+		return err
+	}
+	defer acked.Close()
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: *conc}, Timeout: 30 * time.Second}
-	post := func(ctx context.Context, query string, vars map[string]any) error {
+	post := func(ctx context.Context, query string, vars map[string]any) (json.RawMessage, error) {
 		body, _ := json.Marshal(map[string]any{"query": query, "variables": vars})
 		req, _ := http.NewRequestWithContext(ctx, http.MethodPost, *url, bytes.NewReader(body))
 		req.Header.Set("Content-Type", "application/json")
 		req.Header.Set("Authorization", "Bearer "+*token)
 		res, err := client.Do(req)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		defer res.Body.Close()
 		var r struct {
+			Data   json.RawMessage
 			Errors []struct{ Message string }
 		}
 		if err := json.NewDecoder(res.Body).Decode(&r); err != nil {
-			return err
+			return nil, err
 		}
 		if len(r.Errors) > 0 {
-			return errors.New(r.Errors[0].Message)
+			return nil, errors.New(r.Errors[0].Message)
 		}
-		return nil
+		return r.Data, nil
 	}
 	var caseID string
 	if *op == "case" {
-		if err := post(ctx, fileCase, map[string]any{"in": input()}); err != nil {
+		if _, err := post(ctx, fileCase, map[string]any{"in": input()}); err != nil {
 			return fmt.Errorf("seed case: %w", err)
 		}
 		caseID = seedID(ctx, client, *url, *token)
@@ -121,12 +128,24 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	request := func(ctx context.Context) error {
 		switch *op {
 		case "fileCase":
-			return post(ctx, fileCase, map[string]any{"in": input()})
+			data, err := post(ctx, fileCase, map[string]any{"in": input()})
+			if err != nil {
+				return err
+			}
+			var r struct {
+				FileCase struct{ Case struct{ ID string } }
+			}
+			if err := json.Unmarshal(data, &r); err != nil || r.FileCase.Case.ID == "" {
+				return fmt.Errorf("fileCase answered no case id: %s", data)
+			}
+			return acked.add(r.FileCase.Case.ID)
 		case "case":
-			return post(ctx, `query($id: ID!) { case(id: $id) { id reference violations { type { code } } } }`, map[string]any{"id": caseID})
+			_, err := post(ctx, `query($id: ID!) { case(id: $id) { id reference violations { type { code } } } }`, map[string]any{"id": caseID})
+			return err
 		}
 		if f, ok := lists[*op]; ok {
-			return post(ctx, pageOf50, map[string]any{"f": f})
+			_, err := post(ctx, pageOf50, map[string]any{"f": f})
+			return err
 		}
 		return fmt.Errorf("unknown --op %q", *op)
 	}
@@ -231,3 +250,40 @@ func input() map[string]any {
 }
 
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+
+// acks is the file of acknowledged case ids (--acked), or nothing.
+type acks struct {
+	mu sync.Mutex
+	f  *os.File
+}
+
+// ackLog opens path for appending ("" for no file).
+func ackLog(path string) (*acks, error) {
+	if path == "" {
+		return &acks{}, nil
+	}
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("--acked: %w", err)
+	}
+	return &acks{f: f}, nil
+}
+
+// add writes id as its own line, in one write, so that a reader never
+// sees half an id, even if this process is killed.
+func (a *acks) add(id string) error {
+	if a.f == nil {
+		return nil
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	_, err := a.f.WriteString(id + "\n")
+	return err
+}
+
+func (a *acks) Close() error {
+	if a.f == nil {
+		return nil
+	}
+	return a.f.Close()
+}

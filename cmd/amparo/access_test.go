@@ -314,6 +314,22 @@ func matrix() []row {
 	rows = append(rows, perCase("verifyEvidence", `mutation($id: ID!) { verifyEvidence(evidenceId: $id) { intact } }`, evidenceVars, caseRead)...)
 	rows = append(rows, perCase("identityReveals", `query($id: ID!) { identityReveals(caseId: $id) { id } }`, caseVars, identity)...)
 	rows = append(rows, perCase("revealIdentity", `mutation($id: ID!) { revealIdentity(input: {caseId: $id, justification: "Revisión de oficio por queja recibida en la PDH"}) { givenName } }`, caseVars, reveal)...)
+	// Erasing an identity: a supervisor of the owning institution asks,
+	// another approves (here the request comes from another account).
+	erase := map[string][6]string{
+		"own": {fb, ok, fb, fb, fb, fb}, "institution": {fb, ok, fb, fb, fb, fb},
+		"other": {fb, nf, fb, fb, fb, fb}, "referred": {fb, fb, fb, fb, fb, fb},
+	}
+	const eraseDoc = `mutation($id: ID!) { eraseChildIdentity(input: {caseId: $id, ground: "COURT_ORDER"}) { erasure { id status } } }`
+	rows = append(rows, perCase("eraseChildIdentity", eraseDoc, freshCaseVars, erase)...)
+	rows = append(rows, perCase("eraseChildIdentity", eraseDoc, func(f *fixtures, rec string) map[string]any {
+		id := f.freshCase(rec)
+		if _, err := f.app.db.Owner(f.app.t).Exec(`INSERT INTO identity_erasures (id, case_id, ground, requested_by, requested_at)
+			VALUES (gen_random_uuid(), $1, 'COURT_ORDER', $2, now())`, id, newAccount(f.app.t, f.app, "PGN")); err != nil {
+			f.app.t.Fatal(err)
+		}
+		return map[string]any{"id": id}
+	}, erase)...)
 	rows = append(rows, perCase("linkComplaintToCase", `mutation($c: ID!, $id: ID!) { linkComplaintToCase(input: {complaintId: $c, caseId: $id}) { complaint { id } } }`,
 		func(f *fixtures, rec string) map[string]any {
 			return map[string]any{"id": f.cases[rec], "c": f.freshComplaint("pgn", false)}

@@ -1,18 +1,22 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"os"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/jmoiron/sqlx"
 	"golang.org/x/mod/sumdb/note"
+	"golang.org/x/mod/sumdb/tlog"
 
 	"amparo/internal/audit"
 	"amparo/internal/blob"
@@ -33,6 +37,11 @@ commands:
         print the newest signed checkpoint (keep it: verify --checkpoint)
   keygen [--origin amparo.audit/NAME] [--if-missing] FILE
         write a new signing key to FILE and print its verifier key
+  verify-proof FILE
+        check, without the server or the database, an event's inclusion proof
+        as the web console downloads it (the auditProof query's answer, JSON):
+        the checkpoint signed by the verifier key, the event's sealed bytes in
+        its tree; exit 0 and print the event only if it holds, else exit 1
 
 environment: AMPARO_MIGRATE_DATABASE_URL or AMPARO_DATABASE_URL; AMPARO_S3_ENDPOINT,
 AMPARO_S3_ACCESS_KEY, AMPARO_S3_SECRET_KEY, AMPARO_S3_BUCKET (the audit bucket is its
@@ -53,6 +62,8 @@ func auditCmd(ctx context.Context, args []string, getenv func(string) string, st
 		return auditCheckpointCmd(ctx, args[1:], getenv, stdout, stderr)
 	case "keygen":
 		return auditKeygenCmd(args[1:], stdout, stderr)
+	case "verify-proof":
+		return auditVerifyProofCmd(args[1:], getenv, stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, auditUsage)
 		return nil
@@ -286,4 +297,54 @@ func auditStore(ctx context.Context, getenv func(string) string) (*audit.Bucket,
 		return nil, fmt.Errorf("AMPARO_S3_ENDPOINT: %w", err)
 	}
 	return store, nil
+}
+
+// proofFile is an inclusion proof as the console downloads it: the
+// auditProof query's fields (ids as strings, bytes and hashes base64).
+type proofFile struct {
+	EventID    json.Number `json:"eventId"`
+	LeafIndex  int64       `json:"leafIndex"`
+	Canonical  []byte      `json:"canonical"`
+	TreeSize   int64       `json:"treeSize"`
+	Hashes     []tlog.Hash `json:"hashes"`
+	Checkpoint string      `json:"checkpoint"`
+}
+
+// auditVerifyProofCmd runs `amparo audit verify-proof FILE`: it needs only
+// the file and the verifier key (AMPARO_AUDIT_VERIFIER_KEY), so an
+// oversight body can check an event away from Amparo.
+func auditVerifyProofCmd(args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	if len(args) != 1 {
+		fmt.Fprint(stderr, "usage: amparo audit verify-proof FILE\n")
+		return exitError(2)
+	}
+	verifiers, err := auditVerifiers(getenv)
+	if err != nil {
+		return err
+	}
+	raw, err := os.ReadFile(args[0])
+	if err != nil {
+		return err
+	}
+	var f proofFile
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.UseNumber()
+	if err := dec.Decode(&f); err != nil {
+		fmt.Fprintf(stdout, "proof NOT verified: %s is not a proof file: %v\n", args[0], err)
+		return exitError(1)
+	}
+	id, err := strconv.ParseInt(f.EventID.String(), 10, 64)
+	if err != nil {
+		fmt.Fprintf(stdout, "proof NOT verified: event id %q\n", f.EventID)
+		return exitError(1)
+	}
+	e, err := audit.VerifyProof(&audit.Proof{EventID: id, LeafIndex: f.LeafIndex, Canonical: f.Canonical, TreeSize: f.TreeSize,
+		Hashes: f.Hashes, Checkpoint: f.Checkpoint}, verifiers...)
+	if err != nil {
+		fmt.Fprintf(stdout, "proof NOT verified: %v\n", err)
+		return exitError(1)
+	}
+	fmt.Fprintf(stdout, "proof verified: event %d (%s %s %s, %s) is leaf %d of the signed log of %d events\n",
+		e.ID, e.Action, e.ObjectType, e.ObjectID, e.OccurredAt.UTC().Format(time.RFC3339), f.LeafIndex, f.TreeSize)
+	return nil
 }

@@ -3,6 +3,8 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -184,5 +186,89 @@ func TestAuditKeygen(t *testing.T) {
 	}
 	if _, _, err := runAudit(nil, "keygen", path); err == nil {
 		t.Fatal("keygen overwrote a key")
+	}
+}
+
+// TestAuditVerifyProof checks an inclusion proof saved as the web console
+// saves it (the auditProof answer, as JSON) with nothing but the file and
+// the verifier key, as an oversight body would, away from Amparo.
+func TestAuditVerifyProof(t *testing.T) {
+	app := newTestApp(t)
+	keyPath := app.cfg.AuditKey
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan struct{})
+	go func() { defer close(done); _ = app.server.sealer.Run(ctx) }()
+	t.Cleanup(func() { cancel(); <-done })
+	caseID := app.fileCase("officer@pgn.demo", "verify-proof-0001")
+	pdh := app.token("oversight@pdh.demo")
+	var events struct {
+		AuditEvents struct {
+			Edges []struct{ Node struct{ ID string } }
+		}
+	}
+	app.do(pdh, `query($id: String) { auditEvents(filter: { objectId: $id, actions: ["case:file"] }, first: 1) { edges { node { id } } } }`,
+		map[string]any{"id": caseID}).decode(t, &events)
+	if len(events.AuditEvents.Edges) != 1 {
+		t.Fatalf("no case:file event for case %s", caseID)
+	}
+	id := events.AuditEvents.Edges[0].Node.ID
+	var proof map[string]any
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		r := app.do(pdh, `query($id: ID!) { auditProof(eventId: $id) { eventId leafIndex canonical treeSize hashes checkpoint } }`, map[string]any{"id": id})
+		if len(r.Errors) == 0 {
+			var d struct{ AuditProof map[string]any }
+			r.decode(t, &d)
+			proof = d.AuditProof
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("event %s not sealed in 20 s: %v", id, r.codes())
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	save := func(p map[string]any) string {
+		f := filepath.Join(t.TempDir(), "proof.json")
+		b, _ := json.Marshal(p)
+		if err := os.WriteFile(f, b, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return f
+	}
+	signer, err := audit.LoadOrCreateSigner(keyPath, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	env := map[string]string{"AMPARO_AUDIT_VERIFIER_KEY": signer.VerifierKey()}
+
+	t.Run("DownloadedProofHolds", func(t *testing.T) {
+		out, _, err := runAudit(env, "verify-proof", save(proof))
+		if err != nil || !strings.Contains(out, "proof verified: event "+id) {
+			t.Fatalf("verify-proof: %v\n%s", err, out)
+		}
+		t.Log(out)
+	})
+	for name, tamper := range map[string]func(p map[string]any){
+		"OtherEventExitsOne": func(p map[string]any) { p["eventId"] = "1" + id },
+		"EditedBytesExitOne": func(p map[string]any) {
+			p["canonical"] = base64.StdEncoding.EncodeToString([]byte("AMPARO-AUDIT edited"))
+		},
+		"OtherLeafExitsOne": func(p map[string]any) { p["leafIndex"] = p["leafIndex"].(float64) + 1 },
+		"UnsignedNoteExitsOne": func(p map[string]any) {
+			p["checkpoint"] = strings.SplitN(p["checkpoint"].(string), "\n\n", 2)[0] + "\n"
+		},
+	} {
+		t.Run(name, func(t *testing.T) {
+			p := map[string]any{}
+			for k, v := range proof {
+				p[k] = v
+			}
+			tamper(p)
+			out, _, err := runAudit(env, "verify-proof", save(p))
+			var ex exitError
+			if !errors.As(err, &ex) || ex != 1 || !strings.Contains(out, "NOT verified") {
+				t.Fatalf("verify-proof of a tampered proof: %v, want exit status 1\n%s", err, out)
+			}
+		})
 	}
 }

@@ -5,8 +5,10 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -182,4 +184,86 @@ func TestReplicasLoseOneMidLoad(t *testing.T) {
 	if out, err := verify.CombinedOutput(); err != nil {
 		t.Errorf("amparo audit verify: %v\n%s", err, out)
 	}
+}
+
+// TestAuthorizationChangesReachEveryReplica runs three `amparo serve`
+// processes on one database, has each of them serve an intake account
+// (so each has it cached), then revokes the account's role through one
+// replica and disables it through another. Every replica refuses the
+// account within a second of each change, as the issue requires; the lag
+// each one showed is logged.
+func TestAuthorizationChangesReachEveryReplica(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts three server processes")
+	}
+	db := postgrestest.New(t)
+	_, s3 := blobtest.New(t)
+	env, issuer := serverEnv(t, db, s3)
+	replicas := make([]*testApp, 3)
+	for i := range replicas {
+		p := serveProcess(t, fmt.Sprintf("replica-%d", i), env)
+		// do and token need only the URL, the issuer and the database.
+		replicas[i] = &testApp{t: t, srv: &httptest.Server{URL: p.url}, db: db, issuer: issuer}
+	}
+	admin := replicas[0].token("admin@amparo.demo")
+	uid := newAccount(t, replicas[0], "PGN")
+	var email string
+	if err := db.App.Get(&email, `SELECT email FROM users WHERE id = $1`, uid); err != nil {
+		t.Fatal(err)
+	}
+	tok := replicas[0].token(email)
+	const (
+		intakeRead = `{ complaints(first: 1) { pageInfo { hasNextPage } } }` // complaint:read, an intake permission
+		me         = `{ me { user { id } } }`
+	)
+
+	// reach waits until every replica answers query for tok with the error
+	// codes want (nil: no error), polling them in turn, and returns how long
+	// after start each one first did. It fails for a replica that takes
+	// longer than limit.
+	reach := func(t *testing.T, query string, want []string, start time.Time, limit time.Duration) []time.Duration {
+		t.Helper()
+		lag := make([]time.Duration, len(replicas))
+		for pending := len(replicas); pending > 0; time.Sleep(5 * time.Millisecond) {
+			for i, r := range replicas {
+				if lag[i] != 0 {
+					continue
+				}
+				if slices.Equal(r.do(tok, query, nil).codes(), want) {
+					lag[i] = max(time.Since(start), time.Nanosecond)
+					pending--
+					continue
+				}
+				if time.Since(start) > limit {
+					t.Fatalf("replica %d still answers %s with something other than %v %s after the change", i, query, want, limit)
+				}
+			}
+		}
+		return lag
+	}
+	// Granted through replica 0; seen and cached by all three (the grant
+	// may take a while to reach a replica whose watcher has just started).
+	replicas[0].do(admin, `mutation($id: ID!) { grantRole(input: {userId: $id, role: "intake"}) { user { id } } }`, map[string]any{"id": uid}).decode(t, &struct{}{})
+	reach(t, intakeRead, nil, time.Now(), 30*time.Second)
+
+	t.Run("RevokedRoleRefusedByEveryReplica", func(t *testing.T) {
+		replicas[1].do(admin, `mutation($id: ID!) { revokeRole(input: {userId: $id, role: "intake"}) { user { id } } }`, map[string]any{"id": uid}).decode(t, &struct{}{})
+		lag := reach(t, intakeRead, []string{"FORBIDDEN"}, time.Now(), time.Second)
+		t.Logf("role revoked through replica 1; refused by replicas 0, 1, 2 after %v", roundAll(lag))
+	})
+	t.Run("DisabledUserRefusedByEveryReplica", func(t *testing.T) {
+		reach(t, me, nil, time.Now(), 10*time.Second) // known to all three before
+		replicas[2].do(admin, `mutation($id: ID!) { disableUser(userId: $id) { user { id } } }`, map[string]any{"id": uid}).decode(t, &struct{}{})
+		lag := reach(t, me, []string{"UNAUTHENTICATED"}, time.Now(), time.Second)
+		t.Logf("user disabled through replica 2; refused by replicas 0, 1, 2 after %v", roundAll(lag))
+	})
+}
+
+// roundAll rounds durations to the millisecond, for logs.
+func roundAll(ds []time.Duration) []time.Duration {
+	out := make([]time.Duration, len(ds))
+	for i, d := range ds {
+		out[i] = d.Round(time.Millisecond)
+	}
+	return out
 }

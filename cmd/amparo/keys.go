@@ -15,13 +15,15 @@ import (
 
 	"amparo/internal/child"
 	"amparo/internal/keys"
+	"amparo/internal/narrative"
 	"amparo/internal/postgres"
 )
 
 // openIdentityKeys loads the identity key file, checks that it opens the
 // data keys already in the database (a wrong or incomplete file stops
 // start-up here, not at the first read of a child's name), and seals the
-// identities still held in plaintext from before sealing existed.
+// identities, narratives and complainants still held in plaintext from
+// before sealing existed.
 func openIdentityKeys(ctx context.Context, db *sqlx.DB, path string, log *slog.Logger) (child.Keys, error) {
 	f, err := keys.LoadFile(path)
 	if err != nil {
@@ -64,6 +66,19 @@ FROM k CROSS JOIN LATERAL (SELECT * FROM data_keys WHERE kek_id = k.id LIMIT 1) 
 	}
 	if total > 0 {
 		log.Info("sealed identities written before sealing", "count", total)
+	}
+	total = 0
+	for {
+		n, err := narrative.SealLegacy(ctx, db, ks.Vault, 500)
+		if err != nil {
+			return child.Keys{}, fmt.Errorf("sealing narratives written before sealing: %w", err)
+		}
+		if total += n; n == 0 {
+			break
+		}
+	}
+	if total > 0 {
+		log.Info("sealed narratives and complainants written before sealing", "count", total)
 	}
 	return ks, nil
 }

@@ -176,8 +176,8 @@ func TestIdentityKeysRotate(t *testing.T) {
 	}
 }
 
-// Identities written in plaintext before sealing existed are sealed at the
-// next start, and read as before.
+// Identities and narratives written in plaintext before sealing existed
+// are sealed at the next start, and read as before.
 func TestIdentityLegacySealedAtStart(t *testing.T) {
 	app := newTestApp(t)
 	id := app.fileSealed(t, "officer@pgn.demo", sealedChild("legacy-abcdef", "Fidelia", "Seis", "f"))
@@ -188,9 +188,19 @@ func TestIdentityLegacySealedAtStart(t *testing.T) {
 		`UPDATE child_identities SET given_name = 'Gumercinda', family_name = 'Siete', contact = '+502 4444 0000',
 		   sealed = NULL, key_kind = NULL, key_id = NULL, name_index = NULL
 		 WHERE child_id = (SELECT child_id FROM cases WHERE id = '` + id + `')`,
+		// and its narratives as they were before migration 00072
+		`ALTER TABLE cases DROP CONSTRAINT cases_summary_no_plaintext`,
+		`ALTER TABLE case_violations DROP CONSTRAINT case_violations_description_no_plaintext`,
+		`ALTER TABLE case_violations DISABLE TRIGGER case_violations_seal_only`,
+		`UPDATE cases SET summary = 'Resumen heredado de Gumercinda', summary_sealed = NULL WHERE id = '` + id + `'`,
+		`UPDATE case_violations SET description = 'Descripción heredada de Gumercinda', description_sealed = NULL
+		 WHERE case_id = '` + id + `' AND position = 0`,
+		`ALTER TABLE case_violations ENABLE TRIGGER case_violations_seal_only`,
 		`DELETE FROM data_keys WHERE owner_id = '` + id + `'`,
 		`ALTER TABLE child_identities ADD CONSTRAINT child_identities_no_plaintext CHECK (given_name IS NULL AND family_name IS NULL
 		   AND other_names IS NULL AND date_of_birth IS NULL AND contact IS NULL AND documents = '[]'::jsonb) NOT VALID`,
+		`ALTER TABLE cases ADD CONSTRAINT cases_summary_no_plaintext CHECK (summary IS NULL) NOT VALID`,
+		`ALTER TABLE case_violations ADD CONSTRAINT case_violations_description_no_plaintext CHECK (description IS NULL) NOT VALID`,
 	} {
 		if _, err := owner.Exec(q); err != nil {
 			t.Fatal(err)
@@ -204,8 +214,20 @@ func TestIdentityLegacySealedAtStart(t *testing.T) {
 	if got == nil || got.GivenName != "Gumercinda" || got.Contact != "+502 4444 0000" {
 		t.Fatalf("the sealed legacy identity reads %+v", got)
 	}
+	var out struct {
+		Case struct {
+			Summary    string
+			Violations []struct{ Description *string }
+		}
+	}
+	fresh.do(fresh.token("officer@pgn.demo"), `query($id: ID!) { case(id: $id) { summary violations { description } } }`,
+		map[string]any{"id": id}).decode(t, &out)
+	if out.Case.Summary != "Resumen heredado de Gumercinda" || len(out.Case.Violations) != 2 || out.Case.Violations[0].Description == nil ||
+		*out.Case.Violations[0].Description != "Descripción heredada de Gumercinda" || out.Case.Violations[1].Description != nil {
+		t.Fatalf("the sealed legacy narratives read %+v", out.Case)
+	}
 	if bytes.Contains(pgDump(t, app.db.OwnerURL), []byte("Gumercinda")) {
-		t.Fatal("the dump still holds the legacy name")
+		t.Fatal("the dump still holds the legacy name or narratives")
 	}
 }
 

@@ -191,7 +191,7 @@ func build(ctx context.Context, cfg *config, log *slog.Logger) (*app, error) {
 		Users:      user.NewService(db, az, guard, cat, log),
 		Alerts:     alert.NewService(db, guard, hub),
 		Statistics: statistics.NewService(db, guard, cat, exports, cases, log),
-		Referrals:  referral.NewService(db, guard, cat, cases, raiser),
+		Referrals:  referral.NewService(db, guard, cat, cases, raiser, ids.Vault),
 	}
 	ws := graph.Websocket{Verifier: verifiers, Users: users, Sessions: hub, Origins: cfg.Alerts.Origins, KeepAlive: cfg.Alerts.KeepAlive}
 	gql := graph.NewHandler(&graph.Resolver{Authz: az, Catalog: cat, Svc: svc, Log: log, Websocket: ws}, graph.Limits{

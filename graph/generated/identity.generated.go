@@ -3,6 +3,7 @@
 package generated
 
 import (
+	"amparo/graph/model"
 	"amparo/internal/casefile"
 	"amparo/internal/reference"
 	"context"
@@ -20,6 +21,13 @@ import (
 
 type ChildMatchResolver interface {
 	Institution(ctx context.Context, obj *casefile.ChildMatch) (*reference.Institution, error)
+}
+type IdentityErasureResolver interface {
+	Status(ctx context.Context, obj *casefile.Erasure) (string, error)
+
+	ApprovedBy(ctx context.Context, obj *casefile.Erasure) (*string, error)
+	ApprovedAt(ctx context.Context, obj *casefile.Erasure) (*time.Time, error)
+	KeysErased(ctx context.Context, obj *casefile.Erasure) (*int, error)
 }
 type IdentityRevealResolver interface {
 	Institution(ctx context.Context, obj *casefile.Reveal) (*reference.Institution, error)
@@ -155,6 +163,245 @@ func (ec *executionContext) _ChildMatch_createdAt(ctx context.Context, field gra
 }
 func (ec *executionContext) fieldContext_ChildMatch_createdAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("ChildMatch", field, false, false, "Time")
+}
+
+func (ec *executionContext) _EraseChildIdentityPayload_erasure(ctx context.Context, field graphql.CollectedField, obj *model.EraseChildIdentityPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_EraseChildIdentityPayload_erasure(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Erasure, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *casefile.Erasure) graphql.Marshaler {
+			return ec.marshalNIdentityErasure2ᚖamparoᚋinternalᚋcasefileᚐErasure(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_EraseChildIdentityPayload_erasure(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "EraseChildIdentityPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_IdentityErasure(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _IdentityErasure_id(ctx context.Context, field graphql.CollectedField, obj *casefile.Erasure) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_IdentityErasure_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v uuid.UUID) graphql.Marshaler {
+			return ec.marshalNID2githubᚗcomᚋgoogleᚋuuidᚐUUID(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_IdentityErasure_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("IdentityErasure", field, false, false, "ID")
+}
+
+func (ec *executionContext) _IdentityErasure_caseId(ctx context.Context, field graphql.CollectedField, obj *casefile.Erasure) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_IdentityErasure_caseId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CaseID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v uuid.UUID) graphql.Marshaler {
+			return ec.marshalNID2githubᚗcomᚋgoogleᚋuuidᚐUUID(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_IdentityErasure_caseId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("IdentityErasure", field, false, false, "ID")
+}
+
+func (ec *executionContext) _IdentityErasure_status(ctx context.Context, field graphql.CollectedField, obj *casefile.Erasure) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_IdentityErasure_status(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.IdentityErasure().Status(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_IdentityErasure_status(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("IdentityErasure", field, true, true, "String")
+}
+
+func (ec *executionContext) _IdentityErasure_ground(ctx context.Context, field graphql.CollectedField, obj *casefile.Erasure) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_IdentityErasure_ground(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Ground, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_IdentityErasure_ground(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("IdentityErasure", field, false, false, "String")
+}
+
+func (ec *executionContext) _IdentityErasure_requestedBy(ctx context.Context, field graphql.CollectedField, obj *casefile.Erasure) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_IdentityErasure_requestedBy(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.RequestedBy, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v uuid.UUID) graphql.Marshaler {
+			return ec.marshalNID2githubᚗcomᚋgoogleᚋuuidᚐUUID(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_IdentityErasure_requestedBy(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("IdentityErasure", field, false, false, "ID")
+}
+
+func (ec *executionContext) _IdentityErasure_requestedAt(ctx context.Context, field graphql.CollectedField, obj *casefile.Erasure) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_IdentityErasure_requestedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.RequestedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_IdentityErasure_requestedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("IdentityErasure", field, false, false, "Time")
+}
+
+func (ec *executionContext) _IdentityErasure_approvedBy(ctx context.Context, field graphql.CollectedField, obj *casefile.Erasure) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_IdentityErasure_approvedBy(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.IdentityErasure().ApprovedBy(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOID2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_IdentityErasure_approvedBy(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("IdentityErasure", field, true, true, "ID")
+}
+
+func (ec *executionContext) _IdentityErasure_approvedAt(ctx context.Context, field graphql.CollectedField, obj *casefile.Erasure) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_IdentityErasure_approvedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.IdentityErasure().ApprovedAt(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_IdentityErasure_approvedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("IdentityErasure", field, true, true, "Time")
+}
+
+func (ec *executionContext) _IdentityErasure_keysErased(ctx context.Context, field graphql.CollectedField, obj *casefile.Erasure) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_IdentityErasure_keysErased(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.IdentityErasure().KeysErased(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *int) graphql.Marshaler {
+			return ec.marshalOInt2ᚖint(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_IdentityErasure_keysErased(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("IdentityErasure", field, true, true, "Int")
 }
 
 func (ec *executionContext) _IdentityReveal_id(ctx context.Context, field graphql.CollectedField, obj *casefile.Reveal) (ret graphql.Marshaler) {
@@ -307,6 +554,55 @@ func (ec *executionContext) fieldContext_IdentityReveal_revealedAt(_ context.Con
 // endregion **************************** field.gotpl *****************************
 
 // region    **************************** input.gotpl *****************************
+
+func (ec *executionContext) unmarshalInputEraseChildIdentityInput(ctx context.Context, obj any) (casefile.EraseInput, error) {
+	var it casefile.EraseInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"caseId", "ground"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "caseId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("caseId"))
+			data, err := ec.unmarshalNID2githubᚗcomᚋgoogleᚋuuidᚐUUID(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CaseID = data
+		case "ground":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("ground"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Ground = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalEraseChildIdentityInput unmarshals raw into the EraseChildIdentityInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalEraseChildIdentityInput(ctx context.Context, raw any) (casefile.EraseInput, error) {
+	var out casefile.EraseInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "EraseChildIdentityInput", raw, &out)
+	return out, err
+}
 
 func (ec *executionContext) unmarshalInputRevealIdentityInput(ctx context.Context, obj any) (casefile.RevealInput, error) {
 	var it casefile.RevealInput
@@ -482,6 +778,116 @@ func (ec *executionContext) _ChildMatch(ctx context.Context, sel ast.SelectionSe
 	return out
 }
 
+var eraseChildIdentityPayloadImplementors = []string{"EraseChildIdentityPayload"}
+
+func (ec *executionContext) _EraseChildIdentityPayload(ctx context.Context, sel ast.SelectionSet, obj *model.EraseChildIdentityPayload) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, eraseChildIdentityPayloadImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("EraseChildIdentityPayload")
+		case "erasure":
+			out.Values[i] = ec._EraseChildIdentityPayload_erasure(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var identityErasureImplementors = []string{"IdentityErasure"}
+
+func (ec *executionContext) _IdentityErasure(ctx context.Context, sel ast.SelectionSet, obj *casefile.Erasure) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, identityErasureImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("IdentityErasure")
+		case "id":
+			out.Values[i] = ec._IdentityErasure_id(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "caseId":
+			out.Values[i] = ec._IdentityErasure_caseId(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "status":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._IdentityErasure_status(ctx, field, obj)
+				})
+		case "ground":
+			out.Values[i] = ec._IdentityErasure_ground(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "requestedBy":
+			out.Values[i] = ec._IdentityErasure_requestedBy(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "requestedAt":
+			out.Values[i] = ec._IdentityErasure_requestedAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "approvedBy":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._IdentityErasure_approvedBy(ctx, field, obj)
+				})
+		case "approvedAt":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._IdentityErasure_approvedAt(ctx, field, obj)
+				})
+		case "keysErased":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._IdentityErasure_keysErased(ctx, field, obj)
+				})
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var identityRevealImplementors = []string{"IdentityReveal"}
 
 func (ec *executionContext) _IdentityReveal(ctx context.Context, sel ast.SelectionSet, obj *casefile.Reveal) graphql.Marshaler {
@@ -567,6 +973,27 @@ func (ec *executionContext) marshalNChildMatch2ᚖamparoᚋinternalᚋcasefile�
 		return graphql.Null
 	}
 	return ec._ChildMatch(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNEraseChildIdentityInput2amparoᚋinternalᚋcasefileᚐEraseInput(ctx context.Context, v any) (casefile.EraseInput, error) {
+	res, err := ec.unmarshalInputEraseChildIdentityInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNEraseChildIdentityPayload2ᚖamparoᚋgraphᚋmodelᚐEraseChildIdentityPayload(ctx context.Context, sel ast.SelectionSet, v *model.EraseChildIdentityPayload) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "EraseChildIdentityPayload!")
+		return graphql.Null
+	}
+	return ec._EraseChildIdentityPayload(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNIdentityErasure2ᚖamparoᚋinternalᚋcasefileᚐErasure(ctx context.Context, sel ast.SelectionSet, v *casefile.Erasure) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "IdentityErasure!")
+		return graphql.Null
+	}
+	return ec._IdentityErasure(ctx, sel, v)
 }
 
 func (ec *executionContext) marshalNIdentityReveal2ᚕᚖamparoᚋinternalᚋcasefileᚐRevealᚄ(ctx context.Context, sel ast.SelectionSet, v []*casefile.Reveal) graphql.Marshaler {

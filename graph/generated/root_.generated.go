@@ -44,6 +44,7 @@ type ResolverRoot interface {
 	ComplaintConnection() ComplaintConnectionResolver
 	ComplaintStatus() ComplaintStatusResolver
 	EntryPoint() EntryPointResolver
+	IdentityErasure() IdentityErasureResolver
 	IdentityReveal() IdentityRevealResolver
 	Indicator() IndicatorResolver
 	Institution() InstitutionResolver
@@ -139,29 +140,30 @@ type ComplexityRoot struct {
 	}
 
 	Case struct {
-		Assignee      func(childComplexity int) int
-		Child         func(childComplexity int) int
-		ClosureReason func(childComplexity int) int
-		CreatedAt     func(childComplexity int) int
-		Department    func(childComplexity int) int
-		DueAt         func(childComplexity int) int
-		EntryPoint    func(childComplexity int) int
-		Evidence      func(childComplexity int) int
-		EvidenceCount func(childComplexity int) int
-		ID            func(childComplexity int) int
-		Institution   func(childComplexity int) int
-		Municipality  func(childComplexity int) int
-		NoteCount     func(childComplexity int) int
-		Notes         func(childComplexity int) int
-		Overdue       func(childComplexity int) int
-		Reference     func(childComplexity int) int
-		Status        func(childComplexity int) int
-		Summary       func(childComplexity int) int
-		Timeline      func(childComplexity int) int
-		UpdatedAt     func(childComplexity int) int
-		Urgency       func(childComplexity int) int
-		Version       func(childComplexity int) int
-		Violations    func(childComplexity int) int
+		Assignee         func(childComplexity int) int
+		Child            func(childComplexity int) int
+		ClosureReason    func(childComplexity int) int
+		CreatedAt        func(childComplexity int) int
+		Department       func(childComplexity int) int
+		DueAt            func(childComplexity int) int
+		EntryPoint       func(childComplexity int) int
+		Evidence         func(childComplexity int) int
+		EvidenceCount    func(childComplexity int) int
+		ID               func(childComplexity int) int
+		IdentityErasedAt func(childComplexity int) int
+		Institution      func(childComplexity int) int
+		Municipality     func(childComplexity int) int
+		NoteCount        func(childComplexity int) int
+		Notes            func(childComplexity int) int
+		Overdue          func(childComplexity int) int
+		Reference        func(childComplexity int) int
+		Status           func(childComplexity int) int
+		Summary          func(childComplexity int) int
+		Timeline         func(childComplexity int) int
+		UpdatedAt        func(childComplexity int) int
+		Urgency          func(childComplexity int) int
+		Version          func(childComplexity int) int
+		Violations       func(childComplexity int) int
 	}
 
 	CaseConnection struct {
@@ -297,6 +299,10 @@ type ComplexityRoot struct {
 		Neighbour  func(childComplexity int) int
 	}
 
+	EraseChildIdentityPayload struct {
+		Erasure func(childComplexity int) int
+	}
+
 	Evidence struct {
 		CapturedAt  func(childComplexity int) int
 		ContentType func(childComplexity int) int
@@ -336,6 +342,18 @@ type ComplexityRoot struct {
 	FileCasePayload struct {
 		Case               func(childComplexity int) int
 		PossibleDuplicates func(childComplexity int) int
+	}
+
+	IdentityErasure struct {
+		ApprovedAt  func(childComplexity int) int
+		ApprovedBy  func(childComplexity int) int
+		CaseID      func(childComplexity int) int
+		Ground      func(childComplexity int) int
+		ID          func(childComplexity int) int
+		KeysErased  func(childComplexity int) int
+		RequestedAt func(childComplexity int) int
+		RequestedBy func(childComplexity int) int
+		Status      func(childComplexity int) int
 	}
 
 	IdentityReveal struct {
@@ -390,6 +408,7 @@ type ComplexityRoot struct {
 		CompleteReferral        func(childComplexity int, input referral.CompleteInput) int
 		CreateUser              func(childComplexity int, input user.CreateInput) int
 		DisableUser             func(childComplexity int, userID string) int
+		EraseChildIdentity      func(childComplexity int, input casefile.EraseInput) int
 		ExportCases             func(childComplexity int, input statistics.ExportCasesInput) int
 		ExportIndicatorReport   func(childComplexity int, input statistics.ExportReportInput) int
 		ExportStatistics        func(childComplexity int, input statistics.ExportTableInput) int
@@ -949,6 +968,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Case.ID(childComplexity), true
+	case "Case.identityErasedAt":
+		if e.ComplexityRoot.Case.IdentityErasedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Case.IdentityErasedAt(childComplexity), true
 	case "Case.institution":
 		if e.ComplexityRoot.Case.Institution == nil {
 			break
@@ -1537,6 +1562,13 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.EntryPoint.Neighbour(childComplexity), true
 
+	case "EraseChildIdentityPayload.erasure":
+		if e.ComplexityRoot.EraseChildIdentityPayload.Erasure == nil {
+			break
+		}
+
+		return e.ComplexityRoot.EraseChildIdentityPayload.Erasure(childComplexity), true
+
 	case "Evidence.capturedAt":
 		if e.ComplexityRoot.Evidence.CapturedAt == nil {
 			break
@@ -1680,6 +1712,61 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.FileCasePayload.PossibleDuplicates(childComplexity), true
+
+	case "IdentityErasure.approvedAt":
+		if e.ComplexityRoot.IdentityErasure.ApprovedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.IdentityErasure.ApprovedAt(childComplexity), true
+	case "IdentityErasure.approvedBy":
+		if e.ComplexityRoot.IdentityErasure.ApprovedBy == nil {
+			break
+		}
+
+		return e.ComplexityRoot.IdentityErasure.ApprovedBy(childComplexity), true
+	case "IdentityErasure.caseId":
+		if e.ComplexityRoot.IdentityErasure.CaseID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.IdentityErasure.CaseID(childComplexity), true
+	case "IdentityErasure.ground":
+		if e.ComplexityRoot.IdentityErasure.Ground == nil {
+			break
+		}
+
+		return e.ComplexityRoot.IdentityErasure.Ground(childComplexity), true
+	case "IdentityErasure.id":
+		if e.ComplexityRoot.IdentityErasure.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.IdentityErasure.ID(childComplexity), true
+	case "IdentityErasure.keysErased":
+		if e.ComplexityRoot.IdentityErasure.KeysErased == nil {
+			break
+		}
+
+		return e.ComplexityRoot.IdentityErasure.KeysErased(childComplexity), true
+	case "IdentityErasure.requestedAt":
+		if e.ComplexityRoot.IdentityErasure.RequestedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.IdentityErasure.RequestedAt(childComplexity), true
+	case "IdentityErasure.requestedBy":
+		if e.ComplexityRoot.IdentityErasure.RequestedBy == nil {
+			break
+		}
+
+		return e.ComplexityRoot.IdentityErasure.RequestedBy(childComplexity), true
+	case "IdentityErasure.status":
+		if e.ComplexityRoot.IdentityErasure.Status == nil {
+			break
+		}
+
+		return e.ComplexityRoot.IdentityErasure.Status(childComplexity), true
 
 	case "IdentityReveal.caseId":
 		if e.ComplexityRoot.IdentityReveal.CaseID == nil {
@@ -1908,6 +1995,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.DisableUser(childComplexity, args["userId"].(string)), true
+	case "Mutation.eraseChildIdentity":
+		if e.ComplexityRoot.Mutation.EraseChildIdentity == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_eraseChildIdentity_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.EraseChildIdentity(childComplexity, args["input"].(casefile.EraseInput)), true
 	case "Mutation.exportCases":
 		if e.ComplexityRoot.Mutation.ExportCases == nil {
 			break
@@ -2876,6 +2974,7 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 			graphql.NewInputUnmarshaler("CompleteReferralInput", ec.unmarshalInputCompleteReferralInput),
 			graphql.NewInputUnmarshaler("ConsentInput", ec.unmarshalInputConsentInput),
 			graphql.NewInputUnmarshaler("CreateUserInput", ec.unmarshalInputCreateUserInput),
+			graphql.NewInputUnmarshaler("EraseChildIdentityInput", ec.unmarshalInputEraseChildIdentityInput),
 			graphql.NewInputUnmarshaler("ExportCasesInput", ec.unmarshalInputExportCasesInput),
 			graphql.NewInputUnmarshaler("ExportIndicatorReportInput", ec.unmarshalInputExportIndicatorReportInput),
 			graphql.NewInputUnmarshaler("ExportStatisticsInput", ec.unmarshalInputExportStatisticsInput),
@@ -3320,6 +3419,8 @@ type Case {
   noteCount: Int!
   createdAt: Time!
   updatedAt: Time!
+  "When the child's identity and the case's narratives were erased for good (eraseChildIdentity): the summary, descriptions and notes then read empty."
+  identityErasedAt: Time
 }
 
 type Child {
@@ -3631,6 +3732,36 @@ type ChildMatch {
   institution: Institution!
   status: String!
   createdAt: Time!
+}
+
+extend type Mutation {
+  "Erases for good (crypto-shredding) the identity of a case's child and every narrative of the case: summary, violation descriptions, notes, referral reasons, and the descriptions and complainants of the complaints linked to it. Two supervisors: the first call asks (PENDING_APPROVAL); the same call by another supervisor of the institution, on the same ground, approves and destroys the data keys (ERASED). Codes, dates, statuses, statistics and the audit trail stay. Both steps are audited."
+  eraseChildIdentity(input: EraseChildIdentityInput!): EraseChildIdentityPayload!
+}
+
+input EraseChildIdentityInput {
+  caseId: ID!
+  "DATA_SUBJECT_REQUEST, COURT_ORDER, REGISTERED_IN_ERROR or RETENTION_ENDED."
+  ground: String!
+}
+
+type EraseChildIdentityPayload {
+  erasure: IdentityErasure!
+}
+
+"The erasure of a case's child identity and narratives, asked by one supervisor and approved by another."
+type IdentityErasure {
+  id: ID!
+  caseId: ID!
+  "PENDING_APPROVAL or ERASED."
+  status: String!
+  ground: String!
+  requestedBy: ID!
+  requestedAt: Time!
+  approvedBy: ID
+  approvedAt: Time
+  "How many data keys were destroyed: the case's, and those of the complaints linked to it."
+  keysErased: Int
 }
 `, BuiltIn: false},
 	{Name: "../referral.graphqls", Input: `# Referrals and transfers between institutions. Before it accepts, the
@@ -4263,6 +4394,8 @@ func (ec *executionContext) childFields_Case(ctx context.Context, field graphql.
 		return ec.fieldContext_Case_createdAt(ctx, field)
 	case "updatedAt":
 		return ec.fieldContext_Case_updatedAt(ctx, field)
+	case "identityErasedAt":
+		return ec.fieldContext_Case_identityErasedAt(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Case", field.Name)
 }
@@ -4533,6 +4666,14 @@ func (ec *executionContext) childFields_EntryPoint(ctx context.Context, field gr
 	return nil, fmt.Errorf("no field named %q was found under type EntryPoint", field.Name)
 }
 
+func (ec *executionContext) childFields_EraseChildIdentityPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "erasure":
+		return ec.fieldContext_EraseChildIdentityPayload_erasure(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type EraseChildIdentityPayload", field.Name)
+}
+
 func (ec *executionContext) childFields_Evidence(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "id":
@@ -4613,6 +4754,30 @@ func (ec *executionContext) childFields_FileCasePayload(ctx context.Context, fie
 		return ec.fieldContext_FileCasePayload_possibleDuplicates(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type FileCasePayload", field.Name)
+}
+
+func (ec *executionContext) childFields_IdentityErasure(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_IdentityErasure_id(ctx, field)
+	case "caseId":
+		return ec.fieldContext_IdentityErasure_caseId(ctx, field)
+	case "status":
+		return ec.fieldContext_IdentityErasure_status(ctx, field)
+	case "ground":
+		return ec.fieldContext_IdentityErasure_ground(ctx, field)
+	case "requestedBy":
+		return ec.fieldContext_IdentityErasure_requestedBy(ctx, field)
+	case "requestedAt":
+		return ec.fieldContext_IdentityErasure_requestedAt(ctx, field)
+	case "approvedBy":
+		return ec.fieldContext_IdentityErasure_approvedBy(ctx, field)
+	case "approvedAt":
+		return ec.fieldContext_IdentityErasure_approvedAt(ctx, field)
+	case "keysErased":
+		return ec.fieldContext_IdentityErasure_keysErased(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type IdentityErasure", field.Name)
 }
 
 func (ec *executionContext) childFields_IdentityReveal(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {

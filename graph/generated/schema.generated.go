@@ -53,6 +53,7 @@ type MutationResolver interface {
 	RequestEvidenceDownload(ctx context.Context, evidenceID string) (*evidence.Download, error)
 	VerifyEvidence(ctx context.Context, evidenceID string) (*evidence.Verification, error)
 	RevealIdentity(ctx context.Context, input casefile.RevealInput) (*child.Identity, error)
+	EraseChildIdentity(ctx context.Context, input casefile.EraseInput) (*model.EraseChildIdentityPayload, error)
 	ReferCase(ctx context.Context, input referral.ReferInput) (*model.ReferralPayload, error)
 	RespondToReferral(ctx context.Context, input referral.RespondInput) (*model.ReferralPayload, error)
 	WithdrawReferral(ctx context.Context, input referral.WithdrawInput) (*model.ReferralPayload, error)
@@ -212,6 +213,20 @@ func (ec *executionContext) field_Mutation_disableUser_args(ctx context.Context,
 		return nil, err
 	}
 	args["userId"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_eraseChildIdentity_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (casefile.EraseInput, error) {
+			return ec.unmarshalNEraseChildIdentityInput2amparoᚋinternalᚋcasefileᚐEraseInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
 	return args, nil
 }
 
@@ -1681,6 +1696,50 @@ func (ec *executionContext) fieldContext_Mutation_revealIdentity(ctx context.Con
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
 	if fc.Args, err = ec.field_Mutation_revealIdentity_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_eraseChildIdentity(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_eraseChildIdentity(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().EraseChildIdentity(ctx, fc.Args["input"].(casefile.EraseInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.EraseChildIdentityPayload) graphql.Marshaler {
+			return ec.marshalNEraseChildIdentityPayload2ᚖamparoᚋgraphᚋmodelᚐEraseChildIdentityPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_eraseChildIdentity(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_EraseChildIdentityPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_eraseChildIdentity_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -3901,6 +3960,13 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 		case "revealIdentity":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Mutation_revealIdentity(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "eraseChildIdentity":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_eraseChildIdentity(ctx, field)
 			})
 			if out.Values[i] == graphql.Null {
 				out.Invalids++

@@ -14,6 +14,7 @@ import (
 
 	"amparo/internal/auth"
 	"amparo/internal/casefile"
+	"amparo/internal/child"
 	"amparo/internal/evidence"
 )
 
@@ -30,6 +31,10 @@ type Loaders struct {
 	// Assignee and Timeline are per case.
 	Assignee *dataloadgen.Loader[uuid.UUID, *auth.Principal]
 	Timeline *dataloadgen.Loader[uuid.UUID, []*casefile.TimelineEntry]
+	// Identity is the identity of a case's child, each read audited, with
+	// a refusal (FORBIDDEN, audited) for each case whose child the caller
+	// may not identify.
+	Identity *dataloadgen.Loader[uuid.UUID, *child.Identity]
 }
 
 // Sources are the services the loaders read from.
@@ -71,6 +76,17 @@ func newLoaders(src Sources) *Loaders {
 		Timeline: dataloadgen.NewLoader(func(ctx context.Context, ids []uuid.UUID) ([][]*casefile.TimelineEntry, []error) {
 			m, err := src.Cases.Timelines(ctx, ids)
 			return fill(ids, m, err)
+		}, opts...),
+		Identity: dataloadgen.NewLoader(func(ctx context.Context, ids []uuid.UUID) ([]*child.Identity, []error) {
+			m, errs, err := src.Cases.Identities(ctx, ids)
+			out, all := fill(ids, m, err)
+			if err == nil && len(errs) > 0 {
+				all = make([]error, len(ids))
+				for i, id := range ids {
+					all[i] = errs[id]
+				}
+			}
+			return out, all
 		}, opts...),
 	}
 }

@@ -94,6 +94,10 @@ type ComplaintPayload struct {
 	Complaint *complaint.Complaint `json:"complaint"`
 }
 
+type EraseChildIdentityPayload struct {
+	Erasure *casefile.Erasure `json:"erasure"`
+}
+
 type EvidencePayload struct {
 	Evidence *evidence.Evidence `json:"evidence"`
 }

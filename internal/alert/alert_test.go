@@ -421,13 +421,13 @@ func TestRaisingFunctions(t *testing.T) {
 	complaintID, referralID := uuid.New(), uuid.New()
 	if _, err := f.owner.Exec(`INSERT INTO complaints (id, institution_code, tracking_hash, tracking_key, status, complainant_kind, channel, description,
   submitted_by, submitted_at, updated_at)
-SELECT $1::uuid, 'PGN', sha256(convert_to($1::text, 'UTF8')), 't1', 'RECEIVED', 'ANONYMOUS', 'PHONE', 'queja', id, now(), now() FROM users WHERE email = 'intake@igm.demo'`,
+SELECT $1::uuid, 'PGN', sha256(convert_to($1::text, 'UTF8')), 't1', 'RECEIVED', 'ANONYMOUS', 'PHONE', NULL, id, now(), now() FROM users WHERE email = 'intake@igm.demo'`,
 		complaintID); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := f.owner.Exec(`INSERT INTO referrals (id, case_id, from_institution, to_institution, status, reason, created_by, created_at,
   consent_basis, consent_justification)
-SELECT $1, $2, 'SBS', 'PGN', 'PENDING', 'atención especializada', id, now(), 'BEST_INTERESTS', 'interés superior' FROM users WHERE email = 'officer@sbs.demo'`,
+SELECT $1, $2, 'SBS', 'PGN', 'PENDING', NULL, id, now(), 'BEST_INTERESTS', 'interés superior' FROM users WHERE email = 'officer@sbs.demo'`,
 		referralID, sbsCase); err != nil {
 		t.Fatal(err)
 	}

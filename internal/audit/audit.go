@@ -92,6 +92,53 @@ VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`
 	return nil
 }
 
+// RecordMany is Record for many events of the same caller in one
+// statement, for a batch of reads audited one event each (a list's
+// identities).
+func RecordMany(ctx context.Context, tx sqlx.ExecerContext, evs []Event) error {
+	if len(evs) == 0 {
+		return nil
+	}
+	const q = `
+INSERT INTO audit.events
+  (actor_id, actor_institution, actor_roles, action, object_type, object_id, outcome, request_id, client_addr, details)
+SELECT $1, $2, $3, e.action, e.object_type, e.object_id, e.outcome, $4, $5, e.details
+FROM unnest($6::text[], $7::text[], $8::text[], $9::text[], $10::jsonb[]) WITH ORDINALITY
+  AS e(action, object_type, object_id, outcome, details, n)
+ORDER BY e.n`
+	var (
+		actor *uuid.UUID
+		inst  string
+		roles = []string{}
+	)
+	if p, ok := auth.From(ctx); ok {
+		actor, inst, roles = &p.UserID, p.Institution, p.Roles
+	}
+	cols := make([][]string, 5)
+	for _, ev := range evs {
+		if ev.Outcome == "" {
+			ev.Outcome = Success
+		}
+		details := []byte("{}")
+		if len(ev.Details) > 0 {
+			var err error
+			if details, err = json.Marshal(ev.Details); err != nil {
+				return fmt.Errorf("audit: details: %w", err)
+			}
+		}
+		for i, v := range []string{ev.Action, ev.ObjectType, ev.ObjectID, string(ev.Outcome), string(details)} {
+			cols[i] = append(cols[i], v)
+		}
+	}
+	meta := request.From(ctx)
+	_, err := tx.ExecContext(ctx, q, actor, inst, pq.Array(roles), meta.ID, meta.ClientAddr,
+		pq.Array(cols[0]), pq.Array(cols[1]), pq.Array(cols[2]), pq.Array(cols[3]), pq.Array(cols[4]))
+	if err != nil {
+		return fmt.Errorf("audit: record %d events: %w", len(evs), err)
+	}
+	return nil
+}
+
 // Denials writes the refusals of the guard (authz.Guard) to the trail, each
 // in a transaction of its own: the refused action has none.
 type Denials struct{ DB *sqlx.DB }

@@ -62,7 +62,7 @@ ch AS (INSERT INTO children (id, institution_code, sex, nationality, population_
   SELECT $2, $3, 'FEMALE', 'HND', 'MIGRANT_TRANSIT', 'UNACCOMPANIED', u.id, now() FROM u RETURNING id)
 INSERT INTO cases (id, institution_code, reference, status, urgency, due_at, department_code, summary, child_id,
   assigned_to, created_by, created_at, updated_by, updated_at)
-SELECT $1, $3, $5, 'REGISTERED', 'LOW', now(), 'GT-13', 'resumen', ch.id, u.id, u.id, now(), u.id, now() FROM u, ch`,
+SELECT $1, $3, $5, 'REGISTERED', 'LOW', now(), 'GT-13', NULL, ch.id, u.id, u.id, now(), u.id, now() FROM u, ch`,
 		id, child, inst, email, inst+"-"+id.String()[:8]); err != nil {
 		t.Fatal(err)
 	}
@@ -110,7 +110,7 @@ func TestGuardCheck(t *testing.T) {
 	referred := insertCase(t, f.db.Owner(t), "SBS", "officer@sbs.demo")
 	if _, err := f.db.Owner(t).Exec(`INSERT INTO referrals (id, case_id, from_institution, to_institution, status, reason, created_by, created_at,
 		consent_given, consent_by, consent_at, responded_at)
-		SELECT $1, $2, 'SBS', 'PGN', 'ACCEPTED', 'atención', id, now(), true, 'CAREGIVER', now(), now() FROM users WHERE email = 'officer@sbs.demo'`, uuid.New(), referred); err != nil {
+		SELECT $1, $2, 'SBS', 'PGN', 'ACCEPTED', NULL, id, now(), true, 'CAREGIVER', now(), now() FROM users WHERE email = 'officer@sbs.demo'`, uuid.New(), referred); err != nil {
 		t.Fatal(err)
 	}
 	tests := []struct {

@@ -77,7 +77,7 @@ func (s *Service) Assign(ctx context.Context, in AssignInput) (*Case, error) {
 		}
 		if cur.AssignedTo != nil && *cur.AssignedTo == assignee {
 			c = cur
-			return loadViolations(ctx, tx, []*Case{c})
+			return loadViolations(ctx, tx, s.keys.Vault, []*Case{c})
 		}
 		const q = `UPDATE cases SET assigned_to = $2, version = version + 1, updated_by = $3, updated_at = $4 WHERE id = $1`
 		if _, err := tx.ExecContext(ctx, q, in.CaseID, assignee, p.UserID, now); err != nil {
@@ -98,7 +98,7 @@ func (s *Service) Assign(ctx context.Context, in AssignInput) (*Case, error) {
 		if err := s.alerts.CaseAssigned(ctx, tx, in.CaseID, assignee, string(cur.Urgency)); err != nil {
 			return err
 		}
-		c, err = getCase(ctx, tx, in.CaseID)
+		c, err = getCase(ctx, tx, s.keys.Vault, in.CaseID)
 		return err
 	})
 	if err != nil {

@@ -80,6 +80,7 @@ type Case struct {
 	Municipality       *string
 	EntryPoint         *string
 	Summary            string
+	summarySealed      []byte // until opened
 	Child              child.Child
 	Violations         []Violation
 	AssignedTo         *uuid.UUID
@@ -92,6 +93,9 @@ type Case struct {
 	// of other cases, within the filer's search scope, whose child has the
 	// same name and birth year (give or take one).
 	PossibleDuplicates []string
+	// IdentityErasedAt is when the child's identity and the case's
+	// narratives were erased for good (EraseIdentity).
+	IdentityErasedAt *time.Time
 }
 
 // Violation is one violation recorded in a case.

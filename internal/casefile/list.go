@@ -79,7 +79,7 @@ ORDER BY c.created_at DESC, c.id DESC LIMIT ` + a.Add(req.Size+1)
 	}
 	out := page.Cut(req.Size, req.After != nil, cases, func(c *Case) string { return page.Cursor{At: c.CreatedAt, ID: c.ID}.String() })
 	out.Count = count
-	if err := loadViolations(ctx, s.db, out.Items); err != nil {
+	if err := loadViolations(ctx, s.db, s.keys.Vault, out.Items); err != nil {
 		return nil, apperr.Wrap(op, postgres.MapError(err))
 	}
 	return &out, nil

@@ -14,6 +14,8 @@ import (
 	"amparo/internal/apperr"
 	"amparo/internal/audit"
 	"amparo/internal/authz"
+	"amparo/internal/keys"
+	"amparo/internal/narrative"
 	"amparo/internal/postgres"
 )
 
@@ -28,10 +30,16 @@ const maxNote = 8000
 type Note struct {
 	ID        uuid.UUID     `db:"id"`
 	CaseID    uuid.UUID     `db:"case_id"`
-	Text      string        `db:"text"`
+	Text      string        `db:"-"` // sealed at rest (narrative.NoteText)
 	Corrects  uuid.NullUUID `db:"corrects"`
 	AuthorID  uuid.UUID     `db:"author_id"`
 	CreatedAt time.Time     `db:"created_at"`
+}
+
+// noteRow is a note as stored, its text sealed.
+type noteRow struct {
+	Note
+	Sealed []byte `db:"text_sealed"`
 }
 
 // NoteInput is a note being added.
@@ -45,7 +53,8 @@ type NoteInput struct {
 //
 // Errors: UNAUTHENTICATED; FORBIDDEN without note:add; NOT_FOUND when the
 // case lies outside the caller's scope; BAD_USER_INPUT for empty or long
-// text, or a corrected note that is not of this case.
+// text, or a corrected note that is not of this case; CONFLICT on a case
+// whose narratives were erased.
 func (s *Service) AddNote(ctx context.Context, in NoteInput) (*Note, error) {
 	const op = "casefile.AddNote"
 	d, err := s.guard.Check(ctx, PermNoteAdd, authz.On(authz.Case, in.CaseID))
@@ -68,6 +77,14 @@ func (s *Service) AddNote(ctx context.Context, in NoteInput) (*Note, error) {
 		n.Corrects = uuid.NullUUID{UUID: *in.Corrects, Valid: true}
 	}
 	err = postgres.WithTx(ctx, s.db, func(tx *sqlx.Tx) error {
+		key, err := s.keys.Vault.Get(ctx, tx, keys.OwnerCase, in.CaseID)
+		if errors.Is(err, keys.ErrNoKey) {
+			return apperr.New(apperr.Conflict, "la identidad y los relatos de este caso fueron borrados: no admite notas",
+				"this case's identity and narratives were erased: it takes no notes")
+		}
+		if err != nil {
+			return err
+		}
 		if in.Corrects != nil {
 			var ok bool
 			err := tx.GetContext(ctx, &ok, `SELECT true FROM case_notes WHERE id = $1 AND case_id = $2`, *in.Corrects, in.CaseID)
@@ -80,9 +97,10 @@ func (s *Service) AddNote(ctx context.Context, in NoteInput) (*Note, error) {
 			}
 		}
 		const q = `
-INSERT INTO case_notes (id, case_id, text, corrects, author_id, created_at)
-VALUES (:id, :case_id, :text, :corrects, :author_id, :created_at)`
-		if _, err := sqlx.NamedExecContext(ctx, tx, q, n); err != nil {
+INSERT INTO case_notes (id, case_id, text_sealed, corrects, author_id, created_at)
+VALUES ($1, $2, $3, $4, $5, $6)`
+		if _, err := tx.ExecContext(ctx, q, n.ID, n.CaseID, narrative.NoteText.Seal(key, n.ID.String(), &n.Text),
+			n.Corrects, n.AuthorID, n.CreatedAt); err != nil {
 			return fmt.Errorf("insert note: %w", err)
 		}
 		details := map[string]any{"case": in.CaseID}
@@ -110,14 +128,22 @@ func (s *Service) NotesByCases(ctx context.Context, ids []uuid.UUID) (map[uuid.U
 	// A case may be readable while some of its notes are not (a case
 	// transferred away keeps only what its institution wrote).
 	args := postgres.Args{postgres.UUIDs(ids)}
-	q := `SELECT n.* FROM ` + authz.Note.From + ` WHERE n.case_id = ANY($1::uuid[]) AND ` + d.Where(authz.Note, &args) +
-		` ORDER BY n.created_at, n.id`
-	var notes []*Note
+	q := `SELECT n.id, n.case_id, n.text_sealed, n.corrects, n.author_id, n.created_at FROM ` + authz.Note.From +
+		` WHERE n.case_id = ANY($1::uuid[]) AND ` + d.Where(authz.Note, &args) + ` ORDER BY n.created_at, n.id`
+	var notes []noteRow
 	if err := sqlx.SelectContext(ctx, s.db, &notes, q, args...); err != nil {
 		return nil, postgres.MapError(err)
 	}
+	ks, err := s.keys.Vault.GetMany(ctx, s.db, keys.OwnerCase, ids)
+	if err != nil {
+		return nil, apperr.Wrap("casefile.NotesByCases", err)
+	}
 	out := make(map[uuid.UUID][]*Note, len(ids))
-	for _, n := range notes {
+	for i := range notes {
+		n := &notes[i].Note
+		if n.Text, err = narrative.NoteText.Text(ks, n.CaseID, n.ID.String(), notes[i].Sealed); err != nil {
+			return nil, apperr.Wrap("casefile.NotesByCases", err)
+		}
 		out[n.CaseID] = append(out[n.CaseID], n)
 	}
 	return out, nil

@@ -11,6 +11,8 @@ import (
 	"github.com/lib/pq"
 
 	"amparo/internal/child"
+	"amparo/internal/keys"
+	"amparo/internal/narrative"
 	"amparo/internal/postgres"
 )
 
@@ -28,10 +30,11 @@ type caseRow struct {
 	CycleStartedAt   time.Time      `db:"cycle_started_at"`
 	ClosureReason    sql.NullString `db:"closure_reason"`
 	ClosureBy        uuid.NullUUID  `db:"closure_requested_by"`
+	ErasedAt         sql.NullTime   `db:"identity_erased_at"`
 	Department       string         `db:"department_code"`
 	Municipality     sql.NullString `db:"municipality"`
 	EntryPoint       sql.NullString `db:"entry_point_code"`
-	Summary          string         `db:"summary"`
+	SummarySealed    []byte         `db:"summary_sealed"`
 	AssignedTo       uuid.NullUUID  `db:"assigned_to"`
 	Version          int            `db:"version"`
 	CreatedBy        uuid.UUID      `db:"created_by"`
@@ -51,8 +54,8 @@ type caseRow struct {
 
 const caseColumns = `
   c.id, c.institution_code, c.reference, c.status, c.urgency, c.due_at, c.department_code,
-  c.municipality, c.entry_point_code, c.summary, c.assigned_to, c.version,
-  c.step_started_at, c.cycle_started_at, c.closure_reason, c.closure_requested_by,
+  c.municipality, c.entry_point_code, c.summary_sealed, c.assigned_to, c.version,
+  c.step_started_at, c.cycle_started_at, c.closure_reason, c.closure_requested_by, c.identity_erased_at,
   c.created_by, c.created_at, c.updated_by, c.updated_at,
   ch.id AS child_id, ch.age_years, ch.age_band, ch.sex, ch.nationality, ch.population_status,
   ch.care_status, ch.vulnerabilities, ch.languages`
@@ -60,7 +63,7 @@ const caseColumns = `
 func (r *caseRow) toCase() *Case {
 	c := &Case{
 		ID: r.ID, Institution: r.Institution, Reference: r.Reference, Status: Status(r.Status),
-		Urgency: Urgency(r.Urgency), Department: r.Department, Summary: r.Summary,
+		Urgency: Urgency(r.Urgency), Department: r.Department, summarySealed: r.SummarySealed,
 		StepStartedAt: r.StepStartedAt, CycleStartedAt: r.CycleStartedAt, ClosureReason: optString(r.ClosureReason),
 		Version: r.Version, CreatedBy: r.CreatedBy, CreatedAt: r.CreatedAt, UpdatedBy: r.UpdatedBy, UpdatedAt: r.UpdatedAt,
 		Child: child.Child{
@@ -83,6 +86,9 @@ func (r *caseRow) toCase() *Case {
 	if r.ClosureBy.Valid {
 		c.ClosureRequestedBy = &r.ClosureBy.UUID
 	}
+	if r.ErasedAt.Valid {
+		c.IdentityErasedAt = &r.ErasedAt.Time
+	}
 	if r.AgeYears.Valid {
 		n := int(r.AgeYears.Int32)
 		c.Child.AgeYears = &n
@@ -94,10 +100,11 @@ func (r *caseRow) toCase() *Case {
 	return c
 }
 
-// getCase reads one case. The guard has decided that the caller may.
+// getCase reads one case, its narratives opened with its data key from v.
+// The guard has decided that the caller may.
 //
 // Errors: sql.ErrNoRows when it does not exist.
-func getCase(ctx context.Context, q sqlx.QueryerContext, id uuid.UUID) (*Case, error) {
+func getCase(ctx context.Context, q sqlx.QueryerContext, v *keys.Vault, id uuid.UUID) (*Case, error) {
 	const query = `SELECT` + caseColumns + `
 FROM cases c JOIN children ch ON ch.id = c.child_id
 WHERE c.id = $1`
@@ -106,15 +113,15 @@ WHERE c.id = $1`
 		return nil, err
 	}
 	c := r.toCase()
-	if err := loadViolations(ctx, q, []*Case{c}); err != nil {
+	if err := loadViolations(ctx, q, v, []*Case{c}); err != nil {
 		return nil, err
 	}
 	return c, nil
 }
 
 // getCases reads many cases (at most authz.MaxBatch) with their violations,
-// in two queries.
-func getCases(ctx context.Context, q sqlx.QueryerContext, ids []uuid.UUID) ([]*Case, error) {
+// in two queries, and their data keys in a third.
+func getCases(ctx context.Context, q sqlx.QueryerContext, v *keys.Vault, ids []uuid.UUID) ([]*Case, error) {
 	if len(ids) == 0 {
 		return nil, nil
 	}
@@ -129,7 +136,7 @@ WHERE c.id = ANY($1::uuid[])`
 	for i := range rows {
 		cases[i] = rows[i].toCase()
 	}
-	return cases, loadViolations(ctx, q, cases)
+	return cases, loadViolations(ctx, q, v, cases)
 }
 
 type violationRow struct {
@@ -141,11 +148,14 @@ type violationRow struct {
 	PerpetratorType sql.NullString `db:"perpetrator_type"`
 	Purpose         sql.NullString `db:"trafficking_purpose"`
 	Ground          sql.NullString `db:"discrimination_ground"`
-	Description     sql.NullString `db:"description"`
+	Position        int            `db:"position"`
+	Description     []byte         `db:"description_sealed"`
 }
 
-// loadViolations fills the violations of the cases in one query.
-func loadViolations(ctx context.Context, q sqlx.QueryerContext, cases []*Case) error {
+// loadViolations fills the violations of the cases in one query, and opens
+// their narratives (summary, violation descriptions) with the cases' data
+// keys, read in one more query: one unwrap per case.
+func loadViolations(ctx context.Context, q sqlx.QueryerContext, v *keys.Vault, cases []*Case) error {
 	if len(cases) == 0 {
 		return nil
 	}
@@ -157,16 +167,30 @@ func loadViolations(ctx context.Context, q sqlx.QueryerContext, cases []*Case) e
 		c.Violations = []Violation{}
 	}
 	const query = `
-SELECT case_id, type_code, occurred_on, occurred_precision, journey_stage, perpetrator_type,
-  trafficking_purpose, discrimination_ground, description
+SELECT case_id, position, type_code, occurred_on, occurred_precision, journey_stage, perpetrator_type,
+  trafficking_purpose, discrimination_ground, description_sealed
 FROM case_violations WHERE case_id = ANY($1) ORDER BY case_id, position`
 	var rows []violationRow
 	if err := sqlx.SelectContext(ctx, q, &rows, query, postgres.UUIDs(ids)); err != nil {
 		return fmt.Errorf("load violations: %w", err)
 	}
+	ks, err := v.GetMany(ctx, q, keys.OwnerCase, ids)
+	if err != nil {
+		return err
+	}
+	for _, c := range cases {
+		if c.Summary, err = narrative.CaseSummary.Text(ks, c.ID, c.ID.String(), c.summarySealed); err != nil {
+			return err
+		}
+		c.summarySealed = nil
+	}
 	for _, r := range rows {
+		desc, err := narrative.ViolationDescription.Open(ks, r.CaseID, narrative.ViolationRow(r.CaseID, r.Position), r.Description)
+		if err != nil {
+			return err
+		}
 		v := Violation{Type: r.Type, TraffickingPurpose: optString(r.Purpose),
-			DiscriminationGround: optString(r.Ground), Description: optString(r.Description)}
+			DiscriminationGround: optString(r.Ground), Description: desc}
 		if r.OccurredOn.Valid {
 			t := r.OccurredOn.Time
 			p := DatePrecision(r.Precision.String)
@@ -200,6 +224,20 @@ func getIdentity(ctx context.Context, q sqlx.QueryerContext, ks child.Keys, case
 	return id, childID, err
 }
 
+// getSummary opens the summary of case caseID. The guard has decided that
+// the caller may read it.
+func getSummary(ctx context.Context, q sqlx.QueryerContext, v *keys.Vault, caseID uuid.UUID) (string, error) {
+	var sealed []byte
+	if err := sqlx.GetContext(ctx, q, &sealed, `SELECT summary_sealed FROM cases WHERE id = $1`, caseID); err != nil {
+		return "", err
+	}
+	ks, err := v.GetMany(ctx, q, keys.OwnerCase, []uuid.UUID{caseID})
+	if err != nil {
+		return "", err
+	}
+	return narrative.CaseSummary.Text(ks, caseID, caseID.String(), sealed)
+}
+
 // newCase is everything insertCase writes.
 type newCase struct {
 	ID, ChildID uuid.UUID
@@ -208,9 +246,11 @@ type newCase struct {
 	At          time.Time
 	DueAt       *time.Time // of the first step
 	In          *FileInput
+	Key         keys.DataKey // the case's data key, sealing its narratives
 }
 
-// insertCase numbers and writes the case and its violations. The counter
+// insertCase numbers and writes the case and its violations, the
+// narratives sealed under the case's data key. The counter
 // row stays locked until commit, so callers run it last in the transaction
 // to hold the lock as briefly as possible.
 func insertCase(ctx context.Context, tx sqlx.ExtContext, n *newCase) (string, error) {
@@ -231,11 +271,11 @@ RETURNING last`
 	}
 	const qCase = `
 INSERT INTO cases (id, institution_code, reference, status, urgency, due_at, department_code, municipality,
-  entry_point_code, summary, child_id, assigned_to, created_by, created_at, updated_by, updated_at,
+  entry_point_code, summary_sealed, child_id, assigned_to, created_by, created_at, updated_by, updated_at,
   step_started_at, cycle_started_at)
 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $14, $12, $13, $12, $13, $13, $13)`
 	if _, err := tx.ExecContext(ctx, qCase, n.ID, n.Institution, ref, Registered, in.Urgency, n.DueAt,
-		in.DepartmentCode, in.Municipality, in.EntryPoint, in.Summary, n.ChildID, n.By, n.At, assignee); err != nil {
+		in.DepartmentCode, in.Municipality, in.EntryPoint, narrative.CaseSummary.Seal(n.Key, n.ID.String(), &in.Summary), n.ChildID, n.By, n.At, assignee); err != nil {
 		return "", fmt.Errorf("insert case: %w", err)
 	}
 	if err := insertEvent(ctx, tx, &event{CaseID: n.ID, At: n.At, Actor: n.By, Kind: eventStatus, To: Registered}); err != nil {
@@ -248,22 +288,25 @@ VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $14, $12, $13, $12, $13, $
 	}
 	const qViolation = `
 INSERT INTO case_violations (case_id, position, type_code, occurred_on, occurred_precision, journey_stage,
-  perpetrator_type, trafficking_purpose, discrimination_ground, description)
+  perpetrator_type, trafficking_purpose, discrimination_ground, description_sealed)
 SELECT $1, v.position - 1, v.type_code, v.occurred_on, v.precision, v.journey_stage, v.perpetrator_type,
-  v.purpose, v.ground, v.description
-FROM unnest($2::text[], $3::date[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[])
+  v.purpose, v.ground, NULLIF(v.description, ''::bytea)
+FROM unnest($2::text[], $3::date[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::bytea[])
   WITH ORDINALITY AS v(type_code, occurred_on, precision, journey_stage, perpetrator_type, purpose, ground, description, position)`
-	cols := make([][]sql.NullString, 8)
-	for _, v := range in.Violations {
+	cols := make([][]sql.NullString, 7)
+	descriptions := make([][]byte, len(in.Violations))
+	for p, v := range in.Violations {
 		for i, x := range []*string{&v.Type, dateString(v.OccurredOn), (*string)(v.OccurredOnPrecision),
-			(*string)(v.JourneyStage), (*string)(v.PerpetratorType), v.TraffickingPurpose, v.DiscriminationGround, v.Description} {
+			(*string)(v.JourneyStage), (*string)(v.PerpetratorType), v.TraffickingPurpose, v.DiscriminationGround} {
 			cols[i] = append(cols[i], nullString(x))
 		}
+		descriptions[p] = narrative.ViolationDescription.Seal(n.Key, narrative.ViolationRow(n.ID, p), v.Description)
 	}
 	arrays := []any{n.ID}
 	for _, c := range cols {
 		arrays = append(arrays, pq.Array(c))
 	}
+	arrays = append(arrays, pq.ByteaArray(descriptions))
 	if _, err := tx.ExecContext(ctx, qViolation, arrays...); err != nil {
 		return "", fmt.Errorf("insert violations: %w", err)
 	}

@@ -231,7 +231,7 @@ ON CONFLICT (case_id) DO UPDATE SET requested_at = excluded.requested_at`
 				return fmt.Errorf("request hold sync: %w", err)
 			}
 		}
-		if c, err = getCase(ctx, tx, in.CaseID); err != nil {
+		if c, err = getCase(ctx, tx, s.keys.Vault, in.CaseID); err != nil {
 			return err
 		}
 		if to == ClosureRequested {

@@ -13,6 +13,7 @@ import (
 	"github.com/jmoiron/sqlx"
 
 	"amparo/internal/keys"
+	"amparo/internal/postgres"
 )
 
 // Keys is what registering and reading identities needs: the vault of data
@@ -136,33 +137,77 @@ VALUES ($1, $2, $3, $4, $5, $6, $7)`
 // ReadIdentity opens the identity of child id. The caller has been
 // authorized to read it and audits the read.
 //
-// Errors: sql.ErrNoRows when the child has no identity row; keys.ErrNoKey
-// when the identity was erased.
+// Errors: sql.ErrNoRows when the child has no identity row.
 func ReadIdentity(ctx context.Context, q sqlx.QueryerContext, ks Keys, id uuid.UUID) (*Identity, error) {
-	var r struct {
+	m, err := ReadIdentities(ctx, q, ks, []uuid.UUID{id})
+	if err != nil {
+		return nil, err
+	}
+	out, ok := m[id]
+	if !ok {
+		return nil, sql.ErrNoRows
+	}
+	return out, nil
+}
+
+// ReadIdentities opens the identities of many children in one query, with
+// one data key unwrapped per owning record; children without an identity
+// row are missing from the result, and an erased identity opens empty. The
+// caller has been authorized to read them and audits each read.
+func ReadIdentities(ctx context.Context, q sqlx.QueryerContext, ks Keys, ids []uuid.UUID) (map[uuid.UUID]*Identity, error) {
+	var rows []struct {
+		ChildID      uuid.UUID      `db:"child_id"`
 		DOBEstimated bool           `db:"dob_estimated"`
 		KeyKind      sql.NullString `db:"key_kind"`
 		KeyID        uuid.NullUUID  `db:"key_id"`
 		Sealed       []byte         `db:"sealed"`
 		legacy
 	}
-	const query = `SELECT dob_estimated, key_kind, key_id, sealed,
+	const query = `SELECT child_id, dob_estimated, key_kind, key_id, sealed,
   given_name, family_name, other_names, date_of_birth, contact
-FROM child_identities WHERE child_id = $1`
-	if err := sqlx.GetContext(ctx, q, &r, query, id); err != nil {
+FROM child_identities WHERE child_id = ANY($1::uuid[])`
+	if err := sqlx.SelectContext(ctx, q, &rows, query, postgres.UUIDs(ids)); err != nil {
 		return nil, err
 	}
-	if r.Sealed == nil {
-		// Not sealed yet (written before sealing, or nothing given).
-		out := r.legacy.identity()
-		out.DOBEstimated = r.DOBEstimated
-		return out, nil
+	owners := map[string][]uuid.UUID{}
+	for _, r := range rows {
+		if r.Sealed != nil {
+			owners[r.KeyKind.String] = append(owners[r.KeyKind.String], r.KeyID.UUID)
+		}
 	}
-	k, err := ks.Vault.Get(ctx, q, r.KeyKind.String, r.KeyID.UUID)
-	if err != nil {
-		return nil, err
+	dks := map[string]map[uuid.UUID]keys.DataKey{}
+	for kind, of := range owners {
+		m, err := ks.Vault.GetMany(ctx, q, kind, of)
+		if err != nil {
+			return nil, err
+		}
+		dks[kind] = m
 	}
-	b, err := k.Open(r.Sealed, place(id))
+	out := make(map[uuid.UUID]*Identity, len(rows))
+	for _, r := range rows {
+		if r.Sealed == nil {
+			// Not sealed yet (written before sealing), nothing given, or erased.
+			id := r.legacy.identity()
+			id.DOBEstimated = r.DOBEstimated
+			out[r.ChildID] = id
+			continue
+		}
+		k, ok := dks[r.KeyKind.String][r.KeyID.UUID]
+		if !ok {
+			return nil, fmt.Errorf("identity of child %s: %w", r.ChildID, keys.ErrNoKey)
+		}
+		id, err := open(k, r.ChildID, r.Sealed)
+		if err != nil {
+			return nil, err
+		}
+		id.DOBEstimated = r.DOBEstimated
+		out[r.ChildID] = id
+	}
+	return out, nil
+}
+
+func open(k keys.DataKey, id uuid.UUID, sealed []byte) (*Identity, error) {
+	b, err := k.Open(sealed, place(id))
 	if err != nil {
 		return nil, err
 	}
@@ -171,8 +216,7 @@ FROM child_identities WHERE child_id = $1`
 	if err := json.Unmarshal(b, &doc); err != nil {
 		return nil, fmt.Errorf("identity of child %s: %w", id, err)
 	}
-	out := &Identity{GivenName: doc.GivenName, FamilyName: doc.FamilyName, OtherNames: doc.OtherNames,
-		Contact: doc.Contact, DOBEstimated: r.DOBEstimated}
+	out := &Identity{GivenName: doc.GivenName, FamilyName: doc.FamilyName, OtherNames: doc.OtherNames, Contact: doc.Contact}
 	if doc.DateOfBirth != nil {
 		if t, err := time.Parse(time.DateOnly, *doc.DateOfBirth); err == nil {
 			out.DateOfBirth = &t

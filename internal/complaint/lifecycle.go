@@ -17,6 +17,8 @@ import (
 	"amparo/internal/authz"
 	"amparo/internal/casefile"
 	"amparo/internal/child"
+	"amparo/internal/keys"
+	"amparo/internal/narrative"
 	"amparo/internal/postgres"
 	"amparo/internal/reference"
 )
@@ -116,7 +118,7 @@ func (s *Service) run(ctx context.Context, ch change, validate func() error) (*C
 	now := s.now().UTC()
 	var out *Complaint
 	err = postgres.WithTx(ctx, s.db, func(tx *sqlx.Tx) error {
-		c, err := get(ctx, tx, ch.id, true)
+		c, err := get(ctx, tx, s.keys.Vault, ch.id, true)
 		if err != nil {
 			return err
 		}
@@ -149,7 +151,7 @@ func (s *Service) run(ctx context.Context, ch change, validate func() error) (*C
 			Details: st.details}); err != nil {
 			return err
 		}
-		out, err = get(ctx, tx, ch.id, false)
+		out, err = get(ctx, tx, s.keys.Vault, ch.id, false)
 		return err
 	})
 	if err != nil {
@@ -377,10 +379,23 @@ func (s *Service) Contact(ctx context.Context, id uuid.UUID) (*Contact, error) {
 	var out Contact
 	err := postgres.WithTx(ctx, s.db, func(tx *sqlx.Tx) error {
 		const q = `
-SELECT k.complainant_kind, c.name, c.contact
+SELECT k.complainant_kind, c.name_sealed, c.contact_sealed
 FROM complaints k LEFT JOIN complaint_contacts c ON c.complaint_id = k.id WHERE k.id = $1`
-		if err := tx.QueryRowxContext(ctx, q, id).Scan(&out.Kind, &out.Name, &out.Contact); err != nil {
+		var name, contact []byte
+		if err := tx.QueryRowxContext(ctx, q, id).Scan(&out.Kind, &name, &contact); err != nil {
 			return err
+		}
+		if name != nil || contact != nil {
+			ks, err := s.keys.Vault.GetMany(ctx, tx, keys.OwnerComplaint, []uuid.UUID{id})
+			if err != nil {
+				return err
+			}
+			if out.Name, err = narrative.ComplainantName.Open(ks, id, id.String(), name); err != nil {
+				return err
+			}
+			if out.Contact, err = narrative.ComplainantContact.Open(ks, id, id.String(), contact); err != nil {
+				return err
+			}
 		}
 		return audit.Record(ctx, tx, audit.Event{Action: PermContact, ObjectType: "complaint", ObjectID: id.String()})
 	})

@@ -108,9 +108,9 @@ func (s *Service) List(ctx context.Context, f Filter, first *int, after *string)
 	if err := sqlx.SelectContext(ctx, s.db, &rows, q, a...); err != nil {
 		return nil, apperr.Wrap(op, postgres.MapError(err))
 	}
-	list := make([]*Complaint, len(rows))
-	for i := range rows {
-		list[i] = rows[i].complaint()
+	list, err := open(ctx, s.db, s.keys.Vault, rows)
+	if err != nil {
+		return nil, apperr.Wrap(op, postgres.MapError(err))
 	}
 	out := page.Cut(req.Size, req.After != nil, list, func(c *Complaint) string {
 		return page.Cursor{At: c.SubmittedAt, ID: c.ID}.String()

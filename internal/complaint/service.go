@@ -122,7 +122,7 @@ func (s *Service) Submit(ctx context.Context, in SubmitInput) (*Complaint, strin
 			if code, err = s.replayedCode(ctx, tx, c, claim.ID, now); err != nil {
 				return err
 			}
-			out, err = get(ctx, tx, claim.ID, false)
+			out, err = get(ctx, tx, s.keys.Vault, claim.ID, false)
 			return err
 		}
 		var situations []string
@@ -165,7 +165,7 @@ func (s *Service) Submit(ctx context.Context, in SubmitInput) (*Complaint, strin
 			}
 			n.ChildIDs = append(n.ChildIDs, id)
 		}
-		if err := insert(ctx, tx, n); err != nil {
+		if err := insert(ctx, tx, key, n); err != nil {
 			return err
 		}
 		routes := Route(s.catalog, in.Violations, strs(in.PerpetratorTypes), situations)
@@ -181,7 +181,7 @@ func (s *Service) Submit(ctx context.Context, in SubmitInput) (*Complaint, strin
 				"violations": in.Violations, "children": n.ChildIDs, "routedTo": routedTo}}); err != nil {
 			return err
 		}
-		out, err = get(ctx, tx, n.ID, false)
+		out, err = get(ctx, tx, s.keys.Vault, n.ID, false)
 		return err
 	})
 	if err != nil {
@@ -199,7 +199,7 @@ func (s *Service) Get(ctx context.Context, id uuid.UUID) (*Complaint, error) {
 	if _, err := s.guard.Check(ctx, PermRead, authz.On(authz.Complaint, id)); err != nil {
 		return nil, apperr.Wrap(op, err)
 	}
-	c, err := get(ctx, s.db, id, false)
+	c, err := get(ctx, s.db, s.keys.Vault, id, false)
 	if err != nil {
 		return nil, apperr.Wrap(op, postgres.MapError(err))
 	}
@@ -257,7 +257,7 @@ func (s *Service) Link(ctx context.Context, in LinkInput) (*Complaint, error) {
 			EN: "give an existing case (caseId) or a new one (newCase), not both"}}
 	}
 	link := func(ctx context.Context, tx *sqlx.Tx, caseID uuid.UUID) error {
-		c, err := get(ctx, tx, in.ComplaintID, true)
+		c, err := get(ctx, tx, s.keys.Vault, in.ComplaintID, true)
 		if err != nil {
 			return err
 		}
@@ -311,7 +311,7 @@ func (s *Service) Link(ctx context.Context, in LinkInput) (*Complaint, error) {
 			return nil, apperr.Wrap(op, err)
 		}
 	}
-	c, err := get(ctx, s.db, in.ComplaintID, false)
+	c, err := get(ctx, s.db, s.keys.Vault, in.ComplaintID, false)
 	if err != nil {
 		return nil, apperr.Wrap(op, postgres.MapError(err))
 	}

@@ -11,6 +11,8 @@ import (
 	"github.com/lib/pq"
 
 	"amparo/internal/casefile"
+	"amparo/internal/keys"
+	"amparo/internal/narrative"
 	"amparo/internal/postgres"
 )
 
@@ -22,7 +24,7 @@ type row struct {
 	Status          string         `db:"status"`
 	ComplainantKind string         `db:"complainant_kind"`
 	Channel         string         `db:"channel"`
-	Description     string         `db:"description"`
+	Description     []byte         `db:"description_sealed"`
 	Department      sql.NullString `db:"department_code"`
 	EntryPoint      sql.NullString `db:"entry_point_code"`
 	OccurredOn      sql.NullTime   `db:"occurred_on"`
@@ -45,7 +47,7 @@ type row struct {
 // columns reads a complaint with its violations and children in one row;
 // the subqueries use the primary keys of the child tables.
 const columns = `
-  k.id, k.institution_code, k.status, k.complainant_kind, k.channel, k.description, k.department_code,
+  k.id, k.institution_code, k.status, k.complainant_kind, k.channel, k.description_sealed, k.department_code,
   k.entry_point_code, k.occurred_on, k.case_id, k.submitted_by, k.submitted_at, k.updated_at,
   ARRAY(SELECT type_code FROM complaint_violations v WHERE v.complaint_id = k.id ORDER BY position) AS violations,
   ARRAY(SELECT child_id::text FROM complaint_children c WHERE c.complaint_id = k.id ORDER BY child_id) AS children,
@@ -56,7 +58,7 @@ const columns = `
 func (r *row) complaint() *Complaint {
 	c := &Complaint{
 		ID: r.ID, Institution: r.Institution, Status: Status(r.Status), ComplainantKind: ComplainantKind(r.ComplainantKind),
-		Channel: Channel(r.Channel), Description: r.Description, SubmittedBy: r.SubmittedBy, SubmittedAt: r.SubmittedAt,
+		Channel: Channel(r.Channel), SubmittedBy: r.SubmittedBy, SubmittedAt: r.SubmittedAt,
 		UpdatedAt: r.UpdatedAt, Violations: r.Violations, ChildIDs: []uuid.UUID{},
 		Version: r.Version, RoutedTo: r.RoutedTo, TriagedViolations: r.Triaged,
 		Outcome: optString(r.Outcome), CaseReference: optString(r.CaseReference),
@@ -91,11 +93,11 @@ func (r *row) complaint() *Complaint {
 	return c
 }
 
-// get reads one complaint, which the guard has let the caller reach; FOR
-// UPDATE when lock is set.
+// get reads one complaint, which the guard has let the caller reach, its
+// description opened with its data key from v; FOR UPDATE when lock is set.
 //
 // Errors: sql.ErrNoRows when it does not exist.
-func get(ctx context.Context, q sqlx.QueryerContext, id uuid.UUID, lock bool) (*Complaint, error) {
+func get(ctx context.Context, q sqlx.QueryerContext, v *keys.Vault, id uuid.UUID, lock bool) (*Complaint, error) {
 	query := `SELECT` + columns + ` FROM complaints k WHERE k.id = $1`
 	if lock {
 		query += " FOR UPDATE OF k"
@@ -104,7 +106,33 @@ func get(ctx context.Context, q sqlx.QueryerContext, id uuid.UUID, lock bool) (*
 	if err := sqlx.GetContext(ctx, q, &r, query, id); err != nil {
 		return nil, err
 	}
-	return r.complaint(), nil
+	cs, err := open(ctx, q, v, []row{r})
+	if err != nil {
+		return nil, err
+	}
+	return cs[0], nil
+}
+
+// open makes complaints of rows, their descriptions opened with their data
+// keys, read in one query: one unwrap per complaint.
+func open(ctx context.Context, q sqlx.QueryerContext, v *keys.Vault, rows []row) ([]*Complaint, error) {
+	ids := make([]uuid.UUID, len(rows))
+	for i := range rows {
+		ids[i] = rows[i].ID
+	}
+	ks, err := v.GetMany(ctx, q, keys.OwnerComplaint, ids)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]*Complaint, len(rows))
+	for i := range rows {
+		r := &rows[i]
+		out[i] = r.complaint()
+		if out[i].Description, err = narrative.ComplaintDescription.Text(ks, r.ID, r.ID.String(), r.Description); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
 }
 
 func optString(s sql.NullString) *string {
@@ -126,21 +154,24 @@ type newComplaint struct {
 	DueAt        *time.Time
 }
 
-func insert(ctx context.Context, tx sqlx.ExecerContext, n *newComplaint) error {
+// insert writes a complaint, its description and complainant sealed under
+// its data key k.
+func insert(ctx context.Context, tx sqlx.ExecerContext, k keys.DataKey, n *newComplaint) error {
 	in := n.In
+	row := n.ID.String()
 	const q = `
-INSERT INTO complaints (id, institution_code, tracking_hash, status, complainant_kind, channel, description,
+INSERT INTO complaints (id, institution_code, tracking_hash, status, complainant_kind, channel, description_sealed,
   department_code, entry_point_code, occurred_on, submitted_by, submitted_at, updated_at, due_at, perpetrator_types,
   tracking_key)
 VALUES ($1, $2, $3, 'RECEIVED', $4, $5, $6, $7, $8, $9, $10, $11, $11, $12, $13, $14)`
 	if _, err := tx.ExecContext(ctx, q, n.ID, n.Institution, n.TrackingHash, in.Complainant.Kind, in.Channel,
-		in.Description, in.DepartmentCode, in.EntryPoint, in.OccurredOn, n.By, n.At, n.DueAt, pq.Array(strs(in.PerpetratorTypes)),
-		n.TrackingKey); err != nil {
+		narrative.ComplaintDescription.Seal(k, row, &in.Description), in.DepartmentCode, in.EntryPoint, in.OccurredOn, n.By, n.At, n.DueAt,
+		pq.Array(strs(in.PerpetratorTypes)), n.TrackingKey); err != nil {
 		return fmt.Errorf("insert complaint: %w", err)
 	}
 	if in.Complainant.Name != nil || in.Complainant.Contact != nil {
-		if _, err := tx.ExecContext(ctx, `INSERT INTO complaint_contacts (complaint_id, name, contact) VALUES ($1, $2, $3)`,
-			n.ID, in.Complainant.Name, in.Complainant.Contact); err != nil {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO complaint_contacts (complaint_id, name_sealed, contact_sealed) VALUES ($1, $2, $3)`,
+			n.ID, narrative.ComplainantName.Seal(k, row, in.Complainant.Name), narrative.ComplainantContact.Seal(k, row, in.Complainant.Contact)); err != nil {
 			return fmt.Errorf("insert complainant: %w", err)
 		}
 	}

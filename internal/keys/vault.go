@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"sync"
 
 	"github.com/google/uuid"
 	"github.com/jmoiron/sqlx"
@@ -26,6 +27,42 @@ const (
 	OwnerComplaint = "complaint"
 )
 
+// cache holds the data keys unwrapped while serving one operation, so that
+// an operation that reads a record's summary, notes and identity unwraps
+// its data key once: with a KMS behind the keyring, an unwrap is a call.
+type cache struct {
+	mu sync.Mutex
+	m  map[cacheKey]DataKey
+}
+
+type cacheKey struct {
+	kind string
+	id   uuid.UUID
+}
+
+type cacheCtx struct{}
+
+// WithCache returns ctx with a cache of the data keys unwrapped under it,
+// for one operation: the cache goes with ctx, and keys are never kept
+// beyond it.
+func WithCache(ctx context.Context) context.Context {
+	return context.WithValue(ctx, cacheCtx{}, &cache{m: map[cacheKey]DataKey{}})
+}
+
+func cacheOf(ctx context.Context) *cache {
+	c, _ := ctx.Value(cacheCtx{}).(*cache)
+	return c
+}
+
+func (c *cache) put(kind string, id uuid.UUID, k DataKey) {
+	if c == nil {
+		return
+	}
+	c.mu.Lock()
+	c.m[cacheKey{kind, id}] = k
+	c.mu.Unlock()
+}
+
 // ErrNoKey is returned for a record without a data key: never given one, or
 // crypto-shredded.
 var ErrNoKey = errors.New("keys: the record has no data key (erased or never encrypted)")
@@ -43,6 +80,7 @@ func (v *Vault) Create(ctx context.Context, tx sqlx.ExecerContext, kind string, 
 	if _, err := tx.ExecContext(ctx, q, kind, id, kek, wrapped); err != nil {
 		return DataKey{}, fmt.Errorf("keys: store data key: %w", err)
 	}
+	cacheOf(ctx).put(kind, id, k)
 	return k, nil
 }
 
@@ -63,11 +101,29 @@ func (v *Vault) Get(ctx context.Context, q sqlx.QueryerContext, kind string, id 
 }
 
 // GetMany returns the data keys of many records of one kind in one query,
-// one unwrap each; records without a key are missing from the result.
+// one unwrap each (none for those already unwrapped under the same
+// WithCache context); records without a key are missing from the result.
 func (v *Vault) GetMany(ctx context.Context, q sqlx.QueryerContext, kind string, ids []uuid.UUID) (map[uuid.UUID]DataKey, error) {
-	strs := make([]string, len(ids))
-	for i, id := range ids {
-		strs[i] = id.String()
+	out := make(map[uuid.UUID]DataKey, len(ids))
+	c := cacheOf(ctx)
+	strs := make([]string, 0, len(ids))
+	if c != nil {
+		c.mu.Lock()
+		for _, id := range ids {
+			if k, ok := c.m[cacheKey{kind, id}]; !ok {
+				strs = append(strs, id.String())
+			} else if k.aead != nil {
+				out[id] = k
+			} // else known to have no key
+		}
+		c.mu.Unlock()
+	} else {
+		for _, id := range ids {
+			strs = append(strs, id.String())
+		}
+	}
+	if len(strs) == 0 {
+		return out, nil
 	}
 	var rows []struct {
 		ID      uuid.UUID `db:"owner_id"`
@@ -78,7 +134,6 @@ func (v *Vault) GetMany(ctx context.Context, q sqlx.QueryerContext, kind string,
 	if err := sqlx.SelectContext(ctx, q, &rows, query, kind, pq.Array(strs)); err != nil {
 		return nil, fmt.Errorf("keys: read data keys: %w", err)
 	}
-	out := make(map[uuid.UUID]DataKey, len(rows))
 	for _, r := range rows {
 		raw, err := v.ring.Unwrap(ctx, r.KEK, r.Wrapped, RecordAD(kind, r.ID.String()))
 		if err != nil {
@@ -90,6 +145,19 @@ func (v *Vault) GetMany(ctx context.Context, q sqlx.QueryerContext, kind string,
 			return nil, err
 		}
 		out[r.ID] = k
+		c.put(kind, r.ID, k)
+	}
+	if c != nil {
+		// Remember the records without a key too (erased, or never
+		// given one), as the zero DataKey.
+		c.mu.Lock()
+		for _, s := range strs {
+			id, _ := uuid.Parse(s)
+			if _, ok := out[id]; !ok {
+				c.m[cacheKey{kind, id}] = DataKey{}
+			}
+		}
+		c.mu.Unlock()
 	}
 	return out, nil
 }

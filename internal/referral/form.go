@@ -60,7 +60,10 @@ func (s *Service) Form(ctx context.Context, id uuid.UUID) (*Form, error) {
 		return nil, apperr.Wrap(op, postgres.MapError(err))
 	}
 	now := s.clock()
-	r := rw.referral(now)
+	r, err := s.openOne(ctx, s.db, rw)
+	if err != nil {
+		return nil, apperr.Wrap(op, err)
+	}
 	var c *casefile.Case
 	if s.guard.May(ctx, casefile.PermRead, authz.On(authz.Case, r.CaseID)) {
 		if c, err = s.cases.Get(ctx, r.CaseID); err != nil {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -18,6 +19,8 @@ import (
 	"amparo/internal/authz"
 	"amparo/internal/casefile"
 	"amparo/internal/child"
+	"amparo/internal/keys"
+	"amparo/internal/narrative"
 	"amparo/internal/page"
 	"amparo/internal/postgres"
 	"amparo/internal/reference"
@@ -45,13 +48,58 @@ type Service struct {
 	catalog *reference.Catalog
 	cases   Cases
 	alerts  Alerts
+	vault   *keys.Vault // the cases' data keys, which seal referral reasons
 	now     func() time.Time
 }
 
 // NewService returns a Service over db; cases (casefile.Service) reads what
-// the printed form shows of a case; alerts tells the other side.
-func NewService(db *sqlx.DB, g *authz.Guard, cat *reference.Catalog, cases Cases, alerts Alerts) *Service {
-	return &Service{db: db, guard: g, catalog: cat, cases: cases, alerts: alerts, now: time.Now}
+// the printed form shows of a case; alerts tells the other side; v holds
+// the data keys of cases, under which reasons are sealed.
+func NewService(db *sqlx.DB, g *authz.Guard, cat *reference.Catalog, cases Cases, alerts Alerts, v *keys.Vault) *Service {
+	return &Service{db: db, guard: g, catalog: cat, cases: cases, alerts: alerts, vault: v, now: time.Now}
+}
+
+// open makes referrals of rows, opening the reason of those whose case the
+// caller may read (the others keep it sealed: the recipient before it
+// accepts), with one data key unwrapped per case.
+func (s *Service) open(ctx context.Context, q sqlx.QueryerContext, rows []row) ([]*Referral, error) {
+	now := s.clock()
+	out := make([]*Referral, len(rows))
+	ids := make([]uuid.UUID, 0, len(rows))
+	for i := range rows {
+		out[i] = rows[i].referral(now)
+		ids = append(ids, rows[i].CaseID)
+	}
+	readable, err := s.guard.Visible(ctx, casefile.PermRead, authz.Case, ids)
+	if err != nil {
+		return nil, err
+	}
+	ids = ids[:0]
+	for id := range readable {
+		ids = append(ids, id)
+	}
+	ks, err := s.vault.GetMany(ctx, q, keys.OwnerCase, ids)
+	if err != nil {
+		return nil, err
+	}
+	for i := range rows {
+		if !readable[rows[i].CaseID] {
+			continue
+		}
+		if out[i].Reason, err = narrative.ReferralReason.Text(ks, rows[i].CaseID, rows[i].ID.String(), rows[i].Reason); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+// openOne is open for one row.
+func (s *Service) openOne(ctx context.Context, q sqlx.QueryerContext, r *row) (*Referral, error) {
+	out, err := s.open(ctx, q, []row{*r})
+	if err != nil {
+		return nil, err
+	}
+	return out[0], nil
 }
 
 // clock is the time now as PostgreSQL keeps it (UTC, microseconds), so
@@ -122,7 +170,15 @@ func (s *Service) Refer(ctx context.Context, in ReferInput) (*Referral, error) {
 			r.AgeBand = &b
 		}
 		r.Categories = s.categories(f.Types)
-		if err := insert(ctx, tx, r); err != nil {
+		key, err := s.vault.Get(ctx, tx, keys.OwnerCase, in.CaseID)
+		if errors.Is(err, keys.ErrNoKey) {
+			return apperr.New(apperr.Conflict, "la identidad y los relatos de este caso fueron borrados: no se deriva",
+				"this case's identity and narratives were erased: it is not referred")
+		}
+		if err != nil {
+			return err
+		}
+		if err := insert(ctx, tx, key, r); err != nil {
 			if postgres.SQLState(err) == "23505" {
 				return &apperr.Error{Kind: apperr.Conflict, Err: err, Msg: apperr.Text{
 					ES: "el caso ya tiene una derivación abierta a esta institución, o un traslado pendiente",
@@ -246,14 +302,17 @@ func (s *Service) Respond(ctx context.Context, in RespondInput) (*Referral, erro
 				return err
 			}
 		}
-		r, err := get(ctx, tx, in.ReferralID, false)
-		if err != nil {
-			return err
-		}
-		out = r.referral(now)
 		return nil
 	})
 	if err != nil {
+		return nil, apperr.Wrap(op, err)
+	}
+	// Read after commit: an acceptance lets the recipient read the reason.
+	r, err := get(ctx, s.db, in.ReferralID, false)
+	if err != nil {
+		return nil, apperr.Wrap(op, postgres.MapError(err))
+	}
+	if out, err = s.openOne(ctx, s.db, r); err != nil {
 		return nil, apperr.Wrap(op, err)
 	}
 	return out, nil
@@ -313,7 +372,6 @@ func (s *Service) Complete(ctx context.Context, in CompleteInput) (*Referral, er
 // close moves a referral from status from to status to, under its row lock.
 func (s *Service) close(ctx context.Context, d *authz.Decision, id uuid.UUID, from, to Status, action string, reason *string, delivered []string) (*Referral, error) {
 	now := s.clock()
-	var out *Referral
 	err := postgres.WithTx(ctx, s.db, func(tx *sqlx.Tx) error {
 		cur, err := get(ctx, tx, id, true)
 		if err != nil {
@@ -347,14 +405,16 @@ func (s *Service) close(ctx context.Context, d *authz.Decision, id uuid.UUID, fr
 		if err := audit.Record(ctx, tx, audit.Event{Action: action, ObjectType: authz.Referral.Name, ObjectID: id.String(), Details: details}); err != nil {
 			return err
 		}
-		r, err := get(ctx, tx, id, false)
-		if err != nil {
-			return err
-		}
-		out = r.referral(now)
 		return nil
 	})
-	return out, err
+	if err != nil {
+		return nil, err
+	}
+	r, err := get(ctx, s.db, id, false)
+	if err != nil {
+		return nil, postgres.MapError(err)
+	}
+	return s.openOne(ctx, s.db, r)
 }
 
 // Get returns a referral the caller may see: either side, or oversight.
@@ -370,7 +430,11 @@ func (s *Service) Get(ctx context.Context, id uuid.UUID) (*Referral, error) {
 	if err != nil {
 		return nil, apperr.Wrap(op, postgres.MapError(err))
 	}
-	return r.referral(s.clock()), nil
+	out, err := s.openOne(ctx, s.db, r)
+	if err != nil {
+		return nil, apperr.Wrap(op, err)
+	}
+	return out, nil
 }
 
 // Page is one page of referrals.
@@ -404,10 +468,9 @@ func (s *Service) List(ctx context.Context, f Filter, first *int, after *string)
 	if err := sqlx.SelectContext(ctx, s.db, &rows, q, a...); err != nil {
 		return nil, apperr.Wrap(op, postgres.MapError(err))
 	}
-	now := s.clock()
-	items := make([]*Referral, len(rows))
-	for i := range rows {
-		items[i] = rows[i].referral(now)
+	items, err := s.open(ctx, s.db, rows)
+	if err != nil {
+		return nil, apperr.Wrap(op, err)
 	}
 	out := page.Cut(req.Size, req.After != nil, items, func(r *Referral) string { return page.Cursor{At: r.CreatedAt, ID: r.ID}.String() })
 	out.Count = count

@@ -12,6 +12,8 @@ import (
 
 	"amparo/internal/casefile"
 	"amparo/internal/child"
+	"amparo/internal/keys"
+	"amparo/internal/narrative"
 )
 
 type row struct {
@@ -33,7 +35,7 @@ type row struct {
 	AgeBand           sql.NullString `db:"summary_age_band"`
 	Sex               sql.NullString `db:"summary_sex"`
 	Categories        pq.StringArray `db:"summary_categories"`
-	Reason            string         `db:"reason"`
+	Reason            []byte         `db:"reason_sealed"`
 	ResponseReason    sql.NullString `db:"response_reason"`
 	ServicesDelivered pq.StringArray `db:"services_delivered"`
 	CloseReason       sql.NullString `db:"close_reason"`
@@ -49,7 +51,7 @@ type row struct {
 const columns = `
   r.id, r.case_id, r.kind, r.status, r.from_institution, r.to_institution, r.services, r.urgency, r.due_at,
   r.share_identity, r.consent_given, r.consent_by, r.consent_at, r.consent_basis, r.consent_justification,
-  r.summary_age_band, r.summary_sex, r.summary_categories, r.reason, r.response_reason, r.services_delivered,
+  r.summary_age_band, r.summary_sex, r.summary_categories, r.reason_sealed, r.response_reason, r.services_delivered,
   r.close_reason, r.created_by, r.created_at, r.responded_by, r.responded_at, r.closed_by, r.closed_at, r.version`
 
 func (r *row) referral(now time.Time) *Referral {
@@ -57,7 +59,7 @@ func (r *row) referral(now time.Time) *Referral {
 		ID: r.ID, CaseID: r.CaseID, Kind: Kind(r.Kind), Status: Status(r.Status), From: r.From, To: r.To,
 		Services: nonNil(r.Services), Urgency: casefile.Urgency(r.Urgency), DueAt: r.DueAt.Time,
 		ShareIdentity: r.ShareIdentity, Sex: child.Sex(r.Sex.String), Categories: nonNil(r.Categories),
-		Reason: r.Reason, ResponseReason: str(r.ResponseReason), ServicesDelivered: nonNil(r.ServicesDelivered),
+		ResponseReason: str(r.ResponseReason), ServicesDelivered: nonNil(r.ServicesDelivered),
 		CloseReason: str(r.CloseReason), CreatedBy: r.CreatedBy, CreatedAt: r.CreatedAt,
 		RespondedBy: id(r.RespondedBy), RespondedAt: tm(r.RespondedAt), ClosedBy: id(r.ClosedBy), ClosedAt: tm(r.ClosedAt),
 		Version: r.Version,
@@ -146,16 +148,17 @@ FOR UPDATE OF c`
 	return &f, nil
 }
 
-func insert(ctx context.Context, tx *sqlx.Tx, r *Referral) error {
+// insert writes a referral, its reason sealed under the case's data key k.
+func insert(ctx context.Context, tx *sqlx.Tx, k keys.DataKey, r *Referral) error {
 	const q = `
 INSERT INTO referrals (id, case_id, kind, status, from_institution, to_institution, services, urgency, due_at,
   share_identity, consent_given, consent_by, consent_at, consent_basis, consent_justification,
-  summary_age_band, summary_sex, summary_categories, reason, created_by, created_at, updated_at)
+  summary_age_band, summary_sex, summary_categories, reason_sealed, created_by, created_at, updated_at)
 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $21)`
 	c := r.Consent
 	if _, err := tx.ExecContext(ctx, q, r.ID, r.CaseID, r.Kind, r.Status, r.From, r.To, pq.Array(r.Services),
 		r.Urgency, r.DueAt, r.ShareIdentity, c.Given, c.By, c.At, c.Basis, c.Justification,
-		r.AgeBand, string(r.Sex), pq.Array(r.Categories), r.Reason, r.CreatedBy, r.CreatedAt); err != nil {
+		r.AgeBand, string(r.Sex), pq.Array(r.Categories), narrative.ReferralReason.Seal(k, r.ID.String(), &r.Reason), r.CreatedBy, r.CreatedAt); err != nil {
 		return fmt.Errorf("insert referral: %w", err)
 	}
 	return nil

@@ -45,7 +45,7 @@ SELECT ('00000000-0000-4000-9000-' || lpad(to_hex(i), 12, '0'))::uuid, ch.instit
   (ARRAY['IMMEDIATE','HIGH','MEDIUM','LOW'])[1 + (i / 19) % 4],
   CASE WHEN (i / 17) % 4 <> 3 THEN ch.created_at + interval '3 days' END, 'GT-' || lpad((1 + (i / 23) % 22)::text, 2, '0'),
   (ARRAY['TECUN_UMAN','LA_MESILLA','EL_CEIBO','AGUA_CALIENTE','INLAND',NULL])[1 + (i / 29) % 6],
-  'resumen', ch.id, u.id, u.id, ch.created_at, u.id, ch.created_at
+  NULL, ch.id, u.id, u.id, ch.created_at, u.id, ch.created_at
 FROM generate_series(1, $1) i JOIN children ch ON ch.id = ('00000000-0000-4000-8000-' || lpad(to_hex(i), 12, '0'))::uuid, u`
 	const qv = `
 INSERT INTO case_violations (case_id, position, type_code)

@@ -25,10 +25,11 @@ type Exports interface {
 	URL(ctx context.Context, key, filename string) (string, time.Time, error)
 }
 
-// Identities reads a child's identity through its case, authorizing and
-// auditing each read (casefile.Service).
+// Identities reads a child's identity and the case's summary (sealed at
+// rest) through its case, authorizing and auditing each read
+// (casefile.Service).
 type Identities interface {
-	Identity(ctx context.Context, caseID uuid.UUID) (*child.Identity, error)
+	IdentityAndSummary(ctx context.Context, caseID uuid.UUID) (*child.Identity, string, error)
 }
 
 // Export is an exported file, downloadable for a few minutes.
@@ -207,7 +208,6 @@ type caseRow struct {
 	PopulationStatus string     `db:"population_status"`
 	CareStatus       string     `db:"care_status"`
 	Violations       *string    `db:"violations"`
-	Summary          *string    `db:"summary"`
 }
 
 // ExportCases writes the cases the caller may export (supervisors: their
@@ -240,14 +240,9 @@ func (s *Service) ExportCases(ctx context.Context, in ExportCasesInput) (*Export
 	if err != nil {
 		return nil, apperr.Wrap(op, err)
 	}
-	summary := "NULL::text"
-	if in.IncludeIdentity {
-		summary = "c.summary"
-	}
 	q := `SELECT c.id, c.reference, c.status, c.urgency, c.institution_code, c.department_code, c.entry_point_code,
   c.created_at, c.due_at, ch.age_band, ch.sex, ch.nationality, ch.population_status, ch.care_status,
-  (SELECT string_agg(cv.type_code, ';' ORDER BY cv.position) FROM case_violations cv WHERE cv.case_id = c.id) AS violations,
-  ` + summary + ` AS summary
+  (SELECT string_agg(cv.type_code, ';' ORDER BY cv.position) FROM case_violations cv WHERE cv.case_id = c.id) AS violations
 FROM cases c JOIN children ch ON ch.id = c.child_id
 WHERE ` + w + `
 ORDER BY c.created_at, c.id`
@@ -298,7 +293,7 @@ ORDER BY c.created_at, c.id`
 // appendIdentity adds the child's identity and the summary of case r, read
 // (and audited) through Identities; a refusal leaves them empty.
 func (s *Service) appendIdentity(ctx context.Context, cells []any, r caseRow) ([]any, error) {
-	id, err := s.ids.Identity(ctx, r.ID)
+	id, summary, err := s.ids.IdentityAndSummary(ctx, r.ID)
 	switch {
 	case apperr.Is(err, apperr.Forbidden) || apperr.Is(err, apperr.NotFound):
 		return append(cells, nil, nil, nil, nil), nil
@@ -309,7 +304,7 @@ func (s *Service) appendIdentity(ctx context.Context, cells []any, r caseRow) ([
 	if id.DateOfBirth != nil {
 		dob = export.Date(*id.DateOfBirth)
 	}
-	return append(cells, deref(id.GivenName), deref(id.FamilyName), dob, deref(r.Summary)), nil
+	return append(cells, deref(id.GivenName), deref(id.FamilyName), dob, summary), nil
 }
 
 func deref(s *string) any {

@@ -149,7 +149,7 @@ ch AS (INSERT INTO children (id, institution_code, sex, nationality, population_
   SELECT s.child, s.inst, s.sex, 'HND', 'MIGRANT_TRANSIT', 'UNACCOMPANIED', s.band, u.id, s.at FROM s, u RETURNING id),
 c AS (INSERT INTO cases (id, institution_code, reference, status, urgency, due_at, department_code, summary, child_id,
   assigned_to, created_by, created_at, updated_by, updated_at, record_key)
-  SELECT s.id, s.inst, s.inst || '-T-' || s.id, 'REGISTERED', 'LOW', s.at + interval '5 days', s.dept, 'resumen', s.child,
+  SELECT s.id, s.inst, s.inst || '-T-' || s.id, 'REGISTERED', 'LOW', s.at + interval '5 days', s.dept, NULL, s.child,
     u.id, u.id, s.at, u.id, s.at, s.key FROM s, u RETURNING id)
 INSERT INTO case_violations (case_id, position, type_code, record_key)
 SELECT s.id, 0, s.vtype, (s.key # 2654435761) % 4294967296 FROM s`,

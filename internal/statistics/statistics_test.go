@@ -245,7 +245,7 @@ func TestReferralsByServiceAndResponseTime(t *testing.T) {
 		}
 		if _, err := f.owner.Exec(`INSERT INTO referrals (id, case_id, from_institution, to_institution, status, reason, created_by,
 			created_at, responded_at, services, consent_given, consent_basis, consent_justification)
-			SELECT gen_random_uuid(), $1, 'PGN', 'SBS', 'ACCEPTED', 'albergue', id, $2::timestamptz, $2::timestamptz + interval '2 days', $3::text[], false,
+			SELECT gen_random_uuid(), $1, 'PGN', 'SBS', 'ACCEPTED', NULL, id, $2::timestamptz, $2::timestamptz + interval '2 days', $3::text[], false,
 			  'BEST_INTERESTS', 'niña sola' FROM users WHERE email = 'officer@pgn.demo'`, id, march, services); err != nil {
 			t.Fatal(err)
 		}

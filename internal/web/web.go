@@ -50,9 +50,11 @@ func Handler(fsys fs.FS, opt Options) http.Handler {
 	}
 	dist, _ := fs.Sub(fsys, "dist")
 	files := http.FileServerFS(dist)
-	csp := "default-src 'self'; img-src 'self' data: blob:; style-src 'self' 'unsafe-inline'; " +
-		"connect-src 'self'" + prefixed(opt.ConnectSrc) + "; worker-src 'self'; frame-ancestors 'self'; " +
-		"base-uri 'none'; form-action 'self'; object-src 'none'"
+	csp := func(r *http.Request) string {
+		return "default-src 'self'; img-src 'self' data: blob:; style-src 'self' 'unsafe-inline'; " +
+			"connect-src 'self'" + sockets(r.Host) + prefixed(opt.ConnectSrc) + "; worker-src 'self'; frame-ancestors 'self'; " +
+			"base-uri 'none'; form-action 'self'; object-src 'none'"
+	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Method != http.MethodGet && r.Method != http.MethodHead {
 			w.Header().Set("Allow", "GET, HEAD")
@@ -60,7 +62,7 @@ func Handler(fsys fs.FS, opt Options) http.Handler {
 			return
 		}
 		h := w.Header()
-		h.Set("Content-Security-Policy", csp)
+		h.Set("Content-Security-Policy", csp(r))
 		h.Set("X-Content-Type-Options", "nosniff")
 		h.Set("Referrer-Policy", "no-referrer")
 		h.Set("X-Frame-Options", "SAMEORIGIN") // the OIDC silent renewal frame is the console's own page
@@ -93,6 +95,18 @@ func Handler(fsys fs.FS, opt Options) http.Handler {
 		h.Set("Cache-Control", "no-cache")
 		http.ServeContent(w, r, "index.html", time.Time{}, bytes.NewReader(index))
 	})
+}
+
+// sockets is the websocket origin of the page's own host (ws: and wss:, as
+// the alerts bell connects to /graphql there): not every browser counts it
+// as 'self'. A Host that is not a plain host[:port] adds nothing.
+func sockets(host string) string {
+	if host == "" || strings.IndexFunc(host, func(c rune) bool {
+		return !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.ContainsRune(".-:[]", c))
+	}) >= 0 {
+		return ""
+	}
+	return " ws://" + host + " wss://" + host
 }
 
 func prefixed(origins []string) string {

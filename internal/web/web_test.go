@@ -52,10 +52,21 @@ func TestHandler(t *testing.T) {
 				t.Errorf("Cache-Control %q, want %q", w.Header().Get("Cache-Control"), tt.cache)
 			}
 			csp := w.Header().Get("Content-Security-Policy")
-			if !strings.Contains(csp, "connect-src 'self' https://id.example;") || !strings.Contains(csp, "default-src 'self'") {
-				t.Errorf("CSP %q does not keep the page to its own origin and the issuer", csp)
+			if !strings.Contains(csp, "connect-src 'self' ws://example.com wss://example.com https://id.example;") || !strings.Contains(csp, "default-src 'self'") {
+				t.Errorf("CSP %q does not keep the page to its own origin, its websocket and the issuer", csp)
 			}
 		})
+	}
+}
+
+func TestCSPLeavesOutAHostThatIsNotOne(t *testing.T) {
+	r := httptest.NewRequest(http.MethodGet, "/", nil)
+	r.Host = "evil.example; script-src *"
+	w := httptest.NewRecorder()
+	Handler(fstest.MapFS{"notbuilt.html": {Data: []byte("x")}}, Options{}).ServeHTTP(w, r)
+	csp := w.Header().Get("Content-Security-Policy")
+	if strings.Contains(csp, "evil") || !strings.Contains(csp, "connect-src 'self'; ") {
+		t.Fatalf("CSP %q takes in a Host that is not a host", csp)
 	}
 }
 

@@ -3,6 +3,7 @@
 // says otherwise, with an accessibility scan (axe) of every screen it opens.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { DESKTOP, PHONE, check, gql, launch, signIn, startAmparo, token } from './harness.mjs';
 
 let amparo, browser;
@@ -23,6 +24,20 @@ async function fillComplaint(page, description) {
   await page.getByLabel('En persona').check();
   await page.getByRole('button', { name: 'Continuar' }).click();
   await page.getByRole('heading', { name: 'Nueva denuncia' }).waitFor();
+}
+
+
+const FILE_CASE = `mutation($input: FileCaseInput!) { fileCase(input: $input) { case { id reference version } possibleDuplicates } }`;
+
+/** fileCase opens a case through the API as email, for tests that start from one. */
+async function fileCase(email, extra = {}) {
+  const tok = await token(amparo.url, email);
+  const input = {
+    idempotencyKey: crypto.randomUUID(), urgency: 'HIGH', departmentCode: 'GT-13', summary: 'Adolescente separado en la frontera.',
+    child: { sex: 'MALE', ageYears: 15, nationality: 'SLV', populationStatus: 'MIGRANT_TRANSIT', careStatus: 'SEPARATED' },
+    violations: [{ type: 'SEPARATION_SEPARATED' }], ...extra,
+  };
+  return (await gql(amparo.url, tok, FILE_CASE, { input })).fileCase.case;
 }
 
 describe('console', () => {
@@ -157,6 +172,9 @@ describe('console', () => {
     await signIn(page, amparo.url, 'Oficial PGN');
     await page.getByRole('heading', { name: 'Mis casos' }).waitFor();
     await check(page, 'officer-cases-empty');
+    // A child already on file under the same name and birth year.
+    const earlier = await fileCase('officer@pgn.demo', { child: { givenName: 'Ana Lucía', familyName: 'Pérez', dateOfBirth: '2014-07-01',
+      sex: 'FEMALE', nationality: 'HND', populationStatus: 'MIGRANT_TRANSIT', careStatus: 'UNACCOMPANIED' } });
     await page.getByRole('link', { name: 'Nueva ficha de caso' }).first().click();
     await page.getByRole('heading', { name: 'Nueva ficha de caso' }).waitFor();
     await check(page, 'file-case');
@@ -167,6 +185,7 @@ describe('console', () => {
     await check(page, 'file-case-errors');
 
     await page.getByLabel('Nombres').fill('Ana Lucía');
+    await page.getByLabel('Apellidos').fill('Pérez');
     await page.getByLabel('Fecha de nacimiento').fill('2014-03-09');
     await page.getByLabel('Femenino').check();
     await page.getByLabel('Nacionalidad').selectOption('HND');
@@ -186,6 +205,8 @@ describe('console', () => {
     await page.getByLabel('Fecha en que ocurrió').fill('2026-11-20');
     await page.getByRole('button', { name: 'Abrir el caso' }).click();
     await page.getByText(/Caso PGN-\d{4}-\d+ abierto/).waitFor();
+    // The server points out the earlier case: its reference, never the child.
+    await page.getByRole('alert').filter({ hasText: 'Posible duplicado' }).getByRole('link', { name: earlier.reference }).waitFor();
     await check(page, 'case-page');
 
     await page.getByLabel('Nueva nota').fill('Primer contacto con la niña en el albergue.');
@@ -264,6 +285,179 @@ describe('console', () => {
     assert.deepEqual(cached.filter((u) => u.startsWith('/graphql')), [], 'no API answer is cached');
     await page.goto(`${amparo.url}/casos`);
     await page.waitForURL(/\/ingresar$/);
+    await ctx.close();
+  });
+
+  test('a supervisor approves the closure an officer asked for', async () => {
+    const c = await fileCase('officer@pgn.demo');
+    // The officer asks for the closure, with its reason.
+    const officer = await newPage();
+    await signIn(officer.page, amparo.url, 'Oficial PGN');
+    await officer.page.goto(`${amparo.url}/casos/${c.id}`);
+    await officer.page.getByRole('heading', { name: 'Etapa del caso' }).waitFor();
+    await officer.page.getByLabel('Pedir el cierre del caso').check();
+    await officer.page.getByRole('button', { name: 'Registrar el paso' }).click();
+    await officer.page.getByRole('alert').getByRole('link', { name: 'Elija el motivo de cierre' }).waitFor();
+    await officer.page.getByLabel('Motivo de cierre').selectOption('GOAL_MET');
+    await officer.page.getByRole('button', { name: 'Registrar el paso' }).click();
+    await officer.page.getByText('Cierre pedido: espera la aprobación de supervisión.').waitFor();
+    await officer.page.getByText('El cierre espera la aprobación de supervisión.').waitFor();
+    await check(officer.page, 'case-workflow');
+    await officer.ctx.close();
+
+    // The supervisor finds it among the closures to decide, and approves it.
+    const { ctx, page } = await newPage();
+    await signIn(page, amparo.url, 'Supervisora PGN');
+    await page.getByRole('link', { name: 'Cierres por aprobar' }).click();
+    await page.getByRole('heading', { name: 'Cierres por aprobar' }).waitFor();
+    await page.getByRole('link', { name: c.reference }).waitFor();
+    await check(page, 'supervisor-closures');
+    await page.getByRole('link', { name: c.reference }).click();
+    await page.getByText('Objetivos del plan cumplidos').first().waitFor();
+    await page.getByLabel('Aprobar el cierre').check();
+    await page.getByRole('button', { name: 'Registrar el paso' }).click();
+    await page.getByText('Cierre aprobado: el caso está cerrado.').waitFor();
+    await page.getByRole('region', { name: 'Historial' }).getByText('Etapa').first().waitFor();
+    await check(page, 'supervisor-case');
+    const tok = await token(amparo.url, 'supervisor@pgn.demo');
+    const after = await gql(amparo.url, tok, 'query($id: ID!) { case(id: $id) { status closureReason } }', { id: c.id });
+    assert.deepEqual(after.case, { status: 'CLOSED', closureReason: 'GOAL_MET' });
+
+    // The unassigned queue: the supervisor assigns a case to an officer.
+    const q = await fileCase('supervisor@pgn.demo');
+    await gql(amparo.url, tok, 'mutation($id: ID!) { assignCase(input: { caseId: $id, assigneeEmail: "supervisor@pgn.demo" }) { case { id } } }', { id: q.id });
+    await page.goto(`${amparo.url}/casos/${q.id}`);
+    await page.getByLabel('Asignar a (correo de la persona)').fill('officer@pgn.demo');
+    await page.getByRole('button', { name: 'Asignar', exact: true }).click();
+    await page.getByText('Caso asignado a Oficial PGN.').waitFor();
+    await ctx.close();
+  });
+
+  test('an officer refers a case and the receiving office accepts it', async () => {
+    const c = await fileCase('officer@pgn.demo');
+    const { ctx, page } = await newPage();
+    await signIn(page, amparo.url, 'Oficial PGN');
+    await page.goto(`${amparo.url}/casos/${c.id}`);
+    await page.getByRole('button', { name: 'Remitir el caso a otra institución' }).click();
+    await page.getByRole('button', { name: 'Enviar la remisión' }).click();
+    await page.getByRole('alert').getByRole('link', { name: 'Diga si hay consentimiento' }).waitFor();
+    await page.getByLabel('Institución que recibe').selectOption('SBS');
+    await page.locator('#f-services input[type=checkbox]').first().check();
+    await page.getByLabel('Motivo de la remisión').fill('Necesita albergue temporal mientras se localiza a la familia.');
+    await page.getByLabel('No: se remite con base legal').check();
+    await page.getByLabel('Interés superior del niño').check();
+    await page.getByLabel('Justificación').fill('Sin familia localizable y en riesgo en la frontera.');
+    await check(page, 'refer-case');
+    await page.getByRole('button', { name: 'Enviar la remisión' }).click();
+    await page.getByText(/Remisión enviada a Secretaría de Bienestar Social/).waitFor();
+    await page.getByRole('link', { name: 'Remisiones', exact: true }).click();
+    await page.getByRole('link', { name: 'Remisiones enviadas' }).click();
+    await page.getByRole('link', { name: c.reference }).first().waitFor();
+    await ctx.close();
+
+    // The receiving office sees the summary only, and accepts.
+    const sbs = await newPage();
+    await signIn(sbs.page, amparo.url, 'Oficial SBS');
+    await sbs.page.getByRole('link', { name: 'Remisiones', exact: true }).click();
+    await sbs.page.getByRole('heading', { name: 'Remisiones recibidas' }).waitFor();
+    const card = sbs.page.getByRole('article').filter({ hasText: 'De Procuraduría General' }).first();
+    await card.getByText('Solo el resumen').waitFor();
+    assert.equal(await card.getByRole('link', { name: c.reference }).count(), 0, 'the case is not readable before accepting');
+    await check(sbs.page, 'referrals-incoming');
+    await card.getByRole('button', { name: 'Aceptar la remisión' }).click();
+    await sbs.page.getByText('Remisión aceptada').waitFor();
+    await sbs.page.getByRole('link', { name: c.reference }).first().click();
+    await sbs.page.getByRole('heading', { name: `Caso ${c.reference}` }).waitFor();
+    await sbs.ctx.close();
+  });
+
+  test('an alert arrives live on the bell and is marked read', async () => {
+    const { ctx, page } = await newPage();
+    // The bell subscribes over graphql-ws as soon as the supervisor is in.
+    const subscribed = new Promise((resolve) => page.on('websocket', (ws) => {
+      ws.on('framesent', (f) => { if (String(f.payload).includes('"subscribe"')) resolve(); });
+    }));
+    await signIn(page, amparo.url, 'Supervisora PGN');
+    await subscribed;
+    const count = page.getByTestId('alerts-count');
+    const before = Number(await count.textContent());
+    // An urgent case filed elsewhere reaches the supervisor's bell at once.
+    await fileCase('officer@pgn.demo', { urgency: 'IMMEDIATE' });
+    await page.getByText('Nueva alerta: Caso urgente').waitFor();
+    await page.waitForFunction(([n]) => Number(document.querySelector('[data-testid=alerts-count]')?.textContent) > n, [before]);
+    await page.getByRole('button', { name: /Alertas/ }).click();
+    await page.getByRole('region', { name: 'Alertas sin leer' }).getByRole('link', { name: 'Caso urgente' }).first().waitFor();
+    await check(page, 'alerts-bell');
+    await page.getByRole('button', { name: 'Marcar todas como leídas' }).click();
+    await page.getByText('No hay alertas sin leer.').waitFor();
+    assert.equal(await count.textContent(), '0');
+    await ctx.close();
+  });
+
+  test('oversight reads the indicator report with suppressed cells marked, and downloads a proof', async () => {
+    await fileCase('officer@pgn.demo', { departmentCode: 'GT-07' });
+    const { ctx, page } = await newPage();
+    await signIn(page, amparo.url, 'Supervisión PDH');
+    await page.getByRole('link', { name: 'Estadísticas' }).click();
+    await page.getByRole('heading', { name: 'Informe de indicadores' }).waitFor();
+    const section = page.getByRole('region', { name: 'Casos por departamento', exact: true });
+    // A department with 1 to 4 cases: its figure is suppressed, in the
+    // table and in the chart, where it has no bar; never a 0.
+    const row = section.getByRole('row').filter({ hasText: 'Sololá' });
+    await row.getByText('suprimida').waitFor();
+    assert.equal(await row.getByRole('cell', { name: '0', exact: true }).count(), 0);
+    assert.ok(await section.locator('svg g[data-suppressed=true]').count() > 0, 'the chart marks the suppressed bar');
+    assert.equal(await section.locator('svg g[data-suppressed=true] rect[fill="#0b4f6c"]').count(), 0, 'no bar is drawn for it');
+    await section.getByText(/cifras? suprimidas? en esta tabla/).waitFor();
+    await section.scrollIntoViewIfNeeded();
+    await check(page, 'statistics');
+    const exported = page.waitForRequest((r) => r.url().includes('X-Amz-Signature'));
+    await page.getByRole('button', { name: 'Informe completo (CSV)' }).click();
+    await exported;
+
+    // An audit event's inclusion proof, downloaded to check offline.
+    await page.goto(`${amparo.url}/auditoria`);
+    await page.getByText('Cómo verificar un evento sin el servidor').click();
+    await page.getByText('amparo audit verify-proof').waitFor();
+    const proofButton = page.getByRole('button', { name: /Descargar la prueba/ }).first();
+    await proofButton.waitFor();
+    const [download] = await Promise.all([page.waitForEvent('download'), proofButton.click()]);
+    const proof = JSON.parse(readFileSync(await download.path(), 'utf8'));
+    assert.ok(proof.eventId && proof.canonical && Array.isArray(proof.hashes) && proof.checkpoint.includes('\n\n'), 'a whole proof');
+    await ctx.close();
+  });
+
+  test('an officer files a case offline and it is sent once when the connection returns', async () => {
+    const { ctx, page } = await newPage();
+    const filings = [];
+    ctx.on('response', (r) => { if (r.url().endsWith('/graphql') && (r.request().postData() ?? '').includes('mutation FileCase')) filings.push(r); });
+    await signIn(page, amparo.url, 'Oficial PGN');
+    await page.evaluate(async () => { await navigator.serviceWorker.ready; });
+    await page.getByRole('link', { name: 'Nueva ficha de caso' }).first().click();
+    await page.getByLabel('Departamento').selectOption('GT-13');
+    await ctx.setOffline(true);
+    await page.getByLabel('Edad en años').fill('16');
+    await page.getByLabel('Masculino').check();
+    await page.getByLabel('Nacionalidad').selectOption('GTM');
+    await page.getByLabel('Situación migratoria').selectOption('RETURNEE');
+    await page.getByLabel('Separada/o').check();
+    await page.getByLabel('Tipo de vulneración').selectOption({ index: 2 });
+    await page.getByLabel('Media', { exact: true }).check();
+    const summary = `Adolescente retornado por Tecún Umán ${Date.now()}`;
+    await page.getByLabel('Resumen del caso').fill(summary);
+    await page.getByRole('button', { name: 'Abrir el caso' }).click();
+    await page.getByLabel('Clave de resguardo').fill('oficina-huehue-2026');
+    await page.getByRole('button', { name: 'Guardar cifrada en este dispositivo' }).click();
+    await page.getByRole('heading', { name: 'Ficha guardada en este dispositivo' }).waitFor();
+    await page.getByText('1 ficha de caso pendiente de envío.').waitFor();
+    await check(page, 'file-case-pending');
+    assert.equal(filings.length, 0, 'nothing was sent without a connection');
+    await ctx.setOffline(false);
+    await page.getByText('Caso guardado sin conexión: ya fue abierto.').waitFor();
+    await page.getByRole('link', { name: /PGN-\d{4}-\d+/ }).first().waitFor();
+    assert.equal(filings.length, 1, 'sent exactly once');
+    const data = await gql(amparo.url, await token(amparo.url, 'officer@pgn.demo'), '{ cases(first: 100, filter: { assignedToMe: true }) { edges { node { summary } } } }');
+    assert.equal(data.cases.edges.filter((e) => e.node.summary === summary).length, 1, 'one case on the server');
     await ctx.close();
   });
 

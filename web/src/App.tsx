@@ -14,6 +14,8 @@ import { MyComplaints } from './complaints/MyComplaints';
 import { Tracking } from './tracking/Tracking';
 import { AuditTrail } from './audit/AuditTrail';
 import { Users } from './admin/Users';
+import { Referrals } from './referrals/Referrals';
+import { Statistics } from './statistics/Statistics';
 import type { ReactNode } from 'react';
 
 function RequireSession({ children }: { children: ReactNode }) {
@@ -54,6 +56,8 @@ export function App() {
         <Route path="/casos/:id" element={<CasePage />} />
         <Route path="/denuncias/nueva" element={<Intake />} />
         <Route path="/denuncias" element={<MyComplaints />} />
+        <Route path="/remisiones" element={<Referrals />} />
+        <Route path="/estadisticas" element={<Statistics />} />
         <Route path="/auditoria" element={<AuditTrail />} />
         <Route path="/usuarios" element={<Users />} />
         <Route path="/sin-acceso" element={<NoAccess />} />

@@ -2,9 +2,10 @@
 // newest first, filtered by action, object, institution and dates. Events
 // hold ids and codes only.
 import { useState } from 'react';
-import { useQuery } from '@apollo/client/react';
+import { useApolloClient, useQuery } from '@apollo/client/react';
 import { useTranslation } from 'react-i18next';
-import { AuditEventsDocument, type AuditEventFilter } from '../gql/graphql';
+import { AuditEventsDocument, AuditProofDocument, type AuditEventFilter } from '../gql/graphql';
+import { problemsOf } from '../ui/errors';
 import { SelectField, TextField } from '../ui/Field';
 import { Loading, Notice, Page } from '../ui/Page';
 import { formatTime } from '../ui/format';
@@ -24,6 +25,37 @@ export function toAuditFilter(f: Form): AuditEventFilter {
   return out;
 }
 
+/**
+ * saveProof downloads an event's inclusion proof as the JSON file that
+ * `amparo audit verify-proof FILE` checks offline.
+ */
+function useSaveProof() {
+  const client = useApolloClient();
+  const { t } = useTranslation();
+  const [error, setError] = useState<string | null>(null);
+  const save = async (eventId: string) => {
+    setError(null);
+    try {
+      const r = await client.query({ query: AuditProofDocument, variables: { eventId }, fetchPolicy: 'network-only' });
+      const p = r.data?.auditProof;
+      if (!p) { setError(t('audit.proofMissing')); return; }
+      const { __typename: _, ...proof } = p as typeof p & { __typename?: string };
+      const url = URL.createObjectURL(new Blob([JSON.stringify(proof, null, 2) + '\n'], { type: 'application/json' }));
+      const a = document.createElement('a');
+      a.href = url;
+      a.download = `amparo-audit-proof-${eventId}.json`;
+      document.body.appendChild(a);
+      a.click();
+      a.remove();
+      setTimeout(() => URL.revokeObjectURL(url), 10_000);
+    } catch (err) {
+      const p = problemsOf(err);
+      setError(p.network ? t('errors.network') : (p.general[0] ?? t('errors.loadFailed')));
+    }
+  };
+  return { save, error };
+}
+
 export function AuditTrail() {
   const { t } = useTranslation();
   const empty: Form = { action: '', objectType: '', objectId: '', institution: '', after: '', before: '' };
@@ -31,8 +63,18 @@ export function AuditTrail() {
   const [filter, setFilter] = useState<AuditEventFilter>({});
   const { data, loading, error, fetchMore } = useQuery(AuditEventsDocument, { variables: { filter, first: 50 } });
   const set = (k: keyof Form) => (v: string) => setForm((p) => ({ ...p, [k]: v }));
+  const proof = useSaveProof();
   return (
     <Page title={t('audit.title')} wide>
+      <details className="group">
+        <summary>{t('audit.verifyTitle')}</summary>
+        <p>{t('audit.verifyIntro')}</p>
+        <ol>
+          <li>{t('audit.verifyStep1')}</li>
+          <li>{t('audit.verifyStep2')} <code className="mono">AMPARO_AUDIT_VERIFIER_KEY='…' amparo audit verify-proof amparo-audit-proof-ID.json</code></li>
+          <li>{t('audit.verifyStep3')}</li>
+        </ol>
+      </details>
       <form className="filters" onSubmit={(e) => { e.preventDefault(); setFilter(toAuditFilter(form)); }}>
         <TextField path="audit.action" label={t('audit.action')} hint={t('audit.actionHint')} value={form.action} onChange={set('action')} />
         <SelectField path="audit.objectType" label={t('audit.objectType')} placeholder={t('common.all')} options={objectTypes.map((o) => ({ value: o, label: t('audit.objectTypes.' + o) }))} value={form.objectType} onChange={set('objectType')} />
@@ -45,6 +87,7 @@ export function AuditTrail() {
           <button type="button" className="button button--secondary" onClick={() => { setForm(empty); setFilter({}); }}>{t('audit.clear')}</button>
         </div>
       </form>
+      {proof.error && <Notice kind="error">{proof.error}</Notice>}
       {loading && !data && <Loading />}
       {error && <Notice kind="error">{t('errors.loadFailed')}</Notice>}
       {data && (
@@ -63,7 +106,14 @@ export function AuditTrail() {
                     <td className="mono">{e.action}</td>
                     <td>{t('audit.objectTypes.' + e.objectType, { defaultValue: e.objectType })} <span className="mono muted">{e.objectId.slice(0, 8)}</span></td>
                     <td><span className={'tag' + (e.outcome === 'DENIED' ? ' tag--denied' : '')}>{t('audit.outcomes.' + e.outcome, { defaultValue: e.outcome })}</span></td>
-                    <td>{e.leafIndex != null ? t('audit.leaf', { n: e.leafIndex }) : t('audit.unsealed')}</td>
+                    <td>
+                      {e.leafIndex != null ? t('audit.leaf', { n: e.leafIndex }) : t('audit.unsealed')}
+                      {e.leafIndex != null && (
+                        <> <button type="button" className="link-button" onClick={() => void proof.save(e.id)}>
+                          {t('audit.proof')}<span className="visually-hidden"> {t('audit.ofEvent', { id: e.id })}</span>
+                        </button></>
+                      )}
+                    </td>
                   </tr>
                 ))}
               </tbody>

@@ -7,6 +7,7 @@ import { clearSession, getSession, onSession, rememberMe, rememberedMe, type Ses
 import { CombinedGraphQLErrors } from '@apollo/client/errors';
 import { oidcSignOut } from './oidc';
 import { lock } from '../complaints/queue';
+import { closeSubscriptions } from '../api/client';
 
 type Ctx = {
   session: Session | null;
@@ -34,6 +35,7 @@ export function SessionProvider({ children }: { children: ReactNode }) {
     // sent stays: it is unreadable without its owner's passphrase, and
     // erasing it would lose a complaint.
     clearSession();
+    closeSubscriptions();
     lock();
     await client.clearStore();
     await oidcSignOut();

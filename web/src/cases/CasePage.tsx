@@ -15,6 +15,9 @@ import { ErrorSummary } from '../ui/ErrorSummary';
 import { problemsOf, type FieldErrors } from '../ui/errors';
 import { formatBytes, formatDate, formatTime, relativeDue } from '../ui/format';
 import { EvidenceUpload } from './EvidenceUpload';
+import { Assignment, Timeline, Workflow } from './Workflow';
+import { ReferCase } from '../referrals/ReferCase';
+import { PossibleDuplicates } from './PossibleDuplicates';
 
 type Identity = NonNullable<NonNullable<CaseIdentityQuery['case']>['child']['identity']>;
 
@@ -136,7 +139,9 @@ export function CasePage() {
   const { t } = useTranslation();
   const { id = '' } = useParams();
   const location = useLocation();
-  const filed = (location.state as { filed?: string } | null)?.filed;
+  const state = location.state as { filed?: string; duplicates?: string[] } | null;
+  const filed = state?.filed;
+  const duplicates = state?.duplicates ?? [];
   const { can } = useSession();
   const { data, loading, error, refetch } = useQuery(CasePageDocument, { variables: { id }, errorPolicy: 'all' });
   const [download] = useMutation(RequestEvidenceDownloadDocument);
@@ -159,6 +164,7 @@ export function CasePage() {
   return (
     <Page title={t('case.titleRef', { reference: c.reference })} wide>
       {filed && <Notice kind="success">{t('case.filed', { reference: filed })}</Notice>}
+      {duplicates.length > 0 && <PossibleDuplicates references={duplicates} />}
       <div className="columns">
         <div>
           <section aria-labelledby="s-summary">
@@ -174,6 +180,8 @@ export function CasePage() {
             </dl>
             <p className="prose">{c.summary}</p>
           </section>
+          <Workflow c={c} onChanged={() => void refetch()} />
+          <Assignment c={c} onChanged={() => void refetch()} />
           <section aria-labelledby="s-child">
             <h2 id="s-child">{t('fileCase.child')}</h2>
             <dl className="summary-list">
@@ -201,6 +209,8 @@ export function CasePage() {
           </section>
         </div>
         <div>
+          <Timeline c={c} />
+          {(can('referral:read') || can('case:refer')) && <ReferCase caseId={c.id} institution={c.institution.code} />}
           <section aria-labelledby="s-notes">
             <h2 id="s-notes">{t('notes.title')}</h2>
             {c.notes.length === 0 && <p>{t('notes.none')}</p>}

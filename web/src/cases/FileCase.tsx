@@ -2,13 +2,16 @@
 // (in the console's language). Checked here first, then by the server, whose
 // field errors are shown at their fields and summarized at the top.
 import { useMemo, useState } from 'react';
-import { useMutation } from '@apollo/client/react';
+import { useApolloClient } from '@apollo/client/react';
 import { useNavigate } from 'react-router';
 import { useTranslation } from 'react-i18next';
-import { FileCaseDocument } from '../gql/graphql';
+import { useSession } from '../auth/SessionProvider';
+import { enqueue, hasPassphrase, isUnlocked } from '../complaints/queue';
+import { OUTBOX_CHANGED, sendCase } from '../complaints/send';
+import { Passphrase } from '../complaints/Passphrase';
 import { Choices, SelectField, TextField } from '../ui/Field';
 import { ErrorSummary } from '../ui/ErrorSummary';
-import { problemsOf, type FieldErrors } from '../ui/errors';
+import type { FieldErrors } from '../ui/errors';
 import { Loading, Notice, Page } from '../ui/Page';
 import { useReference } from '../ui/useReference';
 import { careStatuses, journeyStages, nationalities, options, perpetratorTypes, populationStatuses, sexes, urgencies } from '../ui/enums';
@@ -21,9 +24,15 @@ export function FileCase() {
   const [s, setS] = useState<FileCaseState>(emptyFileCase());
   const [errors, setErrors] = useState<FieldErrors>({});
   const [general, setGeneral] = useState<string[]>([]);
-  // One key per form: a retry after a lost answer files the case once.
-  const [key] = useState(() => crypto.randomUUID());
-  const [fileCase, { loading: sending }] = useMutation(FileCaseDocument);
+  // One key per form: a retry after a lost answer, or a send from the
+  // outbox, files the case once.
+  const [key, setKey] = useState(() => crypto.randomUUID());
+  const client = useApolloClient();
+  const { me } = useSession();
+  const ownerId = me?.user.id ?? '';
+  const [sending, setSending] = useState(false);
+  // Without a connection the case waits in the device's encrypted outbox.
+  const [offline, setOffline] = useState<null | 'locked' | 'creating' | 'queued'>(null);
 
   const set = <K extends keyof FileCaseState>(k: K) => (v: FileCaseState[K]) => setS((p) => ({ ...p, [k]: v }));
   const setViolation = (i: number, k: keyof ViolationState) => (v: string) =>
@@ -46,17 +55,45 @@ export function FileCase() {
       setGeneral([]);
       return;
     }
-    try {
-      const res = await fileCase({ variables: { input: toFileCaseInput(s, key) } });
-      if (res.data) navigate(`/casos/${res.data.fileCase.case.id}`, { state: { filed: res.data.fileCase.case.reference } });
-    } catch (err) {
-      const p = problemsOf(err);
-      setErrors(p.fields);
-      setGeneral(p.network ? [t('errors.network')] : p.general);
+    setSending(true);
+    const r = await sendCase(client, toFileCaseInput(s, key));
+    setSending(false);
+    if (r.kind === 'sent') {
+      navigate(`/casos/${r.caseId}`, { state: { filed: r.reference, duplicates: r.duplicates ?? [] } });
+    } else if (r.kind === 'refused') {
+      setErrors(r.fields);
+      setGeneral(Object.keys(r.fields).length ? [] : [r.message]);
+    } else if (isUnlocked(ownerId)) {
+      await keep();
+    } else {
+      setOffline((await hasPassphrase(ownerId)) ? 'locked' : 'creating');
     }
   };
 
+  const keep = async () => {
+    await enqueue(ownerId, toFileCaseInput(s, key), 'case');
+    window.dispatchEvent(new Event(OUTBOX_CHANGED));
+    setOffline('queued');
+  };
+  const restart = () => { setS(emptyFileCase()); setKey(crypto.randomUUID()); setOffline(null); setErrors({}); setGeneral([]); };
+
   if (loading && !ref) return <Page title={t('fileCase.title')}><Loading /></Page>;
+  if (offline === 'queued') {
+    return (
+      <Page title={t('fileCase.queuedTitle')}>
+        <Notice kind="warning">{t('fileCase.queued')}</Notice>
+        <button type="button" className="button" onClick={restart}>{t('fileCase.another')}</button>
+      </Page>
+    );
+  }
+  if (offline) {
+    return (
+      <Page title={t('intake.offlineTitle')}>
+        <Notice kind="warning">{t('fileCase.offline')}</Notice>
+        <Passphrase ownerId={ownerId} creating={offline === 'creating'} onUnlocked={() => void keep()} />
+      </Page>
+    );
+  }
   const err = (p: string) => errors[p];
   return (
     <Page title={t('fileCase.title')}>

@@ -13,9 +13,10 @@ describe('validateFileCase', () => {
   const cases: [string, (s: FileCaseState) => void, string[]][] = [
     ['a complete form has no errors', () => {}, []],
     ['an empty form names every required field', (s) => Object.assign(s, { ...emptyFileCase() }),
-      ['child.sex', 'child.nationality', 'child.populationStatus', 'child.careStatus', 'violations[0].type', 'departmentCode', 'urgency', 'summary']],
+      ['child.dateOfBirth', 'child.sex', 'child.nationality', 'child.populationStatus', 'child.careStatus', 'violations[0].type', 'departmentCode', 'urgency', 'summary']],
     ['a birth date in the future is refused', (s) => { s.dateOfBirth = '2027-01-01'; }, ['child.dateOfBirth']],
     ['a malformed date is refused', (s) => { s.dateOfBirth = '2014-13-45'; }, ['child.dateOfBirth']],
+    ['neither a birth date nor an age is refused', (s) => { s.dateOfBirth = ''; }, ['child.dateOfBirth']],
     ['an age of 18 is refused', (s) => { s.ageYears = '18'; }, ['child.ageYears']],
     ['an age that is not a whole number is refused', (s) => { s.ageYears = '7.5'; }, ['child.ageYears']],
     ['a violation in the future is refused at its index', (s) => { s.violations.push({ ...emptyViolation(), type: 'X', occurredOn: '2027-02-02' }); }, ['violations[1].occurredOn']],

@@ -39,6 +39,9 @@ export function validateFileCase(s: FileCaseState, today: string): Record<string
   const e: Record<string, string> = {};
   if (s.dateOfBirth && !isDate(s.dateOfBirth)) e['child.dateOfBirth'] = 'fileCase.errors.dateFormat';
   else if (s.dateOfBirth && s.dateOfBirth > today) e['child.dateOfBirth'] = 'fileCase.errors.future';
+  // The server needs one or the other; checked here too, so that a form
+  // kept offline is not refused when it is finally sent.
+  if (!s.dateOfBirth && s.ageYears === '') e['child.dateOfBirth'] = 'fileCase.errors.ageOrBirth';
   if (s.ageYears !== '') {
     const n = Number(s.ageYears);
     if (!Number.isInteger(n) || n < 0 || n > 17) e['child.ageYears'] = 'fileCase.errors.age';

@@ -71,7 +71,7 @@ export function Intake() {
     setBusy(true);
     const r = await sendComplaint(client, toComplaintInput(s, key));
     setBusy(false);
-    if (r.kind === 'sent') { setOutcome({ kind: 'sent', code: r.trackingCode }); return; }
+    if (r.kind === 'sent') { setOutcome({ kind: 'sent', code: r.trackingCode ?? '' }); return; }
     if (r.kind === 'refused') {
       // The server's field errors, at their fields, on the step they belong to.
       const first = Object.keys(r.fields)[0];

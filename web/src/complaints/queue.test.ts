@@ -1,6 +1,6 @@
 import 'fake-indexeddb/auto';
 import { beforeEach, describe, expect, test } from 'vitest';
-import { decrypt, enqueue, flush, hasPassphrase, isUnlocked, lock, pending, pendingOnDevice, unlock, type SendResult } from './queue';
+import { decrypt, enqueue, flush, hasPassphrase, isUnlocked, lock, pending, pendingOnDevice, unlock, type Payload, type SendResult } from './queue';
 import type { SubmitComplaintInput } from '../gql/graphql';
 
 const FAST = 1000; // PBKDF2 iterations for tests; the console uses 600,000.
@@ -42,11 +42,22 @@ describe('outbox', () => {
     await enqueue('u1', input('k1'));
     await enqueue('u1', input('k2'));
     const sent: string[] = [];
-    const send = async (i: SubmitComplaintInput): Promise<SendResult> => { sent.push(i.idempotencyKey); return { kind: 'sent', trackingCode: 'C-' + i.idempotencyKey }; };
+    const send = async (i: Payload): Promise<SendResult> => { sent.push(i.idempotencyKey); return { kind: 'sent', trackingCode: 'C-' + i.idempotencyKey }; };
     await Promise.all([flush('u1', send, () => {}), flush('u1', send, () => {})]); // two triggers at once
     expect(sent.sort()).toEqual(['k1', 'k2']);
     expect(await pending('u1')).toEqual([]);
     expect(await hasPassphrase('u1')).toBe(false);
+  });
+
+  test('a case kept offline goes to its own sender, marked as a case', async () => {
+    await unlock('u1', 'clave-larga-1', FAST);
+    await enqueue('u1', input('k1'));
+    await enqueue('u1', { idempotencyKey: 'c1', urgency: 'HIGH', departmentCode: 'GT-13', summary: 's', violations: [{ type: 'NEGLECT' }],
+      child: { sex: 'MALE', nationality: 'SLV', populationStatus: 'MIGRANT_TRANSIT', careStatus: 'SEPARATED' } }, 'case');
+    const kinds: string[] = [];
+    await flush('u1', async (i, e) => { kinds.push(`${e.kind}:${i.idempotencyKey}`); return { kind: 'sent', caseId: 'x', reference: 'PGN-1' }; }, () => {});
+    expect(kinds.sort()).toEqual(['case:c1', 'complaint:k1']);
+    expect(await pending('u1')).toEqual([]);
   });
 
   test('without a connection nothing is erased', async () => {

@@ -1,5 +1,5 @@
-// The outbox of complaints written without a connection, kept on the device
-// encrypted until the server acknowledges them.
+// The outbox of complaints (and cases) written without a connection, kept
+// on the device encrypted until the server acknowledges them.
 //
 // Scheme. Each entry is the SubmitComplaintInput (with its idempotency key)
 // encrypted with AES-GCM-256 (WebCrypto, a fresh 96-bit IV per entry). The
@@ -19,13 +19,17 @@
 // is acknowledged by the server as the same complaint, never a second one.
 // An entry is deleted only once the server has answered it with a tracking
 // code.
-import type { SubmitComplaintInput } from '../gql/graphql';
+import type { FileCaseInput, SubmitComplaintInput } from '../gql/graphql';
+
+/** What an entry holds: a complaint to submit, or a case to file (kind 'case'). */
+export type Payload = SubmitComplaintInput | FileCaseInput;
+export type EntryKind = 'complaint' | 'case';
 
 export const ITERATIONS = 600_000;
 const DB = 'amparo-outbox';
 const CHECK = 'amparo-outbox-v1';
 
-export type Entry = { id: string; ownerId: string; idempotencyKey: string; createdAt: string; iv: Uint8Array; data: ArrayBuffer };
+export type Entry = { id: string; ownerId: string; idempotencyKey: string; createdAt: string; iv: Uint8Array; data: ArrayBuffer; kind?: EntryKind };
 type Meta = { ownerId: string; salt: Uint8Array; iterations: number; checkIv: Uint8Array; check: ArrayBuffer };
 
 function open(): Promise<IDBDatabase> {
@@ -106,12 +110,12 @@ export function lock(ownerId?: string): void {
 }
 
 /** enqueue stores input encrypted; the outbox must be unlocked. */
-export async function enqueue(ownerId: string, input: SubmitComplaintInput): Promise<Entry> {
+export async function enqueue(ownerId: string, input: Payload, kind: EntryKind = 'complaint'): Promise<Entry> {
   const key = keys.get(ownerId);
   if (!key) throw new Error('outbox locked');
   const iv = crypto.getRandomValues(new Uint8Array(12));
   const data = await crypto.subtle.encrypt({ name: 'AES-GCM', iv }, key, new TextEncoder().encode(JSON.stringify(input)));
-  const entry: Entry = { id: input.idempotencyKey, ownerId, idempotencyKey: input.idempotencyKey, createdAt: new Date().toISOString(), iv, data };
+  const entry: Entry = { id: input.idempotencyKey, ownerId, idempotencyKey: input.idempotencyKey, createdAt: new Date().toISOString(), iv, data, kind };
   await tx(['entries'], 'readwrite', (t) => { t.objectStore('entries').put(entry); });
   return entry;
 }
@@ -133,11 +137,11 @@ export async function pendingOthers(ownerId: string): Promise<number> {
   return all.filter((e) => e.ownerId !== ownerId).length;
 }
 
-export async function decrypt(entry: Entry): Promise<SubmitComplaintInput> {
+export async function decrypt<T extends Payload = SubmitComplaintInput>(entry: Entry): Promise<T> {
   const key = keys.get(entry.ownerId);
   if (!key) throw new Error('outbox locked');
   const plain = await crypto.subtle.decrypt({ name: 'AES-GCM', iv: entry.iv as BufferSource }, key, entry.data);
-  return JSON.parse(new TextDecoder().decode(plain)) as SubmitComplaintInput;
+  return JSON.parse(new TextDecoder().decode(plain)) as T;
 }
 
 /** remove erases an acknowledged entry, and the owner's salt with the last one. */
@@ -149,7 +153,9 @@ export async function remove(entry: Entry): Promise<void> {
   }
 }
 
-export type SendResult = { kind: 'sent'; trackingCode: string } | { kind: 'offline' } | { kind: 'refused'; message: string; fields: Record<string, string> };
+/** sent: a complaint answers its tracking code, a case its id and reference. */
+export type SendResult = { kind: 'sent'; trackingCode?: string; caseId?: string; reference?: string } | { kind: 'offline' }
+  | { kind: 'refused'; message: string; fields: Record<string, string> };
 
 let sending: Promise<unknown> = Promise.resolve();
 
@@ -159,11 +165,11 @@ let sending: Promise<unknown> = Promise.resolve();
  * for the next connection); a refused entry stays, marked, for a person to
  * see. Only one flush runs at a time, in this tab and across tabs.
  */
-export function flush(ownerId: string, send: (input: SubmitComplaintInput) => Promise<SendResult>,
+export function flush(ownerId: string, send: (input: Payload, entry: Entry) => Promise<SendResult>,
   onResult: (entry: Entry, r: SendResult) => void): Promise<void> {
   const run = async () => {
     for (const entry of await pending(ownerId)) {
-      const r = await send(await decrypt(entry));
+      const r = await send(await decrypt<Payload>(entry), entry);
       onResult(entry, r);
       if (r.kind === 'offline') return;
       if (r.kind === 'sent') await remove(entry);

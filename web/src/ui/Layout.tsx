@@ -7,12 +7,15 @@ import { useApolloClient } from '@apollo/client/react';
 import { useSession } from '../auth/SessionProvider';
 import { currentLanguage, setLanguage } from '../i18n';
 import { Outbox } from '../complaints/Outbox';
+import { Bell } from '../alerts/Bell';
 
 export const nav: { to: string; label: string; permission: string }[] = [
   { to: '/casos', label: 'nav.cases', permission: 'case:read' },
   { to: '/casos/nuevo', label: 'nav.fileCase', permission: 'case:file' },
+  { to: '/remisiones', label: 'nav.referrals', permission: 'referral:read' },
   { to: '/denuncias/nueva', label: 'nav.newComplaint', permission: 'complaint:submit' },
   { to: '/denuncias', label: 'nav.complaints', permission: 'complaint:read' },
+  { to: '/estadisticas', label: 'nav.statistics', permission: 'stats:read' },
   { to: '/auditoria', label: 'nav.audit', permission: 'audit:read' },
   { to: '/usuarios', label: 'nav.users', permission: 'user:manage' },
 ];
@@ -43,6 +46,7 @@ export function Layout() {
           <a className="header__brand" href="/">{t('app.name')}</a>
           <div className="header__who">
             {me && <span>{me.user.name} · {me.institution?.name ?? t('signIn.system')}</span>}
+            {can('alert:read') && <Bell />}
             <LanguageSwitch />
             <button type="button" className="link-button" onClick={() => void signOut().then(() => navigate('/ingresar'))}>{t('nav.signOut')}</button>
           </div>
@@ -56,7 +60,7 @@ export function Layout() {
         </nav>
       </header>
       <main id="main" className="main">
-        {can('complaint:submit') && me && <Outbox ownerId={me.user.id} />}
+        {(can('complaint:submit') || can('case:file')) && me && <Outbox ownerId={me.user.id} />}
         <Outlet />
       </main>
     </>
