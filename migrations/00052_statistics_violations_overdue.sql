@@ -289,6 +289,11 @@ $$;
 CREATE FUNCTION stat_violations_updated() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = public AS $$
 BEGIN
+  IF NOT EXISTS (SELECT 1 FROM old_violations o FULL JOIN new_violations n ON n.case_id = o.case_id AND n.position = o.position
+                 WHERE o.case_id IS NULL OR n.case_id IS NULL OR o.type_code IS DISTINCT FROM n.type_code
+                   OR o.record_key IS DISTINCT FROM n.record_key) THEN
+    RETURN NULL; -- a description sealed: nothing the summary counts
+  END IF;
   PERFORM stat_violations_changed(ARRAY(SELECT ROW(n.*)::case_violations FROM new_violations n), ARRAY(SELECT ROW(o.*)::case_violations FROM old_violations o));
   RETURN NULL;
 END
