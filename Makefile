@@ -9,7 +9,7 @@ MINIO_VERSION := v0.0.0-20260212201848-7aac2a2c5b7c
 # keyed by version: a clean clone (as in CI) reuses it.
 MINIO_CACHE := $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/amparo/minio-$(MINIO_VERSION)
 
-.PHONY: graphiql run test generate generated vet bench clean postgres bin/minio web web-test web-generated node chromium screenshots validate-deploy wsclient pgbackrest restore-drill drill-check
+.PHONY: graphiql run test generate generated vet bench bench-load clean postgres bin/minio web web-test web-generated node chromium screenshots validate-deploy wsclient pgbackrest restore-drill drill-check
 
 # Run everything locally: a private PostgreSQL and MinIO under ./.amparo,
 # migrated and seeded, and the server. Pass flags with ARGS="...".
@@ -150,6 +150,27 @@ vet:
 # Run the benchmarks, without the tests.
 bench: postgres bin/minio
 	AMPARO_MINIO_BIN=$(CURDIR)/bin/minio go test -run '^$$' -bench . -benchmem ./...
+
+# The load figures of the README (issue 14) against a running stack: `make
+# run` in another shell, or DATA= the data directory and LOAD_URL= the
+# GraphQL URL of another `amparo dev`. As officer@pgn.demo, 16 clients: each
+# list and queue (a page of 50), a case read, then filing compared with
+# pgbench replaying the statements filing sends (cmd/amparo-load/filecase.pgbench)
+# on the same cluster. Seed first for size: amparo-load --seed N. One JSON
+# line per operation, then the machine's load average.
+DATA ?= ./.amparo
+LOAD_URL ?= http://127.0.0.1:8080/graphql
+LOAD_TIME ?= 20s
+LOAD_OPS ?= cases casesByDepartment casesByUrgency casesByStatus assignedToMe unassigned overdue case
+bench-load:
+	go build -o bin/amparo-load ./cmd/amparo-load
+	@set -a; . $(DATA)/dev.env; set +a; \
+	tok=$$(go run ./cmd/amparo token --data-dir $(DATA) --user officer@pgn.demo) && \
+	for op in $(LOAD_OPS); do \
+		bin/amparo-load --url $(LOAD_URL) --token $$tok --op $$op -c 16 -d $(LOAD_TIME) --json || exit 1; \
+	done && \
+	bin/amparo-load --url $(LOAD_URL) --token $$tok --op fileCase -c 16 -d $(LOAD_TIME) --pgbench cmd/amparo-load/filecase.pgbench --json && \
+	echo "load average: $$(cat /proc/loadavg)"
 
 # Remove build outputs from the checkout. The cached MinIO build stays.
 clean:

@@ -11,6 +11,7 @@ import (
 	"amparo/graph/scalar"
 	"amparo/internal/alert"
 	"amparo/internal/casefile"
+	"amparo/internal/page"
 	"context"
 	"fmt"
 
@@ -59,8 +60,8 @@ func (r *mutationResolver) MarkAlertsRead(ctx context.Context, ids []string) (*m
 	return &model.MarkAlertsReadPayload{Alerts: marked}, nil
 }
 
-func (r *queryResolver) Alerts(ctx context.Context, unreadOnly *bool, first *int, after *string) (*model.AlertConnection, error) {
-	pg, err := r.Svc.Alerts.List(ctx, unreadOnly != nil && *unreadOnly, first, after)
+func (r *queryResolver) Alerts(ctx context.Context, unreadOnly *bool, first *int, after *string, last *int, before *string) (*model.AlertConnection, error) {
+	pg, err := r.Svc.Alerts.List(ctx, unreadOnly != nil && *unreadOnly, page.Args{First: first, After: after, Last: last, Before: before})
 	if err != nil {
 		return nil, err
 	}

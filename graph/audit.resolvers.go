@@ -10,6 +10,7 @@ import (
 	"amparo/graph/model"
 	"amparo/graph/scalar"
 	"amparo/internal/audit"
+	"amparo/internal/page"
 	"context"
 	"encoding/base64"
 )
@@ -44,12 +45,12 @@ func (r *auditProofResolver) Hashes(ctx context.Context, obj *audit.Proof) ([]st
 	return out, nil
 }
 
-func (r *queryResolver) AuditEvents(ctx context.Context, filter *audit.EventFilter, first *int, after *string) (*model.AuditEventConnection, error) {
+func (r *queryResolver) AuditEvents(ctx context.Context, filter *audit.EventFilter, first *int, after *string, last *int, before *string) (*model.AuditEventConnection, error) {
 	var f audit.EventFilter
 	if filter != nil {
 		f = *filter
 	}
-	pg, err := r.Svc.Audit.Events(ctx, f, first, after)
+	pg, err := r.Svc.Audit.Events(ctx, f, page.Args{First: first, After: after, Last: last, Before: before})
 	if err != nil {
 		return nil, err
 	}

@@ -14,12 +14,17 @@ import (
 	"amparo/internal/casefile"
 	"amparo/internal/child"
 	"amparo/internal/evidence"
+	"amparo/internal/page"
 	"amparo/internal/reference"
 	"context"
 	"time"
 
 	"github.com/google/uuid"
 )
+
+func (r *caseResolver) NodeID(ctx context.Context, obj *casefile.Case) (string, error) {
+	return nodeID(nodeCase, obj.ID), nil
+}
 
 func (r *caseResolver) Status(ctx context.Context, obj *casefile.Case) (string, error) {
 	return string(obj.Status), nil
@@ -86,12 +91,20 @@ func (r *caseConnectionResolver) TotalCountCapped(ctx context.Context, obj *mode
 	return capped, err
 }
 
+func (r *caseNoteResolver) NodeID(ctx context.Context, obj *casefile.Note) (string, error) {
+	return nodeID(nodeNote, obj.CaseID, obj.ID), nil
+}
+
 func (r *caseNoteResolver) Corrects(ctx context.Context, obj *casefile.Note) (*string, error) {
 	if !obj.Corrects.Valid {
 		return nil, nil
 	}
 	s := obj.Corrects.UUID.String()
 	return &s, nil
+}
+
+func (r *childResolver) NodeID(ctx context.Context, obj *child.Child) (string, error) {
+	return nodeID(nodeChild, obj.CaseID), nil
 }
 
 func (r *childResolver) Identity(ctx context.Context, obj *child.Child) (*child.Identity, error) {
@@ -142,12 +155,12 @@ func (r *queryResolver) Case(ctx context.Context, id string) (*casefile.Case, er
 	return r.Svc.Cases.Get(ctx, uid)
 }
 
-func (r *queryResolver) Cases(ctx context.Context, filter *casefile.Filter, first *int, after *string) (*model.CaseConnection, error) {
+func (r *queryResolver) Cases(ctx context.Context, filter *casefile.Filter, first *int, after *string, last *int, before *string) (*model.CaseConnection, error) {
 	var f casefile.Filter
 	if filter != nil {
 		f = *filter
 	}
-	pg, err := r.Svc.Cases.List(ctx, f, first, after)
+	pg, err := r.Svc.Cases.List(ctx, f, page.Args{First: first, After: after, Last: last, Before: before})
 	if err != nil {
 		return nil, err
 	}

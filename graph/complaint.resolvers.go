@@ -12,10 +12,15 @@ import (
 	"amparo/graph/scalar"
 	"amparo/internal/casefile"
 	"amparo/internal/complaint"
+	"amparo/internal/page"
 	"amparo/internal/reference"
 	"context"
 	"time"
 )
+
+func (r *complaintResolver) NodeID(ctx context.Context, obj *complaint.Complaint) (string, error) {
+	return nodeID(nodeComplaint, obj.ID), nil
+}
 
 func (r *complaintResolver) Status(ctx context.Context, obj *complaint.Complaint) (string, error) {
 	return string(obj.Status), nil
@@ -133,12 +138,12 @@ func (r *queryResolver) Complaint(ctx context.Context, id string) (*complaint.Co
 	return r.Svc.Complaints.Get(ctx, uid)
 }
 
-func (r *queryResolver) Complaints(ctx context.Context, filter *complaint.Filter, first *int, after *string) (*model.ComplaintConnection, error) {
+func (r *queryResolver) Complaints(ctx context.Context, filter *complaint.Filter, first *int, after *string, last *int, before *string) (*model.ComplaintConnection, error) {
 	var f complaint.Filter
 	if filter != nil {
 		f = *filter
 	}
-	pg, err := r.Svc.Complaints.List(ctx, f, first, after)
+	pg, err := r.Svc.Complaints.List(ctx, f, page.Args{First: first, After: after, Last: last, Before: before})
 	if err != nil {
 		return nil, err
 	}

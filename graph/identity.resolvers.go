@@ -47,6 +47,10 @@ func (r *identityErasureResolver) KeysErased(ctx context.Context, obj *casefile.
 	return &n, nil
 }
 
+func (r *identityRevealResolver) NodeID(ctx context.Context, obj *casefile.Reveal) (string, error) {
+	return nodeID(nodeReveal, obj.CaseID, obj.ID), nil
+}
+
 func (r *identityRevealResolver) Institution(ctx context.Context, obj *casefile.Reveal) (*reference.Institution, error) {
 	return r.institution(obj.Institution)
 }

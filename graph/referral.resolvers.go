@@ -11,6 +11,7 @@ import (
 	"amparo/graph/model"
 	"amparo/graph/scalar"
 	"amparo/internal/casefile"
+	"amparo/internal/page"
 	"amparo/internal/reference"
 	"amparo/internal/referral"
 	"amparo/internal/request"
@@ -59,12 +60,12 @@ func (r *queryResolver) Referral(ctx context.Context, id string) (*referral.Refe
 	return r.Svc.Referrals.Get(ctx, uid)
 }
 
-func (r *queryResolver) Referrals(ctx context.Context, filter *referral.Filter, first *int, after *string) (*model.ReferralConnection, error) {
+func (r *queryResolver) Referrals(ctx context.Context, filter *referral.Filter, first *int, after *string, last *int, before *string) (*model.ReferralConnection, error) {
 	var f referral.Filter
 	if filter != nil {
 		f = *filter
 	}
-	pg, err := r.Svc.Referrals.List(ctx, f, first, after)
+	pg, err := r.Svc.Referrals.List(ctx, f, page.Args{First: first, After: after, Last: last, Before: before})
 	if err != nil {
 		return nil, err
 	}
@@ -85,6 +86,10 @@ func (r *queryResolver) ReferralForm(ctx context.Context, referralID string) (*r
 		return nil, err
 	}
 	return r.Svc.Referrals.Form(ctx, uid)
+}
+
+func (r *referralResolver) NodeID(ctx context.Context, obj *referral.Referral) (string, error) {
+	return nodeID(nodeReferral, obj.ID), nil
 }
 
 func (r *referralResolver) Status(ctx context.Context, obj *referral.Referral) (string, error) {

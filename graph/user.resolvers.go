@@ -14,6 +14,10 @@ import (
 	"context"
 )
 
+func (r *accountResolver) NodeID(ctx context.Context, obj *user.User) (string, error) {
+	return nodeID(nodeAccount, obj.ID), nil
+}
+
 func (r *accountResolver) Institution(ctx context.Context, obj *user.User) (*reference.Institution, error) {
 	if obj.Institution == nil {
 		return nil, nil

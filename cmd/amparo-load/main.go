@@ -14,6 +14,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
+	_ "embed"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -67,6 +68,7 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	seedN := fs.Int("seed", 0, "write N synthetic cases through AMPARO_DATABASE_URL, then exit")
 	seedWith := fs.Uint64("seed-random", 1, "random seed of --seed, for repeatable data sets")
 	asJSON := fs.Bool("json", false, "print the summary as one JSON object")
+	pgbenchFile := fs.String("pgbench", "", "with --op fileCase: then replay this script (filecase.pgbench) with pgbench, as many clients for as long, against AMPARO_DATABASE_URL, and compare")
 	ackedPath := fs.String("acked", "", "with --op fileCase: append the id of every case the server acknowledged to this file, one a line, as it is acknowledged (the restore drill counts them)")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -192,21 +194,39 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 		}
 		return latencies[min(len(latencies)-1, int(float64(len(latencies))*p))]
 	}
+	rate := float64(len(latencies)) / elapsed.Seconds()
+	var bench *pgbenchResult
+	if *pgbenchFile != "" {
+		if *op != "fileCase" {
+			return errors.New("--pgbench compares --op fileCase only")
+		}
+		var err error
+		if bench, err = runPgbench(context.WithoutCancel(ctx), client, *url, *token, *pgbenchFile, *conc, *dur); err != nil {
+			return fmt.Errorf("pgbench: %w", err)
+		}
+	}
 	if *asJSON {
 		summary := map[string]any{"op": *op, "clients": *conc, "seconds": elapsed.Seconds(), "ok": len(latencies),
-			"failed": failures.Load(), "ratePerSecond": float64(len(latencies)) / elapsed.Seconds(),
+			"failed": failures.Load(), "ratePerSecond": rate,
 			"p50ms": ms(pct(0.50)), "p95ms": ms(pct(0.95)), "p99ms": ms(pct(0.99))}
 		if e := firstErr.Load(); e != nil {
 			summary["firstError"] = e
+		}
+		if bench != nil {
+			summary["pgbenchTPS"], summary["ofPgbench"] = bench.TPS, rate/bench.TPS
 		}
 		return json.NewEncoder(out).Encode(summary)
 	}
 	fmt.Fprintf(out, "op=%s clients=%d duration=%s ok=%d failed=%d rate=%.0f/s p50=%s p95=%s p99=%s\n",
 		*op, *conc, elapsed.Round(time.Millisecond), len(latencies), failures.Load(),
-		float64(len(latencies))/elapsed.Seconds(), pct(0.50).Round(time.Microsecond), pct(0.95).Round(time.Microsecond),
+		rate, pct(0.50).Round(time.Microsecond), pct(0.95).Round(time.Microsecond),
 		pct(0.99).Round(time.Microsecond))
 	if e := firstErr.Load(); e != nil {
 		fmt.Fprintf(out, "first error: %s\n", e)
+	}
+	if bench != nil {
+		fmt.Fprintf(out, "pgbench replaying the same statements: %.0f transactions/s (%d clients); fileCase reaches %.0f%% of it\n",
+			bench.TPS, *conc, 100*rate/bench.TPS)
 	}
 	return nil
 }
@@ -236,17 +256,22 @@ func seedID(ctx context.Context, client *http.Client, url, token string) string 
 	return r.Data.Cases.Edges[0].Node.ID
 }
 
+// fileCaseInput is the case --op fileCase files, less its idempotency key.
+// cmd/amparo's TestFilingPgbenchScript files it too, and writes the
+// statements it costs into filecase.pgbench, so that pgbench replays
+// exactly what this load makes the server send.
+//
+//go:embed filecase.json
+var fileCaseInput []byte
+
 // input is a valid case with a fresh idempotency key.
 func input() map[string]any {
-	return map[string]any{
-		"idempotencyKey": "load-" + rand.Text(),
-		"child": map[string]any{"ageYears": 14, "sex": "MALE", "nationality": "GTM",
-			"populationStatus": "RETURNEE", "careStatus": "UNACCOMPANIED"},
-		"violations":     []any{map[string]any{"type": "RETURN_WITHOUT_SAFEGUARDS", "journeyStage": "RETURN_RECEPTION"}},
-		"departmentCode": "GT-01",
-		"urgency":        "MEDIUM",
-		"summary":        "Adolescente retornado vía aérea sin evaluación de interés superior.",
+	var in map[string]any
+	if err := json.Unmarshal(fileCaseInput, &in); err != nil {
+		panic(err) // embedded, checked by TestFilingPgbenchScript
 	}
+	in["idempotencyKey"] = "load-" + rand.Text()
+	return in
 }
 
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/base64"
 	"fmt"
 	"slices"
 	"strings"
@@ -412,7 +413,83 @@ func matrix() []row {
 				return map[string]any{"id": newAccount(f.app.t, f.app, "PGN")}
 			}, want: [6]string{fb, fb, fb, fb, fb, ok}},
 	)
+	rows = append(rows, nodeRows(rows, caseRead, identity)...)
 	return rows
+}
+
+// nodeQuery reads a record by its global id.
+const nodeQuery = `query($id: ID!) { node(id: $id) { nodeId __typename } }`
+
+// globalID is the nodeId of the record of type typ named by ids (the
+// format graph/node.go documents).
+func globalID(typ string, ids ...string) string {
+	return base64.RawURLEncoding.EncodeToString([]byte(strings.Join(append([]string{typ}, ids...), ":")))
+}
+
+// caseWriters are a demo user of the owning institution of each case record.
+var caseWriters = map[string]string{"own": "officer@pgn.demo", "institution": "supervisor@pgn.demo",
+	"other": "officer@sbs.demo", "referred": "officer@sbs.demo"}
+
+// nodeRows read every record type through Query.node. The answer is the
+// one of the record's own query (the rows of case, complaint, referral and
+// users, copied) or, for a case's own records, of reading its case: node
+// is no way around a refusal.
+func nodeRows(rows []row, caseRead, identity map[string][6]string) []row {
+	var out []row
+	for _, r := range rows {
+		typ := map[string]string{"case": "Case", "complaint": "Complaint", "referral": "Referral"}[r.op]
+		if typ == "" {
+			continue
+		}
+		vars, rec := r.vars, r.record
+		out = append(out, row{op: "node", record: typ + "/" + rec, doc: nodeQuery, want: r.want,
+			vars: func(f *fixtures, _ string) map[string]any {
+				return map[string]any{"id": globalID(typ, vars(f, rec)["id"].(string))}
+			}})
+		if typ == "Case" {
+			out = append(out, row{op: "node", record: "Child/" + rec, doc: nodeQuery, want: r.want,
+				vars: func(f *fixtures, _ string) map[string]any {
+					return map[string]any{"id": globalID("Child", vars(f, rec)["id"].(string))}
+				}})
+		}
+	}
+	for _, rec := range caseRecords {
+		out = append(out,
+			row{op: "node", record: "Evidence/" + rec, doc: nodeQuery, want: caseRead[rec],
+				vars: func(f *fixtures, _ string) map[string]any {
+					return map[string]any{"id": globalID("Evidence", f.cases[rec], f.evidence[rec])}
+				}},
+			row{op: "node", record: "CaseNote/" + rec, doc: nodeQuery, want: caseRead[rec],
+				vars: func(f *fixtures, _ string) map[string]any {
+					var out struct {
+						AddCaseNote struct{ Note struct{ ID string } }
+					}
+					f.app.do(f.app.token(caseWriters[rec]), `mutation($id: ID!) { addCaseNote(input: {caseId: $id, text: "entrevista"}) { note { id } } }`,
+						map[string]any{"id": f.cases[rec]}).decode(f.app.t, &out)
+					return map[string]any{"id": globalID("CaseNote", f.cases[rec], out.AddCaseNote.Note.ID)}
+				}},
+			row{op: "node", record: "IdentityReveal/" + rec, doc: nodeQuery, want: identity[rec],
+				vars: func(f *fixtures, _ string) map[string]any {
+					f.app.do(f.app.token("oversight@pdh.demo"), `mutation($id: ID!) { revealIdentity(input: {caseId: $id, justification: "Revisión de oficio por queja recibida en la PDH"}) { givenName } }`,
+						map[string]any{"id": f.cases[rec]}).decode(f.app.t, &struct{}{})
+					var id string
+					if err := f.app.db.App.Get(&id, `SELECT id FROM identity_reveals WHERE case_id = $1 ORDER BY revealed_at DESC LIMIT 1`, f.cases[rec]); err != nil {
+						f.app.t.Fatal(err)
+					}
+					return map[string]any{"id": globalID("IdentityReveal", f.cases[rec], id)}
+				}})
+	}
+	return append(out,
+		row{op: "node", record: "Account", doc: nodeQuery, want: [6]string{fb, fb, fb, fb, fb, ok},
+			vars: func(f *fixtures, _ string) map[string]any {
+				return map[string]any{"id": globalID("Account", newAccount(f.app.t, f.app, "PGN"))}
+			}},
+		// A case that never existed answers as another institution's does.
+		row{op: "node", record: "Case/none", doc: nodeQuery, want: [6]string{nf, nf, nf, fb, nf, fb},
+			vars: func(*fixtures, string) map[string]any {
+				return map[string]any{"id": globalID("Case", uuid.NewString())}
+			}},
+	)
 }
 
 // TestAuthorizationMatrix runs every operation of the schema, for every

@@ -21,18 +21,21 @@ type config struct {
 	Listen      string
 	// MetricsListen is a listener of its own for /metrics; "" serves it on Listen.
 	MetricsListen string
-	CORSOrigins   map[string]bool // AMPARO_CORS_ORIGINS
-	OIDCIssuer    string
-	OIDCAudience  string
-	DevTokens     bool   // accept tokens of the dev issuer
-	DevKeyFile    string // the dev issuer's key, when DevTokens
-	AuditKey      string // Ed25519 signing key of audit checkpoints, file path
-	IdentityKey   string // key file that seals identities (package keys), file path
-	RetentionYrs  int    // evidence retention
-	MaxUpload     int64
-	MaxUploads    int
-	LogLevel      string
-	SealerURL     string // the audit sealer's own role, amparo_sealer
+	// PprofListen is the listener of /debug/pprof (AMPARO_PPROF_LISTEN);
+	// "" serves no profiles at all. `amparo dev` opens one on loopback.
+	PprofListen  string
+	CORSOrigins  map[string]bool // AMPARO_CORS_ORIGINS
+	OIDCIssuer   string
+	OIDCAudience string
+	DevTokens    bool   // accept tokens of the dev issuer
+	DevKeyFile   string // the dev issuer's key, when DevTokens
+	AuditKey     string // Ed25519 signing key of audit checkpoints, file path
+	IdentityKey  string // key file that seals identities (package keys), file path
+	RetentionYrs int    // evidence retention
+	MaxUpload    int64
+	MaxUploads   int
+	LogLevel     string
+	SealerURL    string // the audit sealer's own role, amparo_sealer
 
 	// Limits of the GraphQL endpoint beyond the upload sizes above.
 	Introspection    bool          // __schema and __type answered; always in dev
@@ -141,6 +144,7 @@ func loadConfig(getenv func(string) string) (*config, error) {
 	optional(&c.S3.Bucket, "AMPARO_S3_BUCKET")
 	optional(&c.Listen, "AMPARO_LISTEN")
 	optional(&c.MetricsListen, "AMPARO_METRICS_LISTEN")
+	optional(&c.PprofListen, "AMPARO_PPROF_LISTEN")
 	optional(&c.LogLevel, "AMPARO_LOG_LEVEL")
 	var err error
 	if c.CORSOrigins, err = corsOrigins(getenv("AMPARO_CORS_ORIGINS")); err != nil {

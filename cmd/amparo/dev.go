@@ -29,6 +29,7 @@ func devCmd(ctx context.Context, args []string, getenv func(string) string, stdo
 	fs.SetOutput(stderr)
 	dir := fs.String("data-dir", "./.amparo", "where the cluster, objects and keys live (kept between runs)")
 	listen := fs.String("listen", "127.0.0.1:8080", "address to serve on")
+	pprofAt := fs.String("pprof", "127.0.0.1:0", "address of /debug/pprof (port 0: a free one, printed at start; empty: none)")
 	if err := fs.Parse(args); err != nil {
 		return exitError(2)
 	}
@@ -103,13 +104,23 @@ func devCmd(ctx context.Context, args []string, getenv func(string) string, stdo
 	if err != nil {
 		return err
 	}
-	cfg.Listen, cfg.Dev = *listen, true
+	devConfig(cfg, *listen, *pprofAt)
 	cfg.devRoutes = mountDevSignIn(iss)
-	return serve(ctx, cfg, log, func(addr string) {
-		fmt.Fprintf(stdout, "Amparo is running: http://%s/ (web console; GraphiQL at /graphql)\n", addr)
+	return serve(ctx, cfg, log, func(at listening) {
+		fmt.Fprintf(stdout, "Amparo is running: http://%s/ (web console; GraphiQL at /graphql)\n", at.API)
+		if at.Profiling != "" {
+			fmt.Fprintf(stdout, "  pprof:   http://%s/debug/pprof/\n", at.Profiling)
+		}
 		fmt.Fprintf(stdout, "  token:   go run ./cmd/amparo token --data-dir %s --user officer@pgn.demo\n", *dir)
 		fmt.Fprintf(stdout, "  replica: set -a; . %s; set +a; go run ./cmd/amparo serve\n", filepath.Join(*dir, "dev.env"))
 	})
+}
+
+// devConfig is what `amparo dev` changes in serve's configuration: its
+// listener, the dev-only features, and profiling on pprofAt (loopback by
+// default).
+func devConfig(cfg *config, listen, pprofAt string) {
+	cfg.Listen, cfg.Dev, cfg.PprofListen = listen, true, pprofAt
 }
 
 // prepareDatabase creates, migrates and seeds the dev database, and lets the

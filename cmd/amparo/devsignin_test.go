@@ -126,11 +126,6 @@ func TestConsoleIsServedAtClientRoutes(t *testing.T) {
 
 func getBody(t *testing.T, url string) string {
 	t.Helper()
-	res, err := http.Get(url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer res.Body.Close()
-	b, _ := io.ReadAll(res.Body)
-	return string(b)
+	_, body := httpGet(t, url)
+	return body
 }

@@ -54,28 +54,16 @@ FROM k CROSS JOIN LATERAL (SELECT * FROM data_keys WHERE kek_id = k.id LIMIT 1) 
 			return child.Keys{}, fmt.Errorf("AMPARO_IDENTITY_KEY: this key file does not open the data keys wrapped by KEK %s: %w", p.KEK, err)
 		}
 	}
-	total := 0
-	for {
-		n, err := child.SealLegacy(ctx, db, ks, 500)
-		if err != nil {
-			return child.Keys{}, fmt.Errorf("sealing identities written before sealing: %w", err)
-		}
-		if total += n; n == 0 {
-			break
-		}
+	total, err := drain(func() (int, error) { return child.SealLegacy(ctx, db, ks, 500) })
+	if err != nil {
+		return child.Keys{}, fmt.Errorf("sealing identities written before sealing: %w", err)
 	}
 	if total > 0 {
 		log.Info("sealed identities written before sealing", "count", total)
 	}
-	total = 0
-	for {
-		n, err := narrative.SealLegacy(ctx, db, ks.Vault, 500)
-		if err != nil {
-			return child.Keys{}, fmt.Errorf("sealing narratives written before sealing: %w", err)
-		}
-		if total += n; n == 0 {
-			break
-		}
+	total, err = drain(func() (int, error) { return narrative.SealLegacy(ctx, db, ks.Vault, 500) })
+	if err != nil {
+		return child.Keys{}, fmt.Errorf("sealing narratives written before sealing: %w", err)
 	}
 	if total > 0 {
 		log.Info("sealed narratives and complainants written before sealing", "count", total)

@@ -1,6 +1,7 @@
 // Command amparo is Amparo's one binary: the server (serve), the embedded
-// development stack (dev), dev tokens (token), migrations (migrate) and the
-// audit tools (audit).
+// development stack (dev), dev tokens (token), migrations (migrate), the
+// audit and key tools (audit, keys) and the schema for client tooling
+// (schema).
 package main
 
 import (
@@ -51,6 +52,7 @@ commands:
   keys rotate                    rewrap every data key under a new key-encryption key
   demo seed [--subject email|dex]
                                  add the demo users to a migrated database (demonstrations only)
+  schema                         print the GraphQL schema (SDL with descriptions) for client tooling
 `
 
 // run is the whole program; main only supplies the process's environment.
@@ -74,6 +76,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return keysCmd(ctx, rest, getenv, stdout, stderr)
 	case "demo":
 		return demoCmd(ctx, rest, getenv, stdout, stderr)
+	case "schema":
+		return schemaCmd(rest, stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil

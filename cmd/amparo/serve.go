@@ -241,6 +241,8 @@ func build(ctx context.Context, cfg *config, log *slog.Logger) (*app, error) {
 		a.metrics = m
 		mux.Handle("GET /metrics", http.NotFoundHandler()) // not the console's
 	}
+	// Profiles are only ever on their own listener (serve's).
+	mux.Handle("/debug/", http.NotFoundHandler())
 	mux.Handle("GET /console/config.json", consoleConfig(cfg))
 	var connect []string
 	if cfg.OIDCIssuer != "" {
@@ -283,9 +285,15 @@ func openSealerDB(ctx context.Context, url string) (*sqlx.DB, error) {
 	return db, nil
 }
 
+// listening is where a running server listens: the API, and the metrics
+// and profiling listeners of their own ("" when there is none).
+type listening struct {
+	API, Metrics, Profiling string
+}
+
 // serve runs the server until ctx ends, then drains requests in flight.
-// ready, when not nil, receives the address it listens on.
-func serve(ctx context.Context, cfg *config, log *slog.Logger, ready func(addr string)) error {
+// ready, when not nil, receives the addresses it listens on.
+func serve(ctx context.Context, cfg *config, log *slog.Logger, ready func(listening)) error {
 	a, err := build(ctx, cfg, log)
 	if err != nil {
 		return err
@@ -322,22 +330,47 @@ func serve(ctx context.Context, cfg *config, log *slog.Logger, ready func(addr s
 		// No ReadTimeout or WriteTimeout: an upload over a slow border link
 		// may legitimately take many minutes.
 	}
-	errc := make(chan error, 2)
+	errc := make(chan error, 3)
 	go func() { errc <- srv.Serve(ln) }()
-	if a.metrics != nil {
-		mln, err := net.Listen("tcp", cfg.MetricsListen)
-		if err != nil {
-			ln.Close()
-			return fmt.Errorf("AMPARO_METRICS_LISTEN: %w", err)
+	at := listening{API: ln.Addr().String()}
+	// side serves h on a listener of its own, named by variable, until
+	// serve returns.
+	var sides []*http.Server
+	defer func() {
+		for _, s := range sides {
+			s.Close()
 		}
-		msrv := &http.Server{Handler: a.metrics, ReadHeaderTimeout: 10 * time.Second}
-		go func() { errc <- msrv.Serve(mln) }()
-		defer msrv.Close()
-		log.Info("serving metrics", "addr", mln.Addr().String())
+	}()
+	side := func(variable, addr string, h http.Handler) (string, error) {
+		l, err := net.Listen("tcp", addr)
+		if err != nil {
+			return "", fmt.Errorf("%s: %w", variable, err)
+		}
+		s := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
+		go func() { errc <- s.Serve(l) }()
+		sides = append(sides, s)
+		return l.Addr().String(), nil
 	}
-	log.Info("serving", "addr", ln.Addr().String())
+	if a.metrics != nil {
+		if at.Metrics, err = side("AMPARO_METRICS_LISTEN", cfg.MetricsListen, a.metrics); err != nil {
+			ln.Close()
+			return err
+		}
+		log.Info("serving metrics", "addr", at.Metrics)
+	}
+	if cfg.PprofListen != "" {
+		if at.Profiling, err = side("AMPARO_PPROF_LISTEN", cfg.PprofListen, profiling()); err != nil {
+			ln.Close()
+			return err
+		}
+		if !loopback(at.Profiling) {
+			log.Warn("profiles are served beyond loopback: keep AMPARO_PPROF_LISTEN on a network only operators reach", "addr", at.Profiling)
+		}
+		log.Info("serving profiles", "addr", at.Profiling)
+	}
+	log.Info("serving", "addr", at.API)
 	if ready != nil {
-		ready(ln.Addr().String())
+		ready(at)
 	}
 	select {
 	case err := <-errc:

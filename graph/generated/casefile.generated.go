@@ -24,6 +24,8 @@ import (
 // region    ************************** generated!.gotpl **************************
 
 type CaseResolver interface {
+	NodeID(ctx context.Context, obj *casefile.Case) (string, error)
+
 	Status(ctx context.Context, obj *casefile.Case) (string, error)
 
 	Overdue(ctx context.Context, obj *casefile.Case) (bool, error)
@@ -44,9 +46,13 @@ type CaseConnectionResolver interface {
 	TotalCountCapped(ctx context.Context, obj *model.CaseConnection) (bool, error)
 }
 type CaseNoteResolver interface {
+	NodeID(ctx context.Context, obj *casefile.Note) (string, error)
+
 	Corrects(ctx context.Context, obj *casefile.Note) (*string, error)
 }
 type ChildResolver interface {
+	NodeID(ctx context.Context, obj *child.Child) (string, error)
+
 	Identity(ctx context.Context, obj *child.Child) (*child.Identity, error)
 }
 type ViolationResolver interface {
@@ -60,6 +66,29 @@ type ViolationResolver interface {
 // endregion ***************************** args.gotpl *****************************
 
 // region    **************************** field.gotpl *****************************
+
+func (ec *executionContext) _Case_nodeId(ctx context.Context, field graphql.CollectedField, obj *casefile.Case) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Case_nodeId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Case().NodeID(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Case_nodeId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Case", field, true, true, "ID")
+}
 
 func (ec *executionContext) _Case_id(ctx context.Context, field graphql.CollectedField, obj *casefile.Case) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
@@ -850,6 +879,29 @@ func (ec *executionContext) fieldContext_CaseEdge_node(_ context.Context, field 
 	return fc, nil
 }
 
+func (ec *executionContext) _CaseNote_nodeId(ctx context.Context, field graphql.CollectedField, obj *casefile.Note) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CaseNote_nodeId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.CaseNote().NodeID(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CaseNote_nodeId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CaseNote", field, true, true, "ID")
+}
+
 func (ec *executionContext) _CaseNote_id(ctx context.Context, field graphql.CollectedField, obj *casefile.Note) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -1027,6 +1079,29 @@ func (ec *executionContext) fieldContext_CasePayload_case(_ context.Context, fie
 		},
 	}
 	return fc, nil
+}
+
+func (ec *executionContext) _Child_nodeId(ctx context.Context, field graphql.CollectedField, obj *child.Child) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Child_nodeId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Child().NodeID(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Child_nodeId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Child", field, true, true, "ID")
 }
 
 func (ec *executionContext) _Child_id(ctx context.Context, field graphql.CollectedField, obj *child.Child) (ret graphql.Marshaler) {
@@ -2390,7 +2465,7 @@ func UnmarshalViolationInput(ctx context.Context, raw any) (casefile.ViolationIn
 
 // region    **************************** object.gotpl ****************************
 
-var caseImplementors = []string{"Case"}
+var caseImplementors = []string{"Case", "Node"}
 
 func (ec *executionContext) _Case(ctx context.Context, sel ast.SelectionSet, obj *casefile.Case) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, caseImplementors)
@@ -2401,6 +2476,12 @@ func (ec *executionContext) _Case(ctx context.Context, sel ast.SelectionSet, obj
 		switch field.Name {
 		case "__typename":
 			out.Values[i] = graphql.MarshalString("Case")
+		case "nodeId":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Case_nodeId(ctx, field, obj)
+				})
 		case "id":
 			out.Values[i] = ec._Case_id(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
@@ -2636,7 +2717,7 @@ func (ec *executionContext) _CaseEdge(ctx context.Context, sel ast.SelectionSet,
 	return out
 }
 
-var caseNoteImplementors = []string{"CaseNote"}
+var caseNoteImplementors = []string{"CaseNote", "Node"}
 
 func (ec *executionContext) _CaseNote(ctx context.Context, sel ast.SelectionSet, obj *casefile.Note) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, caseNoteImplementors)
@@ -2647,6 +2728,12 @@ func (ec *executionContext) _CaseNote(ctx context.Context, sel ast.SelectionSet,
 		switch field.Name {
 		case "__typename":
 			out.Values[i] = graphql.MarshalString("CaseNote")
+		case "nodeId":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._CaseNote_nodeId(ctx, field, obj)
+				})
 		case "id":
 			out.Values[i] = ec._CaseNote_id(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
@@ -2756,7 +2843,7 @@ func (ec *executionContext) _CasePayload(ctx context.Context, sel ast.SelectionS
 	return out
 }
 
-var childImplementors = []string{"Child"}
+var childImplementors = []string{"Child", "Node"}
 
 func (ec *executionContext) _Child(ctx context.Context, sel ast.SelectionSet, obj *child.Child) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, childImplementors)
@@ -2767,6 +2854,12 @@ func (ec *executionContext) _Child(ctx context.Context, sel ast.SelectionSet, ob
 		switch field.Name {
 		case "__typename":
 			out.Values[i] = graphql.MarshalString("Child")
+		case "nodeId":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Child_nodeId(ctx, field, obj)
+				})
 		case "id":
 			out.Values[i] = ec._Child_id(ctx, field, obj)
 			if out.Values[i] == graphql.Null {

@@ -22,6 +22,8 @@ import (
 // region    ************************** generated!.gotpl **************************
 
 type ComplaintResolver interface {
+	NodeID(ctx context.Context, obj *complaint.Complaint) (string, error)
+
 	Status(ctx context.Context, obj *complaint.Complaint) (string, error)
 
 	RoutedTo(ctx context.Context, obj *complaint.Complaint) ([]*reference.Institution, error)
@@ -122,6 +124,29 @@ func (ec *executionContext) _Complainant_contact(ctx context.Context, field grap
 }
 func (ec *executionContext) fieldContext_Complainant_contact(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Complainant", field, false, false, "String")
+}
+
+func (ec *executionContext) _Complaint_nodeId(ctx context.Context, field graphql.CollectedField, obj *complaint.Complaint) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Complaint_nodeId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Complaint().NodeID(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Complaint_nodeId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Complaint", field, true, true, "ID")
 }
 
 func (ec *executionContext) _Complaint_id(ctx context.Context, field graphql.CollectedField, obj *complaint.Complaint) (ret graphql.Marshaler) {
@@ -1714,7 +1739,7 @@ func (ec *executionContext) _Complainant(ctx context.Context, sel ast.SelectionS
 	return out
 }
 
-var complaintImplementors = []string{"Complaint"}
+var complaintImplementors = []string{"Complaint", "Node"}
 
 func (ec *executionContext) _Complaint(ctx context.Context, sel ast.SelectionSet, obj *complaint.Complaint) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, complaintImplementors)
@@ -1725,6 +1750,12 @@ func (ec *executionContext) _Complaint(ctx context.Context, sel ast.SelectionSet
 		switch field.Name {
 		case "__typename":
 			out.Values[i] = graphql.MarshalString("Complaint")
+		case "nodeId":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Complaint_nodeId(ctx, field, obj)
+				})
 		case "id":
 			out.Values[i] = ec._Complaint_id(ctx, field, obj)
 			if out.Values[i] == graphql.Null {

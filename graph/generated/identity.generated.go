@@ -30,6 +30,8 @@ type IdentityErasureResolver interface {
 	KeysErased(ctx context.Context, obj *casefile.Erasure) (*int, error)
 }
 type IdentityRevealResolver interface {
+	NodeID(ctx context.Context, obj *casefile.Reveal) (string, error)
+
 	Institution(ctx context.Context, obj *casefile.Reveal) (*reference.Institution, error)
 }
 
@@ -402,6 +404,29 @@ func (ec *executionContext) _IdentityErasure_keysErased(ctx context.Context, fie
 }
 func (ec *executionContext) fieldContext_IdentityErasure_keysErased(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("IdentityErasure", field, true, true, "Int")
+}
+
+func (ec *executionContext) _IdentityReveal_nodeId(ctx context.Context, field graphql.CollectedField, obj *casefile.Reveal) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_IdentityReveal_nodeId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.IdentityReveal().NodeID(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_IdentityReveal_nodeId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("IdentityReveal", field, true, true, "ID")
 }
 
 func (ec *executionContext) _IdentityReveal_id(ctx context.Context, field graphql.CollectedField, obj *casefile.Reveal) (ret graphql.Marshaler) {
@@ -888,7 +913,7 @@ func (ec *executionContext) _IdentityErasure(ctx context.Context, sel ast.Select
 	return out
 }
 
-var identityRevealImplementors = []string{"IdentityReveal"}
+var identityRevealImplementors = []string{"IdentityReveal", "Node"}
 
 func (ec *executionContext) _IdentityReveal(ctx context.Context, sel ast.SelectionSet, obj *casefile.Reveal) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, identityRevealImplementors)
@@ -899,6 +924,12 @@ func (ec *executionContext) _IdentityReveal(ctx context.Context, sel ast.Selecti
 		switch field.Name {
 		case "__typename":
 			out.Values[i] = graphql.MarshalString("IdentityReveal")
+		case "nodeId":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._IdentityReveal_nodeId(ctx, field, obj)
+				})
 		case "id":
 			out.Values[i] = ec._IdentityReveal_id(ctx, field, obj)
 			if out.Values[i] == graphql.Null {

@@ -23,6 +23,8 @@ import (
 // region    ************************** generated!.gotpl **************************
 
 type ReferralResolver interface {
+	NodeID(ctx context.Context, obj *referral.Referral) (string, error)
+
 	Status(ctx context.Context, obj *referral.Referral) (string, error)
 	From(ctx context.Context, obj *referral.Referral) (*reference.Institution, error)
 	To(ctx context.Context, obj *referral.Referral) (*reference.Institution, error)
@@ -145,6 +147,29 @@ func (ec *executionContext) _Consent_basis(ctx context.Context, field graphql.Co
 }
 func (ec *executionContext) fieldContext_Consent_basis(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Consent", field, false, false, "String")
+}
+
+func (ec *executionContext) _Referral_nodeId(ctx context.Context, field graphql.CollectedField, obj *referral.Referral) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Referral_nodeId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Referral().NodeID(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Referral_nodeId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Referral", field, true, true, "ID")
 }
 
 func (ec *executionContext) _Referral_id(ctx context.Context, field graphql.CollectedField, obj *referral.Referral) (ret graphql.Marshaler) {
@@ -1545,7 +1570,7 @@ func (ec *executionContext) _Consent(ctx context.Context, sel ast.SelectionSet, 
 	return out
 }
 
-var referralImplementors = []string{"Referral"}
+var referralImplementors = []string{"Referral", "Node"}
 
 func (ec *executionContext) _Referral(ctx context.Context, sel ast.SelectionSet, obj *referral.Referral) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, referralImplementors)
@@ -1556,6 +1581,12 @@ func (ec *executionContext) _Referral(ctx context.Context, sel ast.SelectionSet,
 		switch field.Name {
 		case "__typename":
 			out.Values[i] = graphql.MarshalString("Referral")
+		case "nodeId":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Referral_nodeId(ctx, field, obj)
+				})
 		case "id":
 			out.Values[i] = ec._Referral_id(ctx, field, obj)
 			if out.Values[i] == graphql.Null {

@@ -44,6 +44,7 @@ type ResolverRoot interface {
 	ComplaintConnection() ComplaintConnectionResolver
 	ComplaintStatus() ComplaintStatusResolver
 	EntryPoint() EntryPointResolver
+	Evidence() EvidenceResolver
 	IdentityErasure() IdentityErasureResolver
 	IdentityReveal() IdentityRevealResolver
 	Indicator() IndicatorResolver
@@ -71,6 +72,7 @@ type ComplexityRoot struct {
 		ID          func(childComplexity int) int
 		Institution func(childComplexity int) int
 		Name        func(childComplexity int) int
+		NodeID      func(childComplexity int) int
 		Pending     func(childComplexity int) int
 		Roles       func(childComplexity int) int
 		Subject     func(childComplexity int) int
@@ -153,6 +155,7 @@ type ComplexityRoot struct {
 		IdentityErasedAt func(childComplexity int) int
 		Institution      func(childComplexity int) int
 		Municipality     func(childComplexity int) int
+		NodeID           func(childComplexity int) int
 		NoteCount        func(childComplexity int) int
 		Notes            func(childComplexity int) int
 		Overdue          func(childComplexity int) int
@@ -183,6 +186,7 @@ type ComplexityRoot struct {
 		Corrects  func(childComplexity int) int
 		CreatedAt func(childComplexity int) int
 		ID        func(childComplexity int) int
+		NodeID    func(childComplexity int) int
 		Text      func(childComplexity int) int
 	}
 
@@ -202,6 +206,7 @@ type ComplexityRoot struct {
 		Identity         func(childComplexity int) int
 		Languages        func(childComplexity int) int
 		Nationality      func(childComplexity int) int
+		NodeID           func(childComplexity int) int
 		PopulationStatus func(childComplexity int) int
 		Sex              func(childComplexity int) int
 		Vulnerabilities  func(childComplexity int) int
@@ -243,6 +248,7 @@ type ComplexityRoot struct {
 		EntryPoint        func(childComplexity int) int
 		ID                func(childComplexity int) int
 		Institution       func(childComplexity int) int
+		NodeID            func(childComplexity int) int
 		OccurredOn        func(childComplexity int) int
 		Outcome           func(childComplexity int) int
 		Overdue           func(childComplexity int) int
@@ -309,6 +315,7 @@ type ComplexityRoot struct {
 		Description func(childComplexity int) int
 		Filename    func(childComplexity int) int
 		ID          func(childComplexity int) int
+		NodeID      func(childComplexity int) int
 		SHA256      func(childComplexity int) int
 		Size        func(childComplexity int) int
 		UploadedAt  func(childComplexity int) int
@@ -361,6 +368,7 @@ type ComplexityRoot struct {
 		ID            func(childComplexity int) int
 		Institution   func(childComplexity int) int
 		Justification func(childComplexity int) int
+		NodeID        func(childComplexity int) int
 		RevealedAt    func(childComplexity int) int
 		RevealedBy    func(childComplexity int) int
 	}
@@ -444,24 +452,25 @@ type ComplexityRoot struct {
 	}
 
 	Query struct {
-		Alerts              func(childComplexity int, unreadOnly *bool, first *int, after *string) int
-		AuditEvents         func(childComplexity int, filter *audit.EventFilter, first *int, after *string) int
+		Alerts              func(childComplexity int, unreadOnly *bool, first *int, after *string, last *int, before *string) int
+		AuditEvents         func(childComplexity int, filter *audit.EventFilter, first *int, after *string, last *int, before *string) int
 		AuditProof          func(childComplexity int, eventID string) int
 		Case                func(childComplexity int, id string) int
-		Cases               func(childComplexity int, filter *casefile.Filter, first *int, after *string) int
+		Cases               func(childComplexity int, filter *casefile.Filter, first *int, after *string, last *int, before *string) int
 		Complaint           func(childComplexity int, id string) int
 		ComplaintStatus     func(childComplexity int, trackingCode string) int
-		Complaints          func(childComplexity int, filter *complaint.Filter, first *int, after *string) int
+		Complaints          func(childComplexity int, filter *complaint.Filter, first *int, after *string, last *int, before *string) int
 		Departments         func(childComplexity int) int
 		EntryPoints         func(childComplexity int) int
 		IdentityReveals     func(childComplexity int, caseID *string) int
 		IndicatorReport     func(childComplexity int, from *time.Time, to *time.Time) int
 		Institutions        func(childComplexity int) int
 		Me                  func(childComplexity int) int
+		Node                func(childComplexity int, id string) int
 		Referral            func(childComplexity int, id string) int
 		ReferralForm        func(childComplexity int, referralID string) int
 		ReferralServices    func(childComplexity int) int
-		Referrals           func(childComplexity int, filter *referral.Filter, first *int, after *string) int
+		Referrals           func(childComplexity int, filter *referral.Filter, first *int, after *string, last *int, before *string) int
 		SearchChildren      func(childComplexity int, input casefile.SearchInput) int
 		Statistics          func(childComplexity int, input statistics.Input) int
 		Users               func(childComplexity int) int
@@ -480,6 +489,7 @@ type ComplexityRoot struct {
 		From                func(childComplexity int) int
 		ID                  func(childComplexity int) int
 		Kind                func(childComplexity int) int
+		NodeID              func(childComplexity int) int
 		Overdue             func(childComplexity int) int
 		Reason              func(childComplexity int) int
 		RespondedAt         func(childComplexity int) int
@@ -647,6 +657,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Account.Name(childComplexity), true
+	case "Account.nodeId":
+		if e.ComplexityRoot.Account.NodeID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Account.NodeID(childComplexity), true
 	case "Account.pendingGrants":
 		if e.ComplexityRoot.Account.Pending == nil {
 			break
@@ -986,6 +1002,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Case.Municipality(childComplexity), true
+	case "Case.nodeId":
+		if e.ComplexityRoot.Case.NodeID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Case.NodeID(childComplexity), true
 	case "Case.noteCount":
 		if e.ComplexityRoot.Case.NoteCount == nil {
 			break
@@ -1115,6 +1137,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.CaseNote.ID(childComplexity), true
+	case "CaseNote.nodeId":
+		if e.ComplexityRoot.CaseNote.NodeID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CaseNote.NodeID(childComplexity), true
 	case "CaseNote.text":
 		if e.ComplexityRoot.CaseNote.Text == nil {
 			break
@@ -1178,6 +1206,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Child.Nationality(childComplexity), true
+	case "Child.nodeId":
+		if e.ComplexityRoot.Child.NodeID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Child.NodeID(childComplexity), true
 	case "Child.populationStatus":
 		if e.ComplexityRoot.Child.PopulationStatus == nil {
 			break
@@ -1356,6 +1390,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Complaint.Institution(childComplexity), true
+	case "Complaint.nodeId":
+		if e.ComplexityRoot.Complaint.NodeID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Complaint.NodeID(childComplexity), true
 	case "Complaint.occurredOn":
 		if e.ComplexityRoot.Complaint.OccurredOn == nil {
 			break
@@ -1599,6 +1639,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Evidence.ID(childComplexity), true
+	case "Evidence.nodeId":
+		if e.ComplexityRoot.Evidence.NodeID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Evidence.NodeID(childComplexity), true
 	case "Evidence.sha256":
 		if e.ComplexityRoot.Evidence.SHA256 == nil {
 			break
@@ -1792,6 +1838,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.IdentityReveal.Justification(childComplexity), true
+	case "IdentityReveal.nodeId":
+		if e.ComplexityRoot.IdentityReveal.NodeID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.IdentityReveal.NodeID(childComplexity), true
 	case "IdentityReveal.revealedAt":
 		if e.ComplexityRoot.IdentityReveal.RevealedAt == nil {
 			break
@@ -2270,7 +2322,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Query.Alerts(childComplexity, args["unreadOnly"].(*bool), args["first"].(*int), args["after"].(*string)), true
+		return e.ComplexityRoot.Query.Alerts(childComplexity, args["unreadOnly"].(*bool), args["first"].(*int), args["after"].(*string), args["last"].(*int), args["before"].(*string)), true
 	case "Query.auditEvents":
 		if e.ComplexityRoot.Query.AuditEvents == nil {
 			break
@@ -2281,7 +2333,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Query.AuditEvents(childComplexity, args["filter"].(*audit.EventFilter), args["first"].(*int), args["after"].(*string)), true
+		return e.ComplexityRoot.Query.AuditEvents(childComplexity, args["filter"].(*audit.EventFilter), args["first"].(*int), args["after"].(*string), args["last"].(*int), args["before"].(*string)), true
 	case "Query.auditProof":
 		if e.ComplexityRoot.Query.AuditProof == nil {
 			break
@@ -2314,7 +2366,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Query.Cases(childComplexity, args["filter"].(*casefile.Filter), args["first"].(*int), args["after"].(*string)), true
+		return e.ComplexityRoot.Query.Cases(childComplexity, args["filter"].(*casefile.Filter), args["first"].(*int), args["after"].(*string), args["last"].(*int), args["before"].(*string)), true
 	case "Query.complaint":
 		if e.ComplexityRoot.Query.Complaint == nil {
 			break
@@ -2347,7 +2399,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Query.Complaints(childComplexity, args["filter"].(*complaint.Filter), args["first"].(*int), args["after"].(*string)), true
+		return e.ComplexityRoot.Query.Complaints(childComplexity, args["filter"].(*complaint.Filter), args["first"].(*int), args["after"].(*string), args["last"].(*int), args["before"].(*string)), true
 	case "Query.departments":
 		if e.ComplexityRoot.Query.Departments == nil {
 			break
@@ -2395,6 +2447,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.Me(childComplexity), true
+	case "Query.node":
+		if e.ComplexityRoot.Query.Node == nil {
+			break
+		}
+
+		args, err := ec.field_Query_node_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.Node(childComplexity, args["id"].(string)), true
 	case "Query.referral":
 		if e.ComplexityRoot.Query.Referral == nil {
 			break
@@ -2433,7 +2496,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Query.Referrals(childComplexity, args["filter"].(*referral.Filter), args["first"].(*int), args["after"].(*string)), true
+		return e.ComplexityRoot.Query.Referrals(childComplexity, args["filter"].(*referral.Filter), args["first"].(*int), args["after"].(*string), args["last"].(*int), args["before"].(*string)), true
 	case "Query.searchChildren":
 		if e.ComplexityRoot.Query.SearchChildren == nil {
 			break
@@ -2540,6 +2603,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Referral.Kind(childComplexity), true
+	case "Referral.nodeId":
+		if e.ComplexityRoot.Referral.NodeID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Referral.NodeID(childComplexity), true
 	case "Referral.overdue":
 		if e.ComplexityRoot.Referral.Overdue == nil {
 			break
@@ -3093,25 +3162,37 @@ name or free text. Kinds: URGENT_CASE, COMPLAINT_ROUTED, REFERRAL_RECEIVED,
 REFERRAL_ANSWERED, CASE_ASSIGNED, CLOSURE_REQUESTED, DEADLINE_SOON, OVERDUE.
 """
 type Alert {
+  "The alert's id (UUID); markAlertsRead takes it."
   id: ID!
+  "URGENT_CASE, COMPLAINT_ROUTED, REFERRAL_RECEIVED, ..."
   kind: String!
   "When it was raised."
   at: Time!
+  "The case it is about (Case.id), if any."
   caseId: ID
+  "The complaint it is about (Complaint.id), if any."
   complaintId: ID
+  "The referral it is about (Referral.id), if any."
   referralId: ID
+  "The urgency of what it is about, if it has one."
   urgency: Urgency
   "Whether the recipient marked it read."
   read: Boolean!
 }
 
+"An alert in a page."
 type AlertEdge {
+  "Its position, for after and before."
   cursor: String!
+  "The alert."
   node: Alert!
 }
 
+"A page of alerts (Relay connection)."
 type AlertConnection {
+  "The page's alerts, in list order."
   edges: [AlertEdge!]!
+  "Where the page stands."
   pageInfo: PageInfo!
   "How many the whole list holds (every page), exact up to 10,000: past that it says 10,000 and totalCountCapped. Counted only when asked for."
   totalCount: Int!
@@ -3119,6 +3200,7 @@ type AlertConnection {
   totalCountCapped: Boolean!
 }
 
+"The result of markAlertsRead."
 type MarkAlertsReadPayload {
   "The alerts marked, newest first."
   alerts: [Alert!]!
@@ -3126,14 +3208,26 @@ type MarkAlertsReadPayload {
 
 extend type Query {
   "The caller's alerts, newest first: what they missed while not subscribed."
-  alerts(unreadOnly: Boolean, first: Int, after: String): AlertConnection!
+  alerts(
+    "Only the alerts not marked read."
+    unreadOnly: Boolean
+    "The first records of the list, or of those after after: 20 when neither first nor last is given, at most 100."
+    first: Int
+    "A cursor (an edge's cursor, pageInfo.endCursor): only records after it."
+    after: String
+    "The last records of the list, or of those before before, at most 100; not together with first."
+    last: Int
+    "A cursor (an edge's cursor, pageInfo.startCursor): only records before it."
+    before: String
+  ): AlertConnection!
 }
 
 extend type Mutation {
   "Marks alerts of the caller's read; any other id answers NOT_FOUND."
-  markAlertsRead(ids: [ID!]!): MarkAlertsReadPayload!
+  markAlertsRead("Alert ids, at most 500." ids: [ID!]!): MarkAlertsReadPayload!
 }
 
+"What is pushed to the caller as it happens."
 type Subscription {
   """
   The caller's alerts as they are raised, on any replica (graphql-ws, the
@@ -3146,24 +3240,45 @@ type Subscription {
 `, BuiltIn: false},
 	{Name: "../audit.graphqls", Input: `extend type Query {
   "The audit trail, newest first: oversight sees every event, a supervisor those of their institution's staff, others nothing."
-  auditEvents(filter: AuditEventFilter, first: Int, after: String): AuditEventConnection!
+  auditEvents(
+    "Narrows the list; it never reaches past the caller's scope."
+    filter: AuditEventFilter
+    "The first records of the list, or of those after after: 20 when neither first nor last is given, at most 100."
+    first: Int
+    "A cursor (an edge's cursor, pageInfo.endCursor): only records after it."
+    after: String
+    "The last records of the list, or of those before before, at most 100; not together with first."
+    last: Int
+    "A cursor (an edge's cursor, pageInfo.startCursor): only records before it."
+    before: String
+  ): AuditEventConnection!
   "The inclusion proof of a sealed event against the latest signed checkpoint, verifiable without the server."
-  auditProof(eventId: ID!): AuditProof
+  auditProof("The event (AuditEvent.id)." eventId: ID!): AuditProof
 }
 
+"Filters narrow the caller's own scope; they never reach past it."
 input AuditEventFilter {
+  "Events of this account."
   actorId: ID
   "The actor's institution."
   institution: String
+  "Any of these actions (resource:action, such as case:file)."
   actions: [String!]
+  "Events about records of this type (case, complaint, ...)."
   objectType: String
+  "Events about this record (its id)."
   objectId: String
+  "At or after this time."
   occurredAfter: Time
+  "Before this time."
   occurredBefore: Time
 }
 
+"A page of audit events (Relay connection)."
 type AuditEventConnection {
+  "The page's events, in list order."
   edges: [AuditEventEdge!]!
+  "Where the page stands."
   pageInfo: PageInfo!
   "How many the whole list holds (every page), exact up to 10,000: past that it says 10,000 and totalCountCapped. Counted only when asked for."
   totalCount: Int!
@@ -3171,23 +3286,35 @@ type AuditEventConnection {
   totalCountCapped: Boolean!
 }
 
+"An audit event in a page."
 type AuditEventEdge {
+  "Its position, for after and before."
   cursor: String!
+  "The event."
   node: AuditEvent!
 }
 
 "One thing that happened. Details hold ids and hashes only, never a child's name."
 type AuditEvent {
+  "Its sequence number in the trail."
   id: ID!
+  "When it happened."
   occurredAt: Time!
+  "The account that acted; null for the system."
   actorId: ID
+  "The actor's institution (system for admins and the system)."
   actorInstitution: String!
+  "The roles the actor held."
   actorRoles: [String!]!
+  "What was done or refused (resource:action)."
   action: String!
+  "The type of record acted on."
   objectType: String!
+  "The id of the record acted on."
   objectId: String!
   "SUCCESS or DENIED."
   outcome: String!
+  "The request it belonged to, as the server log names it."
   requestId: String!
   "JSON text."
   details: String!
@@ -3195,11 +3322,15 @@ type AuditEvent {
   leafIndex: Int
 }
 
+"Proof that an event is in the signed audit log."
 type AuditProof {
+  "The event."
   eventId: ID!
+  "Its position in the log."
   leafIndex: Int!
   "The event's canonical bytes, base64: the leaf hashed into the log."
   canonical: String!
+  "The size of the log the checkpoint signs."
   treeSize: Int!
   "RFC 6962 audit path, base64 SHA-256 hashes from the leaf up."
   hashes: [String!]!
@@ -3209,27 +3340,40 @@ type AuditProof {
 `, BuiltIn: false},
 	{Name: "../casefile.graphqls", Input: `extend type Query {
   "A case the caller may read; null with NOT_FOUND otherwise."
-  case(id: ID!): Case
-  "The cases the caller may read, newest first. first is at most 100 (default 20)."
-  cases(filter: CaseFilter, first: Int, after: String): CaseConnection!
+  case("The case's id (UUID)." id: ID!): Case
+  "The cases the caller may read, newest first (by filing time)."
+  cases(
+    "Narrows the list; it never reaches past the caller's scope."
+    filter: CaseFilter
+    "The first records of the list, or of those after after: 20 when neither first nor last is given, at most 100."
+    first: Int
+    "A cursor (an edge's cursor, pageInfo.endCursor): only records after it."
+    after: String
+    "The last records of the list, or of those before before, at most 100; not together with first."
+    last: Int
+    "A cursor (an edge's cursor, pageInfo.startCursor): only records before it."
+    before: String
+  ): CaseConnection!
 }
 
 extend type Mutation {
   "Opens a case for the caller's institution, assigned to the caller."
-  fileCase(input: FileCaseInput!): FileCasePayload!
+  fileCase("The case to open." input: FileCaseInput!): FileCasePayload!
   "Appends a note to a case. Notes are never edited: a correction is a new note pointing to the old one."
-  addCaseNote(input: AddCaseNoteInput!): CaseNotePayload!
+  addCaseNote("The note and its case." input: AddCaseNoteInput!): CaseNotePayload!
   """
   Moves a case along the workflow (REGISTERED → ASSESSMENT → CASE_PLAN → IMPLEMENTATION → FOLLOW_UP →
   CLOSURE_REQUESTED → CLOSED; a supervisor approves or rejects a closure and reopens). A stale
   expectedVersion answers CONFLICT and changes nothing.
   """
-  transitionCase(input: TransitionCaseInput!): CasePayload!
+  transitionCase("The case, where it goes and why." input: TransitionCaseInput!): CasePayload!
   "Assigns a case to an officer or supervisor of its institution; assigning it to yourself takes it from the queue."
-  assignCase(input: AssignCaseInput!): CasePayload!
+  assignCase("The case and who works it." input: AssignCaseInput!): CasePayload!
 }
 
+"A move of a case along the workflow."
 input TransitionCaseInput {
+  "The case to move."
   caseId: ID!
   "REGISTERED, ASSESSMENT, CASE_PLAN, IMPLEMENTATION, FOLLOW_UP, CLOSURE_REQUESTED or CLOSED."
   to: String!
@@ -3241,22 +3385,29 @@ input TransitionCaseInput {
   expectedVersion: Int!
 }
 
+"Who is to work a case."
 input AssignCaseInput {
+  "The case to assign."
   caseId: ID!
+  "The e-mail of an officer or supervisor of the case's institution."
   assigneeEmail: String!
   "The version last read; when given, a stale one answers CONFLICT."
   expectedVersion: Int
 }
 
+"The result of a change to a case."
 type CasePayload {
+  "The case as the change left it."
   case: Case!
 }
 
 "Something that happened to a case. Summaries hold codes and staff only, never the child's identity."
 type TimelineEntry {
+  "When it happened."
   at: Time!
   "STATUS_CHANGED, ASSIGNED, NOTE_ADDED, EVIDENCE_ADDED, REFERRAL_CREATED, REFERRAL_ACCEPTED, REFERRAL_DECLINED, IDENTITY_REVEALED"
   kind: String!
+  "Who did it; null for the system (a deadline, a linked complaint)."
   actor: User
   "In the request's language."
   summary: String!
@@ -3266,27 +3417,41 @@ type TimelineEntry {
 input CaseFilter {
   "Exact reference, such as PGN-2026-000123."
   reference: String
+  "Any of these statuses (REGISTERED, ASSESSMENT, ...)."
   status: [String!]
+  "Any of these urgencies."
   urgency: [Urgency!]
+  "Cases with a violation of any of these types (violationTypes codes)."
   violationTypes: [String!]
+  "Cases with a violation in any of these categories (violationCategories codes)."
   violationCategories: [String!]
   "GT-01 to GT-22 (legacy letter codes accepted)."
   departments: [String!]
+  "Any of these entry points (entryPoints codes)."
   entryPoints: [String!]
+  "Children in any of these age bands."
   ageBands: [AgeBand!]
+  "Children of any of these population statuses."
   populationStatus: [PopulationStatus!]
+  "Children in any of these care situations."
   careStatus: [CareStatus!]
+  "Filed at or after this time."
   createdAfter: Time
+  "Filed before this time."
   createdBefore: Time
   "Cases whose current step is past its deadline (clears when the step is done)."
   overdue: Boolean
+  "Cases assigned to the caller (false: to anyone else or nobody)."
   assignedToMe: Boolean
   "Cases nobody is assigned to: the queue."
   unassigned: Boolean
 }
 
+"A page of cases (Relay connection)."
 type CaseConnection {
+  "The page's cases, in list order."
   edges: [CaseEdge!]!
+  "Where the page stands."
   pageInfo: PageInfo!
   "How many the whole list holds (every page), exact up to 10,000: past that it says 10,000 and totalCountCapped. Counted only when asked for."
   totalCount: Int!
@@ -3294,69 +3459,193 @@ type CaseConnection {
   totalCountCapped: Boolean!
 }
 
+"A case in a page."
 type CaseEdge {
+  "Its position, for after and before."
   cursor: String!
+  "The case."
   node: Case!
 }
 
+"A note to add to a case."
 input AddCaseNoteInput {
+  "The case it is about."
   caseId: ID!
+  "What happened or was done, in words."
   text: String!
   "The note this one corrects."
   corrects: ID
 }
 
+"The result of addCaseNote."
 type CaseNotePayload {
+  "The note as stored."
   note: CaseNote!
 }
 
-type CaseNote {
+"A note on a case. Never edited: a correction is a new note."
+type CaseNote implements Node {
+  "Its global id, for Query.node."
+  nodeId: ID!
+  "The note's id (UUID)."
   id: ID!
+  "The note."
   text: String!
+  "The id of the note this one corrects."
   corrects: ID
+  "The id of the account that wrote it."
   authorId: ID!
+  "When it was written."
   createdAt: Time!
 }
 
 "How much of a date is known."
-enum DatePrecision { DAY MONTH }
-
-enum Urgency { IMMEDIATE HIGH MEDIUM LOW }
-enum Sex { FEMALE MALE OTHER UNKNOWN }
-"Ley PINA: niña/niño under 13, adolescente 13 to 17."
-enum AgeBand { AGE_0_5 AGE_6_12 AGE_13_17 }
-enum PopulationStatus { REFUGEE ASYLUM_SEEKER RETURNEE MIGRANT_TRANSIT IDP STATELESS NATIONAL_HOST OTHER }
-enum CareStatus { UNACCOMPANIED SEPARATED WITH_FAMILY }
-enum JourneyStage { ORIGIN TRANSIT BORDER DETENTION_OR_HOLDING DESTINATION RETURN_RECEPTION }
-enum PerpetratorType {
-  FAMILY_CAREGIVER COMMUNITY_MEMBER CRIMINAL_GROUP SMUGGLER_TRAFFICKER EMPLOYER STATE_POLICE
-  STATE_MIGRATION STATE_OTHER_OFFICIAL SHELTER_OR_SERVICE_STAFF HUMANITARIAN_WORKER UNKNOWN
+enum DatePrecision {
+  "The day is known."
+  DAY
+  "Only the month is known."
+  MONTH
 }
 
+"How soon a case needs first contact; it sets the first deadline."
+enum Urgency {
+  "Immediate risk: first contact the same day (at least 4 hours after filing)."
+  IMMEDIATE
+  "High risk: first contact within 24 hours."
+  HIGH
+  "Medium risk: first contact within 72 hours."
+  MEDIUM
+  "Low risk: first contact within 5 days."
+  LOW
+}
+"The child's sex, as recorded. Never secret."
+enum Sex {
+  "Female."
+  FEMALE
+  "Male."
+  MALE
+  "Another sex or gender identity."
+  OTHER
+  "Not known or not said."
+  UNKNOWN
+}
+"Ley PINA: niña/niño under 13, adolescente 13 to 17."
+enum AgeBand {
+  "0 to 5 years."
+  AGE_0_5
+  "6 to 12 years."
+  AGE_6_12
+  "13 to 17 years."
+  AGE_13_17
+}
+"The child's situation of mobility."
+enum PopulationStatus {
+  "Recognized as a refugee."
+  REFUGEE
+  "Has asked for asylum, not yet decided."
+  ASYLUM_SEEKER
+  "Returned or deported to Guatemala."
+  RETURNEE
+  "A migrant passing through."
+  MIGRANT_TRANSIT
+  "Internally displaced."
+  IDP
+  "Without a nationality."
+  STATELESS
+  "A national of the host community."
+  NATIONAL_HOST
+  "None of these."
+  OTHER
+}
+"With whom the child travels or lives."
+enum CareStatus {
+  "Without any adult responsible for them."
+  UNACCOMPANIED
+  "Apart from their parents or usual caregiver, with another adult."
+  SEPARATED
+  "With their parents or usual caregiver."
+  WITH_FAMILY
+}
+"Where on the journey a violation happened."
+enum JourneyStage {
+  "In the place of origin, before leaving."
+  ORIGIN
+  "On the way."
+  TRANSIT
+  "At a border crossing."
+  BORDER
+  "In detention or a holding facility."
+  DETENTION_OR_HOLDING
+  "At the destination."
+  DESTINATION
+  "On return, at reception."
+  RETURN_RECEPTION
+}
+"Who committed a violation. Complaint routing uses it."
+enum PerpetratorType {
+  "A family member or caregiver."
+  FAMILY_CAREGIVER
+  "Someone of the community."
+  COMMUNITY_MEMBER
+  "A gang or organized criminal group."
+  CRIMINAL_GROUP
+  "A smuggler or trafficker."
+  SMUGGLER_TRAFFICKER
+  "An employer."
+  EMPLOYER
+  "Police."
+  STATE_POLICE
+  "Migration staff."
+  STATE_MIGRATION
+  "Another public official."
+  STATE_OTHER_OFFICIAL
+  "Staff of a shelter or service."
+  SHELTER_OR_SERVICE_STAFF
+  "A humanitarian worker."
+  HUMANITARIAN_WORKER
+  "Not known."
+  UNKNOWN
+}
+
+"A case to open."
 input FileCaseInput {
   "Chosen by the client; a retry with the same key and content returns the first case."
   idempotencyKey: String!
+  "The child the case is about."
   child: ChildInput!
+  "What was done to the child; at least one."
   violations: [ViolationInput!]!
   "GT-01 to GT-22; legacy letter codes (GT-HU) are accepted and stored as ISO."
   departmentCode: String!
+  "The municipality, in words."
   municipality: String
+  "Where the child was met, when at an entry point (entryPoints codes)."
   entryPoint: String
+  "How soon the child needs first contact."
   urgency: Urgency!
+  "What happened and what is needed, in words."
   summary: String!
 }
 
+"A child, as first recorded. Names, date of birth and contact are sealed at rest."
 input ChildInput {
+  "Given name(s)."
   givenName: String
+  "Family name(s)."
   familyName: String
+  "Other names the child is known by."
   otherNames: String
+  "The date of birth, when known."
   dateOfBirth: Date
   "Age in years, estimated when there is no date of birth."
   ageYears: Int
+  "The child's sex."
   sex: Sex!
   "ISO 3166-1 alpha-3 (GTM, HND, SLV, ...; XXA stateless, XXX unknown)."
   nationality: String!
+  "The child's situation of mobility."
   populationStatus: PopulationStatus!
+  "With whom the child travels or lives."
   careStatus: CareStatus!
   "DISABILITY, PREGNANT, NO_DOCUMENTS, INDIGENOUS, SURVIVOR_OF_VIOLENCE, ..."
   vulnerabilities: [String!]
@@ -3366,33 +3655,45 @@ input ChildInput {
   contact: String
 }
 
+"A violation to record."
 input ViolationInput {
   "A code of violationTypes."
   type: String!
+  "When it happened, when known."
   occurredOn: Date
   "MONTH when only the month is known (occurredOn is then read as that month). Default DAY."
   occurredOnPrecision: DatePrecision
+  "Where on the journey."
   journeyStage: JourneyStage
+  "Who did it."
   perpetratorType: PerpetratorType
   "Only for TRAFFICKING: SEXUAL_EXPLOITATION, LABOUR_EXPLOITATION, FORCED_BEGGING, ILLEGAL_ADOPTION, ..."
   traffickingPurpose: String
   "Only for DISCRIMINATION: ETHNICITY_INDIGENOUS, NATIONALITY, MIGRATION_STATUS, SEX_GENDER, ..."
   discriminationGround: String
+  "What happened, in words."
   description: String
 }
 
+"The result of fileCase."
 type FileCasePayload {
+  "The case opened (or, for a retry, opened the first time)."
   case: Case!
   "Posible duplicado: references of other cases in the filer's scope whose child has the same name and birth year (give or take one)."
   possibleDuplicates: [String!]!
 }
 
-type Case {
+"A case: a child, what was done to them, and the protection work that follows."
+type Case implements Node {
+  "Its global id, for Query.node."
+  nodeId: ID!
+  "The case's id (UUID); every caseId argument takes it."
   id: ID!
   "Unique per institution and year: PGN-2026-000123."
   reference: String!
   "REGISTERED, ASSESSMENT, CASE_PLAN, IMPLEMENTATION, FOLLOW_UP, CLOSURE_REQUESTED or CLOSED."
   status: String!
+  "How soon the child needs first contact."
   urgency: Urgency!
   "The deadline of the current step (first contact by urgency, then per step); null once closed."
   dueAt: Time
@@ -3406,143 +3707,245 @@ type Case {
   closureReason: String
   "Status changes, assignments, notes, evidence, referrals and identity reveals, oldest first."
   timeline: [TimelineEntry!]!
+  "The institution that owns the case."
   institution: Institution!
+  "Where it happened or the child was met."
   department: Department!
+  "The municipality, in words."
   municipality: String
+  "The entry point code, when the child was met at one."
   entryPoint: String
+  "What happened and what is needed, in words."
   summary: String!
+  "The child."
   child: Child!
+  "What was done to the child."
   violations: [Violation!]!
+  "Files held as evidence, oldest first."
   evidence: [Evidence!]!
+  "How many files the case holds."
   evidenceCount: Int!
+  "Notes, oldest first."
   notes: [CaseNote!]!
+  "How many notes the case holds."
   noteCount: Int!
+  "When it was filed."
   createdAt: Time!
+  "When it last changed."
   updatedAt: Time!
   "When the child's identity and the case's narratives were erased for good (eraseChildIdentity): the summary, descriptions and notes then read empty."
   identityErasedAt: Time
 }
 
-type Child {
+"The child of a case: what is never secret, and the identity for those entitled to it."
+type Child implements Node {
+  "Its global id, for Query.node."
+  nodeId: ID!
+  "The child's id (UUID); a complaint's childIds name children by it."
   id: ID!
+  "Age in years today, from the date of birth or the age recorded."
   ageYears: Int
+  "The age band today."
   ageBand: AgeBand
+  "The child's sex."
   sex: Sex!
+  "ISO 3166-1 alpha-3."
   nationality: String!
+  "The child's situation of mobility."
   populationStatus: PopulationStatus!
+  "With whom the child travels or lives."
   careStatus: CareStatus!
+  "DISABILITY, PREGNANT, NO_DOCUMENTS, ..."
   vulnerabilities: [String!]!
+  "ISO 639-3 codes."
   languages: [String!]!
   "Null, with FORBIDDEN at this path, for anyone not entitled to it. Every read is audited."
   identity: ChildIdentity
 }
 
+"Who the child is. Sealed at rest; every read is audited."
 type ChildIdentity {
+  "Given name(s)."
   givenName: String
+  "Family name(s)."
   familyName: String
+  "Other names the child is known by."
   otherNames: String
+  "The date of birth, when known or estimated."
   dateOfBirth: Date
   "True when the date of birth is estimated."
   dateOfBirthEstimated: Boolean!
+  "How to reach the child or their carer."
   contact: String
 }
 
+"A violation of the child's rights recorded in a case."
 type Violation {
+  "What kind of violation."
   type: ViolationType!
+  "When it happened, when known."
   occurredOn: Date
+  "How much of occurredOn is known."
   occurredOnPrecision: DatePrecision
+  "Where on the journey."
   journeyStage: JourneyStage
+  "Who did it."
   perpetratorType: PerpetratorType
+  "For TRAFFICKING: its purpose."
   traffickingPurpose: String
+  "For DISCRIMINATION: its ground."
   discriminationGround: String
+  "What happened, in words."
   description: String
 }
 `, BuiltIn: false},
 	{Name: "../complaint.graphqls", Input: `extend type Query {
   "A complaint the caller may read; null with NOT_FOUND otherwise."
-  complaint(id: ID!): Complaint
+  complaint("The complaint's id (UUID)." id: ID!): Complaint
   "The complaints the caller may read, newest first."
-  complaints(filter: ComplaintFilter, first: Int, after: String): ComplaintConnection!
+  complaints(
+    "Narrows the list; it never reaches past the caller's scope."
+    filter: ComplaintFilter
+    "The first records of the list, or of those after after: 20 when neither first nor last is given, at most 100."
+    first: Int
+    "A cursor (an edge's cursor, pageInfo.endCursor): only records after it."
+    after: String
+    "The last records of the list, or of those before before, at most 100; not together with first."
+    last: Int
+    "A cursor (an edge's cursor, pageInfo.startCursor): only records before it."
+    before: String
+  ): ComplaintConnection!
   "For complainants, without login: the status of a complaint and when it changed, nothing else. Null for an unknown code."
-  complaintStatus(trackingCode: String!): ComplaintStatus
+  complaintStatus("The code the complainant was given on submission." trackingCode: String!): ComplaintStatus
 }
 
 extend type Mutation {
   "Records a complaint; the tracking code in the payload is shown this once."
-  submitComplaint(input: SubmitComplaintInput!): SubmitComplaintPayload!
+  submitComplaint("The complaint." input: SubmitComplaintInput!): SubmitComplaintPayload!
   "Links a complaint to an existing case (caseId) or to a case filed with it (newCase), unassigned, in the caller's institution's queue."
-  linkComplaintToCase(input: LinkComplaintToCaseInput!): LinkComplaintPayload!
+  linkComplaintToCase("The complaint and its case." input: LinkComplaintToCaseInput!): LinkComplaintPayload!
   "A receiving institution acknowledges a complaint routed to it (due within 24 hours of receipt)."
-  acknowledgeComplaint(input: AcknowledgeComplaintInput!): ComplaintPayload!
+  acknowledgeComplaint("The complaint and the version last read." input: AcknowledgeComplaintInput!): ComplaintPayload!
   "Sets urgency, classifies the violations and sets the routing (institution codes); due within 3 working days of receipt."
-  triageComplaint(input: TriageComplaintInput!): ComplaintPayload!
+  triageComplaint("The complaint and its classification." input: TriageComplaintInput!): ComplaintPayload!
   "Routes the complaint to another institution, saying why; the caller's institution no longer receives it."
-  forwardComplaint(input: ForwardComplaintInput!): ComplaintPayload!
+  forwardComplaint("The complaint, where it goes and why." input: ForwardComplaintInput!): ComplaintPayload!
   "Closes a complaint that no case takes up: RESOLVED, OUT_OF_SCOPE_REFERRED, WITHDRAWN or DUPLICATE."
-  closeComplaint(input: CloseComplaintInput!): ComplaintPayload!
+  closeComplaint("The complaint and its outcome." input: CloseComplaintInput!): ComplaintPayload!
 }
 
+"A complaint to acknowledge."
 input AcknowledgeComplaintInput {
+  "The complaint."
   complaintId: ID!
+  "The version last read; a stale one answers CONFLICT."
   expectedVersion: Int!
 }
 
+"The triage of a complaint."
 input TriageComplaintInput {
+  "The complaint."
   complaintId: ID!
+  "How soon the children need attention."
   urgency: Urgency!
   "Codes of violationTypes, as classified (those submitted stay on record)."
   violations: [String!]!
   "Institution codes the complaint is routed to from now on."
   routedTo: [String!]!
+  "The version last read; a stale one answers CONFLICT."
   expectedVersion: Int!
 }
 
+"A complaint to send to another institution."
 input ForwardComplaintInput {
+  "The complaint."
   complaintId: ID!
+  "The institution code that receives it instead."
   toInstitution: String!
+  "Why, in words."
   reason: String!
   "When given, a stale one answers CONFLICT."
   expectedVersion: Int
 }
 
+"A complaint to close without a case."
 input CloseComplaintInput {
+  "The complaint."
   complaintId: ID!
   "RESOLVED, OUT_OF_SCOPE_REFERRED, WITHDRAWN or DUPLICATE."
   outcome: String!
+  "Why, in words."
   reason: String
+  "The version last read; a stale one answers CONFLICT."
   expectedVersion: Int!
 }
 
+"The result of a change to a complaint."
 type ComplaintPayload {
+  "The complaint as the change left it."
   complaint: Complaint!
 }
 
 "Who complained. Shown to the institutions the complaint is routed to; every read is audited."
 type Complainant {
+  "Who they are to the child."
   kind: ComplainantKind!
+  "Their name; null for anonymous complaints."
   name: String
+  "How to reach them."
   contact: String
 }
 
-enum ComplainantKind { CHILD FAMILY_MEMBER INSTITUTION NGO ANONYMOUS }
-enum Channel { IN_PERSON PHONE WRITTEN REFERRAL }
+"Who complains."
+enum ComplainantKind {
+  "The child themself."
+  CHILD
+  "A member of the child's family."
+  FAMILY_MEMBER
+  "A public institution."
+  INSTITUTION
+  "A non-governmental organization."
+  NGO
+  "Someone who does not give their name."
+  ANONYMOUS
+}
+"How a complaint arrived."
+enum Channel {
+  "In person, at an office or post."
+  IN_PERSON
+  "By telephone."
+  PHONE
+  "In writing."
+  WRITTEN
+  "Referred by another body."
+  REFERRAL
+}
 
+"Who complains."
 input ComplainantInput {
+  "Who they are to the child."
   kind: ComplainantKind!
   "Not for ANONYMOUS complaints."
   name: String
+  "How to reach them."
   contact: String
 }
 
+"A complaint to record."
 input SubmitComplaintInput {
   "Chosen by the client; a retry with the same key and content returns the first complaint and code."
   idempotencyKey: String!
+  "Who complains."
   complainant: ComplainantInput!
+  "How the complaint arrived."
   channel: Channel!
   "What happened."
   description: String!
+  "Where it happened: GT-01 to GT-22."
   departmentCode: String
+  "Where it happened, when at an entry point (entryPoints codes)."
   entryPoint: String
+  "When it happened, when known."
   occurredOn: Date
   "Codes of violationTypes."
   violations: [String!]!
@@ -3554,37 +3957,57 @@ input SubmitComplaintInput {
   childIds: [ID!]
 }
 
+"The result of submitComplaint."
 type SubmitComplaintPayload {
+  "The complaint as recorded."
   complaint: Complaint!
   "Give this to the complainant: it is not stored and cannot be shown again."
   trackingCode: String!
 }
 
+"A complaint and the case it becomes part of: caseId or newCase."
 input LinkComplaintToCaseInput {
+  "The complaint."
   complaintId: ID!
+  "An existing case of the caller's institution."
   caseId: ID
+  "A case to file with it, in the caller's institution's queue."
   newCase: FileCaseInput
 }
 
+"The result of linkComplaintToCase."
 type LinkComplaintPayload {
+  "The complaint, linked."
   complaint: Complaint!
 }
 
+"Filters narrow the caller's own scope; they never reach past it."
 input ComplaintFilter {
+  "Any of these statuses."
   status: [String!]
+  "Any of these channels."
   channel: [Channel!]
+  "With any of these violation types."
   violationTypes: [String!]
+  "In any of these departments (GT-01 to GT-22)."
   departments: [String!]
+  "At any of these entry points."
   entryPoints: [String!]
+  "Submitted at or after this time."
   submittedAfter: Time
+  "Submitted before this time."
   submittedBefore: Time
+  "Linked to a case (false: not linked)."
   linked: Boolean
   "Complaints whose current step is past its deadline."
   overdue: Boolean
 }
 
+"A page of complaints (Relay connection)."
 type ComplaintConnection {
+  "The page's complaints, in list order."
   edges: [ComplaintEdge!]!
+  "Where the page stands."
   pageInfo: PageInfo!
   "How many the whole list holds (every page), exact up to 10,000: past that it says 10,000 and totalCountCapped. Counted only when asked for."
   totalCount: Int!
@@ -3592,12 +4015,19 @@ type ComplaintConnection {
   totalCountCapped: Boolean!
 }
 
+"A complaint in a page."
 type ComplaintEdge {
+  "Its position, for after and before."
   cursor: String!
+  "The complaint."
   node: Complaint!
 }
 
-type Complaint {
+"A complaint: what someone reported, routed to the institutions that must act on it."
+type Complaint implements Node {
+  "Its global id, for Query.node."
+  nodeId: ID!
+  "The complaint's id (UUID); every complaintId argument takes it."
   id: ID!
   "RECEIVED, ACKNOWLEDGED, TRIAGED, then LINKED, FORWARDED or CLOSED."
   status: String!
@@ -3607,6 +4037,7 @@ type Complaint {
   routedTo: [Institution!]!
   "The deadline of the current step: acknowledgement 24 h, triage 3 working days, response 30 days from receipt."
   dueAt: Time
+  "True when the current step is past its deadline."
   overdue: Boolean!
   "Set by triage."
   urgency: Urgency
@@ -3614,154 +4045,247 @@ type Complaint {
   triagedViolations: [ViolationType!]
   "RESOLVED, OUT_OF_SCOPE_REFERRED, WITHDRAWN or DUPLICATE, once closed."
   outcome: String
+  "Who committed the violations, as submitted."
   perpetratorTypes: [PerpetratorType!]!
   "Null, with FORBIDDEN at this path, for anyone but the receiving institutions. Every read is audited."
   complainant: Complainant
+  "The institution that received it."
   institution: Institution!
+  "Who complained, without their name."
   complainantKind: ComplainantKind!
+  "How it arrived."
   channel: Channel!
+  "What happened, in the complainant's words."
   description: String!
+  "Where it happened."
   department: Department
+  "The entry point code, when it happened at one."
   entryPoint: String
+  "When it happened, when known."
   occurredOn: Date
+  "The violations as submitted."
   violations: [ViolationType!]!
+  "The children it concerns (Child.id)."
   childIds: [ID!]!
   "The linked case, when the caller may read it."
   case: Case
   "The linked case's reference, for whoever may read the complaint (its content only with the case)."
   caseReference: String
+  "When it was submitted."
   submittedAt: Time!
+  "When it last changed."
   updatedAt: Time!
 }
 
+"What a complainant may know of their complaint, without login."
 type ComplaintStatus {
+  "RECEIVED, ACKNOWLEDGED, TRIAGED, LINKED, FORWARDED or CLOSED."
   status: String!
   "The status for the complainant, in the request's language: Recibida, En revisión, En atención, Remitida a otra institución, Cerrada."
   label: String!
+  "When the status last changed."
   updatedAt: Time!
 }
 `, BuiltIn: false},
 	{Name: "../evidence.graphqls", Input: `extend type Mutation {
   "Streams a file to the evidence store and records it against a case."
-  uploadEvidence(input: UploadEvidenceInput!): EvidencePayload!
+  uploadEvidence("The case and the file." input: UploadEvidenceInput!): EvidencePayload!
   "A URL valid at most 5 minutes, pinned to the stored version; each one issued is audited (chain of custody)."
-  requestEvidenceDownload(evidenceId: ID!): EvidenceDownload!
+  requestEvidenceDownload("The evidence (Evidence.id)." evidenceId: ID!): EvidenceDownload!
   "Re-reads the stored object and compares its SHA-256 with the one recorded at upload."
-  verifyEvidence(evidenceId: ID!): EvidenceVerification!
+  verifyEvidence("The evidence (Evidence.id)." evidenceId: ID!): EvidenceVerification!
 }
 
+"A short-lived download of one piece of evidence."
 type EvidenceDownload {
+  "A presigned URL of the stored version."
   url: String!
+  "When the URL stops working (5 minutes at most)."
   expiresAt: Time!
+  "SHA-256 recorded at upload, hex: the bytes downloaded must have it."
   sha256: String!
 }
 
+"The result of re-reading stored evidence."
 type EvidenceVerification {
+  "The evidence verified."
   evidence: Evidence!
+  "True when the stored bytes still have the SHA-256 recorded at upload."
   intact: Boolean!
+  "SHA-256 of the bytes read now, hex."
   computedSha256: String!
+  "When it was verified."
   verifiedAt: Time!
 }
 
+"A file to keep as evidence of a case."
 input UploadEvidenceInput {
+  "The case."
   caseId: ID!
+  "The file, as a multipart request part."
   file: Upload!
+  "What it is, in words."
   description: String
+  "When it was taken or written, when known."
   capturedAt: Time
 }
 
+"The result of uploadEvidence."
 type EvidencePayload {
+  "The evidence as stored."
   evidence: Evidence!
 }
 
-type Evidence {
+"A file kept as evidence of a case, under a legal hold, with its SHA-256."
+type Evidence implements Node {
+  "Its global id, for Query.node."
+  nodeId: ID!
+  "The evidence's id (UUID); every evidenceId argument takes it."
   id: ID!
+  "The file's name as uploaded, made safe."
   filename: String!
   "Decided from the bytes, not from the client's claim."
   contentType: String!
+  "Its size in bytes."
   size: Int!
   "SHA-256 of the bytes as received, hex."
   sha256: String!
+  "What it is, in words."
   description: String
+  "When it was taken or written, when known."
   capturedAt: Time
+  "When it was stored."
   uploadedAt: Time!
 }
 `, BuiltIn: false},
 	{Name: "../identity.graphqls", Input: `extend type Query {
   "Identities revealed by oversight bodies, in a case or (supervisors) every case of the institution."
-  identityReveals(caseId: ID): [IdentityReveal!]!
+  identityReveals("One case; all the institution's cases when null (supervisors)." caseId: ID): [IdentityReveal!]!
 }
 
 extend type Mutation {
   "Oversight only: the identity of a case's child, with a written justification (20 characters or more) kept for the owning institution and audited."
-  revealIdentity(input: RevealIdentityInput!): ChildIdentity!
+  revealIdentity("The case and why." input: RevealIdentityInput!): ChildIdentity!
 }
 
+"A reveal of a child's identity by an oversight body."
 input RevealIdentityInput {
+  "The case."
   caseId: ID!
+  "Why, in writing (20 characters or more); kept for the owning institution, never in the audit trail."
   justification: String!
 }
 
-type IdentityReveal {
+"A child's identity revealed by an oversight body."
+type IdentityReveal implements Node {
+  "Its global id, for Query.node."
+  nodeId: ID!
+  "The reveal's id (UUID)."
   id: ID!
+  "The case whose child it was."
   caseId: ID!
+  "The id of the account that revealed it."
   revealedBy: ID!
   "The revealing institution."
   institution: Institution!
+  "The justification given."
   justification: String!
+  "When it was revealed."
   revealedAt: Time!
 }
 
 extend type Query {
   "Cases, among those the caller may search, whose child has exactly this name (case, accents and spacing aside) and was born in this year, give or take one; found through a blind index, never by comparing names in the clear. Audited; rationed per user."
-  searchChildren(input: SearchChildrenInput!): [ChildMatch!]!
+  searchChildren("The name and birth year to match." input: SearchChildrenInput!): [ChildMatch!]!
 }
 
+"A child to look for among the cases on file."
 input SearchChildrenInput {
+  "Given name(s), as on file."
   givenName: String
+  "Family name(s), as on file."
   familyName: String
   "A date of birth, or else the age in years."
   dateOfBirth: Date
+  "Age in years today, when the date of birth is not known."
   ageYears: Int
 }
 
 "A case whose child matches a search. It names the case, never the child."
 type ChildMatch {
+  "The case's id."
   caseId: ID!
+  "The case's reference."
   reference: String!
+  "The institution that owns the case."
   institution: Institution!
+  "The case's status."
   status: String!
+  "When the case was filed."
   createdAt: Time!
 }
 
 extend type Mutation {
   "Erases for good (crypto-shredding) the identity of a case's child and every narrative of the case: summary, violation descriptions, notes, referral reasons, and the descriptions and complainants of the complaints linked to it. Two supervisors: the first call asks (PENDING_APPROVAL); the same call by another supervisor of the institution, on the same ground, approves and destroys the data keys (ERASED). Codes, dates, statuses, statistics and the audit trail stay. Both steps are audited."
-  eraseChildIdentity(input: EraseChildIdentityInput!): EraseChildIdentityPayload!
+  eraseChildIdentity("The case and the ground." input: EraseChildIdentityInput!): EraseChildIdentityPayload!
 }
 
+"An erasure of a case's child identity and narratives, asked or approved."
 input EraseChildIdentityInput {
+  "The case."
   caseId: ID!
   "DATA_SUBJECT_REQUEST, COURT_ORDER, REGISTERED_IN_ERROR or RETENTION_ENDED."
   ground: String!
 }
 
+"The result of eraseChildIdentity."
 type EraseChildIdentityPayload {
+  "The erasure, pending or done."
   erasure: IdentityErasure!
 }
 
 "The erasure of a case's child identity and narratives, asked by one supervisor and approved by another."
 type IdentityErasure {
+  "The erasure's id (UUID)."
   id: ID!
+  "The case whose child's identity and narratives it erases."
   caseId: ID!
   "PENDING_APPROVAL or ERASED."
   status: String!
+  "DATA_SUBJECT_REQUEST, COURT_ORDER, REGISTERED_IN_ERROR or RETENTION_ENDED."
   ground: String!
+  "The supervisor who asked for it (Account.id)."
   requestedBy: ID!
+  "When it was asked for."
   requestedAt: Time!
+  "The second supervisor, who approved it (Account.id)."
   approvedBy: ID
+  "When it was approved and the keys destroyed."
   approvedAt: Time
   "How many data keys were destroyed: the case's, and those of the complaints linked to it."
   keysErased: Int
+}
+`, BuiltIn: false},
+	{Name: "../node.graphqls", Input: `"""
+A record that can be read again by its global id alone, through Query.node
+(Relay's Global Object Identification). The global id is nodeId, not id: id
+stays the record's UUID, which every other argument and field (caseId,
+Alert.caseId, AuditEvent.objectId, the console's addresses) uses. Relay
+clients set schemaConfig.nodeInterfaceIdField to "nodeId".
+"""
+interface Node {
+  "Opaque and global: unique among all records of every type, and stable. Give it to Query.node."
+  nodeId: ID!
+}
+
+extend type Query {
+  """
+  The record a global id (some type's nodeId) names, read as that type's own
+  query reads it (a case as case(id:), a note or evidence as part of its
+  case): null with NOT_FOUND for a record the caller may not read, exactly
+  as for one that never existed.
+  """
+  node("A nodeId." id: ID!): Node
 }
 `, BuiltIn: false},
 	{Name: "../referral.graphqls", Input: `# Referrals and transfers between institutions. Before it accepts, the
@@ -3771,44 +4295,68 @@ type IdentityErasure {
 
 extend type Query {
   "A referral made by or addressed to the caller's institution (oversight: any)."
-  referral(id: ID!): Referral
-  "Referrals the caller may see, newest first. first is at most 100 (default 20)."
-  referrals(filter: ReferralFilter, first: Int, after: String): ReferralConnection!
+  referral("The referral's id (UUID)." id: ID!): Referral
+  "Referrals the caller may see, newest first."
+  referrals(
+    "Narrows the list; it never reaches past the caller's scope."
+    filter: ReferralFilter
+    "The first records of the list, or of those after after: 20 when neither first nor last is given, at most 100."
+    first: Int
+    "A cursor (an edge's cursor, pageInfo.endCursor): only records after it."
+    after: String
+    "The last records of the list, or of those before before, at most 100; not together with first."
+    last: Int
+    "A cursor (an edge's cursor, pageInfo.startCursor): only records before it."
+    before: String
+  ): ReferralConnection!
   "The services a referral may ask for, labels in the request's language. Public reference data."
   referralServices: [ReferralService!]!
   "The one-page PDF referral form for the receiving office; the identity only when shared and readable. Audited."
-  referralForm(referralId: ID!): ReferralForm!
+  referralForm("The referral." referralId: ID!): ReferralForm!
 }
 
 extend type Mutation {
   "Refers (REFERRAL) or transfers (TRANSFER, supervisors) a case to another institution, under consent or a legal basis."
-  referCase(input: ReferCaseInput!): ReferralPayload!
+  referCase("The case, where it goes and under what." input: ReferCaseInput!): ReferralPayload!
   "The receiving institution accepts or declines (with a reason) a pending referral."
-  respondToReferral(input: RespondToReferralInput!): ReferralPayload!
+  respondToReferral("The referral and the answer." input: RespondToReferralInput!): ReferralPayload!
   "The referring side withdraws a pending referral."
-  withdrawReferral(input: WithdrawReferralInput!): ReferralPayload!
+  withdrawReferral("The referral." input: WithdrawReferralInput!): ReferralPayload!
   "The receiving institution records the services delivered and completes an accepted referral."
-  completeReferral(input: CompleteReferralInput!): ReferralPayload!
+  completeReferral("The referral and what was delivered." input: CompleteReferralInput!): ReferralPayload!
 }
 
-enum ReferralKind { REFERRAL TRANSFER }
+"What a referral asks of its recipient."
+enum ReferralKind {
+  "Services for the child; the case stays with its institution."
+  REFERRAL
+  "The case itself: once accepted, the recipient owns it."
+  TRANSFER
+}
 
+"A referral or transfer of a case."
 input ReferCaseInput {
+  "The case."
   caseId: ID!
   "An institution code (institutions query) that receives referrals."
   toInstitution: String!
+  "A referral for services, or a transfer of the case."
   kind: ReferralKind = REFERRAL
   "Codes of referralServices: SHELTER, LEGAL_REPRESENTATION, ASYLUM_PROCEDURE, HEALTH, ..."
   services: [String!]!
+  "Why, in words; the recipient reads it once it accepts."
   reason: String!
   "The case's urgency when not given. Sets the answer deadline: 24 h for IMMEDIATE and HIGH, 72 h otherwise."
   urgency: Urgency
   "Share the child's identity with the recipient once it accepts."
   shareIdentity: Boolean = false
+  "The consent under which the child's data travel, or the legal basis without it."
   consent: ConsentInput!
 }
 
+"Consent to a referral, or the basis for one without it."
 input ConsentInput {
+  "Whether the child or a carer consented."
   given: Boolean!
   "When given: CHILD, CAREGIVER or GUARDIAN."
   by: String
@@ -3820,26 +4368,37 @@ input ConsentInput {
   justification: String
 }
 
+"The recipient's answer to a referral."
 input RespondToReferralInput {
+  "The referral."
   referralId: ID!
+  "True to accept, false to decline."
   accept: Boolean!
   "Required to decline."
   reason: String
+  "The version last read; when given, a stale one answers CONFLICT."
   expectedVersion: Int
 }
 
+"A pending referral to withdraw."
 input WithdrawReferralInput {
+  "The referral."
   referralId: ID!
+  "Why, in words."
   reason: String
 }
 
+"An accepted referral to complete."
 input CompleteReferralInput {
+  "The referral."
   referralId: ID!
   "Which of the services asked were delivered."
   servicesDelivered: [String!]!
+  "How it was completed, in words."
   reason: String
 }
 
+"Filters narrow the caller's own scope; they never reach past it."
 input ReferralFilter {
   "INCOMING (addressed to the caller's institution) or OUTGOING (made by it)."
   direction: String
@@ -3847,16 +4406,23 @@ input ReferralFilter {
   status: [String!]
   "Pending past their answer deadline."
   overdue: Boolean
+  "The referrals of this case."
   caseId: ID
+  "Referrals or transfers only."
   kind: ReferralKind
 }
 
+"The result of a change to a referral."
 type ReferralPayload {
+  "The referral as the change left it."
   referral: Referral!
 }
 
+"A page of referrals (Relay connection)."
 type ReferralConnection {
+  "The page's referrals, in list order."
   edges: [ReferralEdge!]!
+  "Where the page stands."
   pageInfo: PageInfo!
   "How many the whole list holds (every page), exact up to 10,000: past that it says 10,000 and totalCountCapped. Counted only when asked for."
   totalCount: Int!
@@ -3864,21 +4430,33 @@ type ReferralConnection {
   totalCountCapped: Boolean!
 }
 
+"A referral in a page."
 type ReferralEdge {
+  "Its position, for after and before."
   cursor: String!
+  "The referral."
   node: Referral!
 }
 
-type Referral {
+"A referral or transfer of a case from one institution to another."
+type Referral implements Node {
+  "Its global id, for Query.node."
+  nodeId: ID!
+  "The referral's id (UUID); every referralId argument takes it."
   id: ID!
+  "A referral for services, or a transfer of the case."
   kind: ReferralKind!
   "PENDING ACCEPTED DECLINED COMPLETED WITHDRAWN"
   status: String!
+  "The referring institution."
   from: Institution!
+  "The receiving institution."
   to: Institution!
   "Codes of referralServices."
   services: [String!]!
+  "Codes of the services delivered, once completed."
   servicesDelivered: [String!]!
+  "How soon it must be answered: 24 h for IMMEDIATE and HIGH, 72 h otherwise."
   urgency: Urgency!
   "The recipient answers by this time."
   dueAt: Time
@@ -3886,9 +4464,13 @@ type Referral {
   overdue: Boolean!
   "Summary: the child's age band and sex, and the categories of the violations, as when referred."
   ageBand: AgeBand
+  "The child's sex."
   sex: Sex!
+  "The categories of the case's violations, as when referred."
   violationCategories: [ViolationCategory!]!
+  "Whether the child's identity is shared with the recipient once it accepts."
   shareIdentity: Boolean!
+  "Under what the child's data travel."
   consent: Consent!
   "Why the case was referred: null for whoever may not read the case (the recipient before accepting)."
   reason: String
@@ -3896,9 +4478,13 @@ type Referral {
   responseReason: String
   "Why it was withdrawn, or how it was completed."
   closeReason: String
+  "When it was made."
   createdAt: Time!
+  "When the recipient answered."
   respondedAt: Time
+  "When it was withdrawn or completed."
   closedAt: Time
+  "Increases with every change; give it back as expectedVersion."
   version: Int!
   "The case: null for whoever may not read it (the recipient until it accepts, and after a decline or withdrawal)."
   case: Case
@@ -3906,24 +4492,35 @@ type Referral {
 
 "Under what the referral's data travels. The justification stays with the case."
 type Consent {
+  "Whether the child or a carer consented."
   given: Boolean!
+  "CHILD, CAREGIVER or GUARDIAN, when given."
   by: String
+  "When it was given."
   givenAt: Time
+  "BEST_INTERESTS, LEGAL_OBLIGATION or VITAL_INTEREST, when not given."
   basis: String
 }
 
+"A service a referral may ask for."
 type ReferralService {
+  "A code such as SHELTER."
   code: String!
+  "Label in the request's language."
   label: String!
 }
 
 "A printed referral form."
 type ReferralForm {
+  "A file name to save it under."
   filename: String!
+  "application/pdf"
   contentType: String!
   "The PDF, base64 (standard encoding)."
   base64: String!
+  "Its size in bytes."
   size: Int!
+  "SHA-256 of the PDF, hex."
   sha256: String!
 }
 `, BuiltIn: false},
@@ -3935,6 +4532,10 @@ type ReferralForm {
 # UNSUPPORTED_MEDIA_TYPE, RATE_LIMITED, UNAVAILABLE or INTERNAL (with
 # extensions.requestId, also in the server log). Messages follow
 # Accept-Language: Spanish by default, English on "en".
+#
+# Every type, field, argument and enum value has a description
+# (graph/describe_test.go fails otherwise); ` + "`" + `amparo schema` + "`" + ` prints the
+# merged schema for client tooling.
 
 "An RFC 3339 time, such as 2026-11-28T09:30:00Z."
 scalar Time
@@ -3943,30 +4544,45 @@ scalar Date
 "A file sent with the GraphQL multipart request spec."
 scalar Upload
 
+"""
+What can be read. Records answer NOT_FOUND, never FORBIDDEN, when they lie
+outside the caller's scope, exactly as when they do not exist.
+"""
 type Query {
   "Who is calling: user, institution, roles and permissions."
   me: Viewer!
   "The violation taxonomy, labels in the request's language. Public reference data."
-  violationTypes(includeDeprecated: Boolean = false): [ViolationType!]!
+  violationTypes("Also the codes no longer accepted on new records." includeDeprecated: Boolean = false): [ViolationType!]!
+  "The categories the violation types group into, labels in the request's language. Public reference data."
   violationCategories: [ViolationCategory!]!
   "The 22 departments (ISO 3166-2:GT)."
   departments: [Department!]!
+  "The institutions that receive, work or oversee cases and complaints. Public reference data."
   institutions: [Institution!]!
   "Border crossings, airports and ports where children are received or returned."
   entryPoints: [EntryPoint!]!
 }
 
+"Where a page of a connection stands in the whole list (Relay's Cursor Connections)."
 type PageInfo {
+  "Records follow this page: page on with first and after: endCursor."
   hasNextPage: Boolean!
+  "Records precede this page: page back with last and before: startCursor."
   hasPreviousPage: Boolean!
+  "The cursor of the page's first record; null for an empty page."
   startCursor: String
+  "The cursor of the page's last record; null for an empty page."
   endCursor: String
 }
 
+"What changes records. Every change is validated, done in one transaction and audited in it."
 type Mutation
 
+"The caller, as the server authenticated them."
 type Viewer {
+  "The caller's account."
   user: User!
+  "The caller's institution; null for system (admin) accounts."
   institution: Institution
   "Roles held in the viewer's institution (or in 'system' for admins)."
   roles: [String!]!
@@ -3974,27 +4590,39 @@ type Viewer {
   permissions: [String!]!
 }
 
+"A member of staff, as cases and timelines name them."
 type User {
+  "The account's UUID."
   id: ID!
+  "The sign-in e-mail address."
   email: String!
+  "The name shown to colleagues."
   name: String!
 }
 
+"An institution of the protection system (PGN, SBS, IGM, MP, PDH, ...)."
 type Institution {
+  "A short code such as PGN; use it wherever an argument names an institution."
   code: String!
   "Name in the request's language."
   name: String!
 }
 
+"One of Guatemala's 22 departments."
 type Department {
   "ISO 3166-2 code, GT-01 to GT-22."
   code: String!
+  "The department's name, such as Huehuetenango."
   name: String!
 }
 
+"A place where children in mobility cross, arrive or are returned."
 type EntryPoint {
+  "A code such as LA_MESILLA; use it wherever an argument names an entry point."
   code: String!
+  "The place's name."
   name: String!
+  "The department it lies in, when it lies in one."
   department: Department
   "ISO 3166-1 alpha-3 of the country across the border."
   neighbour: String
@@ -4002,15 +4630,21 @@ type EntryPoint {
   kind: String!
 }
 
+"A group of violation types, for statistics and summaries."
 type ViolationCategory {
-  code: String!
-  label: String!
-}
-
-type ViolationType {
+  "A code such as VIOLENCE."
   code: String!
   "Label in the request's language."
   label: String!
+}
+
+"A kind of rights violation a case or complaint records."
+type ViolationType {
+  "A code such as TRAFFICKING; use it wherever an argument names a violation type."
+  code: String!
+  "Label in the request's language."
+  label: String!
+  "The category it belongs to."
   category: ViolationCategory!
   "Deprecated codes stay readable on old records but are refused on new ones."
   deprecated: Boolean!
@@ -4018,18 +4652,18 @@ type ViolationType {
 `, BuiltIn: false},
 	{Name: "../statistics.graphqls", Input: `extend type Query {
   "A table of counts, perturbed and with counts of 1 to 4 suppressed (see the README's statistics section). Oversight: every institution; supervisors: their own."
-  statistics(input: StatisticsInput!): StatisticsTable!
+  statistics("What to count, by what." input: StatisticsInput!): StatisticsTable!
   "The national action plan's indicators over a period of filing."
-  indicatorReport(from: Date, to: Date): IndicatorReport!
+  indicatorReport("The first day of filing counted, inclusive." from: Date, "The last day of filing counted, inclusive." to: Date): IndicatorReport!
 }
 
 extend type Mutation {
   "Cases matching the filter as CSV or XLSX: codes and dates; identities and summaries only with includeIdentity, for a caller who may read them (each read audited)."
-  exportCases(input: ExportCasesInput!): Export!
+  exportCases("Which cases, in what format." input: ExportCasesInput!): Export!
   "A statistics table as CSV or XLSX."
-  exportStatistics(input: ExportStatisticsInput!): Export!
+  exportStatistics("The table, in what format." input: ExportStatisticsInput!): Export!
   "The indicator report as CSV (one section per indicator) or XLSX (one sheet per indicator)."
-  exportIndicatorReport(input: ExportIndicatorReportInput!): Export!
+  exportIndicatorReport("The period, in what format." input: ExportIndicatorReportInput!): Export!
 }
 
 """
@@ -4040,15 +4674,23 @@ STATUS MONTH INSTITUTION ENTRY_POINT OVERDUE; for REFERRALS also RECEIVING_INSTI
 from and to: dates of filing, inclusive, in Guatemala.
 """
 input StatisticsInput {
+  "What is counted: CASES, COMPLAINTS, VIOLATIONS or REFERRALS."
   measure: String!
+  "The dimensions of the rows (1 or 2)."
   rows: [String!]!
+  "The dimensions of the columns (0 to 2; 3 dimensions in all at most)."
   columns: [String!]
+  "The first day of filing counted, inclusive, in Guatemala."
   from: Date
+  "The last day of filing counted, inclusive, in Guatemala."
   to: Date
+  "Counts only the cases this filter keeps."
   filter: CaseFilter
 }
 
+"A table of perturbed counts; counts of 1 to 4 are suppressed."
 type StatisticsTable {
+  "The table's rows."
   rows: [StatisticsRow!]!
   "The grand total, perturbed; null when withheld."
   total: Int
@@ -4056,62 +4698,89 @@ type StatisticsTable {
   suppressedCells: Int!
   "The column keys, in the order of every row's cells."
   columns: [[String!]!]!
+  "When it was counted."
   generatedAt: Time!
 }
 
+"A row of a statistics table."
 type StatisticsRow {
+  "The row's values, one per row dimension."
   key: [String!]!
+  "The row's cells, in the order of the table's columns."
   cells: [StatisticsCell!]!
   "The row's total, perturbed; null when withheld."
   total: Int
 }
 
+"A cell of a statistics table."
 type StatisticsCell {
+  "The column's values, one per column dimension."
   column: [String!]!
   "Null when suppressed."
   value: Int
+  "True when the count is withheld (1 to 4, or one that would reveal such a count)."
   suppressed: Boolean!
 }
 
+"The national action plan's indicators over a period."
 type IndicatorReport {
+  "The first day of filing counted."
   from: Date
+  "The last day of filing counted."
   to: Date
+  "The indicators."
   indicators: [Indicator!]!
+  "When it was counted."
   generatedAt: Time!
 }
 
+"One indicator: a statistics table with a name."
 type Indicator {
   "CASES_BY_CATEGORY_MONTH, COMPLAINTS_BY_DEPARTMENT, OVERDUE_BY_INSTITUTION, ..."
   name: String!
+  "What it counts (a StatisticsInput measure)."
   measure: String!
+  "The dimensions of its rows."
   rows: [String!]!
+  "The dimensions of its columns."
   columns: [String!]!
+  "The figures."
   table: StatisticsTable!
   "For rates (OVERDUE_BY_INSTITUTION): each row's share, from the published figures."
   rates: [IndicatorRate!]
 }
 
+"A rate of an indicator, for one row."
 type IndicatorRate {
+  "The row's key."
   key: [String!]!
   "Null where a figure it needs is suppressed."
   value: Float
 }
 
+"Cases to export."
 input ExportCasesInput {
+  "Which cases; all the caller may read when null."
   filter: CaseFilter
   "CSV or XLSX"
   format: String!
+  "Children's identities and the summaries too, for a caller who may read them (each read audited)."
   includeIdentity: Boolean = false
 }
 
+"A statistics table to export."
 input ExportStatisticsInput {
+  "The table."
   statistics: StatisticsInput!
   "CSV or XLSX"
   format: String!
 }
 
+"The indicator report to export."
 input ExportIndicatorReportInput {
+  "The first day of filing counted, inclusive."
   from: Date
+  "The last day of filing counted, inclusive."
   to: Date
   "CSV or XLSX"
   format: String!
@@ -4119,11 +4788,15 @@ input ExportIndicatorReportInput {
 
 "An exported file in the exports bucket, deleted after 24 hours."
 type Export {
+  "The export's id (UUID)."
   id: ID!
   "A download URL valid for 5 minutes at most."
   url: String!
+  "When the URL stops working."
   expiresAt: Time!
+  "How many data rows the file holds."
   rows: Int!
+  "SHA-256 of the file, hex."
   sha256: String!
 }
 `, BuiltIn: false},
@@ -4134,23 +4807,27 @@ type Export {
 
 extend type Mutation {
   "Creates an account without roles (admins)."
-  createUser(input: CreateUserInput!): AccountPayload!
+  createUser("The account." input: CreateUserInput!): AccountPayload!
   """
   Grants a role in the account's own institution (or 'system' for admin). Nobody grants to themselves.
   A role must fit the institution (oversight only in a body that oversees). A role that reads
   children's identities (officer, supervisor, oversight) is not granted yet: it waits in
   Account.pendingGrants for another admin's approveRoleGrant.
   """
-  grantRole(input: RoleGrantInput!): AccountPayload!
+  grantRole("The account and the role." input: RoleGrantInput!): AccountPayload!
   "Approves a grant another admin asked for (the second admin of a role that reads identities)."
-  approveRoleGrant(input: RoleGrantInput!): AccountPayload!
-  revokeRole(input: RoleGrantInput!): AccountPayload!
+  approveRoleGrant("The account and the role asked for." input: RoleGrantInput!): AccountPayload!
+  "Takes a role from an account; its next request holds it no longer."
+  revokeRole("The account and the role." input: RoleGrantInput!): AccountPayload!
   "The account's next request is refused."
-  disableUser(userId: ID!): AccountPayload!
+  disableUser("The account (Account.id)." userId: ID!): AccountPayload!
 }
 
+"An account to create."
 input CreateUserInput {
+  "The sign-in e-mail address."
   email: String!
+  "The name shown to colleagues."
   name: String!
   "Null for a system (admin) account."
   institutionCode: String
@@ -4158,34 +4835,51 @@ input CreateUserInput {
   subject: String!
 }
 
+"A role for an account."
 input RoleGrantInput {
+  "The account (Account.id)."
   userId: ID!
   "intake, officer, supervisor, oversight or admin."
   role: String!
 }
 
+"The result of a change to an account."
 type AccountPayload {
+  "The account as the change left it."
   user: Account!
 }
 
 "An account as admins see it."
-type Account {
+type Account implements Node {
+  "Its global id, for Query.node."
+  nodeId: ID!
+  "The account's id (UUID); every userId argument takes it."
   id: ID!
+  "The sign-in e-mail address."
   email: String!
+  "The name shown to colleagues."
   name: String!
+  "The account's institution; null for system (admin) accounts."
   institution: Institution
+  "The identity provider's subject (sub claim)."
   subject: String!
+  "The roles held."
   roles: [String!]!
   "Grants asked for and awaiting another admin's approval."
   pendingGrants: [PendingGrant!]!
+  "When it was disabled; null while it works."
   disabledAt: Time
+  "When it was created."
   createdAt: Time!
 }
 
 "A grant of a role asked for by one admin, awaiting another's approval."
 type PendingGrant {
+  "The role asked for."
   role: String!
+  "The admin who asked (Account.id)."
   requestedBy: ID!
+  "When it was asked for."
   requestedAt: Time!
 }
 `, BuiltIn: false},
@@ -4198,6 +4892,8 @@ var parsedSchema = gqlparser.MustLoadSchema(sources...)
 
 func (ec *executionContext) childFields_Account(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
+	case "nodeId":
+		return ec.fieldContext_Account_nodeId(ctx, field)
 	case "id":
 		return ec.fieldContext_Account_id(ctx, field)
 	case "email":
@@ -4348,6 +5044,8 @@ func (ec *executionContext) childFields_AuditProof(ctx context.Context, field gr
 
 func (ec *executionContext) childFields_Case(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
+	case "nodeId":
+		return ec.fieldContext_Case_nodeId(ctx, field)
 	case "id":
 		return ec.fieldContext_Case_id(ctx, field)
 	case "reference":
@@ -4426,6 +5124,8 @@ func (ec *executionContext) childFields_CaseEdge(ctx context.Context, field grap
 
 func (ec *executionContext) childFields_CaseNote(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
+	case "nodeId":
+		return ec.fieldContext_CaseNote_nodeId(ctx, field)
 	case "id":
 		return ec.fieldContext_CaseNote_id(ctx, field)
 	case "text":
@@ -4458,6 +5158,8 @@ func (ec *executionContext) childFields_CasePayload(ctx context.Context, field g
 
 func (ec *executionContext) childFields_Child(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
+	case "nodeId":
+		return ec.fieldContext_Child_nodeId(ctx, field)
 	case "id":
 		return ec.fieldContext_Child_id(ctx, field)
 	case "ageYears":
@@ -4530,6 +5232,8 @@ func (ec *executionContext) childFields_Complainant(ctx context.Context, field g
 
 func (ec *executionContext) childFields_Complaint(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
+	case "nodeId":
+		return ec.fieldContext_Complaint_nodeId(ctx, field)
 	case "id":
 		return ec.fieldContext_Complaint_id(ctx, field)
 	case "status":
@@ -4676,6 +5380,8 @@ func (ec *executionContext) childFields_EraseChildIdentityPayload(ctx context.Co
 
 func (ec *executionContext) childFields_Evidence(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
+	case "nodeId":
+		return ec.fieldContext_Evidence_nodeId(ctx, field)
 	case "id":
 		return ec.fieldContext_Evidence_id(ctx, field)
 	case "filename":
@@ -4782,6 +5488,8 @@ func (ec *executionContext) childFields_IdentityErasure(ctx context.Context, fie
 
 func (ec *executionContext) childFields_IdentityReveal(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
+	case "nodeId":
+		return ec.fieldContext_IdentityReveal_nodeId(ctx, field)
 	case "id":
 		return ec.fieldContext_IdentityReveal_id(ctx, field)
 	case "caseId":
@@ -4894,6 +5602,8 @@ func (ec *executionContext) childFields_PendingGrant(ctx context.Context, field 
 
 func (ec *executionContext) childFields_Referral(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
+	case "nodeId":
+		return ec.fieldContext_Referral_nodeId(ctx, field)
 	case "id":
 		return ec.fieldContext_Referral_id(ctx, field)
 	case "kind":

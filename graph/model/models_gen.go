@@ -18,13 +18,18 @@ import (
 	"github.com/99designs/gqlgen/graphql"
 )
 
+// The result of a change to an account.
 type AccountPayload struct {
+	// The account as the change left it.
 	User *user.User `json:"user"`
 }
 
+// A page of alerts (Relay connection).
 type AlertConnection struct {
-	Edges    []*AlertEdge `json:"edges"`
-	PageInfo *page.Info   `json:"pageInfo"`
+	// The page's alerts, in list order.
+	Edges []*AlertEdge `json:"edges"`
+	// Where the page stands.
+	PageInfo *page.Info `json:"pageInfo"`
 	// How many the whole list holds (every page), exact up to 10,000: past that it says 10,000 and totalCountCapped. Counted only when asked for.
 	TotalCount int `json:"totalCount"`
 	// True when the list holds more than totalCount says.
@@ -32,14 +37,20 @@ type AlertConnection struct {
 	Count            *page.Counter `json:"-"`
 }
 
+// An alert in a page.
 type AlertEdge struct {
-	Cursor string       `json:"cursor"`
-	Node   *alert.Alert `json:"node"`
+	// Its position, for after and before.
+	Cursor string `json:"cursor"`
+	// The alert.
+	Node *alert.Alert `json:"node"`
 }
 
+// A page of audit events (Relay connection).
 type AuditEventConnection struct {
-	Edges    []*AuditEventEdge `json:"edges"`
-	PageInfo *page.Info        `json:"pageInfo"`
+	// The page's events, in list order.
+	Edges []*AuditEventEdge `json:"edges"`
+	// Where the page stands.
+	PageInfo *page.Info `json:"pageInfo"`
 	// How many the whole list holds (every page), exact up to 10,000: past that it says 10,000 and totalCountCapped. Counted only when asked for.
 	TotalCount int `json:"totalCount"`
 	// True when the list holds more than totalCount says.
@@ -47,14 +58,20 @@ type AuditEventConnection struct {
 	Count            *page.Counter `json:"-"`
 }
 
+// An audit event in a page.
 type AuditEventEdge struct {
-	Cursor string     `json:"cursor"`
-	Node   *audit.Row `json:"node"`
+	// Its position, for after and before.
+	Cursor string `json:"cursor"`
+	// The event.
+	Node *audit.Row `json:"node"`
 }
 
+// A page of cases (Relay connection).
 type CaseConnection struct {
-	Edges    []*CaseEdge `json:"edges"`
-	PageInfo *page.Info  `json:"pageInfo"`
+	// The page's cases, in list order.
+	Edges []*CaseEdge `json:"edges"`
+	// Where the page stands.
+	PageInfo *page.Info `json:"pageInfo"`
 	// How many the whole list holds (every page), exact up to 10,000: past that it says 10,000 and totalCountCapped. Counted only when asked for.
 	TotalCount int `json:"totalCount"`
 	// True when the list holds more than totalCount says.
@@ -62,22 +79,32 @@ type CaseConnection struct {
 	Count            *page.Counter `json:"-"`
 }
 
+// A case in a page.
 type CaseEdge struct {
-	Cursor string         `json:"cursor"`
-	Node   *casefile.Case `json:"node"`
+	// Its position, for after and before.
+	Cursor string `json:"cursor"`
+	// The case.
+	Node *casefile.Case `json:"node"`
 }
 
+// The result of addCaseNote.
 type CaseNotePayload struct {
+	// The note as stored.
 	Note *casefile.Note `json:"note"`
 }
 
+// The result of a change to a case.
 type CasePayload struct {
+	// The case as the change left it.
 	Case *casefile.Case `json:"case"`
 }
 
+// A page of complaints (Relay connection).
 type ComplaintConnection struct {
-	Edges    []*ComplaintEdge `json:"edges"`
-	PageInfo *page.Info       `json:"pageInfo"`
+	// The page's complaints, in list order.
+	Edges []*ComplaintEdge `json:"edges"`
+	// Where the page stands.
+	PageInfo *page.Info `json:"pageInfo"`
 	// How many the whole list holds (every page), exact up to 10,000: past that it says 10,000 and totalCountCapped. Counted only when asked for.
 	TotalCount int `json:"totalCount"`
 	// True when the list holds more than totalCount says.
@@ -85,47 +112,67 @@ type ComplaintConnection struct {
 	Count            *page.Counter `json:"-"`
 }
 
+// A complaint in a page.
 type ComplaintEdge struct {
-	Cursor string               `json:"cursor"`
-	Node   *complaint.Complaint `json:"node"`
+	// Its position, for after and before.
+	Cursor string `json:"cursor"`
+	// The complaint.
+	Node *complaint.Complaint `json:"node"`
 }
 
+// The result of a change to a complaint.
 type ComplaintPayload struct {
+	// The complaint as the change left it.
 	Complaint *complaint.Complaint `json:"complaint"`
 }
 
+// The result of eraseChildIdentity.
 type EraseChildIdentityPayload struct {
+	// The erasure, pending or done.
 	Erasure *casefile.Erasure `json:"erasure"`
 }
 
+// The result of uploadEvidence.
 type EvidencePayload struct {
+	// The evidence as stored.
 	Evidence *evidence.Evidence `json:"evidence"`
 }
 
+// The result of fileCase.
 type FileCasePayload struct {
+	// The case opened (or, for a retry, opened the first time).
 	Case *casefile.Case `json:"case"`
 	// Posible duplicado: references of other cases in the filer's scope whose child has the same name and birth year (give or take one).
 	PossibleDuplicates []string `json:"possibleDuplicates"`
 }
 
+// The result of linkComplaintToCase.
 type LinkComplaintPayload struct {
+	// The complaint, linked.
 	Complaint *complaint.Complaint `json:"complaint"`
 }
 
+// The result of markAlertsRead.
 type MarkAlertsReadPayload struct {
 	// The alerts marked, newest first.
 	Alerts []*alert.Alert `json:"alerts"`
 }
 
+// What changes records. Every change is validated, done in one transaction and audited in it.
 type Mutation struct {
 }
 
+// What can be read. Records answer NOT_FOUND, never FORBIDDEN, when they lie
+// outside the caller's scope, exactly as when they do not exist.
 type Query struct {
 }
 
+// A page of referrals (Relay connection).
 type ReferralConnection struct {
-	Edges    []*ReferralEdge `json:"edges"`
-	PageInfo *page.Info      `json:"pageInfo"`
+	// The page's referrals, in list order.
+	Edges []*ReferralEdge `json:"edges"`
+	// Where the page stands.
+	PageInfo *page.Info `json:"pageInfo"`
 	// How many the whole list holds (every page), exact up to 10,000: past that it says 10,000 and totalCountCapped. Counted only when asked for.
 	TotalCount int `json:"totalCount"`
 	// True when the list holds more than totalCount says.
@@ -133,33 +180,49 @@ type ReferralConnection struct {
 	Count            *page.Counter `json:"-"`
 }
 
+// A referral in a page.
 type ReferralEdge struct {
-	Cursor string             `json:"cursor"`
-	Node   *referral.Referral `json:"node"`
+	// Its position, for after and before.
+	Cursor string `json:"cursor"`
+	// The referral.
+	Node *referral.Referral `json:"node"`
 }
 
+// The result of a change to a referral.
 type ReferralPayload struct {
+	// The referral as the change left it.
 	Referral *referral.Referral `json:"referral"`
 }
 
+// The result of submitComplaint.
 type SubmitComplaintPayload struct {
+	// The complaint as recorded.
 	Complaint *complaint.Complaint `json:"complaint"`
 	// Give this to the complainant: it is not stored and cannot be shown again.
 	TrackingCode string `json:"trackingCode"`
 }
 
+// What is pushed to the caller as it happens.
 type Subscription struct {
 }
 
+// A file to keep as evidence of a case.
 type UploadEvidenceInput struct {
-	CaseID      string         `json:"caseId"`
-	File        graphql.Upload `json:"file"`
-	Description *string        `json:"description,omitempty"`
-	CapturedAt  *time.Time     `json:"capturedAt,omitempty"`
+	// The case.
+	CaseID string `json:"caseId"`
+	// The file, as a multipart request part.
+	File graphql.Upload `json:"file"`
+	// What it is, in words.
+	Description *string `json:"description,omitempty"`
+	// When it was taken or written, when known.
+	CapturedAt *time.Time `json:"capturedAt,omitempty"`
 }
 
+// The caller, as the server authenticated them.
 type Viewer struct {
-	User        *auth.Principal        `json:"user"`
+	// The caller's account.
+	User *auth.Principal `json:"user"`
+	// The caller's institution; null for system (admin) accounts.
 	Institution *reference.Institution `json:"institution,omitempty"`
 	// Roles held in the viewer's institution (or in 'system' for admins).
 	Roles []string `json:"roles"`

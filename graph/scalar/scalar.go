@@ -122,3 +122,7 @@ func UnmarshalDate(v any) (time.Time, error) {
 }
 
 func invalid(es, en string) error { return apperr.New(apperr.Invalid, es, en) }
+
+// Node is a record that implements the GraphQL interface Node: any of the
+// record types, which graph/node.go lists.
+type Node interface{}

@@ -38,18 +38,18 @@ func NewService(db *sqlx.DB, g *authz.Guard, hub *Hub) *Service {
 // Page is one page of alerts.
 type Page = page.Of[*Alert]
 
-// List returns the caller's alerts, newest first; only the unread ones when
-// unreadOnly.
+// List returns the caller's alerts, newest first (only the unread ones when
+// unreadOnly): the page pg asks for.
 //
 // Errors: UNAUTHENTICATED; FORBIDDEN without alert:read; BAD_USER_INPUT for
 // a bad cursor or page size; UNAVAILABLE.
-func (s *Service) List(ctx context.Context, unreadOnly bool, first *int, after *string) (*Page, error) {
+func (s *Service) List(ctx context.Context, unreadOnly bool, pg page.Args) (*Page, error) {
 	const op = "alert.List"
 	d, err := s.guard.Check(ctx, PermRead, authz.Any)
 	if err != nil {
 		return nil, apperr.Wrap(op, err)
 	}
-	req, err := page.NewRequest(first, after)
+	req, err := page.NewRequest(pg)
 	if err != nil {
 		return nil, apperr.Wrap(op, err)
 	}
@@ -58,20 +58,19 @@ func (s *Service) List(ctx context.Context, unreadOnly bool, first *int, after *
 	if unreadOnly {
 		conds = append(conds, "a.read_at IS NULL")
 	}
-	where := strings.Join(conds, " AND ")
-	count := postgres.Counter(s.db, "alerts a", where, a)
-	if req.After != nil {
-		where += fmt.Sprintf(" AND (a.at, a.id) < (%s, %s)", a.Add(req.After.At), a.Add(req.After.ID))
+	list := postgres.List{From: "alerts a", Where: strings.Join(conds, " AND "), Args: a, Key: []string{"a.at", "a.id"}}
+	sel, err := postgres.Seek(ctx, s.db, list, req, page.Cursor.Key)
+	if err != nil {
+		return nil, apperr.Wrap(op, err)
 	}
 	var rows []*Alert
-	q := `SELECT` + columns + ` FROM alerts a WHERE ` + where + ` ORDER BY a.at DESC, a.id DESC LIMIT ` + a.Add(req.Size+1)
-	if err := sqlx.SelectContext(ctx, s.db, &rows, q, a...); err != nil {
+	if err := sqlx.SelectContext(ctx, s.db, &rows, `SELECT`+columns+sel.Tail, sel.Args...); err != nil {
 		return nil, apperr.Wrap(op, postgres.MapError(err))
 	}
-	out := page.Cut(req.Size, req.After != nil, rows, func(al *Alert) string {
+	out := page.Cut(req, rows, sel.Behind, func(al *Alert) string {
 		return page.Cursor{At: al.At, ID: al.ID}.String()
 	})
-	out.Count = count
+	out.Count = sel.Count
 	return &out, nil
 }
 

@@ -58,6 +58,31 @@ type Event struct {
 	Details    map[string]any // ids and hashes only
 }
 
+// actorOf is who acts in ctx, as the events record it: no actor (the
+// system) when no principal is signed in.
+func actorOf(ctx context.Context) (actor *uuid.UUID, inst string, roles []string) {
+	roles = []string{}
+	if p, ok := auth.From(ctx); ok {
+		actor, inst, roles = &p.UserID, p.Institution, p.Roles
+	}
+	return actor, inst, roles
+}
+
+// columns are ev's outcome (SUCCESS when not said) and details (an empty
+// object when none), as stored.
+func (ev Event) columns() (outcome string, details []byte, err error) {
+	if ev.Outcome == "" {
+		ev.Outcome = Success
+	}
+	details = []byte("{}")
+	if len(ev.Details) > 0 {
+		if details, err = json.Marshal(ev.Details); err != nil {
+			return "", nil, fmt.Errorf("audit: details: %w", err)
+		}
+	}
+	return string(ev.Outcome), details, nil
+}
+
 // Record inserts ev in tx, with the actor from the principal in ctx and the
 // request id and client address from the request metadata.
 func Record(ctx context.Context, tx sqlx.ExecerContext, ev Event) error {
@@ -65,27 +90,14 @@ func Record(ctx context.Context, tx sqlx.ExecerContext, ev Event) error {
 INSERT INTO audit.events
   (actor_id, actor_institution, actor_roles, action, object_type, object_id, outcome, request_id, client_addr, details)
 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`
-	var (
-		actor *uuid.UUID
-		inst  string
-		roles = []string{}
-	)
-	if p, ok := auth.From(ctx); ok {
-		actor, inst, roles = &p.UserID, p.Institution, p.Roles
-	}
-	if ev.Outcome == "" {
-		ev.Outcome = Success
-	}
-	details := []byte("{}")
-	if len(ev.Details) > 0 {
-		var err error
-		if details, err = json.Marshal(ev.Details); err != nil {
-			return fmt.Errorf("audit: details: %w", err)
-		}
+	actor, inst, roles := actorOf(ctx)
+	outcome, details, err := ev.columns()
+	if err != nil {
+		return err
 	}
 	meta := request.From(ctx)
-	_, err := tx.ExecContext(ctx, q, actor, inst, pq.Array(roles), ev.Action, ev.ObjectType, ev.ObjectID,
-		string(ev.Outcome), meta.ID, meta.ClientAddr, details)
+	_, err = tx.ExecContext(ctx, q, actor, inst, pq.Array(roles), ev.Action, ev.ObjectType, ev.ObjectID,
+		outcome, meta.ID, meta.ClientAddr, details)
 	if err != nil {
 		return fmt.Errorf("audit: record %s: %w", ev.Action, err)
 	}
@@ -106,27 +118,14 @@ SELECT $1, $2, $3, e.action, e.object_type, e.object_id, e.outcome, $4, $5, e.de
 FROM unnest($6::text[], $7::text[], $8::text[], $9::text[], $10::jsonb[]) WITH ORDINALITY
   AS e(action, object_type, object_id, outcome, details, n)
 ORDER BY e.n`
-	var (
-		actor *uuid.UUID
-		inst  string
-		roles = []string{}
-	)
-	if p, ok := auth.From(ctx); ok {
-		actor, inst, roles = &p.UserID, p.Institution, p.Roles
-	}
+	actor, inst, roles := actorOf(ctx)
 	cols := make([][]string, 5)
 	for _, ev := range evs {
-		if ev.Outcome == "" {
-			ev.Outcome = Success
+		outcome, details, err := ev.columns()
+		if err != nil {
+			return err
 		}
-		details := []byte("{}")
-		if len(ev.Details) > 0 {
-			var err error
-			if details, err = json.Marshal(ev.Details); err != nil {
-				return fmt.Errorf("audit: details: %w", err)
-			}
-		}
-		for i, v := range []string{ev.Action, ev.ObjectType, ev.ObjectID, string(ev.Outcome), string(details)} {
+		for i, v := range []string{ev.Action, ev.ObjectType, ev.ObjectID, outcome, string(details)} {
 			cols[i] = append(cols[i], v)
 		}
 	}

@@ -60,12 +60,14 @@ type EventPage = page.Of[*Row]
 // maxPage is the most events one page holds; larger requests get this many.
 const maxPage = page.Max
 
-// Events lists the events the caller may read, newest first, first at a
-// time (20 when nil, at most 100) after the cursor after.
+// Events lists the events the caller may read, newest first: the page pg
+// asks for (first or last: 20 when neither, at most 100, larger requests
+// get 100).
 //
 // Errors: UNAUTHENTICATED; FORBIDDEN without audit:read (audited);
-// BAD_USER_INPUT for a negative first or a bad cursor; UNAVAILABLE.
-func (s *Service) Events(ctx context.Context, f EventFilter, first *int, after *string) (*EventPage, error) {
+// BAD_USER_INPUT for a negative first or last, both, or a bad cursor;
+// UNAVAILABLE.
+func (s *Service) Events(ctx context.Context, f EventFilter, pg page.Args) (*EventPage, error) {
 	const op = "audit.Events"
 	d, err := s.guard.Check(ctx, PermRead, authz.Any)
 	if err != nil {
@@ -73,20 +75,15 @@ func (s *Service) Events(ctx context.Context, f EventFilter, first *int, after *
 	}
 	var args postgres.Args
 	where := d.Where(authz.AuditEvent, &args)
-	size := page.Default
-	if first != nil {
-		if *first < 0 {
-			return nil, apperr.Wrap(op, &apperr.Error{Kind: apperr.Invalid, Field: "first", Msg: apperr.Text{
-				ES: "first no puede ser negativo", EN: "first cannot be negative"}})
+	for _, n := range []**int{&pg.First, &pg.Last} {
+		if *n != nil && **n > maxPage {
+			capped := maxPage
+			*n = &capped
 		}
-		size = min(*first, maxPage)
 	}
-	var cursor int64
-	hasCursor := after != nil && *after != ""
-	if hasCursor {
-		if cursor, err = parseCursor(*after); err != nil {
-			return nil, apperr.Wrap(op, err)
-		}
+	req, err := page.NewRequestOf(pg, parseCursor)
+	if err != nil {
+		return nil, apperr.Wrap(op, err)
 	}
 	add := func(cond string, v any) { where += " AND " + cond + " " + args.Add(v) }
 	if f.ActorID != nil {
@@ -110,13 +107,12 @@ func (s *Service) Events(ctx context.Context, f EventFilter, first *int, after *
 	if f.OccurredBefore != nil {
 		add("e.occurred_at <", *f.OccurredBefore)
 	}
-	count := postgres.Counter(s.db, "audit.events e", where, args)
-	if hasCursor {
-		add("e.id <", cursor)
+	events := postgres.List{From: "audit.events e", Join: " LEFT JOIN audit.leaves l ON l.event_id = e.id", Where: where, Args: args, Key: []string{"e.id"}}
+	sel, err := postgres.Seek(ctx, s.db, events, req, func(id int64) []any { return []any{id} })
+	if err != nil {
+		return nil, apperr.Wrap(op, err)
 	}
-	q := `SELECT ` + entryColumns + `, l.idx FROM audit.events e LEFT JOIN audit.leaves l ON l.event_id = e.id
-WHERE ` + where + ` ORDER BY e.id DESC LIMIT ` + args.Add(size+1)
-	rows, err := s.db.QueryxContext(ctx, q, args...)
+	rows, err := s.db.QueryxContext(ctx, `SELECT `+entryColumns+`, l.idx`+sel.Tail, sel.Args...)
 	if err != nil {
 		return nil, apperr.Wrap(op, postgres.MapError(err))
 	}
@@ -137,8 +133,8 @@ WHERE ` + where + ` ORDER BY e.id DESC LIMIT ` + args.Add(size+1)
 	if err := rows.Err(); err != nil {
 		return nil, apperr.Wrap(op, postgres.MapError(err))
 	}
-	out := page.Cut(size, hasCursor, list, func(r *Row) string { return formatCursor(r.ID) })
-	out.Count = count
+	out := page.Cut(req, list, sel.Behind, func(r *Row) string { return formatCursor(r.ID) })
+	out.Count = sel.Count
 	return &out, nil
 }
 
@@ -149,21 +145,20 @@ func formatCursor(id int64) string {
 	return base64.RawURLEncoding.EncodeToString([]byte(cursorPrefix + strconv.FormatInt(id, 10)))
 }
 
-func parseCursor(s string) (int64, error) {
-	bad := &apperr.Error{Kind: apperr.Invalid, Field: "after", Msg: apperr.Text{ES: "cursor no válido", EN: "invalid cursor"}}
+func parseCursor(s string) (int64, bool) {
 	raw, err := base64.RawURLEncoding.DecodeString(s)
 	if err != nil {
-		return 0, bad
+		return 0, false
 	}
 	rest, ok := strings.CutPrefix(string(raw), cursorPrefix)
 	if !ok {
-		return 0, bad
+		return 0, false
 	}
 	id, err := strconv.ParseInt(rest, 10, 64)
 	if err != nil || strconv.FormatInt(id, 10) != rest {
-		return 0, bad
+		return 0, false
 	}
-	return id, nil
+	return id, true
 }
 
 // Proof shows that an event is in the log that a signed checkpoint

@@ -12,6 +12,7 @@ import (
 	"amparo/internal/audit"
 	"amparo/internal/auth"
 	"amparo/internal/authz"
+	"amparo/internal/page"
 	"amparo/policies"
 )
 
@@ -62,7 +63,7 @@ func TestAuditEvents(t *testing.T) {
 		var all []int64
 		var after *string
 		for {
-			pg, err := f.svc.Events(oversight, audit.EventFilter{}, ptr(7), after)
+			pg, err := f.svc.Events(oversight, audit.EventFilter{}, page.Forward(ptr(7), after))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -102,7 +103,7 @@ func TestAuditEvents(t *testing.T) {
 			"Past":        {audit.EventFilter{OccurredBefore: ptr(time.Now().Add(-time.Hour))}, 0},
 		} {
 			t.Run(name, func(t *testing.T) {
-				pg, err := f.svc.Events(oversight, tc.f, ptr(100), nil)
+				pg, err := f.svc.Events(oversight, tc.f, page.Forward(ptr(100), nil))
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -111,14 +112,14 @@ func TestAuditEvents(t *testing.T) {
 				}
 			})
 		}
-		pg, _ := f.svc.Events(oversight, audit.EventFilter{Institution: ptr("SBS")}, ptr(1), nil)
+		pg, _ := f.svc.Events(oversight, audit.EventFilter{Institution: ptr("SBS")}, page.Forward(ptr(1), nil))
 		one := pg.Items[0]
 		for name, flt := range map[string]audit.EventFilter{
 			"Actor":    {ActorID: one.ActorID},
 			"ObjectID": {ObjectID: &one.ObjectID},
 		} {
 			t.Run(name, func(t *testing.T) {
-				pg, err := f.svc.Events(oversight, flt, nil, nil)
+				pg, err := f.svc.Events(oversight, flt, page.Forward(nil, nil))
 				if err != nil || total(t, pg) == 0 || pg.Items[0].ActorInstitution != "SBS" {
 					t.Fatalf("%+v, %v", pg, err)
 				}
@@ -126,7 +127,7 @@ func TestAuditEvents(t *testing.T) {
 		}
 	})
 	t.Run("SupervisorSeesOwnInstitution", func(t *testing.T) {
-		pg, err := f.svc.Events(f.as(t, "supervisor@pgn.demo"), audit.EventFilter{}, ptr(100), nil)
+		pg, err := f.svc.Events(f.as(t, "supervisor@pgn.demo"), audit.EventFilter{}, page.Forward(ptr(100), nil))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -138,31 +139,31 @@ func TestAuditEvents(t *testing.T) {
 				t.Fatalf("supervisor of PGN sees an event of %q", r.ActorInstitution)
 			}
 		}
-		pg, err = f.svc.Events(f.as(t, "supervisor@pgn.demo"), audit.EventFilter{Institution: ptr("SBS")}, nil, nil)
+		pg, err = f.svc.Events(f.as(t, "supervisor@pgn.demo"), audit.EventFilter{Institution: ptr("SBS")}, page.Forward(nil, nil))
 		if err != nil || total(t, pg) != 0 {
 			t.Fatalf("a filter reached past the scope: %d, %v", total(t, pg), err)
 		}
 	})
 	t.Run("FirstCappedAt100", func(t *testing.T) {
 		f.record(t, principal("PGN", "officer"), 90, "case:note")
-		pg, err := f.svc.Events(oversight, audit.EventFilter{}, ptr(5000), nil)
+		pg, err := f.svc.Events(oversight, audit.EventFilter{}, page.Forward(ptr(5000), nil))
 		if err != nil || len(pg.Items) != 100 || !pg.Info.HasNextPage {
 			t.Fatalf("%d items, next %v, %v", len(pg.Items), pg != nil && pg.Info.HasNextPage, err)
 		}
 	})
 	t.Run("ErrBadInput", func(t *testing.T) {
-		if _, err := f.svc.Events(oversight, audit.EventFilter{}, ptr(-1), nil); !apperr.Is(err, apperr.Invalid) {
+		if _, err := f.svc.Events(oversight, audit.EventFilter{}, page.Forward(ptr(-1), nil)); !apperr.Is(err, apperr.Invalid) {
 			t.Fatalf("first -1: %v", err)
 		}
 		for _, c := range []string{"x", "YXVkaXQuMDE", "Y2FzZS4x"} {
-			if _, err := f.svc.Events(oversight, audit.EventFilter{}, nil, &c); !apperr.Is(err, apperr.Invalid) {
+			if _, err := f.svc.Events(oversight, audit.EventFilter{}, page.Forward(nil, &c)); !apperr.Is(err, apperr.Invalid) {
 				t.Fatalf("cursor %q: %v", c, err)
 			}
 		}
 	})
 	t.Run("ErrForbidden", func(t *testing.T) {
 		before := len(f.eventIDs(t))
-		_, err := f.svc.Events(f.as(t, "officer@pgn.demo"), audit.EventFilter{}, nil, nil)
+		_, err := f.svc.Events(f.as(t, "officer@pgn.demo"), audit.EventFilter{}, page.Forward(nil, nil))
 		if !apperr.Is(err, apperr.Forbidden) {
 			t.Fatalf("officer: %v", err)
 		}
@@ -171,7 +172,7 @@ func TestAuditEvents(t *testing.T) {
 		}
 	})
 	t.Run("ErrUnauthenticated", func(t *testing.T) {
-		if _, err := f.svc.Events(context.Background(), audit.EventFilter{}, nil, nil); !apperr.Is(err, apperr.Unauthenticated) {
+		if _, err := f.svc.Events(context.Background(), audit.EventFilter{}, page.Forward(nil, nil)); !apperr.Is(err, apperr.Unauthenticated) {
 			t.Fatalf("no principal: %v", err)
 		}
 	})
@@ -181,7 +182,7 @@ func TestAuditProof(t *testing.T) {
 	t.Parallel()
 	f := newServiceFixture(t)
 	oversight := f.as(t, "oversight@pdh.demo")
-	pg, err := f.svc.Events(oversight, audit.EventFilter{Institution: ptr("SBS")}, ptr(1), nil)
+	pg, err := f.svc.Events(oversight, audit.EventFilter{Institution: ptr("SBS")}, page.Forward(ptr(1), nil))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -218,7 +219,7 @@ func TestAuditProof(t *testing.T) {
 	t.Run("SupervisorOwnInstitution", func(t *testing.T) {
 		// A sealed event of the institution's: the refusals the guard just
 		// recorded may not be sealed yet.
-		pg, err := f.svc.Events(f.as(t, "supervisor@pgn.demo"), audit.EventFilter{Actions: []string{"case:file"}}, ptr(1), nil)
+		pg, err := f.svc.Events(f.as(t, "supervisor@pgn.demo"), audit.EventFilter{Actions: []string{"case:file"}}, page.Forward(ptr(1), nil))
 		if err != nil {
 			t.Fatal(err)
 		}

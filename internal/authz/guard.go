@@ -30,6 +30,7 @@ import (
 type Guard struct {
 	az      *Authorizer
 	db      sqlx.QueryerContext
+	stmts   *postgres.Statements // the scope checks, prepared, when db is a pool
 	denials Denials
 	log     *slog.Logger
 }
@@ -58,7 +59,13 @@ const (
 // NewGuard returns the guard over az, reading record scopes from db and
 // recording refusals with denials.
 func NewGuard(az *Authorizer, db sqlx.QueryerContext, denials Denials, log *slog.Logger) *Guard {
-	return &Guard{az: az, db: db, denials: denials, log: log}
+	g := &Guard{az: az, db: db, denials: denials, log: log}
+	if pool, ok := db.(*sqlx.DB); ok {
+		// A scope check's text depends only on the kind and the scopes,
+		// so there are few: each is planned once per connection.
+		g.stmts = postgres.NewStatements(pool)
+	}
+	return g
 }
 
 // Target is what an action touches.
@@ -160,7 +167,11 @@ func (g *Guard) inScope(ctx context.Context, d *Decision, k *Kind, id any) (bool
 	var a postgres.Args
 	q := `SELECT EXISTS (SELECT 1 FROM ` + k.From + ` WHERE ` + k.ID + ` = ` + a.Add(id) + ` AND ` + d.Where(k, &a) + `)`
 	var ok bool
-	if err := sqlx.GetContext(ctx, g.db, &ok, q, a...); err != nil {
+	get := func() error { return sqlx.GetContext(ctx, g.db, &ok, q, a...) }
+	if g.stmts != nil {
+		get = func() error { return g.stmts.Get(ctx, &ok, q, a...) }
+	}
+	if err := get(); err != nil {
 		if postgres.SQLState(err) == "22P02" { // not a valid id of the column's type: no such record
 			return false, nil
 		}

@@ -42,17 +42,18 @@ type Filter struct {
 // Page is one page of cases.
 type Page = page.Of[*Case]
 
-// List returns the cases the caller may read, newest first.
+// List returns the cases the caller may read, newest first: the page
+// pg asks for.
 //
 // Errors: UNAUTHENTICATED; FORBIDDEN without case:read; BAD_USER_INPUT for
-// an unknown code in the filter, a bad cursor or page size.
-func (s *Service) List(ctx context.Context, f Filter, first *int, after *string) (*Page, error) {
+// an unknown code in the filter, a bad cursor or page size; UNAVAILABLE.
+func (s *Service) List(ctx context.Context, f Filter, pg page.Args) (*Page, error) {
 	const op = "casefile.List"
 	d, err := s.guard.Check(ctx, PermRead, authz.Any)
 	if err != nil {
 		return nil, apperr.Wrap(op, err)
 	}
-	req, err := page.NewRequest(first, after)
+	req, err := page.NewRequest(pg)
 	if err != nil {
 		return nil, apperr.Wrap(op, err)
 	}
@@ -61,24 +62,21 @@ func (s *Service) List(ctx context.Context, f Filter, first *int, after *string)
 	if err != nil {
 		return nil, apperr.Wrap(op, err)
 	}
-	count := postgres.Counter(s.db, "cases c JOIN children ch ON ch.id = c.child_id", where, a)
-	if req.After != nil {
-		where += fmt.Sprintf(" AND (c.created_at, c.id) < (%s, %s)", a.Add(req.After.At), a.Add(req.After.ID))
+	list := postgres.List{From: "cases c JOIN children ch ON ch.id = c.child_id", Where: where, Args: a, Key: []string{"c.created_at", "c.id"}}
+	sel, err := postgres.Seek(ctx, s.db, list, req, page.Cursor.Key)
+	if err != nil {
+		return nil, apperr.Wrap(op, err)
 	}
-	q := `SELECT` + caseColumns + `
-FROM cases c JOIN children ch ON ch.id = c.child_id
-WHERE ` + where + `
-ORDER BY c.created_at DESC, c.id DESC LIMIT ` + a.Add(req.Size+1)
 	var rows []caseRow
-	if err := sqlx.SelectContext(ctx, s.db, &rows, q, a...); err != nil {
+	if err := sqlx.SelectContext(ctx, s.db, &rows, `SELECT`+caseColumns+sel.Tail, sel.Args...); err != nil {
 		return nil, apperr.Wrap(op, postgres.MapError(err))
 	}
 	cases := make([]*Case, len(rows))
 	for i := range rows {
 		cases[i] = rows[i].toCase()
 	}
-	out := page.Cut(req.Size, req.After != nil, cases, func(c *Case) string { return page.Cursor{At: c.CreatedAt, ID: c.ID}.String() })
-	out.Count = count
+	out := page.Cut(req, cases, sel.Behind, func(c *Case) string { return page.Cursor{At: c.CreatedAt, ID: c.ID}.String() })
+	out.Count = sel.Count
 	if err := loadViolations(ctx, s.db, s.keys.Vault, out.Items); err != nil {
 		return nil, apperr.Wrap(op, postgres.MapError(err))
 	}
@@ -91,7 +89,13 @@ func (s *Service) filterWhere(d *authz.Decision, f *Filter, a *args) (string, er
 	conds := []string{d.Where(authz.Case, a)}
 	var v apperr.Validation
 	in := func(col string, vals []string) {
-		if len(vals) > 0 {
+		switch {
+		case len(vals) == 1:
+			// An equality, not = ANY of one: PostgreSQL walks an index
+			// led by col in the page's order only for an equality
+			// (migration 00081).
+			conds = append(conds, col+" = "+a.Add(vals[0]))
+		case len(vals) > 1:
 			conds = append(conds, col+" = ANY("+a.Add(pq.Array(vals))+")")
 		}
 	}

@@ -28,6 +28,7 @@ const (
 // Service works the case registry.
 type Service struct {
 	db      *sqlx.DB
+	stmts   *postgres.Statements // Get's reads, prepared
 	guard   *authz.Guard
 	catalog *reference.Catalog
 	keys    child.Keys // seal and open identities
@@ -61,7 +62,7 @@ type Alerts interface {
 // NewService returns a Service over db, sealing identities with ks and
 // raising alerts with alerts.
 func NewService(db *sqlx.DB, g *authz.Guard, cat *reference.Catalog, ks child.Keys, alerts Alerts) *Service {
-	return &Service{db: db, guard: g, catalog: cat, keys: ks, alerts: alerts, now: time.Now, record: audit.Record,
+	return &Service{db: db, stmts: postgres.NewStatements(db), guard: g, catalog: cat, keys: ks, alerts: alerts, now: time.Now, record: audit.Record,
 		log: slog.New(slog.DiscardHandler)}
 }
 
@@ -79,7 +80,8 @@ func (s *Service) File(ctx context.Context, in FileInput) (*Case, error) {
 
 // Hook runs inside the transaction that files a case, so that another
 // service can record what goes with the new case (a complaint linked to it)
-// atomically: if the hook fails, no case is filed.
+// atomically: if the hook fails, no case is filed. The case has no
+// reference yet: it is numbered after the hook, last.
 type Hook func(ctx context.Context, tx *sqlx.Tx, c *Case) error
 
 // FileWith is File with a hook run after the case is written and before
@@ -152,7 +154,7 @@ func (s *Service) FileWith(ctx context.Context, in FileInput, hook Hook) (*Case,
 		}); err != nil {
 			return err
 		}
-		if _, err := insertCase(ctx, tx, n); err != nil {
+		if err := insertCase(ctx, tx, n); err != nil {
 			return err
 		}
 		if c, err = getCase(ctx, tx, s.keys.Vault, n.ID); err != nil {
@@ -163,15 +165,19 @@ func (s *Service) FileWith(ctx context.Context, in FileInput, hook Hook) (*Case,
 			c.PossibleDuplicates[i] = m.Reference
 		}
 		// After the case row, which the guard reads to decide who may be
-		// told: the counter's lock is held a few statements longer, for
-		// urgent cases only.
+		// told.
 		if err := s.alerts.UrgentCase(ctx, tx, n.ID, n.Institution, string(in.Urgency)); err != nil {
 			return err
 		}
 		if hook != nil {
-			return hook(ctx, tx, c)
+			if err := hook(ctx, tx, c); err != nil {
+				return err
+			}
 		}
-		return nil
+		// Last: the institution's counter is locked from here to the
+		// commit, and every other filing of the institution waits for it.
+		c.Reference, err = numberCase(ctx, tx, n)
+		return err
 	})
 	if err != nil {
 		return nil, apperr.Wrap(op, err)
@@ -202,7 +208,9 @@ func (s *Service) Get(ctx context.Context, id uuid.UUID) (*Case, error) {
 	if _, err := s.guard.Check(ctx, PermRead, authz.On(authz.Case, id)); err != nil {
 		return nil, apperr.Wrap(op, err)
 	}
-	c, err := getCase(ctx, s.db, s.keys.Vault, id)
+	// Prepared: the case, its violations and its data key are each
+	// planned once per connection (postgres.Statements).
+	c, err := getCase(ctx, s.stmts, s.keys.Vault, id)
 	if err != nil {
 		return nil, apperr.Wrap(op, postgres.MapError(err))
 	}

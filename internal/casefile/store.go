@@ -22,7 +22,7 @@ type args = postgres.Args
 type caseRow struct {
 	ID               uuid.UUID      `db:"id"`
 	Institution      string         `db:"institution_code"`
-	Reference        string         `db:"reference"`
+	Reference        sql.NullString `db:"reference"` // NULL only inside the transaction that files it
 	Status           string         `db:"status"`
 	Urgency          string         `db:"urgency"`
 	DueAt            sql.NullTime   `db:"due_at"`
@@ -62,7 +62,7 @@ const caseColumns = `
 
 func (r *caseRow) toCase() *Case {
 	c := &Case{
-		ID: r.ID, Institution: r.Institution, Reference: r.Reference, Status: Status(r.Status),
+		ID: r.ID, Institution: r.Institution, Reference: r.Reference.String, Status: Status(r.Status),
 		Urgency: Urgency(r.Urgency), Department: r.Department, summarySealed: r.SummarySealed,
 		StepStartedAt: r.StepStartedAt, CycleStartedAt: r.CycleStartedAt, ClosureReason: optString(r.ClosureReason),
 		Version: r.Version, CreatedBy: r.CreatedBy, CreatedAt: r.CreatedAt, UpdatedBy: r.UpdatedBy, UpdatedAt: r.UpdatedAt,
@@ -249,21 +249,10 @@ type newCase struct {
 	Key         keys.DataKey // the case's data key, sealing its narratives
 }
 
-// insertCase numbers and writes the case and its violations, the
-// narratives sealed under the case's data key. The counter
-// row stays locked until commit, so callers run it last in the transaction
-// to hold the lock as briefly as possible.
-func insertCase(ctx context.Context, tx sqlx.ExtContext, n *newCase) (string, error) {
-	year := n.At.In(guatemala).Year()
-	const qCounter = `
-INSERT INTO case_counters (institution_code, year, last) VALUES ($1, $2, 1)
-ON CONFLICT (institution_code, year) DO UPDATE SET last = case_counters.last + 1
-RETURNING last`
-	var seq int
-	if err := sqlx.GetContext(ctx, tx, &seq, qCounter, n.Institution, year); err != nil {
-		return "", fmt.Errorf("number case: %w", err)
-	}
-	ref := fmt.Sprintf("%s-%d-%06d", n.Institution, year, seq)
+// insertCase writes the case, not yet numbered (reference NULL), and its
+// violations and first timeline entries, the narratives sealed under the
+// case's data key. numberCase numbers it, last.
+func insertCase(ctx context.Context, tx sqlx.ExtContext, n *newCase) error {
 	in := n.In
 	var assignee *uuid.UUID
 	if !in.Unassigned {
@@ -273,17 +262,17 @@ RETURNING last`
 INSERT INTO cases (id, institution_code, reference, status, urgency, due_at, department_code, municipality,
   entry_point_code, summary_sealed, child_id, assigned_to, created_by, created_at, updated_by, updated_at,
   step_started_at, cycle_started_at)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $14, $12, $13, $12, $13, $13, $13)`
-	if _, err := tx.ExecContext(ctx, qCase, n.ID, n.Institution, ref, Registered, in.Urgency, n.DueAt,
+VALUES ($1, $2, NULL, $3, $4, $5, $6, $7, $8, $9, $10, $13, $11, $12, $11, $12, $12, $12)`
+	if _, err := tx.ExecContext(ctx, qCase, n.ID, n.Institution, Registered, in.Urgency, n.DueAt,
 		in.DepartmentCode, in.Municipality, in.EntryPoint, narrative.CaseSummary.Seal(n.Key, n.ID.String(), &in.Summary), n.ChildID, n.By, n.At, assignee); err != nil {
-		return "", fmt.Errorf("insert case: %w", err)
+		return fmt.Errorf("insert case: %w", err)
 	}
 	if err := insertEvent(ctx, tx, &event{CaseID: n.ID, At: n.At, Actor: n.By, Kind: eventStatus, To: Registered}); err != nil {
-		return "", err
+		return err
 	}
 	if assignee != nil {
 		if err := insertEvent(ctx, tx, &event{CaseID: n.ID, At: n.At, Actor: n.By, Kind: eventAssignment, Assignee: assignee}); err != nil {
-			return "", err
+			return err
 		}
 	}
 	const qViolation = `
@@ -308,7 +297,31 @@ FROM unnest($2::text[], $3::date[], $4::text[], $5::text[], $6::text[], $7::text
 	}
 	arrays = append(arrays, pq.ByteaArray(descriptions))
 	if _, err := tx.ExecContext(ctx, qViolation, arrays...); err != nil {
-		return "", fmt.Errorf("insert violations: %w", err)
+		return fmt.Errorf("insert violations: %w", err)
+	}
+	return nil
+}
+
+// numberCase gives the case written by insertCase its reference, the next
+// number of its institution's counter for the year (PGN-2026-000123), in
+// one statement. References are gapless: a number is taken only by a
+// transaction that commits. The counter's row stays locked until commit,
+// and every other filing of the institution waits for it, so this must be
+// the transaction's last statement: the lock is then held for this
+// statement and the commit only (migration 00080 refuses a commit that
+// leaves a case unnumbered).
+func numberCase(ctx context.Context, tx sqlx.QueryerContext, n *newCase) (string, error) {
+	const q = `
+WITH seq AS (
+  INSERT INTO case_counters (institution_code, year, last) VALUES ($2, $3, 1)
+  ON CONFLICT (institution_code, year) DO UPDATE SET last = case_counters.last + 1
+  RETURNING last)
+UPDATE cases c SET reference = format('%s-%s-%s', $2::text, $3::int, lpad(seq.last::text, 6, '0'))
+FROM seq WHERE c.id = $1
+RETURNING c.reference`
+	var ref string
+	if err := sqlx.GetContext(ctx, tx, &ref, q, n.ID, n.Institution, n.At.In(guatemala).Year()); err != nil {
+		return "", fmt.Errorf("number case: %w", err)
 	}
 	return ref, nil
 }

@@ -33,17 +33,18 @@ type Filter struct {
 // Page is one page of complaints.
 type Page = page.Of[*Complaint]
 
-// List returns the complaints the caller may read, newest first.
+// List returns the complaints the caller may read, newest first: the page
+// pg asks for.
 //
 // Errors: UNAUTHENTICATED; FORBIDDEN without complaint:read; BAD_USER_INPUT
-// for a bad cursor, page size or code.
-func (s *Service) List(ctx context.Context, f Filter, first *int, after *string) (*Page, error) {
+// for a bad cursor, page size or code; UNAVAILABLE.
+func (s *Service) List(ctx context.Context, f Filter, pg page.Args) (*Page, error) {
 	const op = "complaint.List"
 	d, err := s.guard.Check(ctx, PermRead, authz.Any)
 	if err != nil {
 		return nil, apperr.Wrap(op, err)
 	}
-	req, err := page.NewRequest(first, after)
+	req, err := page.NewRequest(pg)
 	if err != nil {
 		return nil, apperr.Wrap(op, err)
 	}
@@ -98,23 +99,22 @@ func (s *Service) List(ctx context.Context, f Filter, first *int, after *string)
 	if err := v.Err(); err != nil {
 		return nil, apperr.Wrap(op, err)
 	}
-	where := strings.Join(conds, " AND ")
-	count := postgres.Counter(s.db, "complaints k", where, a)
-	if req.After != nil {
-		where += fmt.Sprintf(" AND (k.submitted_at, k.id) < (%s, %s)", a.Add(req.After.At), a.Add(req.After.ID))
+	list := postgres.List{From: "complaints k", Where: strings.Join(conds, " AND "), Args: a, Key: []string{"k.submitted_at", "k.id"}}
+	sel, err := postgres.Seek(ctx, s.db, list, req, page.Cursor.Key)
+	if err != nil {
+		return nil, apperr.Wrap(op, err)
 	}
 	var rows []row
-	q := `SELECT` + columns + ` FROM complaints k WHERE ` + where + ` ORDER BY k.submitted_at DESC, k.id DESC LIMIT ` + a.Add(req.Size+1)
-	if err := sqlx.SelectContext(ctx, s.db, &rows, q, a...); err != nil {
+	if err := sqlx.SelectContext(ctx, s.db, &rows, `SELECT`+columns+sel.Tail, sel.Args...); err != nil {
 		return nil, apperr.Wrap(op, postgres.MapError(err))
 	}
-	list, err := open(ctx, s.db, s.keys.Vault, rows)
+	items, err := open(ctx, s.db, s.keys.Vault, rows)
 	if err != nil {
 		return nil, apperr.Wrap(op, postgres.MapError(err))
 	}
-	out := page.Cut(req.Size, req.After != nil, list, func(c *Complaint) string {
+	out := page.Cut(req, items, sel.Behind, func(c *Complaint) string {
 		return page.Cursor{At: c.SubmittedAt, ID: c.ID}.String()
 	})
-	out.Count = count
+	out.Count = sel.Count
 	return &out, nil
 }

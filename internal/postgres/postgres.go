@@ -182,3 +182,48 @@ func Counter(db sqlx.QueryerContext, from, where string, args Args) *page.Counte
 		return n, nil
 	})
 }
+
+// List is a keyset-paginated list: the rows of "FROM From WHERE Where"
+// (the caller's scope and filters, with Args), newest first by the Key
+// columns (descending, unique together). Join, when set, is joined to From
+// to read the page's rows only (it must not add or drop rows), not to count
+// or probe.
+type List struct {
+	From, Join, Where string
+	Args              Args
+	Key               []string
+}
+
+// PageQuery reads one page of a List.
+type PageQuery struct {
+	// Tail follows the SELECT list: FROM, WHERE, ORDER BY and LIMIT of the
+	// page's rows, with Args. Cut the rows with page.Cut and Behind.
+	Tail string
+	Args Args
+	// Count counts the whole list, when asked.
+	Count *page.Counter
+	// Behind: records lie behind the cursor the page starts from.
+	Behind bool
+}
+
+// Seek prepares page r of l, whose cursors' values key gives. Whether
+// records lie behind the page's starting cursor is asked of the database
+// only when a cursor bounds that side (one indexed EXISTS), so that
+// hasPreviousPage and hasNextPage are exact, also when the cursor's own
+// record has since left the list.
+//
+// Errors: UNAVAILABLE, INTERNAL (MapError).
+func Seek[K any](ctx context.Context, db sqlx.QueryerContext, l List, r page.Request[K], key func(K) []any) (*PageQuery, error) {
+	p := &PageQuery{Count: Counter(db, l.From, l.Where, l.Args)}
+	probe := slices.Clone(l.Args)
+	if behind := page.Behind(r, l.Key, key, probe.Add); behind != "" {
+		q := `SELECT EXISTS (SELECT 1 FROM ` + l.From + ` WHERE ` + l.Where + ` AND ` + behind + `)`
+		if err := sqlx.GetContext(ctx, db, &p.Behind, q, probe...); err != nil {
+			return nil, MapError(err)
+		}
+	}
+	p.Args = slices.Clone(l.Args)
+	ks := page.Seek(r, l.Key, key, p.Args.Add)
+	p.Tail = ` FROM ` + l.From + l.Join + ` WHERE ` + l.Where + ks.Where + ` ORDER BY ` + ks.OrderBy + ` LIMIT ` + p.Args.Add(ks.Limit)
+	return p, nil
+}

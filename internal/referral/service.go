@@ -440,17 +440,19 @@ func (s *Service) Get(ctx context.Context, id uuid.UUID) (*Referral, error) {
 // Page is one page of referrals.
 type Page = page.Of[*Referral]
 
-// List returns the referrals the caller may see, newest first.
+// List returns the referrals the caller may see, newest first: the page pg
+// asks for.
 //
 // Errors: UNAUTHENTICATED; FORBIDDEN without referral:read; BAD_USER_INPUT
-// for an unknown direction or status, a bad cursor or page size.
-func (s *Service) List(ctx context.Context, f Filter, first *int, after *string) (*Page, error) {
+// for an unknown direction or status, a bad cursor or page size;
+// UNAVAILABLE.
+func (s *Service) List(ctx context.Context, f Filter, pg page.Args) (*Page, error) {
 	const op = "referral.List"
 	d, err := s.guard.Check(ctx, PermRead, authz.Any)
 	if err != nil {
 		return nil, apperr.Wrap(op, err)
 	}
-	req, err := page.NewRequest(first, after)
+	req, err := page.NewRequest(pg)
 	if err != nil {
 		return nil, apperr.Wrap(op, err)
 	}
@@ -459,21 +461,21 @@ func (s *Service) List(ctx context.Context, f Filter, first *int, after *string)
 	if err != nil {
 		return nil, apperr.Wrap(op, err)
 	}
-	count := postgres.Counter(s.db, "referrals r", where, a)
-	if req.After != nil {
-		where += fmt.Sprintf(" AND (r.created_at, r.id) < (%s, %s)", a.Add(req.After.At), a.Add(req.After.ID))
+	list := postgres.List{From: "referrals r", Where: where, Args: a, Key: []string{"r.created_at", "r.id"}}
+	sel, err := postgres.Seek(ctx, s.db, list, req, page.Cursor.Key)
+	if err != nil {
+		return nil, apperr.Wrap(op, err)
 	}
-	q := `SELECT` + columns + ` FROM referrals r WHERE ` + where + ` ORDER BY r.created_at DESC, r.id DESC LIMIT ` + a.Add(req.Size+1)
 	var rows []row
-	if err := sqlx.SelectContext(ctx, s.db, &rows, q, a...); err != nil {
+	if err := sqlx.SelectContext(ctx, s.db, &rows, `SELECT`+columns+sel.Tail, sel.Args...); err != nil {
 		return nil, apperr.Wrap(op, postgres.MapError(err))
 	}
 	items, err := s.open(ctx, s.db, rows)
 	if err != nil {
 		return nil, apperr.Wrap(op, err)
 	}
-	out := page.Cut(req.Size, req.After != nil, items, func(r *Referral) string { return page.Cursor{At: r.CreatedAt, ID: r.ID}.String() })
-	out.Count = count
+	out := page.Cut(req, items, sel.Behind, func(r *Referral) string { return page.Cursor{At: r.CreatedAt, ID: r.ID}.String() })
+	out.Count = sel.Count
 	return &out, nil
 }
 

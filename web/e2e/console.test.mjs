@@ -333,7 +333,7 @@ describe('console', () => {
     await ctx.close();
   });
 
-  test('an officer refers a case and the receiving office accepts it', async () => {
+  test('an officer refers a case, the receiving office accepts and completes it, a pending one is withdrawn', async () => {
     const c = await fileCase('officer@pgn.demo');
     const { ctx, page } = await newPage();
     await signIn(page, amparo.url, 'Oficial PGN');
@@ -368,7 +368,30 @@ describe('console', () => {
     await sbs.page.getByText('Remisión aceptada').waitFor();
     await sbs.page.getByRole('link', { name: c.reference }).first().click();
     await sbs.page.getByRole('heading', { name: `Caso ${c.reference}` }).waitFor();
+
+    // Once the services are delivered, the receiving office completes it.
+    await sbs.page.getByRole('link', { name: 'Remisiones', exact: true }).click();
+    const accepted = sbs.page.getByRole('article').filter({ has: sbs.page.getByRole('link', { name: c.reference }) }).first();
+    await accepted.getByRole('button', { name: 'Completar la remisión' }).click();
+    await accepted.getByText('Marque al menos un servicio prestado').first().waitFor();
+    await accepted.locator('input[type=checkbox]').first().check();
+    await check(sbs.page, 'referral-complete');
+    await accepted.getByRole('button', { name: 'Completar la remisión' }).click();
+    await sbs.page.getByText('Remisión completada').waitFor();
     await sbs.ctx.close();
+
+    // A referral not yet answered is withdrawn by the side that made it.
+    const other = await fileCase('officer@pgn.demo');
+    await gql(amparo.url, await token(amparo.url, 'officer@pgn.demo'), `mutation($in: ReferCaseInput!) { referCase(input: $in) { referral { id } } }`,
+      { in: { caseId: other.id, toInstitution: 'SBS', services: ['SHELTER'], reason: 'Necesita albergue temporal.', consent: { given: true, by: 'CAREGIVER' } } });
+    const pgn = await newPage();
+    await signIn(pgn.page, amparo.url, 'Oficial PGN');
+    await pgn.page.goto(`${amparo.url}/remisiones?sentido=enviadas`);
+    const pending = pgn.page.getByRole('article').filter({ has: pgn.page.getByRole('link', { name: other.reference }) }).first();
+    await pending.getByRole('button', { name: 'Retirar la remisión…' }).click();
+    await pending.getByRole('button', { name: 'Retirar la remisión', exact: true }).click();
+    await pgn.page.getByText('Remisión retirada.').waitFor();
+    await pgn.ctx.close();
   });
 
   test('an alert arrives live on the bell and is marked read', async () => {

@@ -1,16 +1,18 @@
 // Referrals in and out: those addressed to the person's institution (with
-// accept and decline while pending) and those it made; oversight sees all.
+// accept and decline while pending, complete once accepted) and those it
+// made (withdraw while pending); oversight sees all.
 import { useState } from 'react';
 import { useMutation, useQuery } from '@apollo/client/react';
 import { Link, useSearchParams } from 'react-router';
 import { useTranslation } from 'react-i18next';
-import { ReferralsDocument, RespondToReferralDocument, type ReferralSummaryFragment } from '../gql/graphql';
+import { CompleteReferralDocument, ReferralsDocument, RespondToReferralDocument, WithdrawReferralDocument, type ReferralSummaryFragment } from '../gql/graphql';
 import { useSession } from '../auth/SessionProvider';
-import { TextField } from '../ui/Field';
+import { Choices, TextField } from '../ui/Field';
 import { ErrorSummary } from '../ui/ErrorSummary';
 import { Loading, Notice, Page } from '../ui/Page';
 import { problemsOf, type FieldErrors } from '../ui/errors';
 import { ReferralCard } from './ReferralCard';
+import { useReference } from '../ui/useReference';
 
 function Respond({ r, onAnswered }: { r: ReferralSummaryFragment; onAnswered: (accepted: boolean) => void }) {
   const { t } = useTranslation();
@@ -42,6 +44,71 @@ function Respond({ r, onAnswered }: { r: ReferralSummaryFragment; onAnswered: (a
         {declining
           ? <button type="button" className="button button--warning" disabled={loading} onClick={() => void answer(false)}>{t('referrals.confirmDecline')}</button>
           : <button type="button" className="button button--secondary" onClick={() => setDeclining(true)}>{t('referrals.decline')}</button>}
+      </div>
+    </div>
+  );
+}
+
+// Withdraw: the referring side takes back a referral not yet answered.
+function Withdraw({ r, onDone }: { r: ReferralSummaryFragment; onDone: () => void }) {
+  const { t } = useTranslation();
+  const [open, setOpen] = useState(false);
+  const [reason, setReason] = useState('');
+  const [general, setGeneral] = useState<string[]>([]);
+  const [withdraw, { loading }] = useMutation(WithdrawReferralDocument);
+  const path = `withdraw-${r.id}`;
+  const confirm = async () => {
+    try {
+      await withdraw({ variables: { input: { referralId: r.id, reason: reason.trim() || undefined } } });
+      onDone();
+    } catch (err) {
+      const p = problemsOf(err);
+      setGeneral(p.network ? [t('errors.network')] : [...p.general, ...Object.values(p.fields)]);
+    }
+  };
+  if (!open) {
+    return <div className="actions"><button type="button" className="button button--secondary" onClick={() => setOpen(true)}>{t('referrals.withdraw')}</button></div>;
+  }
+  return (
+    <div>
+      <ErrorSummary fields={{}} general={general} />
+      <TextField path={path} multiline label={t('referrals.withdrawReason')} value={reason} onChange={setReason} />
+      <div className="actions">
+        <button type="button" className="button button--warning" disabled={loading} onClick={() => void confirm()}>{t('referrals.confirmWithdraw')}</button>
+      </div>
+    </div>
+  );
+}
+
+// Complete: the receiving office records which of the services asked it
+// delivered, which closes its side of the referral.
+function Complete({ r, onDone }: { r: ReferralSummaryFragment; onDone: () => void }) {
+  const { t } = useTranslation();
+  const { ref } = useReference();
+  const [delivered, setDelivered] = useState<string[]>([]);
+  const [errors, setErrors] = useState<FieldErrors>({});
+  const [general, setGeneral] = useState<string[]>([]);
+  const [complete, { loading }] = useMutation(CompleteReferralDocument);
+  const path = `delivered-${r.id}`;
+  const options = r.services.map((code) => ({ value: code, label: ref?.referralServices.find((s) => s.code === code)?.label ?? code }));
+  const send = async () => {
+    if (delivered.length === 0) { setErrors({ [path]: t('referrals.errors.services') }); setGeneral([]); return; }
+    try {
+      await complete({ variables: { input: { referralId: r.id, servicesDelivered: delivered } } });
+      onDone();
+    } catch (err) {
+      const p = problemsOf(err);
+      const field = Object.entries(p.fields).find(([k]) => k.startsWith('servicesDelivered'))?.[1];
+      setErrors(field ? { [path]: field } : {});
+      setGeneral(p.network ? [t('errors.network')] : p.general);
+    }
+  };
+  return (
+    <div>
+      <ErrorSummary fields={errors} general={general} />
+      <Choices path={path} multiple label={t('referrals.servicesDelivered')} options={options} value={delivered} onChange={setDelivered} error={errors[path]} />
+      <div className="actions">
+        <button type="button" className="button" disabled={loading} onClick={() => void send()}>{t('referrals.complete')}</button>
       </div>
     </div>
   );
@@ -80,6 +147,12 @@ export function Referrals() {
                 <ReferralCard r={r}>
                   {direction === 'INCOMING' && r.status === 'PENDING' && can('referral:respond') && (
                     <Respond r={r} onAnswered={(accepted) => { setAnswered(t(accepted ? 'referrals.accepted' : 'referrals.declined')); void refetch(); }} />
+                  )}
+                  {direction === 'INCOMING' && r.status === 'ACCEPTED' && r.case && can('referral:complete') && (
+                    <Complete r={r} onDone={() => { setAnswered(t('referrals.completed')); void refetch(); }} />
+                  )}
+                  {direction === 'OUTGOING' && r.status === 'PENDING' && can('referral:withdraw') && (
+                    <Withdraw r={r} onDone={() => { setAnswered(t('referrals.withdrawn')); void refetch(); }} />
                   )}
                 </ReferralCard>
               </li>
