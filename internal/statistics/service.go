@@ -15,7 +15,6 @@ import (
 	"context"
 	"database/sql"
 	"log/slog"
-	"slices"
 	"time"
 
 	"github.com/jmoiron/sqlx"
@@ -96,15 +95,22 @@ func (s *Service) compute(ctx context.Context, d *authz.Decision, in *Input) (*T
 		return false
 	}
 	rowsMulti, colsMulti := multi(in.Rows), multi(in.Columns)
-	p := summaryPlan(d, m, in, s.department)
-	if p != nil && slices.Contains(dims, Overdue) {
-		s.advanceHorizon(ctx)
-	}
+	plan := summaryPlan(d, m, in, s.department)
 	// One snapshot for every part of the table: its margins, and the
-	// summary, the horizon and the records counted beside them, describe
-	// the same moment.
+	// summary, its queue, the horizon and the records counted beside them,
+	// describe the same moment.
 	var t *Table
 	err = s.snapshot(ctx, func(tx *sqlx.Tx) error {
+		p := plan
+		if p != nil {
+			ok, err := built(ctx, tx)
+			if err != nil {
+				return err
+			}
+			if !ok {
+				p = nil // not built yet: the records
+			}
+		}
 		count := func(ds []string) ([]counted, error) {
 			if p != nil {
 				return p.count(ctx, tx, s, ds)

@@ -190,10 +190,21 @@ func (p *plan) sql(dims []string, a *postgres.Args) string {
 		}
 		return "c.val_b"
 	}
-	conds := []string{"c.dim_a = " + a.Add(pair[0]), "c.dim_b = " + a.Add(pair[1]), p.d.Where(authz.CaseSummary, a)}
+	// The summary's rows of the pair, and what the cases still in the
+	// queue change in them (stat_pending): the figures of this snapshot.
+	dimA, dimB := a.Add(pair[0]), a.Add(pair[1])
+	pending, only := "CASE", ""
 	if unit != "" {
-		conds = append(conds, "c.unit = "+a.Add(unit))
+		pending = unit
 	}
+	unitArg := a.Add(pending)
+	if unit != "" {
+		only = " AND unit = " + unitArg
+	}
+	from := `(SELECT month, institution_code, val_a, val_b, n, k FROM ` + table + ` WHERE dim_a = ` + dimA + ` AND dim_b = ` + dimB + only + `
+      UNION ALL
+      SELECT month, institution_code, val_a, val_b, n, k FROM stat_pending(` + unitArg + `, ` + dimA + `, ` + dimB + `)) c`
+	conds := []string{p.d.Where(authz.CaseSummary, a)}
 	for dm, vals := range p.filters {
 		conds = append(conds, col(dm)+" = ANY("+a.Add(pq.Array(vals))+")")
 	}
@@ -209,7 +220,7 @@ func (p *plan) sql(dims []string, a *postgres.Args) string {
 		names = append(names, "d"+strconv.Itoa(i))
 	}
 	q := `SELECT ` + strings.Join(append(sel, ""), ", ") + `COALESCE(sum(c.n), 0) AS n, (COALESCE(sum(c.k), 0) % 4294967296)::bigint AS k
-FROM ` + table + ` c
+FROM ` + from + `
 WHERE ` + strings.Join(conds, " AND ")
 	if len(names) > 0 {
 		q += `
@@ -299,12 +310,14 @@ func (p *plan) overdue(ctx context.Context, tx *sqlx.Tx, s *Service, dims []stri
 	return plus, minus, nil
 }
 
-// advanceHorizon moves the overdue horizon towards now (see migration
-// 00052); a failure only leaves more to count from the cases.
-func (s *Service) advanceHorizon(ctx context.Context) {
-	if _, err := s.db.ExecContext(ctx, `SELECT stat_overdue_advance($1::interval)`, horizonWindow); err != nil {
-		s.log.WarnContext(ctx, "statistics: overdue horizon not advanced", "err", err)
+// built reports whether the summary is built, in tx's snapshot: until it
+// is, tables count the records.
+func built(ctx context.Context, tx *sqlx.Tx) (bool, error) {
+	var b bool
+	if err := tx.GetContext(ctx, &b, `SELECT built FROM stat_build`); err != nil {
+		return false, postgres.MapError(err)
 	}
+	return b, nil
 }
 
 // negate makes counts to take away.

@@ -40,9 +40,10 @@ func TestSummaryMatchesCases(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	// The horizon two days behind, and the summary counted against it.
+	// The horizon two days behind, and the summary built against it.
 	exec(`UPDATE stat_horizon SET at = now() - interval '2 days'`)
-	exec(`SELECT stat_case_rebuild()`)
+	exec(`SELECT stat_rebuild()`)
+	f.settle(t)
 	// Some cases move on, and a child's sex is corrected.
 	for _, id := range ids[:40] {
 		exec(`UPDATE cases SET status = 'ASSESSMENT', urgency = 'HIGH' WHERE id = $1`, id)
@@ -123,15 +124,33 @@ func TestSummaryMatchesCases(t *testing.T) {
 			}
 		}
 	}
-	t.Run("HorizonBehind", compare)
+	// Every change above waits in the queue: the tables correct for it.
+	t.Run("QueueNotApplied", func(t *testing.T) {
+		if n := queued(t, f); n < 200 {
+			t.Fatalf("%d cases queued: the changes were applied already", n)
+		}
+		compare(t)
+	})
+	t.Run("QueueApplied", func(t *testing.T) {
+		f.settle(t)
+		if n := queued(t, f); n != 0 {
+			t.Fatalf("%d cases still queued", n)
+		}
+		compare(t)
+	})
 	t.Run("HorizonAdvanced", func(t *testing.T) {
 		exec(`SELECT stat_overdue_advance('1 day')`)
 		compare(t)
 	})
-	t.Run("RebuildEqualsTriggers", func(t *testing.T) {
+	t.Run("RebuildEqualsKept", func(t *testing.T) {
 		if kept, rebuilt := pairs(t, f), rebuild(t, f); !reflect.DeepEqual(kept, rebuilt) || len(kept) == 0 {
 			t.Errorf("kept %d rows, rebuilt %d, differ", len(kept), len(rebuilt))
 		}
+	})
+	t.Run("NotBuiltCountsTheRecords", func(t *testing.T) {
+		exec(`SELECT stat_rebuild()`)
+		compare(t)
+		f.settle(t)
 	})
 	t.Run("TheSummaryIsRead", func(t *testing.T) {
 		// A count changed in the summary shows: the tables above came from it.
@@ -149,11 +168,13 @@ func TestSummaryMatchesCases(t *testing.T) {
 		if reflect.DeepEqual(dump(before), dump(after)) {
 			t.Error("the table did not change with the summary")
 		}
-		exec(`SELECT stat_case_rebuild()`)
+		rebuild(t, f)
 	})
 	t.Run("AppCannotWriteTheSummary", func(t *testing.T) {
 		for _, q := range []string{`UPDATE stat_case_pairs SET n = n + 1`, `UPDATE stat_violation_pairs SET n = n + 1`,
-			`UPDATE stat_horizon SET at = now()`, `SELECT stat_case_rebuild()`} {
+			`UPDATE stat_horizon SET at = now()`, `SELECT stat_rebuild()`, `INSERT INTO stat_changes (case_id) VALUES (gen_random_uuid())`,
+			`DELETE FROM stat_changes`, `UPDATE stat_build SET built = true`, `DELETE FROM stat_applied`,
+			`SELECT stat_sync(ARRAY[gen_random_uuid()])`} {
 			if _, err := f.db.App.Exec(q); err == nil {
 				t.Errorf("amparo_app ran %s", q)
 			}
@@ -178,67 +199,6 @@ func deref(v *int) any {
 		return "·"
 	}
 	return *v
-}
-
-// TestSummaryConcurrentWriters: filings, status changes and deadlines,
-// violations added and removed, children corrected and the overdue horizon
-// advanced, all for the same institution and month, from many connections
-// at once, wait for each other but never deadlock, and leave the summary
-// equal to a rebuild.
-func TestSummaryConcurrentWriters(t *testing.T) {
-	f := newFixture(t, false, 0)
-	var recs []rec
-	for i := range 40 {
-		recs = append(recs, rec{inst: "PGN", dept: []string{"GT-12", "GT-13"}[i%2], sex: []string{"FEMALE", "MALE"}[i%3%2],
-			band: "AGE_13_17", vtype: "NEGLECT", at: march, key: uint32(i) * 977})
-	}
-	ids := f.seed(t, recs)
-	if _, err := f.owner.Exec(`UPDATE stat_horizon SET at = now() - interval '1 day'`); err != nil {
-		t.Fatal(err)
-	}
-	rebuild(t, f)
-	statuses := []string{"ASSESSMENT", "CASE_PLAN", "IMPLEMENTATION", "FOLLOW_UP", "REGISTERED"}
-	types := []string{"TRAFFICKING", "NEGLECT", "DENIAL_HEALTH"}
-	errs := make(chan error, 8)
-	for w := range 8 {
-		go func() {
-			r := rand.New(rand.NewPCG(uint64(w), 7))
-			for i := range 25 {
-				var err error
-				id := ids[r.IntN(len(ids))]
-				switch i % 6 {
-				case 0:
-					err = f.insert([]rec{{inst: "PGN", dept: "GT-13", sex: "FEMALE", band: "AGE_6_12", vtype: "NEGLECT", at: march, key: r.Uint32()}})
-				case 1:
-					_, err = f.owner.Exec(`INSERT INTO case_violations (case_id, position, type_code) VALUES ($1, $3, $2) ON CONFLICT DO NOTHING`,
-						id, types[r.IntN(len(types))], 1+r.IntN(30000))
-				case 2:
-					_, err = f.owner.Exec(`DELETE FROM case_violations WHERE case_id = $1 AND position = (SELECT max(position) FROM case_violations WHERE case_id = $1)`, id)
-				case 3:
-					_, err = f.owner.Exec(`UPDATE children SET sex = $2 WHERE id = (SELECT child_id FROM cases WHERE id = $1)`, id, []string{"FEMALE", "MALE", "OTHER"}[r.IntN(3)])
-				case 4:
-					_, err = f.db.App.Exec(`SELECT stat_overdue_advance('1 minute')`)
-				default:
-					_, err = f.owner.Exec(`UPDATE cases SET status = $1, urgency = $2, due_at = now() + $4 * interval '1 minute' WHERE id = $3`,
-						statuses[r.IntN(len(statuses))], []string{"HIGH", "LOW"}[r.IntN(2)], id, r.IntN(600)-1500)
-				}
-				if err != nil {
-					errs <- err
-					return
-				}
-			}
-			errs <- nil
-		}()
-	}
-	for range 8 {
-		if err := <-errs; err != nil {
-			t.Fatal(err)
-		}
-	}
-	if kept, rebuilt := pairs(t, f), rebuild(t, f); !reflect.DeepEqual(kept, rebuilt) {
-		t.Errorf("kept %d rows, rebuilt %d, differ: kept only %q, rebuilt only %q", len(kept), len(rebuilt),
-			difference(kept, rebuilt), difference(rebuilt, kept))
-	}
 }
 
 // difference is what a holds and b does not.
@@ -269,10 +229,37 @@ func pairs(t *testing.T, f *fixture) []string {
 // rebuild counts the summary again from the cases and returns it.
 func rebuild(t *testing.T, f *fixture) []string {
 	t.Helper()
-	if _, err := f.owner.Exec(`SELECT stat_case_rebuild()`); err != nil {
+	if _, err := f.owner.Exec(`SELECT stat_rebuild()`); err != nil {
 		t.Fatal(err)
 	}
+	f.settle(t)
 	return pairs(t, f)
+}
+
+// settle does what the keeper does, but for the horizon: builds the
+// summary if it is not built and applies the whole queue, batch by batch.
+func (f *fixture) settle(tb testing.TB) {
+	tb.Helper()
+	for built := false; !built; {
+		if err := f.db.App.Get(&built, `SELECT stat_build_step(2000)`); err != nil {
+			tb.Fatal(err)
+		}
+	}
+	for n := 1; n > 0; {
+		if err := f.db.App.Get(&n, `SELECT stat_drain(1000)`); err != nil {
+			tb.Fatal(err)
+		}
+	}
+}
+
+// queued is how many cases wait in the summary's queue.
+func queued(tb testing.TB, f *fixture) int {
+	tb.Helper()
+	var n int
+	if err := f.owner.Get(&n, `SELECT count(DISTINCT case_id) FROM stat_changes`); err != nil {
+		tb.Fatal(err)
+	}
+	return n
 }
 
 // TestSummaryThroughTheRegistry: cases filed with two violations and moved
