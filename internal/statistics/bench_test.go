@@ -119,6 +119,19 @@ func BenchmarkMillionCases(b *testing.B) {
 		f.seedMany(b, n)
 	}
 	b.Run("Table", func(b *testing.B) { benchTables(b, f) })
+	if f.owner != nil {
+		// What a backlog in the summary's queue costs a table: cases queued
+		// (as if changed and not applied yet), each corrected for at read.
+		for _, n := range []int{1000, 10000} {
+			b.Run(fmt.Sprintf("Backlog%d", n), func(b *testing.B) {
+				if _, err := f.owner.Exec(`INSERT INTO stat_changes (case_id) SELECT id FROM cases ORDER BY id LIMIT $1`, n); err != nil {
+					b.Fatal(err)
+				}
+				b.Cleanup(func() { f.settle(b) })
+				benchTables(b, f)
+			})
+		}
+	}
 	b.Run("Export", func(b *testing.B) { benchExports(b, f) })
 }
 

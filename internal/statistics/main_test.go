@@ -52,10 +52,7 @@ type fixture struct {
 func newFixture(tb testing.TB, withBucket bool, urlTTL time.Duration) *fixture {
 	tb.Helper()
 	f := fixtureOn(tb, postgrestest.New(tb), withBucket, urlTTL)
-	var built bool
-	if err := f.db.App.Get(&built, `SELECT stat_build_step(1000)`); err != nil || !built {
-		tb.Fatal("summary not built:", err)
-	}
+	f.settle(tb)
 	return f
 }
 
