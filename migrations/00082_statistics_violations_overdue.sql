@@ -316,6 +316,19 @@ BEGIN
     RETURN;
   END IF;
   SELECT at INTO h FROM stat_horizon;
+  -- Only the cases whose state changed since it was applied (a filing is
+  -- queued by its case and by its violations; a bulk load's cases are
+  -- queued and then built).
+  ids := ARRAY(
+    SELECT d.id FROM (
+      (SELECT s.id, s.month, s.inst, s.key, s.due_at, s.dims, s.vtypes, s.vkeys FROM stat_current(ids, h) s
+       EXCEPT SELECT s.id, s.month, s.inst, s.key, s.due_at, s.dims, s.vtypes, s.vkeys FROM stat_last(ids) s)
+      UNION
+      (SELECT s.id, s.month, s.inst, s.key, s.due_at, s.dims, s.vtypes, s.vkeys FROM stat_last(ids) s
+       EXCEPT SELECT s.id, s.month, s.inst, s.key, s.due_at, s.dims, s.vtypes, s.vkeys FROM stat_current(ids, h) s)) d);
+  IF cardinality(ids) = 0 THEN
+    RETURN;
+  END IF;
   now_states := ARRAY(SELECT s FROM stat_current(ids, h) s);
   PERFORM stat_apply(ARRAY(SELECT s FROM stat_last(ids) s) || now_states, upto);
   DELETE FROM stat_applied a WHERE a.case_id = ANY(ids) AND a.case_id NOT IN (SELECT s.id FROM unnest(now_states) s);
