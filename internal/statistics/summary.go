@@ -15,7 +15,7 @@ import (
 	"amparo/internal/postgres"
 )
 
-// The summary (migrations 00051 and 00052) holds, per month and
+// The summary (migrations 00051 and 00082) holds, per month and
 // institution and for each pair of dimensions, the count and key of:
 // cases (stat_case_pairs, over the ten single-valued case dimensions,
 // OVERDUE included); and, in stat_violation_pairs, violations (VIOLATION,
@@ -37,6 +37,11 @@ import (
 //     than the clock, the cases whose deadline falls between the horizon
 //     and now from the records: counted as they are, less as the summary
 //     counted them.
+// The summary is kept by the Keeper from a queue of changed cases
+// (keeper.go): the summary's part of a table adds, for the cases still in
+// the queue, their contribution now less the one applied (stat_pending),
+// so that a table counts every committed change. Until the Keeper has
+// built it, tables count the records.
 // All of it in one snapshot, so the parts add up to one moment's figures.
 
 // summaryDims are the dimensions the summary pairs, with the filter field
