@@ -18,6 +18,10 @@ import (
 	"github.com/google/uuid"
 )
 
+func (r *alertResolver) NodeID(ctx context.Context, obj *alert.Alert) (string, error) {
+	return nodeID(nodeAlert, obj.ID), nil
+}
+
 func (r *alertResolver) Kind(ctx context.Context, obj *alert.Alert) (string, error) {
 	return string(obj.Kind), nil
 }

@@ -15,6 +15,10 @@ import (
 	"encoding/base64"
 )
 
+func (r *auditEventResolver) NodeID(ctx context.Context, obj *audit.Row) (string, error) {
+	return auditNodeID(obj.ID), nil
+}
+
 func (r *auditEventResolver) Outcome(ctx context.Context, obj *audit.Row) (string, error) {
 	return string(obj.Outcome), nil
 }

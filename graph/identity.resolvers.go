@@ -20,6 +20,10 @@ func (r *childMatchResolver) Institution(ctx context.Context, obj *casefile.Chil
 	return r.institution(obj.Institution)
 }
 
+func (r *identityErasureResolver) NodeID(ctx context.Context, obj *casefile.Erasure) (string, error) {
+	return nodeID(nodeErasure, obj.ID), nil
+}
+
 func (r *identityErasureResolver) Status(ctx context.Context, obj *casefile.Erasure) (string, error) {
 	return obj.Status(), nil
 }

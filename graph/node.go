@@ -3,6 +3,7 @@ package graph
 import (
 	"context"
 	"encoding/base64"
+	"strconv"
 	"strings"
 
 	"github.com/google/uuid"
@@ -12,15 +13,15 @@ import (
 	"amparo/internal/apperr"
 	"amparo/internal/casefile"
 	"amparo/internal/evidence"
-	"amparo/internal/user"
 )
 
 // Global object ids (Relay's Global Object Identification) name a record
 // of any type: the base64url of "Type:uuid", or "Type:case-uuid:uuid" for
 // a record reached through its case (a child, a note, evidence, an
-// identity reveal), so that Query.node reads it the way its own query
-// does, through the same service method and so the same guard decision.
-// They are the nodeId field; id stays the UUID every other field and
+// identity reveal), or "AuditEvent:n" for the event of sequence number n,
+// so that Query.node reads it the way its own query does, through the same
+// service method and so the same guard decision. They are the nodeId
+// field; id stays the UUID (or sequence number) every other field and
 // argument uses.
 
 // The record types that implement Node, as their global ids name them.
@@ -33,11 +34,14 @@ const (
 	nodeComplaint = "Complaint"
 	nodeReferral  = "Referral"
 	nodeAccount   = "Account"
+	nodeAlert     = "Alert"
+	nodeErasure   = "IdentityErasure"
+	nodeAudit     = "AuditEvent" // its one part is a sequence number, not a UUID
 )
 
 // nodeParts is how many UUIDs each type's global id holds.
 var nodeParts = map[string]int{nodeCase: 1, nodeChild: 1, nodeNote: 2, nodeEvidence: 2, nodeReveal: 2,
-	nodeComplaint: 1, nodeReferral: 1, nodeAccount: 1}
+	nodeComplaint: 1, nodeReferral: 1, nodeAccount: 1, nodeAlert: 1, nodeErasure: 1}
 
 // nodeID is the global id of the record of type typ that ids name.
 func nodeID(typ string, ids ...uuid.UUID) string {
@@ -45,30 +49,58 @@ func nodeID(typ string, ids ...uuid.UUID) string {
 	for _, id := range ids {
 		parts = append(parts, id.String())
 	}
+	return encodeNodeID(parts)
+}
+
+// auditNodeID is the global id of the audit event of sequence number id.
+func auditNodeID(id int64) string {
+	return encodeNodeID([]string{nodeAudit, strconv.FormatInt(id, 10)})
+}
+
+func encodeNodeID(parts []string) string {
 	return base64.RawURLEncoding.EncodeToString([]byte(strings.Join(parts, ":")))
 }
 
-// parseNodeID reads a global id.
+// nodeRef is what a global id names: a type, and the UUIDs of nodeParts
+// or, for an audit event, its sequence number.
+type nodeRef struct {
+	typ string
+	ids []uuid.UUID
+	seq int64
+}
+
+// parseNodeID reads a global id, only in the form nodeID and auditNodeID
+// write it.
 //
 // Errors: BAD_USER_INPUT naming "id" when s is not one.
-func parseNodeID(s string) (string, []uuid.UUID, error) {
+func parseNodeID(s string) (nodeRef, error) {
 	bad := &apperr.Error{Kind: apperr.Invalid, Field: "id", Msg: apperr.Text{
 		ES: "identificador global no válido (el nodeId de un registro)", EN: "invalid global id (a record's nodeId)"}}
 	raw, err := base64.RawURLEncoding.DecodeString(s)
 	if err != nil {
-		return "", nil, bad
+		return nodeRef{}, bad
 	}
 	parts := strings.Split(string(raw), ":")
-	if n, ok := nodeParts[parts[0]]; !ok || len(parts) != n+1 {
-		return "", nil, bad
+	ref := nodeRef{typ: parts[0]}
+	if ref.typ == nodeAudit {
+		if len(parts) != 2 {
+			return nodeRef{}, bad
+		}
+		if ref.seq, err = strconv.ParseInt(parts[1], 10, 64); err != nil || ref.seq <= 0 || strconv.FormatInt(ref.seq, 10) != parts[1] {
+			return nodeRef{}, bad
+		}
+		return ref, nil
 	}
-	ids := make([]uuid.UUID, len(parts)-1)
+	if n, ok := nodeParts[ref.typ]; !ok || len(parts) != n+1 {
+		return nodeRef{}, bad
+	}
+	ref.ids = make([]uuid.UUID, len(parts)-1)
 	for i, p := range parts[1:] {
-		if ids[i], err = uuid.Parse(p); err != nil || ids[i].String() != p {
-			return "", nil, bad
+		if ref.ids[i], err = uuid.Parse(p); err != nil || ref.ids[i].String() != p {
+			return nodeRef{}, bad
 		}
 	}
-	return parts[0], ids, nil
+	return ref, nil
 }
 
 // node reads the record a global id names through the service method of its
@@ -78,18 +110,24 @@ func parseNodeID(s string) (string, []uuid.UUID, error) {
 // Errors: BAD_USER_INPUT for a malformed id; what the service method
 // returns; NOT_FOUND for a record not in its case.
 func (r *queryResolver) node(ctx context.Context, id string) (scalar.Node, error) {
-	typ, ids, err := parseNodeID(id)
+	ref, err := parseNodeID(id)
 	if err != nil {
 		return nil, err
 	}
+	typ, ids := ref.typ, ref.ids
 	switch typ {
+	case nodeAudit:
+		return orNil(r.Svc.Audit.Event(ctx, ref.seq))
+	case nodeAlert:
+		return orNil(r.Svc.Alerts.Get(ctx, ids[0]))
+	case nodeErasure:
+		return orNil(r.Svc.Cases.Erasure(ctx, ids[0]))
 	case nodeComplaint:
 		return orNil(r.Svc.Complaints.Get(ctx, ids[0]))
 	case nodeReferral:
 		return orNil(r.Svc.Referrals.Get(ctx, ids[0]))
 	case nodeAccount:
-		users, err := r.Svc.Users.List(ctx)
-		return pick(users, err, func(u *user.User) bool { return u.ID == ids[0] })
+		return orNil(r.Svc.Users.Get(ctx, ids[0]))
 	case nodeReveal:
 		reveals, err := r.Svc.Cases.Reveals(ctx, &ids[0])
 		return pick(reveals, err, func(v *casefile.Reveal) bool { return v.ID == ids[1] })

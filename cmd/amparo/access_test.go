@@ -325,10 +325,7 @@ func matrix() []row {
 	rows = append(rows, perCase("eraseChildIdentity", eraseDoc, freshCaseVars, erase)...)
 	rows = append(rows, perCase("eraseChildIdentity", eraseDoc, func(f *fixtures, rec string) map[string]any {
 		id := f.freshCase(rec)
-		if _, err := f.app.db.Owner(f.app.t).Exec(`INSERT INTO identity_erasures (id, case_id, ground, requested_by, requested_at)
-			VALUES (gen_random_uuid(), $1, 'COURT_ORDER', $2, now())`, id, newAccount(f.app.t, f.app, "PGN")); err != nil {
-			f.app.t.Fatal(err)
-		}
+		pendingErasure(f, id)
 		return map[string]any{"id": id}
 	}, erase)...)
 	rows = append(rows, perCase("linkComplaintToCase", `mutation($c: ID!, $id: ID!) { linkComplaintToCase(input: {complaintId: $c, caseId: $id}) { complaint { id } } }`,
@@ -489,7 +486,66 @@ func nodeRows(rows []row, caseRead, identity map[string][6]string) []row {
 			vars: func(*fixtures, string) map[string]any {
 				return map[string]any{"id": globalID("Case", uuid.NewString())}
 			}},
+		// An alert only to its recipient; another's as one never raised.
+		row{op: "node", record: "Alert/officer@pgn.demo", doc: nodeQuery, want: [6]string{ok, nf, nf, fb, fb, fb},
+			vars: func(f *fixtures, _ string) map[string]any {
+				return map[string]any{"id": globalID("Alert", alertVars(f, "officer@pgn.demo")["id"].(string))}
+			}},
+		row{op: "node", record: "Alert/supervisor@pgn.demo", doc: nodeQuery, want: [6]string{nf, ok, nf, fb, fb, fb},
+			vars: func(f *fixtures, _ string) map[string]any {
+				return map[string]any{"id": globalID("Alert", alertVars(f, "supervisor@pgn.demo")["id"].(string))}
+			}},
+		row{op: "node", record: "Alert/none", doc: nodeQuery, want: [6]string{nf, nf, nf, fb, fb, fb},
+			vars: func(*fixtures, string) map[string]any {
+				return map[string]any{"id": globalID("Alert", uuid.NewString())}
+			}},
+		// An audit event as auditEvents lists it: oversight every one, a
+		// supervisor those of their institution's staff.
+		row{op: "node", record: "AuditEvent/PGN", doc: nodeQuery, want: [6]string{fb, ok, fb, fb, ok, fb},
+			vars: func(f *fixtures, _ string) map[string]any { return auditEventVars(f, "PGN") }},
+		row{op: "node", record: "AuditEvent/SBS", doc: nodeQuery, want: [6]string{fb, nf, fb, fb, ok, fb},
+			vars: func(f *fixtures, _ string) map[string]any { return auditEventVars(f, "SBS") }},
+		row{op: "node", record: "AuditEvent/none", doc: nodeQuery, want: [6]string{fb, nf, fb, fb, nf, fb},
+			vars: func(*fixtures, string) map[string]any {
+				return map[string]any{"id": globalID("AuditEvent", "999999999")}
+			}},
+		// An erasure only to the supervisors who may erase its case's
+		// identity: one of a case they read by a referral is NOT_FOUND too.
+		row{op: "node", record: "IdentityErasure/own", doc: nodeQuery, want: [6]string{fb, ok, fb, fb, fb, fb}, vars: erasureVars("own")},
+		row{op: "node", record: "IdentityErasure/other", doc: nodeQuery, want: [6]string{fb, nf, fb, fb, fb, fb}, vars: erasureVars("other")},
+		row{op: "node", record: "IdentityErasure/referred", doc: nodeQuery, want: [6]string{fb, nf, fb, fb, fb, fb}, vars: erasureVars("referred")},
+		row{op: "node", record: "IdentityErasure/none", doc: nodeQuery, want: [6]string{fb, nf, fb, fb, fb, fb},
+			vars: func(*fixtures, string) map[string]any {
+				return map[string]any{"id": globalID("IdentityErasure", uuid.NewString())}
+			}},
 	)
+}
+
+// auditEventVars names the newest audit event of the staff of institution.
+func auditEventVars(f *fixtures, institution string) map[string]any {
+	var id int64
+	if err := f.app.db.App.Get(&id, `SELECT max(id) FROM audit.events WHERE actor_institution = $1`, institution); err != nil {
+		f.app.t.Fatal(err)
+	}
+	return map[string]any{"id": globalID("AuditEvent", fmt.Sprint(id))}
+}
+
+// erasureVars names a pending erasure of a fresh case of record rec.
+func erasureVars(rec string) func(*fixtures, string) map[string]any {
+	return func(f *fixtures, _ string) map[string]any {
+		return map[string]any{"id": globalID("IdentityErasure", pendingErasure(f, f.freshCase(rec)))}
+	}
+}
+
+// pendingErasure writes (as the schema owner) a pending erasure of case
+// caseID, asked for by a new account of PGN, and returns its id.
+func pendingErasure(f *fixtures, caseID string) string {
+	id := uuid.NewString()
+	if _, err := f.app.db.Owner(f.app.t).Exec(`INSERT INTO identity_erasures (id, case_id, ground, requested_by, requested_at)
+		VALUES ($1, $2, 'COURT_ORDER', $3, now())`, id, caseID, newAccount(f.app.t, f.app, "PGN")); err != nil {
+		f.app.t.Fatal(err)
+	}
+	return id
 }
 
 // TestAuthorizationMatrix runs every operation of the schema, for every

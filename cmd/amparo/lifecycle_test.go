@@ -287,6 +287,19 @@ func TestComplaintToClosedCase(t *testing.T) {
 	if app.legalHold(ev) {
 		t.Fatal("the evidence of a closed case is still under legal hold")
 	}
+	// What the officer sees through the API is what MinIO says.
+	var verified struct {
+		VerifyEvidence struct {
+			Intact      bool
+			LegalHold   bool
+			RetainUntil *time.Time
+		}
+	}
+	app.do(app.token(officer), `mutation($id: ID!) { verifyEvidence(evidenceId: $id) { intact legalHold retainUntil } }`,
+		map[string]any{"id": ev}).decode(t, &verified)
+	if vr := verified.VerifyEvidence; !vr.Intact || vr.LegalHold || vr.RetainUntil == nil || vr.RetainUntil.Before(time.Now().AddDate(9, 0, 0)) {
+		t.Fatalf("verifyEvidence after closing: %+v", vr)
+	}
 	if st, label := app.complaintStatus(code, "es"); st != "CLOSED" || label != "Cerrada" {
 		t.Fatalf("tracking code after closing: %s %q", st, label)
 	}

@@ -32,14 +32,41 @@ func TestNodeRefetchesEveryRecordType(t *testing.T) {
 	app.do(officer, `query($id: ID!, $ref: ID!) {
   case(id: $id) { nodeId id __typename child { nodeId id __typename } notes { nodeId id __typename } evidence { nodeId id __typename } }
   referral(id: $ref) { nodeId id __typename } }`, map[string]any{"id": caseID, "ref": referralID}).decode(t, &c)
-	want := []node{c.Case.node, c.Case.Child, c.Case.Notes[0], c.Case.Evidence[0], c.Referral}
+	// The records no case query shows, each read by who may read it: an
+	// alert (of the urgent case) and an audit event by the supervisor, the
+	// erasure the supervisor asks for, an account by the admin.
+	supervisor, admin := app.token("supervisor@pgn.demo"), app.token("admin@amparo.demo")
+	app.fileUrgent("officer@pgn.demo", "node-urgent")
+	var more struct {
+		Alerts, AuditEvents struct{ Edges []struct{ Node node } }
+	}
+	app.do(supervisor, `{ alerts(first: 1) { edges { node { nodeId id __typename } } }
+  auditEvents(first: 1) { edges { node { nodeId id __typename } } } }`, nil).decode(t, &more)
+	var erased struct {
+		EraseChildIdentity struct{ Erasure node }
+	}
+	app.do(supervisor, `mutation($id: ID!) { eraseChildIdentity(input: {caseId: $id, ground: "COURT_ORDER"}) { erasure { nodeId id __typename } } }`,
+		map[string]any{"id": caseID}).decode(t, &erased)
+	var accounts struct{ Users []node }
+	app.do(admin, `{ users { nodeId id __typename } }`, nil).decode(t, &accounts)
+	if len(more.Alerts.Edges) == 0 || len(more.AuditEvents.Edges) == 0 || len(accounts.Users) == 0 {
+		t.Fatalf("no alert, audit event or account to read again: %+v %+v", more, accounts)
+	}
+
+	want := []struct {
+		reader string
+		node
+	}{{officer, c.Case.node}, {officer, c.Case.Child}, {officer, c.Case.Notes[0]}, {officer, c.Case.Evidence[0]}, {officer, c.Referral},
+		{supervisor, more.Alerts.Edges[0].Node}, {supervisor, more.AuditEvents.Edges[0].Node},
+		{supervisor, erased.EraseChildIdentity.Erasure}, {admin, accounts.Users[0]}}
 	for _, w := range want {
 		t.Run(w.Typename, func(t *testing.T) {
 			var out struct{ Node node }
-			app.do(officer, `query($id: ID!) { node(id: $id) { nodeId __typename ... on Case { id } ... on Child { id } ... on CaseNote { id }
-  ... on Evidence { id } ... on Referral { id } } }`, map[string]any{"id": w.NodeID}).decode(t, &out)
-			if out.Node != w {
-				t.Fatalf("node(%s) = %+v, want %+v", w.NodeID, out.Node, w)
+			app.do(w.reader, `query($id: ID!) { node(id: $id) { nodeId __typename ... on Case { id } ... on Child { id } ... on CaseNote { id }
+  ... on Evidence { id } ... on Referral { id } ... on Alert { id } ... on AuditEvent { id } ... on IdentityErasure { id }
+  ... on Account { id } } }`, map[string]any{"id": w.NodeID}).decode(t, &out)
+			if out.Node != w.node {
+				t.Fatalf("node(%s) = %+v, want %+v", w.NodeID, out.Node, w.node)
 			}
 		})
 	}

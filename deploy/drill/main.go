@@ -108,6 +108,11 @@ type report struct {
 	CasesInDatabase      int `json:"casesInDatabase"`
 	EvidenceAcknowledged int `json:"evidenceAcknowledged"`
 	EvidenceRestored     int `json:"evidenceRestored"`
+	// EvidenceLocked arrived on site two locked as recorded; the lock of
+	// EvidenceLockPending was not yet set on site one at the loss (the
+	// restored janitor sets it).
+	EvidenceLocked      int `json:"evidenceLockedOnSiteTwo"`
+	EvidenceLockPending int `json:"evidenceLockPending"`
 
 	BackupSeconds      float64 `json:"backupSeconds"`
 	BackupBytes        int64   `json:"backupBytes"`     // the database's size, as pgBackRest saw it
@@ -186,6 +191,7 @@ restore drill report
   cases served by the restored Amparo  %d of them (%d cases in the restored database)
   recovery point                       %d acknowledged cases lost
   evidence acknowledged / restored     %d / %d
+  evidence on site two                 %d arrived locked as recorded; %d not yet locked at the loss
   full backup under load               %.1f s, %d MB of database, %d MB in the repository
   load after the backup                %.1f s (replayed from the archived WAL and %d streamed segments)
   checkpoints on site two              %d, each under COMPLIANCE lock; deleting one: %s
@@ -194,6 +200,7 @@ restore drill report
   amparo audit verify --deep           %s
 `, r.CasesAcknowledged, r.CasesRestored, r.CasesInDatabase, r.CasesLost,
 		r.EvidenceAcknowledged, r.EvidenceRestored,
+		r.EvidenceLocked, r.EvidenceLockPending,
 		r.BackupSeconds, r.BackupBytes>>20, r.BackupRepoBytes>>20,
 		r.LoadAfterBackup, r.StreamedSegments,
 		r.CheckpointsLocked, r.CheckpointDeletion,

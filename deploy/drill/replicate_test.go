@@ -2,6 +2,7 @@ package main
 
 import (
 	"crypto/x509"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -13,9 +14,11 @@ import (
 )
 
 // The second site gets each evidence object Amparo stores on the first:
-// the same version, encrypted at rest; and once locked again there, as the
-// restore does, locked as the original.
-func TestReplicaKeepsVersionAndEncryptionAndLocksAgain(t *testing.T) {
+// the same version, encrypted at rest, and locked as the original, as
+// MinIO itself reports the replica's retention, legal hold and tag: once
+// finalized, with the legal hold lifted as a case closes and placed again
+// as it reopens, and finalized without a hold (a closed case's evidence).
+func TestReplicaKeepsLocks(t *testing.T) {
 	bin, err := devstack.FindMinIO(os.Getenv)
 	if err != nil {
 		t.Skip(err)
@@ -47,7 +50,6 @@ func TestReplicaKeepsVersionAndEncryptionAndLocksAgain(t *testing.T) {
 	if err := replicate(ctx, one, two, roots, "drill-bucket"); err != nil {
 		t.Fatal(err)
 	}
-	// As Amparo writes evidence: staged, then locked and tagged final.
 	cfg := func(s *site) blob.Config {
 		return blob.Config{Endpoint: s.endpoint, AccessKey: s.accessKey, SecretKey: s.secretKey, Bucket: "drill-bucket", UseTLS: s.tls}
 	}
@@ -58,43 +60,66 @@ func TestReplicaKeepsVersionAndEncryptionAndLocksAgain(t *testing.T) {
 	if err := src.EnsureBucket(ctx); err != nil {
 		t.Fatal(err)
 	}
-	obj, err := src.PutStaged(ctx, "evidence/k", strings.NewReader("%PDF-1.7 hola"), "application/pdf")
-	if err != nil {
-		t.Fatal(err)
-	}
-	lock := blob.Lock{RetainUntil: time.Now().Add(time.Hour).UTC().Truncate(time.Second), LegalHold: true}
-	if err := src.Finalize(ctx, obj.Key, obj.VersionID, lock); err != nil {
-		t.Fatal(err)
-	}
-	want, err := src.Inspect(ctx, obj.Key, obj.VersionID)
-	if err != nil {
-		t.Fatal(err)
-	}
 	dst, err := blob.New(cfg(two))
 	if err != nil {
 		t.Fatal(err)
 	}
-	start := time.Now()
-	var got blob.LockState
-	for {
-		got, err = dst.Inspect(ctx, obj.Key, obj.VersionID)
-		if err == nil && got.Encrypted && got.State == blob.StateFinal && got.LegalHold {
-			break
+	// replicaMatches waits for the replica of the version to be locked as
+	// the original is, and fails the test when it is not within 20 s.
+	replicaMatches := func(t *testing.T, obj blob.Object, step string) {
+		t.Helper()
+		want, err := src.Inspect(ctx, obj.Key, obj.VersionID)
+		if err != nil {
+			t.Fatal(err)
 		}
-		if time.Since(start) > 20*time.Second {
-			t.Fatalf("after 20 s the replica is %+v (%v)", got, err)
+		start := time.Now()
+		var got blob.LockState
+		for {
+			if got, err = dst.Inspect(ctx, obj.Key, obj.VersionID); err == nil && got == want {
+				t.Logf("%s: replica locked as the original after %s: %+v", step, time.Since(start).Round(time.Millisecond), got)
+				return
+			}
+			if time.Since(start) > 20*time.Second {
+				t.Fatalf("%s: after 20 s the replica is %+v (%v), want %+v", step, got, err, want)
+			}
+			time.Sleep(100 * time.Millisecond)
 		}
-		time.Sleep(100 * time.Millisecond)
 	}
-	// MinIO replicates each of Finalize's three changes (retention, legal
-	// hold, tag) on its own, and one may be overtaken: here the replica
-	// often lacks the retention. The restore queues every evidence object
-	// for the janitor to lock again on the second site, as this does.
-	t.Logf("replica after %s: %+v; original %+v", time.Since(start).Round(time.Millisecond), got, want)
-	if err := dst.Finalize(ctx, obj.Key, obj.VersionID, lock); err != nil {
-		t.Fatal(err)
+	// stage uploads as Amparo does: tagged staged, no lock.
+	stage := func(t *testing.T, key string) blob.Object {
+		obj, err := src.PutStaged(ctx, key, strings.NewReader("%PDF-1.7 hola"), "application/pdf")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return obj
 	}
-	if got, err := dst.Inspect(ctx, obj.Key, obj.VersionID); err != nil || got != want {
-		t.Errorf("replica locked again: %+v (%v), want %+v", got, err, want)
-	}
+	until := time.Now().Add(time.Hour).UTC().Truncate(time.Second)
+
+	t.Run("OpenCase", func(t *testing.T) {
+		obj := stage(t, "evidence/open")
+		if err := src.Finalize(ctx, obj.Key, obj.VersionID, blob.Lock{RetainUntil: until, LegalHold: true}); err != nil {
+			t.Fatal(err)
+		}
+		replicaMatches(t, obj, "finalized")
+		if got, _ := dst.Inspect(ctx, obj.Key, obj.VersionID); got.Mode != "GOVERNANCE" || !got.RetainUntil.Equal(until) || !got.LegalHold ||
+			got.State != blob.StateFinal || !got.Encrypted {
+			t.Fatalf("replica %+v, want governance retention until %s, a legal hold, final, encrypted", got, until)
+		}
+		for _, hold := range []bool{false, true} { // the case closes, then reopens
+			if err := src.SetLegalHold(ctx, obj.Key, obj.VersionID, hold); err != nil {
+				t.Fatal(err)
+			}
+			replicaMatches(t, obj, fmt.Sprintf("legal hold %t", hold))
+		}
+	})
+	t.Run("ClosedCase", func(t *testing.T) {
+		obj := stage(t, "evidence/closed")
+		if err := src.Finalize(ctx, obj.Key, obj.VersionID, blob.Lock{RetainUntil: until}); err != nil {
+			t.Fatal(err)
+		}
+		replicaMatches(t, obj, "finalized without a hold")
+		if got, _ := dst.Inspect(ctx, obj.Key, obj.VersionID); got.Mode != "GOVERNANCE" || got.LegalHold {
+			t.Fatalf("replica %+v, want governance retention and no legal hold", got)
+		}
+	})
 }

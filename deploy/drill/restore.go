@@ -99,21 +99,6 @@ func (d *drill) restore(ctx context.Context) error {
 	}
 	d.cleanups = append(d.cleanups, func() { _ = d.restored.Stop() })
 
-	// MinIO replicates the retention, legal hold and tag Amparo sets on an
-	// evidence object after its upload as three changes, and one may be
-	// overtaken by another (replicate_test.go): a replica may lack its
-	// retention. Every evidence object is therefore queued for the
-	// janitor to lock again, on site two, as its record says (the way
-	// migration 00012 locked evidence stored before locking existed).
-	owner, err := sqlx.Open("postgres", d.restored.SuperuserURL(database))
-	if err != nil {
-		return err
-	}
-	defer owner.Close()
-	if _, err := owner.ExecContext(ctx, relockEvidence); err != nil {
-		return fmt.Errorf("queue evidence to be locked again: %w", err)
-	}
-
 	// Amparo on the restored database and on site two's replicas.
 	env := map[string]string{}
 	for k, v := range d.env {
@@ -191,15 +176,6 @@ func recoverCluster(ctx context.Context, dataDir, password string, cred *syscall
 	}
 }
 
-// relockEvidence queues every evidence object for the janitor, which
-// locks it as its record says (retention until retain_until, a legal hold
-// while its case is open) and clears the row. Uploads that had not
-// committed keep their rows, and are removed after the grace period.
-const relockEvidence = `
-INSERT INTO evidence_staging (object_key, evidence_id, started_at, committed)
-SELECT object_key, id, now(), true FROM evidence
-ON CONFLICT (object_key) DO NOTHING`
-
 // check compares what the restored Amparo serves with what was
 // acknowledged, checks the checkpoints' locks on site two, and runs
 // `amparo audit verify --deep` once the sealer has caught up.
@@ -252,10 +228,13 @@ func (d *drill) check(ctx context.Context) error {
 	if err := d.checkLocks(ctx); err != nil {
 		return err
 	}
+	if err := d.checkEvidenceLocks(ctx, owner); err != nil {
+		return err
+	}
 
-	// The restored janitor locks the evidence again (its first pass comes
-	// at start), and the sealer seals what was committed but not yet
-	// sealed.
+	// The restored janitor locks the evidence whose upload committed but
+	// whose lock was not set before the loss (its first pass comes at
+	// start), and the sealer seals what was committed but not yet sealed.
 	for deadline := time.Now().Add(2 * time.Minute); ; time.Sleep(200 * time.Millisecond) {
 		var queued int
 		err := owner.GetContext(ctx, &queued, `SELECT count(*) FROM evidence_staging WHERE committed`)
@@ -339,5 +318,54 @@ func (d *drill) checkLocks(ctx context.Context) error {
 		return nil
 	}
 	d.rep.CheckpointDeletion = "refused (" + minio.ToErrorResponse(err).Code + ")"
+	return nil
+}
+
+// checkEvidenceLocks checks that every evidence object that was locked on
+// site one before the loss (its staging row gone, no hold change pending)
+// arrived on site two locked as its restored record says: governance
+// retention until retain_until, and a legal hold while its case is open.
+// Nothing locks them again after the restore: the replicas must hold the
+// locks themselves.
+func (d *drill) checkEvidenceLocks(ctx context.Context, owner *sqlx.DB) error {
+	c, err := d.two.client(d.roots)
+	if err != nil {
+		return err
+	}
+	var rows []struct {
+		Key         string    `db:"object_key"`
+		VersionID   string    `db:"version_id"`
+		RetainUntil time.Time `db:"retain_until"`
+		Hold        bool      `db:"hold"`
+		Pending     bool      `db:"pending"`
+	}
+	const q = `SELECT e.object_key, e.version_id, e.retain_until, c.status <> 'CLOSED' AS hold,
+  EXISTS (SELECT 1 FROM evidence_staging s WHERE s.object_key = e.object_key)
+  OR EXISTS (SELECT 1 FROM case_hold_sync h WHERE h.case_id = e.case_id) AS pending
+FROM evidence e JOIN cases c ON c.id = e.case_id ORDER BY e.object_key`
+	if err := owner.SelectContext(ctx, &rows, q); err != nil {
+		return fmt.Errorf("read evidence: %w", err)
+	}
+	for _, r := range rows {
+		if r.Pending {
+			d.rep.EvidenceLockPending++
+			continue
+		}
+		mode, until, err := c.GetObjectRetention(ctx, evidenceBucket, r.Key, r.VersionID)
+		if err != nil && minio.ToErrorResponse(err).Code != "NoSuchObjectLockConfiguration" {
+			return fmt.Errorf("retention of %s on site two: %w", r.Key, err)
+		}
+		hold, err := c.GetObjectLegalHold(ctx, evidenceBucket, r.Key, minio.GetObjectLegalHoldOptions{VersionID: r.VersionID})
+		if err != nil && minio.ToErrorResponse(err).Code != "NoSuchObjectLockConfiguration" {
+			return fmt.Errorf("legal hold of %s on site two: %w", r.Key, err)
+		}
+		held := hold != nil && *hold == minio.LegalHoldEnabled
+		if mode == nil || *mode != minio.Governance || until == nil || !until.Equal(r.RetainUntil.UTC().Truncate(time.Second)) || held != r.Hold {
+			d.rep.fail("evidence %s (version %s) arrived on site two without the lock its record says (retention %v until %v, legal hold %t; want GOVERNANCE until %s, legal hold %t)",
+				r.Key, r.VersionID, mode, until, held, r.RetainUntil.UTC().Truncate(time.Second).Format(time.RFC3339), r.Hold)
+			continue
+		}
+		d.rep.EvidenceLocked++
+	}
 	return nil
 }

@@ -47,11 +47,14 @@ type object struct {
 
 // manifests decodes every document of every file in deploy/kubernetes
 // strictly: unknown or duplicate fields, or an unknown kind, fail.
-func manifests(t *testing.T) []object {
+func manifests(t *testing.T) []object { return manifestsIn(t, "../kubernetes/*.yaml") }
+
+// manifestsIn decodes, as manifests does, the files pattern matches.
+func manifestsIn(t *testing.T, pattern string) []object {
 	t.Helper()
-	files, err := filepath.Glob("../kubernetes/*.yaml")
+	files, err := filepath.Glob(pattern)
 	if err != nil || len(files) == 0 {
-		t.Fatalf("no manifests: %v", err)
+		t.Fatalf("no manifests %s: %v", pattern, err)
 	}
 	var out []object
 	for _, f := range files {
@@ -251,12 +254,91 @@ func checkSecretRefs(t *testing.T, objs []object) {
 		case *batchv1.Job:
 			pod(o.where, v.Spec.Template.Spec)
 		case *cnpg.Cluster:
-			if b := v.Spec.Backup; b != nil && b.BarmanObjectStore != nil && b.BarmanObjectStore.AWS != nil {
-				ref(o.where, b.BarmanObjectStore.AWS.AccessKeyIDReference.Name, b.BarmanObjectStore.AWS.AccessKeyIDReference.Key)
-				ref(o.where, b.BarmanObjectStore.AWS.SecretAccessKeyReference.Name, b.BarmanObjectStore.AWS.SecretAccessKeyReference.Key)
+			stores := []*cnpg.BarmanObjectStoreConfiguration{}
+			if b := v.Spec.Backup; b != nil && b.BarmanObjectStore != nil {
+				stores = append(stores, b.BarmanObjectStore)
+			}
+			for _, ext := range v.Spec.ExternalClusters {
+				if ext.BarmanObjectStore != nil {
+					stores = append(stores, ext.BarmanObjectStore)
+				}
+			}
+			for _, st := range stores {
+				if st.AWS != nil {
+					ref(o.where, st.AWS.AccessKeyIDReference.Name, st.AWS.AccessKeyIDReference.Key)
+					ref(o.where, st.AWS.SecretAccessKeyReference.Name, st.AWS.SecretAccessKeyReference.Key)
+				}
 			}
 		}
 	}
+}
+
+// TestKubernetesRecoveryRestoresTheBackup: the CloudNativePG Cluster of
+// deploy/kubernetes/recovery decodes strictly, is postgres.yaml's Cluster
+// but for how it starts (recovery from the object store the Cluster backs
+// up to, under the lost cluster's name) and where it archives (a name of
+// its own), and the ScheduledBackup backs up that Cluster.
+func TestKubernetesRecoveryRestoresTheBackup(t *testing.T) {
+	objs := manifests(t)
+	recovery := manifestsIn(t, "../kubernetes/recovery/*.yaml")
+	if t.Failed() {
+		t.FailNow()
+	}
+	pg := find[cnpg.Cluster](objs, "amparo-pg")
+	re := find[cnpg.Cluster](recovery, "amparo-pg")
+	if pg == nil || re == nil || pg.Spec.Backup == nil || pg.Spec.Backup.BarmanObjectStore == nil {
+		t.Fatal("no Cluster amparo-pg with backups in postgres.yaml, or none in recovery/")
+	}
+	if sb := find[cnpg.ScheduledBackup](objs, "amparo-pg-nightly"); sb == nil || sb.Spec.Cluster.Name != pg.Name {
+		t.Errorf("no ScheduledBackup of the Cluster %s", pg.Name)
+	}
+	if re.Namespace != pg.Namespace {
+		t.Errorf("recovery Cluster in namespace %q, want %q", re.Namespace, pg.Namespace)
+	}
+	rec := re.Spec.Bootstrap
+	if rec == nil || rec.Recovery == nil || rec.InitDB != nil {
+		t.Fatal("the recovery Cluster does not bootstrap by recovery")
+	}
+	if pg.Spec.Bootstrap == nil || pg.Spec.Bootstrap.InitDB == nil || rec.Recovery.Database != pg.Spec.Bootstrap.InitDB.Database ||
+		rec.Recovery.Owner != pg.Spec.Bootstrap.InitDB.Owner {
+		t.Errorf("recovery database %q owner %q, want the Cluster's", rec.Recovery.Database, rec.Recovery.Owner)
+	}
+	if rec.Recovery.RecoveryTarget != nil {
+		t.Error("the recovery stops short of the end of the archive (recoveryTarget)")
+	}
+	var src *cnpg.ExternalCluster
+	for i := range re.Spec.ExternalClusters {
+		if re.Spec.ExternalClusters[i].Name == rec.Recovery.Source {
+			src = &re.Spec.ExternalClusters[i]
+		}
+	}
+	if src == nil || src.BarmanObjectStore == nil {
+		t.Fatalf("recovery source %q is no external cluster with an object store", rec.Recovery.Source)
+	}
+	// The object store the lost cluster backs up to, under its name.
+	from, backup := *src.BarmanObjectStore, *pg.Spec.Backup.BarmanObjectStore
+	if from.ServerName != pg.Name {
+		t.Errorf("recovery reads the backups of server %q, want %q", from.ServerName, pg.Name)
+	}
+	if from.DestinationPath != backup.DestinationPath || from.EndpointURL != backup.EndpointURL ||
+		!reflect.DeepEqual(from.EndpointCA, backup.EndpointCA) || !reflect.DeepEqual(from.BarmanCredentials, backup.BarmanCredentials) {
+		t.Errorf("recovery reads %s at %s, the Cluster backs up to %s at %s (or with other credentials)",
+			from.DestinationPath, from.EndpointURL, backup.DestinationPath, backup.EndpointURL)
+	}
+	if re.Spec.Backup == nil || re.Spec.Backup.BarmanObjectStore == nil {
+		t.Fatal("the restored cluster takes no backups")
+	}
+	if name := re.Spec.Backup.BarmanObjectStore.ServerName; name == "" || name == pg.Name {
+		t.Errorf("the restored cluster archives as %q: into the lost cluster's folder, which CloudNativePG refuses", name)
+	}
+	// Field for field the Cluster otherwise.
+	same := re.Spec.DeepCopy()
+	same.Bootstrap, same.ExternalClusters = pg.Spec.Bootstrap, pg.Spec.ExternalClusters
+	same.Backup.BarmanObjectStore.ServerName = pg.Spec.Backup.BarmanObjectStore.ServerName
+	if !reflect.DeepEqual(*same, pg.Spec) {
+		t.Error("the recovery Cluster differs from postgres.yaml's beyond bootstrap, externalClusters and the backup's serverName: keep them in step")
+	}
+	checkSecretRefs(t, append(recovery, objs...))
 }
 
 // TestStrictDecodingCatchesTypos makes sure the check above can fail: a

@@ -439,6 +439,52 @@ func (ec *executionContext) fieldContext_EvidenceVerification_verifiedAt(_ conte
 	return graphql.NewScalarFieldContext("EvidenceVerification", field, false, false, "Time")
 }
 
+func (ec *executionContext) _EvidenceVerification_legalHold(ctx context.Context, field graphql.CollectedField, obj *evidence.Verification) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_EvidenceVerification_legalHold(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.LegalHold, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_EvidenceVerification_legalHold(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("EvidenceVerification", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _EvidenceVerification_retainUntil(ctx context.Context, field graphql.CollectedField, obj *evidence.Verification) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_EvidenceVerification_retainUntil(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.RetainUntil, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_EvidenceVerification_retainUntil(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("EvidenceVerification", field, false, false, "Time")
+}
+
 // endregion **************************** field.gotpl *****************************
 
 // region    **************************** input.gotpl *****************************
@@ -693,6 +739,16 @@ func (ec *executionContext) _EvidenceVerification(ctx context.Context, sel ast.S
 		case "verifiedAt":
 			out.Values[i] = ec._EvidenceVerification_verifiedAt(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "legalHold":
+			out.Values[i] = ec._EvidenceVerification_legalHold(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "retainUntil":
+			out.Values[i] = ec._EvidenceVerification_retainUntil(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
 				out.Invalids++
 			}
 		default:

@@ -23,6 +23,8 @@ type ChildMatchResolver interface {
 	Institution(ctx context.Context, obj *casefile.ChildMatch) (*reference.Institution, error)
 }
 type IdentityErasureResolver interface {
+	NodeID(ctx context.Context, obj *casefile.Erasure) (string, error)
+
 	Status(ctx context.Context, obj *casefile.Erasure) (string, error)
 
 	ApprovedBy(ctx context.Context, obj *casefile.Erasure) (*string, error)
@@ -197,6 +199,29 @@ func (ec *executionContext) fieldContext_EraseChildIdentityPayload_erasure(_ con
 		},
 	}
 	return fc, nil
+}
+
+func (ec *executionContext) _IdentityErasure_nodeId(ctx context.Context, field graphql.CollectedField, obj *casefile.Erasure) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_IdentityErasure_nodeId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.IdentityErasure().NodeID(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_IdentityErasure_nodeId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("IdentityErasure", field, true, true, "ID")
 }
 
 func (ec *executionContext) _IdentityErasure_id(ctx context.Context, field graphql.CollectedField, obj *casefile.Erasure) (ret graphql.Marshaler) {
@@ -836,7 +861,7 @@ func (ec *executionContext) _EraseChildIdentityPayload(ctx context.Context, sel 
 	return out
 }
 
-var identityErasureImplementors = []string{"IdentityErasure"}
+var identityErasureImplementors = []string{"IdentityErasure", "Node"}
 
 func (ec *executionContext) _IdentityErasure(ctx context.Context, sel ast.SelectionSet, obj *casefile.Erasure) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, identityErasureImplementors)
@@ -847,6 +872,12 @@ func (ec *executionContext) _IdentityErasure(ctx context.Context, sel ast.Select
 		switch field.Name {
 		case "__typename":
 			out.Values[i] = graphql.MarshalString("IdentityErasure")
+		case "nodeId":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._IdentityErasure_nodeId(ctx, field, obj)
+				})
 		case "id":
 			out.Values[i] = ec._IdentityErasure_id(ctx, field, obj)
 			if out.Values[i] == graphql.Null {

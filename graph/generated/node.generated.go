@@ -4,6 +4,8 @@ package generated
 
 import (
 	"amparo/graph/scalar"
+	"amparo/internal/alert"
+	"amparo/internal/audit"
 	"amparo/internal/casefile"
 	"amparo/internal/child"
 	"amparo/internal/complaint"
@@ -53,6 +55,13 @@ func (ec *executionContext) _Node(ctx context.Context, sel ast.SelectionSet, obj
 			return graphql.Null
 		}
 		return ec._IdentityReveal(ctx, sel, obj)
+	case casefile.Erasure:
+		return ec._IdentityErasure(ctx, sel, &obj)
+	case *casefile.Erasure:
+		if obj == nil {
+			return graphql.Null
+		}
+		return ec._IdentityErasure(ctx, sel, obj)
 	case evidence.Evidence:
 		return ec._Evidence(ctx, sel, &obj)
 	case *evidence.Evidence:
@@ -88,6 +97,20 @@ func (ec *executionContext) _Node(ctx context.Context, sel ast.SelectionSet, obj
 			return graphql.Null
 		}
 		return ec._Case(ctx, sel, obj)
+	case audit.Row:
+		return ec._AuditEvent(ctx, sel, &obj)
+	case *audit.Row:
+		if obj == nil {
+			return graphql.Null
+		}
+		return ec._AuditEvent(ctx, sel, obj)
+	case alert.Alert:
+		return ec._Alert(ctx, sel, &obj)
+	case *alert.Alert:
+		if obj == nil {
+			return graphql.Null
+		}
+		return ec._Alert(ctx, sel, obj)
 	case user.User:
 		return ec._Account(ctx, sel, &obj)
 	case *user.User:

@@ -88,6 +88,7 @@ type ComplexityRoot struct {
 		ComplaintID func(childComplexity int) int
 		ID          func(childComplexity int) int
 		Kind        func(childComplexity int) int
+		NodeID      func(childComplexity int) int
 		Read        func(childComplexity int) int
 		ReferralID  func(childComplexity int) int
 		Urgency     func(childComplexity int) int
@@ -113,6 +114,7 @@ type ComplexityRoot struct {
 		Details          func(childComplexity int) int
 		ID               func(childComplexity int) int
 		LeafIndex        func(childComplexity int) int
+		NodeID           func(childComplexity int) int
 		ObjectID         func(childComplexity int) int
 		ObjectType       func(childComplexity int) int
 		OccurredAt       func(childComplexity int) int
@@ -335,6 +337,8 @@ type ComplexityRoot struct {
 		ComputedSHA256 func(childComplexity int) int
 		Evidence       func(childComplexity int) int
 		Intact         func(childComplexity int) int
+		LegalHold      func(childComplexity int) int
+		RetainUntil    func(childComplexity int) int
 		VerifiedAt     func(childComplexity int) int
 	}
 
@@ -358,6 +362,7 @@ type ComplexityRoot struct {
 		Ground      func(childComplexity int) int
 		ID          func(childComplexity int) int
 		KeysErased  func(childComplexity int) int
+		NodeID      func(childComplexity int) int
 		RequestedAt func(childComplexity int) int
 		RequestedBy func(childComplexity int) int
 		Status      func(childComplexity int) int
@@ -719,6 +724,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Alert.Kind(childComplexity), true
+	case "Alert.nodeId":
+		if e.ComplexityRoot.Alert.NodeID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Alert.NodeID(childComplexity), true
 	case "Alert.read":
 		if e.ComplexityRoot.Alert.Read == nil {
 			break
@@ -818,6 +829,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.AuditEvent.LeafIndex(childComplexity), true
+	case "AuditEvent.nodeId":
+		if e.ComplexityRoot.AuditEvent.NodeID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AuditEvent.NodeID(childComplexity), true
 	case "AuditEvent.objectId":
 		if e.ComplexityRoot.AuditEvent.ObjectID == nil {
 			break
@@ -1708,6 +1725,18 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.EvidenceVerification.Intact(childComplexity), true
+	case "EvidenceVerification.legalHold":
+		if e.ComplexityRoot.EvidenceVerification.LegalHold == nil {
+			break
+		}
+
+		return e.ComplexityRoot.EvidenceVerification.LegalHold(childComplexity), true
+	case "EvidenceVerification.retainUntil":
+		if e.ComplexityRoot.EvidenceVerification.RetainUntil == nil {
+			break
+		}
+
+		return e.ComplexityRoot.EvidenceVerification.RetainUntil(childComplexity), true
 	case "EvidenceVerification.verifiedAt":
 		if e.ComplexityRoot.EvidenceVerification.VerifiedAt == nil {
 			break
@@ -1795,6 +1824,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.IdentityErasure.KeysErased(childComplexity), true
+	case "IdentityErasure.nodeId":
+		if e.ComplexityRoot.IdentityErasure.NodeID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.IdentityErasure.NodeID(childComplexity), true
 	case "IdentityErasure.requestedAt":
 		if e.ComplexityRoot.IdentityErasure.RequestedAt == nil {
 			break
@@ -3161,7 +3196,9 @@ Something a recipient must act on: ids, kind, urgency and time only, never a
 name or free text. Kinds: URGENT_CASE, COMPLAINT_ROUTED, REFERRAL_RECEIVED,
 REFERRAL_ANSWERED, CASE_ASSIGNED, CLOSURE_REQUESTED, DEADLINE_SOON, OVERDUE.
 """
-type Alert {
+type Alert implements Node {
+  "Its global id, for Query.node: only its recipient reads it there."
+  nodeId: ID!
   "The alert's id (UUID); markAlertsRead takes it."
   id: ID!
   "URGENT_CASE, COMPLAINT_ROUTED, REFERRAL_RECEIVED, ..."
@@ -3295,7 +3332,9 @@ type AuditEventEdge {
 }
 
 "One thing that happened. Details hold ids and hashes only, never a child's name."
-type AuditEvent {
+type AuditEvent implements Node {
+  "Its global id, for Query.node: read there within the caller's scope of auditEvents."
+  nodeId: ID!
   "Its sequence number in the trail."
   id: ID!
   "When it happened."
@@ -4116,6 +4155,10 @@ type EvidenceVerification {
   computedSha256: String!
   "When it was verified."
   verifiedAt: Time!
+  "Whether the stored version is under legal hold now, as the object store reports it: on while the case is open, off once it is closed."
+  legalHold: Boolean!
+  "Until when the object store refuses to delete the stored version (governance retention); null without retention."
+  retainUntil: Time
 }
 
 "A file to keep as evidence of a case."
@@ -4245,7 +4288,9 @@ type EraseChildIdentityPayload {
 }
 
 "The erasure of a case's child identity and narratives, asked by one supervisor and approved by another."
-type IdentityErasure {
+type IdentityErasure implements Node {
+  "Its global id, for Query.node: the supervisors who may erase its case's identity read it there."
+  nodeId: ID!
   "The erasure's id (UUID)."
   id: ID!
   "The case whose child's identity and narratives it erases."
@@ -4926,6 +4971,8 @@ func (ec *executionContext) childFields_AccountPayload(ctx context.Context, fiel
 
 func (ec *executionContext) childFields_Alert(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
+	case "nodeId":
+		return ec.fieldContext_Alert_nodeId(ctx, field)
 	case "id":
 		return ec.fieldContext_Alert_id(ctx, field)
 	case "kind":
@@ -4972,6 +5019,8 @@ func (ec *executionContext) childFields_AlertEdge(ctx context.Context, field gra
 
 func (ec *executionContext) childFields_AuditEvent(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
+	case "nodeId":
+		return ec.fieldContext_AuditEvent_nodeId(ctx, field)
 	case "id":
 		return ec.fieldContext_AuditEvent_id(ctx, field)
 	case "occurredAt":
@@ -5432,6 +5481,10 @@ func (ec *executionContext) childFields_EvidenceVerification(ctx context.Context
 		return ec.fieldContext_EvidenceVerification_computedSha256(ctx, field)
 	case "verifiedAt":
 		return ec.fieldContext_EvidenceVerification_verifiedAt(ctx, field)
+	case "legalHold":
+		return ec.fieldContext_EvidenceVerification_legalHold(ctx, field)
+	case "retainUntil":
+		return ec.fieldContext_EvidenceVerification_retainUntil(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type EvidenceVerification", field.Name)
 }
@@ -5464,6 +5517,8 @@ func (ec *executionContext) childFields_FileCasePayload(ctx context.Context, fie
 
 func (ec *executionContext) childFields_IdentityErasure(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
+	case "nodeId":
+		return ec.fieldContext_IdentityErasure_nodeId(ctx, field)
 	case "id":
 		return ec.fieldContext_IdentityErasure_id(ctx, field)
 	case "caseId":

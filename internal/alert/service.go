@@ -74,6 +74,23 @@ func (s *Service) List(ctx context.Context, unreadOnly bool, pg page.Args) (*Pag
 	return &out, nil
 }
 
+// Get returns one alert of the caller's.
+//
+// Errors: UNAUTHENTICATED; FORBIDDEN without alert:read (audited);
+// NOT_FOUND when id is not an alert of the caller's, whether another
+// user's or none at all (audited); UNAVAILABLE.
+func (s *Service) Get(ctx context.Context, id uuid.UUID) (*Alert, error) {
+	const op = "alert.Get"
+	if _, err := s.guard.Check(ctx, PermRead, authz.On(authz.Alert, id)); err != nil {
+		return nil, apperr.Wrap(op, err)
+	}
+	var al Alert
+	if err := sqlx.GetContext(ctx, s.db, &al, `SELECT`+columns+` FROM alerts a WHERE a.id = $1`, id); err != nil {
+		return nil, apperr.Wrap(op, postgres.MapError(err))
+	}
+	return &al, nil
+}
+
 // MaxMark bounds the alerts one MarkRead call takes.
 const MaxMark = 500
 

@@ -171,6 +171,10 @@ var (
 	// case left the institution (see TransferredAt).
 	CaseHeld  = &Kind{Name: "case", From: "cases c", ID: "c.id", scope: heldScope}
 	Complaint = &Kind{Name: "complaint", From: "complaints k", ID: "k.id", scope: complaintScope}
+	// Erasure is the erasure of a case's child identity, aliased x, reached
+	// through its case: whoever may act on the case in a scope may read its
+	// erasure in that scope.
+	Erasure = &Kind{Name: "identity_erasure", From: "identity_erasures x JOIN cases c ON c.id = x.case_id", ID: "x.id", scope: caseScope}
 	// Referral is a referral or transfer between institutions, aliased r.
 	Referral = &Kind{Name: "referral", From: "referrals r", ID: "r.id", scope: referralScope}
 	// User is an account: only a scope of all reaches accounts (admins).

@@ -202,24 +202,17 @@ type Lock struct {
 	LegalHold   bool      // a legal hold, while the case is open
 }
 
-// Finalize protects a staged object version: governance retention until
-// l.RetainUntil, a legal hold when l.LegalHold, and the StateFinal tag.
-// It is idempotent: finalizing a final version again changes nothing.
+// Finalize protects a staged object version: a legal hold when
+// l.LegalHold, the StateFinal tag, and governance retention until
+// l.RetainUntil, in that order (see retain). It is idempotent: finalizing
+// a final version again changes nothing.
 //
 // Errors: NOT_FOUND when the version does not exist; UNAVAILABLE.
 func (s *Store) Finalize(ctx context.Context, key, versionID string, l Lock) error {
 	const op = "blob.Finalize"
-	mode := minio.Governance
-	until := l.RetainUntil.UTC().Truncate(time.Second)
-	err := s.client.PutObjectRetention(ctx, s.bucket, key, minio.PutObjectRetentionOptions{
-		Mode: &mode, RetainUntilDate: &until, VersionID: versionID,
-	})
-	if err != nil {
-		return classify(op, fmt.Errorf("retention: %w", err))
-	}
 	if l.LegalHold {
-		if err := s.SetLegalHold(ctx, key, versionID, true); err != nil {
-			return err
+		if err := s.hold(ctx, key, versionID, true); err != nil {
+			return classify(op, fmt.Errorf("legal hold: %w", err))
 		}
 	}
 	t, err := tags.NewTags(map[string]string{StateTag: StateFinal}, true)
@@ -229,19 +222,61 @@ func (s *Store) Finalize(ctx context.Context, key, versionID string, l Lock) err
 	if err := s.client.PutObjectTagging(ctx, s.bucket, key, t, minio.PutObjectTaggingOptions{VersionID: versionID}); err != nil {
 		return classify(op, fmt.Errorf("tag: %w", err))
 	}
+	mode := minio.Governance
+	if err := s.retain(ctx, key, versionID, mode, l.RetainUntil); err != nil {
+		return classify(op, fmt.Errorf("retention: %w", err))
+	}
 	return nil
 }
 
-// SetLegalHold places or lifts the legal hold on an object version.
+// SetLegalHold places or lifts the legal hold on an object version, then
+// sets its retention again, unchanged (see retain).
 //
 // Errors: NOT_FOUND; UNAVAILABLE.
 func (s *Store) SetLegalHold(ctx context.Context, key, versionID string, on bool) error {
+	const op = "blob.SetLegalHold"
+	if err := s.hold(ctx, key, versionID, on); err != nil {
+		return classify(op, err)
+	}
+	mode, until, err := s.client.GetObjectRetention(ctx, s.bucket, key, versionID)
+	if err != nil && minio.ToErrorResponse(err).Code != "NoSuchObjectLockConfiguration" {
+		return classify(op, fmt.Errorf("read retention: %w", err))
+	}
+	if mode == nil || until == nil || !until.After(time.Now()) {
+		return nil // no retention in force, none to keep
+	}
+	if err := s.retain(ctx, key, versionID, *mode, *until); err != nil {
+		return classify(op, fmt.Errorf("retention: %w", err))
+	}
+	return nil
+}
+
+func (s *Store) hold(ctx context.Context, key, versionID string, on bool) error {
 	st := minio.LegalHoldDisabled
 	if on {
 		st = minio.LegalHoldEnabled
 	}
-	err := s.client.PutObjectLegalHold(ctx, s.bucket, key, minio.PutObjectLegalHoldOptions{VersionID: versionID, Status: &st})
-	return classify("blob.SetLegalHold", err)
+	return s.client.PutObjectLegalHold(ctx, s.bucket, key, minio.PutObjectLegalHoldOptions{VersionID: versionID, Status: &st})
+}
+
+// retain sets an object version's retention. It is the last change to a
+// version's lock, whatever else changes, because of how MinIO (up to at
+// least the version `make bin/minio` builds) replicates lock changes to a
+// bucket replica: each change is sent as a metadata copy carrying the
+// version's whole lock with the time each part last changed. The replica
+// drops the retention it holds and takes the one sent only when its time
+// is later than the retention time the replica recorded, and a legal hold
+// it takes records the legal hold's time as that retention time (the
+// CopyObject handler in cmd/object-handlers.go). A retention set before
+// the legal hold or the tag is therefore lost on the replica by the next
+// change; one set after them is kept by every later copy, each of which
+// records the earlier legal hold time again. TestReplicaKeepsLocks
+// (deploy/drill) reads the replica's locks after each step.
+func (s *Store) retain(ctx context.Context, key, versionID string, mode minio.RetentionMode, until time.Time) error {
+	until = until.UTC().Truncate(time.Second)
+	return s.client.PutObjectRetention(ctx, s.bucket, key, minio.PutObjectRetentionOptions{
+		Mode: &mode, RetainUntilDate: &until, VersionID: versionID,
+	})
 }
 
 // LockState is how an object version is protected, as the server says.

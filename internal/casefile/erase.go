@@ -96,8 +96,7 @@ func (s *Service) EraseIdentity(ctx context.Context, in EraseInput) (*Erasure, e
 			return apperr.New(apperr.Conflict, "la identidad de este caso ya fue borrada", "this case's identity was already erased")
 		}
 		var e Erasure
-		err := tx.GetContext(ctx, &e, `SELECT id, case_id, ground, requested_by, requested_at, approved_by, approved_at, keys_erased
-FROM identity_erasures WHERE case_id = $1 AND approved_at IS NULL`, in.CaseID)
+		err := tx.GetContext(ctx, &e, `SELECT `+erasureColumns+` FROM identity_erasures WHERE case_id = $1 AND approved_at IS NULL`, in.CaseID)
 		if errors.Is(err, sql.ErrNoRows) {
 			e = Erasure{ID: uuid.New(), CaseID: in.CaseID, Ground: in.Ground, RequestedBy: p.UserID, RequestedAt: now}
 			if _, err := tx.ExecContext(ctx, `INSERT INTO identity_erasures (id, case_id, ground, requested_by, requested_at)
@@ -131,6 +130,27 @@ VALUES ($1, $2, $3, $4, $5)`, e.ID, e.CaseID, e.Ground, e.RequestedBy, e.Request
 	}
 	return out, nil
 }
+
+// Erasure returns erasure id, for the supervisors who may ask for and
+// approve erasures of its case (identity:erase).
+//
+// Errors: UNAUTHENTICATED; FORBIDDEN without identity:erase (audited);
+// NOT_FOUND for an erasure of a case outside the caller's scope (another
+// institution's) or none at all, the two alike (audited); UNAVAILABLE.
+func (s *Service) Erasure(ctx context.Context, id uuid.UUID) (*Erasure, error) {
+	const op = "casefile.Erasure"
+	if _, err := s.guard.Check(ctx, PermErase, authz.On(authz.Erasure, id)); err != nil {
+		return nil, apperr.Wrap(op, err)
+	}
+	var e Erasure
+	if err := s.db.GetContext(ctx, &e, `SELECT `+erasureColumns+` FROM identity_erasures WHERE id = $1`, id); err != nil {
+		return nil, apperr.Wrap(op, postgres.MapError(err))
+	}
+	return &e, nil
+}
+
+// erasureColumns are the columns of identity_erasures an Erasure holds.
+const erasureColumns = `id, case_id, ground, requested_by, requested_at, approved_by, approved_at, keys_erased`
 
 // erase approves e and destroys the keys, in the caller's transaction.
 func (s *Service) erase(ctx context.Context, tx *sqlx.Tx, e *Erasure, by uuid.UUID, now time.Time) (*Erasure, error) {

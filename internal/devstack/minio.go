@@ -159,6 +159,13 @@ func (m *MinIO) start(ctx context.Context, bin, dir string, port, consolePort in
 		// unless told it runs in CI: the test cluster's drives are
 		// directories under a temporary directory.
 		cmd.Env = append(cmd.Env, "MINIO_CI_CD=1")
+		// In a container (/.dockerenv) MinIO waits for each peer's host
+		// to resolve to an address other than loopback, forever, before
+		// it knows which drive is its own: every node here is on
+		// 127.0.0.1. _MINIO_SERVER_LOCAL names the node's own endpoint
+		// (host:port), which ends that search, and the other nodes are
+		// then peers by their ports (cmd/endpoint.go, UpdateIsLocal).
+		cmd.Env = append(cmd.Env, "_MINIO_SERVER_LOCAL="+endpoint)
 	}
 	// MinIO is content to run as root, so it runs as we do.
 	cmd.SysProcAttr = sysProcAttr(nil, syscall.SIGTERM)

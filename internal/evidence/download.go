@@ -40,6 +40,12 @@ type Verification struct {
 	Intact         bool
 	ComputedSHA256 string
 	VerifiedAt     time.Time
+	// LegalHold and RetainUntil are read from the object store at
+	// verification, not from Amparo's own records: they are what protects
+	// the bytes, so they are what an officer checking a closed case's
+	// evidence needs to see. RetainUntil is nil without retention.
+	LegalHold   bool
+	RetainUntil *time.Time
 }
 
 // byID reads an evidence record.
@@ -111,9 +117,20 @@ func (s *Service) Verify(ctx context.Context, id uuid.UUID) (*Verification, erro
 	// A recorded object that is missing is not "not found": it is evidence
 	// that failed verification, and the audit trail must say so.
 	v := &Verification{Evidence: e, ComputedSHA256: sum, Intact: sum == e.SHA256, VerifiedAt: s.now().UTC()}
+	if err == nil {
+		lock, err := s.blobs.Inspect(ctx, e.ObjectKey, e.VersionID)
+		if err != nil {
+			return nil, apperr.Wrap(op, err)
+		}
+		v.LegalHold = lock.LegalHold
+		if !lock.RetainUntil.IsZero() {
+			until := lock.RetainUntil.UTC()
+			v.RetainUntil = &until
+		}
+	}
 	err = postgres.WithTx(ctx, s.db, func(tx *sqlx.Tx) error {
 		return audit.Record(ctx, tx, audit.Event{Action: "evidence:verify", ObjectType: "evidence", ObjectID: e.ID.String(),
-			Details: map[string]any{"case": e.CaseID, "intact": v.Intact, "sha256": sum}})
+			Details: map[string]any{"case": e.CaseID, "intact": v.Intact, "sha256": sum, "legalHold": v.LegalHold}})
 	})
 	if err != nil {
 		return nil, apperr.Wrap(op, err)

@@ -239,7 +239,10 @@ func TestExportStatisticsXLSX(t *testing.T) {
 
 // TestExportURLExpires: a download URL stops working when it expires.
 func TestExportURLExpires(t *testing.T) {
-	f := newFixture(t, true, time.Second)
+	// Long enough for the fresh download to happen in time on a loaded
+	// machine (one second was not, under CI's parallel load), short
+	// enough to wait out.
+	f := newFixture(t, true, 4*time.Second)
 	ctx := f.as(t, "oversight@pdh.demo")
 	ex, err := f.svc.ExportTable(ctx, statistics.ExportTableInput{Format: export.CSV,
 		Statistics: statistics.Input{Measure: statistics.Cases, Rows: []string{statistics.Sex}}})
