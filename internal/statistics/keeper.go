@@ -47,7 +47,6 @@ type Keeper struct {
 	log    *slog.Logger
 	cfg    KeeperConfig
 	leader atomic.Bool
-	rounds atomic.Int64
 }
 
 // NewKeeper returns a Keeper over db.
@@ -72,11 +71,6 @@ func NewKeeper(db *sqlx.DB, log *slog.Logger, cfg KeeperConfig) *Keeper {
 
 // Leader reports whether this keeper leads now.
 func (k *Keeper) Leader() bool { return k.leader.Load() }
-
-// Rounds is how many rounds this keeper completed while leading, each
-// ending with the summary built, the queue empty as it was seen and the
-// horizon caught up.
-func (k *Keeper) Rounds() int64 { return k.rounds.Load() }
 
 // Run keeps the summary until ctx ends, leading whenever it can take the
 // lock. Failures are logged and retried.
@@ -114,10 +108,9 @@ func (k *Keeper) tryLead(ctx context.Context) error {
 	defer k.leader.Store(false)
 	k.log.Info("statistics keeper: leading")
 	for {
-		if err := k.Round(ctx, conn); err != nil {
+		if err := k.round(ctx, conn); err != nil {
 			return err
 		}
-		k.rounds.Add(1)
 		select {
 		case <-ctx.Done():
 			return nil
@@ -126,11 +119,11 @@ func (k *Keeper) tryLead(ctx context.Context) error {
 	}
 }
 
-// Round runs on db, until each is done: the build's batches, the queue's
-// batches (what it held when it began at least) and the horizon's
-// advances. Each batch commits on its own (the functions run as one
-// statement each, in READ COMMITTED).
-func (k *Keeper) Round(ctx context.Context, db sqlx.QueryerContext) error {
+// round runs on db, until each is done: the build's batches (each followed
+// by a batch of the queue), the queue's batches (what it held when it
+// began at least) and the horizon's advances. Each batch commits on its
+// own (the functions run as one statement each, in READ COMMITTED).
+func (k *Keeper) round(ctx context.Context, db sqlx.QueryerContext) error {
 	for {
 		var built bool
 		if err := sqlx.GetContext(ctx, db, &built, `SELECT stat_build_step($1)`, k.cfg.BuildBatch); err != nil {
@@ -144,14 +137,18 @@ func (k *Keeper) Round(ctx context.Context, db sqlx.QueryerContext) error {
 			break
 		}
 	}
+	// The horizon moves by at most a window per call: once a call moves it
+	// less, it has reached the database's now (whatever this clock says).
+	var last time.Time
 	for {
 		var at time.Time
 		if err := sqlx.GetContext(ctx, db, &at, `SELECT stat_overdue_advance($1::interval)`, horizonWindow); err != nil {
 			return fmt.Errorf("statistics: keeper: horizon: %w", err)
 		}
-		if time.Since(at) < time.Minute {
+		if !last.IsZero() && at.Sub(last) < horizonStep {
 			return nil
 		}
+		last = at
 	}
 }
 

@@ -52,9 +52,13 @@ var summaryDims = map[string]string{
 	Overdue: "", ViolationType: "violationTypes", ViolationCategory: "violationCategories",
 }
 
-// horizonWindow is how far one advance moves the overdue horizon: a long
-// pause is caught up over several queries, none of them waiting long.
-const horizonWindow = "1 day"
+// horizonWindow is how far one advance moves the overdue horizon at most
+// (horizonStep as text): a long pause is caught up over several
+// transactions, none of them long.
+const (
+	horizonWindow = "1 day"
+	horizonStep   = 24 * time.Hour
+)
 
 // plan is how a table is counted from the summary.
 type plan struct {
