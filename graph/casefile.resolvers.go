@@ -160,7 +160,8 @@ func (r *queryResolver) Cases(ctx context.Context, filter *casefile.Filter, firs
 	if filter != nil {
 		f = *filter
 	}
-	pg, err := r.Svc.Cases.List(ctx, f, page.Args{First: first, After: after, Last: last, Before: before})
+	fields := nodeFields(ctx)
+	pg, err := r.Svc.Cases.List(ctx, f, page.Args{First: first, After: after, Last: last, Before: before}, caseListOptions(fields)...)
 	if err != nil {
 		return nil, err
 	}
@@ -170,7 +171,7 @@ func (r *queryResolver) Cases(ctx context.Context, filter *casefile.Filter, firs
 		out.Edges[i] = &model.CaseEdge{Cursor: pg.Cursors[i], Node: c}
 		ids[i] = c.ID
 	}
-	prefetchCases(ctx, ids)
+	prefetchCases(ctx, ids, fields)
 	return out, nil
 }
 

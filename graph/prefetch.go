@@ -7,6 +7,7 @@ import (
 	"github.com/google/uuid"
 
 	"amparo/graph/loader"
+	"amparo/internal/casefile"
 )
 
 // prefetchCases loads, in one batch each, the per-case fields a connection
@@ -14,8 +15,7 @@ import (
 // batch what arrives within their wait window, and on a page of 100 the
 // field resolvers do not all arrive in time; asking up front for the whole
 // page makes the number of statements independent of the page size.
-func prefetchCases(ctx context.Context, ids []uuid.UUID) {
-	fields := nodeFields(ctx)
+func prefetchCases(ctx context.Context, ids []uuid.UUID, fields map[string]bool) {
 	l := loader.For(ctx)
 	if fields["evidence"] {
 		_, _ = l.Evidence.LoadAll(ctx, ids)
@@ -37,8 +37,19 @@ func prefetchCases(ctx context.Context, ids []uuid.UUID) {
 	}
 }
 
+// caseListOptions are what a page of cases reads, given the fields it
+// selects (nodeFields): the data keys and the sealed narratives only when
+// the page shows a summary or a violation's description.
+func caseListOptions(fields map[string]bool) []casefile.ListOption {
+	if fields["summary"] || fields["violations.description"] {
+		return nil
+	}
+	return []casefile.ListOption{casefile.WithoutNarratives()}
+}
+
 // nodeFields names the fields selected under edges { node { ... } } of the
-// connection field being resolved, fragments included.
+// connection field being resolved, fragments included, and those under
+// its violations as "violations.description".
 func nodeFields(ctx context.Context) map[string]bool {
 	out := map[string]bool{}
 	oc := graphql.GetOperationContext(ctx)
@@ -52,6 +63,11 @@ func nodeFields(ctx context.Context) map[string]bool {
 			}
 			for _, f := range graphql.CollectFields(oc, node.Selections, nil) {
 				out[f.Name] = true
+				if f.Name == "violations" {
+					for _, v := range graphql.CollectFields(oc, f.Selections, nil) {
+						out["violations."+v.Name] = true
+					}
+				}
 			}
 		}
 	}

@@ -5,6 +5,7 @@
 package graph
 
 //go:generate sh -c "cd .. && go tool gqlgen generate"
+//go:generate go run ./sequential
 
 import (
 	"log/slog"

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
+	"slices"
 	"time"
 
 	"github.com/google/uuid"
@@ -102,13 +103,25 @@ func ageBand(age int) string {
 // guatemala is the country's time, in which case references are numbered.
 var guatemala = time.FixedZone("America/Guatemala", -6*60*60)
 
+// seedSpan is how far back the seeded cases go.
+const seedSpan = 3 * 365 * 24 * time.Hour
+
 // Seed writes n cases, spread over the last three years, in batches, and
-// reports progress to out.
+// reports progress to out. The cases are written in the order they were
+// filed, oldest first, as a registry writes them: a table's newest cases,
+// which every list's first page shows, then lie together at its end, as
+// they do in a registry filed case by case (written in random order of
+// time, each case of a page lies on a table page of its own, which at a
+// million cases is seldom in PostgreSQL's cache).
 func (s *seeder) Seed(ctx context.Context, n int, out io.Writer) error {
 	start := time.Now()
+	from := start.UTC().Add(-seedSpan)
 	for done := 0; done < n; {
 		k := min(seedBatch, n-done)
-		if err := s.batch(ctx, k); err != nil {
+		// This batch's share of the span, in filing order.
+		lo := from.Add(time.Duration(float64(seedSpan) * float64(done) / float64(n)))
+		width := time.Duration(float64(seedSpan) * float64(k) / float64(n))
+		if err := s.batch(ctx, k, lo, width); err != nil {
 			return err
 		}
 		done += k
@@ -131,14 +144,20 @@ type seedCase struct {
 	dept, entry string
 }
 
-func (s *seeder) batch(ctx context.Context, n int) error {
+// batch writes n cases filed between lo and lo+width, oldest first.
+func (s *seeder) batch(ctx context.Context, n int, lo time.Time, width time.Duration) error {
 	now := time.Now().UTC()
+	at := make([]time.Time, n)
+	for i := range at {
+		at[i] = lo.Add(time.Duration(s.rng.Int64N(max(int64(width), 1)))).Truncate(time.Microsecond)
+	}
+	slices.SortFunc(at, time.Time.Compare)
 	cases := make([]seedCase, n)
 	for i := range cases {
 		c := &cases[i]
 		c.id, c.child = uuid.New(), uuid.New()
 		c.inst = &s.institutions[s.rng.IntN(len(s.institutions))]
-		c.createdAt = now.Add(-time.Duration(s.rng.Int64N(int64(3 * 365 * 24 * time.Hour)))).Truncate(time.Microsecond)
+		c.createdAt = at[i]
 		c.year = c.createdAt.In(guatemala).Year()
 		c.by = pick(s.rng, c.inst.staff)
 		c.assign = pick(s.rng, c.inst.staff)

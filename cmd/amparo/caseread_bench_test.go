@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"os"
 	"strconv"
 	"strings"
@@ -48,6 +49,44 @@ func BenchmarkCaseRead(b *testing.B) {
 			b.ReportMetric(float64(pgCPU.Microseconds())/float64(b.N), "postgres-cpu-µs/read")
 		})
 	}
+}
+
+// BenchmarkCasePage reads a page of 50 cases with their child and
+// violations, the page amparo-load's list operations ask for (pageOf50 in
+// cmd/amparo-load), through the real handler one request at a time, and
+// reports the CPU each page costs Amparo (this process, the in-process HTTP
+// client included) and the PostgreSQL backends serving it.
+//
+//	go test ./cmd/amparo -run '^$' -bench CasePage -benchtime 200x
+func BenchmarkCasePage(b *testing.B) {
+	app := newTestApp(b)
+	officer := app.token("officer@pgn.demo")
+	for i := range 60 {
+		app.fileCase("officer@pgn.demo", fmt.Sprintf("bench-page-%03d", i))
+	}
+	owner := app.db.Owner(b)
+	const query = `query($f: CaseFilter) { cases(first: 50, filter: $f) { edges { node { id reference status urgency dueAt
+  child { ageBand sex nationality } violations { type { code } } } } } }`
+	var out struct {
+		Cases struct {
+			Edges []struct{ Node struct{ ID string } }
+		}
+	}
+	for range 20 { // the principal cached, the pool's connections warm
+		app.do(officer, query, nil).decode(b, &out)
+	}
+	if len(out.Cases.Edges) != 50 {
+		b.Fatalf("a page of %d cases, want 50", len(out.Cases.Edges))
+	}
+	goBefore, pgBefore := processCPU(b), backendsCPU(b, owner, app.db.Name)
+	b.ResetTimer()
+	for range b.N {
+		app.do(officer, query, nil).decode(b, &out)
+	}
+	b.StopTimer()
+	goCPU, pgCPU := processCPU(b)-goBefore, backendsCPU(b, owner, app.db.Name)-pgBefore
+	b.ReportMetric(float64(goCPU.Microseconds())/float64(b.N), "amparo-cpu-µs/page")
+	b.ReportMetric(float64(pgCPU.Microseconds())/float64(b.N), "postgres-cpu-µs/page")
 }
 
 // processCPU is the CPU time (user and system) this process has used.

@@ -362,6 +362,62 @@ func TestCaseListNoNPlusOne(t *testing.T) {
 	}
 }
 
+// A page of cases reads the data keys and opens the sealed narratives only
+// when it shows a summary or a violation's description, fragments
+// included; a page that shows neither reads no key.
+func TestCaseListOpensNarrativesOnlyWhenShown(t *testing.T) {
+	var counter statementCounter
+	app := newTestApp(t, func(c *config) { c.wrapDB = counter.wrap })
+	officer := app.token("officer@pgn.demo")
+	app.fileCase("officer@pgn.demo", "narratives-shown-0001")
+	want := fileCaseInput("")
+	tests := []struct {
+		name     string
+		node     string
+		readsKey bool
+	}{
+		{"NeitherReadsNoKey", `id violations { type { code } }`, false},
+		{"SummaryOpens", `id summary`, true},
+		{"DescriptionOpens", `id violations { description }`, true},
+		{"DescriptionInFragmentOpens", `id ... on Case { violations { description } }`, true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			var out struct {
+				Cases struct {
+					Edges []struct {
+						Node struct {
+							Summary    *string
+							Violations []struct{ Description *string }
+						}
+					}
+				}
+			}
+			counter.record()
+			app.do(officer, `{ cases(first: 5) { edges { node { `+tc.node+` } } } }`, nil).decode(t, &out)
+			readKey := false
+			for _, s := range counter.stop() {
+				readKey = readKey || strings.Contains(s.Query, "FROM data_keys")
+			}
+			if readKey != tc.readsKey {
+				t.Errorf("read the data keys: %v, want %v", readKey, tc.readsKey)
+			}
+			if len(out.Cases.Edges) != 1 {
+				t.Fatalf("%d cases listed, want 1", len(out.Cases.Edges))
+			}
+			n := out.Cases.Edges[0].Node
+			if strings.Contains(tc.node, "summary") && (n.Summary == nil || *n.Summary != want["summary"]) {
+				t.Errorf("summary %v, want %q", n.Summary, want["summary"])
+			}
+			wantDesc := want["violations"].([]any)[0].(map[string]any)["description"]
+			if strings.Contains(tc.node, "description") && (len(n.Violations) == 0 || n.Violations[0].Description == nil ||
+				*n.Violations[0].Description != wantDesc) {
+				t.Errorf("violations %+v, want the first described %q", n.Violations, wantDesc)
+			}
+		})
+	}
+}
+
 // Paging through 1,000 cases while new ones are filed neither repeats nor
 // skips a case: keyset cursors over (created_at, id) are stable.
 func TestCasePagingStableAcrossInserts(t *testing.T) {

@@ -3419,11 +3419,11 @@ func (ec *executionContext) marshalNViolation2amparoᚋinternalᚋcasefileᚐVio
 }
 
 func (ec *executionContext) marshalNViolation2ᚕamparoᚋinternalᚋcasefileᚐViolationᚄ(ctx context.Context, sel ast.SelectionSet, v []casefile.Violation) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
-		fc := graphql.GetFieldContext(ctx)
-		fc.Result = &v[i]
-		return ec.marshalNViolation2amparoᚋinternalᚋcasefileᚐViolation(ctx, sel, v[i])
-	})
+	ret := make(graphql.Array, len(v))
+	for i := range v { // one by one, in this goroutine (graph/sequential)
+		fc := &graphql.FieldContext{Index: &i, Result: &v[i]}
+		ret[i] = ec.marshalNViolation2amparoᚋinternalᚋcasefileᚐViolation(graphql.WithFieldContext(ctx, fc), sel, v[i])
+	}
 
 	for _, e := range ret {
 		if e == graphql.Null {

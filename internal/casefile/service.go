@@ -208,8 +208,9 @@ func (s *Service) Get(ctx context.Context, id uuid.UUID) (*Case, error) {
 	if _, err := s.guard.Check(ctx, PermRead, authz.On(authz.Case, id)); err != nil {
 		return nil, apperr.Wrap(op, err)
 	}
-	// Prepared: the case, its violations and its data key are each
-	// planned once per connection (postgres.Statements).
+	// One statement for the case, its child, its violations and its data
+	// key (readCase), prepared: planned once per connection
+	// (postgres.Statements).
 	c, err := getCase(ctx, s.stmts, s.keys.Vault, id)
 	if err != nil {
 		return nil, apperr.Wrap(op, postgres.MapError(err))

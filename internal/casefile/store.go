@@ -3,6 +3,8 @@ package casefile
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
+	"errors"
 	"fmt"
 	"time"
 
@@ -100,23 +102,80 @@ func (r *caseRow) toCase() *Case {
 	return c
 }
 
-// getCase reads one case, its narratives opened with its data key from v.
-// The guard has decided that the caller may.
+// readCase is one case with its child, its violations and its data key, in
+// one statement: the violations come as a JSON array in position order
+// (their sealed descriptions in base64), the wrapped data key beside the
+// case (NULL once erased), unwrapped by keys.Vault.Open. Service.Get runs it
+// prepared (postgres.Statements): issue 14 wants a case read to be one
+// statement, planned once per connection.
+const readCase = `SELECT` + caseColumns + `, dk.kek_id AS key_kek, dk.wrapped AS key_wrapped,
+  coalesce((SELECT json_agg(json_build_object('position', v.position, 'type_code', v.type_code,
+      'occurred_on', v.occurred_on, 'occurred_precision', v.occurred_precision, 'journey_stage', v.journey_stage,
+      'perpetrator_type', v.perpetrator_type, 'trafficking_purpose', v.trafficking_purpose,
+      'discrimination_ground', v.discrimination_ground, 'description_sealed', encode(v.description_sealed, 'base64'))
+      ORDER BY v.position)
+    FROM case_violations v WHERE v.case_id = c.id), '[]') AS violations
+FROM cases c JOIN children ch ON ch.id = c.child_id
+LEFT JOIN data_keys dk ON dk.owner_kind = 'case' AND dk.owner_id = c.id
+WHERE c.id = $1`
+
+// caseRead is a row of readCase.
+type caseRead struct {
+	caseRow
+	KEK        sql.NullString `db:"key_kek"`
+	Wrapped    []byte         `db:"key_wrapped"`
+	Violations []byte         `db:"violations"`
+}
+
+// violationJSON is one violation of readCase's array.
+type violationJSON struct {
+	Position        int     `json:"position"`
+	Type            string  `json:"type_code"`
+	OccurredOn      *string `json:"occurred_on"` // YYYY-MM-DD
+	Precision       *string `json:"occurred_precision"`
+	JourneyStage    *string `json:"journey_stage"`
+	PerpetratorType *string `json:"perpetrator_type"`
+	Purpose         *string `json:"trafficking_purpose"`
+	Ground          *string `json:"discrimination_ground"`
+	Description     []byte  `json:"description_sealed"` // base64; line breaks are ignored
+}
+
+// getCase reads one case in one statement (readCase), its narratives opened
+// with its data key from v. The guard has decided that the caller may.
 //
 // Errors: sql.ErrNoRows when it does not exist.
 func getCase(ctx context.Context, q sqlx.QueryerContext, v *keys.Vault, id uuid.UUID) (*Case, error) {
-	const query = `SELECT` + caseColumns + `
-FROM cases c JOIN children ch ON ch.id = c.child_id
-WHERE c.id = $1`
-	var r caseRow
-	if err := sqlx.GetContext(ctx, q, &r, query, id); err != nil {
+	var r caseRead
+	if err := sqlx.GetContext(ctx, q, &r, readCase, id); err != nil {
+		return nil, err
+	}
+	var vs []violationJSON
+	if err := json.Unmarshal(r.Violations, &vs); err != nil {
+		return nil, fmt.Errorf("case %s: violations: %w", r.ID, err)
+	}
+	rows := make([]violationRow, len(vs))
+	for i, j := range vs {
+		rows[i] = violationRow{CaseID: r.ID, Position: j.Position, Type: j.Type, Precision: nullString(j.Precision),
+			JourneyStage: nullString(j.JourneyStage), PerpetratorType: nullString(j.PerpetratorType),
+			Purpose: nullString(j.Purpose), Ground: nullString(j.Ground), Description: j.Description}
+		if j.OccurredOn != nil {
+			t, err := time.Parse(time.DateOnly, *j.OccurredOn)
+			if err != nil {
+				return nil, fmt.Errorf("case %s: violation %d: %w", r.ID, j.Position, err)
+			}
+			rows[i].OccurredOn = sql.NullTime{Time: t, Valid: true}
+		}
+	}
+	ks := map[uuid.UUID]keys.DataKey{}
+	switch k, err := v.Open(ctx, keys.OwnerCase, r.ID, r.KEK.String, r.Wrapped); {
+	case err == nil:
+		ks[r.ID] = k
+	case !errors.Is(err, keys.ErrNoKey): // erased: its narratives open to nothing
 		return nil, err
 	}
 	c := r.toCase()
-	if err := loadViolations(ctx, q, v, []*Case{c}); err != nil {
-		return nil, err
-	}
-	return c, nil
+	c.Violations = []Violation{}
+	return c, openNarratives(ks, map[uuid.UUID]*Case{c.ID: c}, rows)
 }
 
 // getCases reads many cases (at most authz.MaxBatch) with their violations,
@@ -154,7 +213,8 @@ type violationRow struct {
 
 // loadViolations fills the violations of the cases in one query, and opens
 // their narratives (summary, violation descriptions) with the cases' data
-// keys, read in one more query: one unwrap per case.
+// keys, read in one more query: one unwrap per case. With a nil v, it reads
+// no key and the narratives stay empty (List's WithoutNarratives).
 func loadViolations(ctx context.Context, q sqlx.QueryerContext, v *keys.Vault, cases []*Case) error {
 	if len(cases) == 0 {
 		return nil
@@ -170,15 +230,27 @@ func loadViolations(ctx context.Context, q sqlx.QueryerContext, v *keys.Vault, c
 SELECT case_id, position, type_code, occurred_on, occurred_precision, journey_stage, perpetrator_type,
   trafficking_purpose, discrimination_ground, description_sealed
 FROM case_violations WHERE case_id = ANY($1) ORDER BY case_id, position`
-	var rows []violationRow
+	rows := make([]violationRow, 0, 2*len(cases))
 	if err := sqlx.SelectContext(ctx, q, &rows, query, postgres.UUIDs(ids)); err != nil {
 		return fmt.Errorf("load violations: %w", err)
 	}
-	ks, err := v.GetMany(ctx, q, keys.OwnerCase, ids)
-	if err != nil {
-		return err
+	ks := map[uuid.UUID]keys.DataKey{} // none: nothing opens
+	if v != nil {
+		var err error
+		if ks, err = v.GetMany(ctx, q, keys.OwnerCase, ids); err != nil {
+			return err
+		}
 	}
-	for _, c := range cases {
+	return openNarratives(ks, byID, rows)
+}
+
+// openNarratives opens the summaries of the cases with their data keys in
+// ks, and appends to each case its violations from rows (in position
+// order), their descriptions opened too. A case without a key in ks
+// (erased) opens to no narratives.
+func openNarratives(ks map[uuid.UUID]keys.DataKey, byID map[uuid.UUID]*Case, rows []violationRow) error {
+	var err error
+	for _, c := range byID {
 		if c.Summary, err = narrative.CaseSummary.Text(ks, c.ID, c.ID.String(), c.summarySealed); err != nil {
 			return err
 		}

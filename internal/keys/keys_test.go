@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/google/uuid"
+
 	"amparo/internal/keys"
 )
 
@@ -201,4 +203,62 @@ func TestBlindIndex(t *testing.T) {
 	if n := keys.NormalizeName("  Ñandú   O'Brien "); n != "nandu o brien" {
 		t.Errorf("NormalizeName = %q", n)
 	}
+}
+
+// TestVaultOpen opens a data key from its wrapped form as a caller read it
+// beside its record (Vault.Open), the way Vault.Create stored it.
+func TestVaultOpen(t *testing.T) {
+	_, f := newFile(t)
+	v := keys.NewVault(f)
+	id, other := uuid.New(), uuid.New()
+	_, raw := keys.NewDataKey()
+	kek, wrapped, err := f.Wrap(context.Background(), raw, keys.RecordAD(keys.OwnerCase, id.String()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, _ := keys.ParseDataKey(raw)
+	here := keys.Place{Table: "cases", Column: "summary", Row: id.String()}
+	sealed := want.Seal([]byte("resumen"), here)
+	tests := []struct {
+		name    string
+		id      uuid.UUID
+		kek     string
+		wrapped []byte
+		wantErr error
+	}{
+		{"Opens", id, kek, wrapped, nil},
+		{"ErrNoKeyWithoutOne", id, "", nil, keys.ErrNoKey},
+		{"ErrOpenOtherRecord", other, kek, wrapped, keys.ErrOpen},
+		{"ErrUnknownKEK", id, "20200101-00000000", wrapped, keys.ErrUnknownKEK},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			k, err := v.Open(context.Background(), keys.OwnerCase, tc.id, tc.kek, tc.wrapped)
+			if !errors.Is(err, tc.wantErr) {
+				t.Fatalf("Open: %v, want %v", err, tc.wantErr)
+			}
+			if err == nil {
+				if got, err := k.Open(sealed, here); err != nil || string(got) != "resumen" {
+					t.Fatalf("the opened key does not open what the stored one sealed: %q %v", got, err)
+				}
+			}
+		})
+	}
+	t.Run("CachedPerOperation", func(t *testing.T) {
+		ctx := keys.WithCache(context.Background())
+		if _, err := v.Open(ctx, keys.OwnerCase, id, kek, wrapped); err != nil {
+			t.Fatal(err)
+		}
+		// Within the operation, the key unwrapped once answers again
+		// without unwrapping what it is given.
+		if _, err := v.Open(ctx, keys.OwnerCase, id, kek, []byte("not a wrapped key")); err != nil {
+			t.Fatalf("second Open unwrapped again: %v", err)
+		}
+		if _, err := v.Open(ctx, keys.OwnerCase, other, "", nil); !errors.Is(err, keys.ErrNoKey) {
+			t.Fatalf("record without a key: %v", err)
+		}
+		if _, err := v.Open(ctx, keys.OwnerCase, other, kek, wrapped); !errors.Is(err, keys.ErrNoKey) {
+			t.Fatalf("a record known to have no key opened one within the same operation: %v", err)
+		}
+	})
 }

@@ -135,12 +135,7 @@ func (v *Vault) GetMany(ctx context.Context, q sqlx.QueryerContext, kind string,
 		return nil, fmt.Errorf("keys: read data keys: %w", err)
 	}
 	for _, r := range rows {
-		raw, err := v.ring.Unwrap(ctx, r.KEK, r.Wrapped, RecordAD(kind, r.ID.String()))
-		if err != nil {
-			return nil, fmt.Errorf("keys: data key of %s %s: %w", kind, r.ID, err)
-		}
-		k, err := ParseDataKey(raw)
-		clear(raw)
+		k, err := v.unwrap(ctx, kind, r.ID, r.KEK, r.Wrapped)
 		if err != nil {
 			return nil, err
 		}
@@ -160,6 +155,50 @@ func (v *Vault) GetMany(ctx context.Context, q sqlx.QueryerContext, kind string,
 		c.mu.Unlock()
 	}
 	return out, nil
+}
+
+// Open returns the data key of a record from its wrapped form, read by the
+// caller in the same statement as the record (kekID and wrapped are NULL,
+// here "" and nil, when the record has no key): one statement for a record
+// and its key. The key unwrapped, or known to be missing, is kept under a
+// WithCache context as GetMany keeps it, and one already there is not
+// unwrapped again.
+//
+// Errors: ErrNoKey; ErrUnknownKEK or ErrOpen when the key file does not
+// match the database (or the wrapped key was copied from another record).
+func (v *Vault) Open(ctx context.Context, kind string, id uuid.UUID, kekID string, wrapped []byte) (DataKey, error) {
+	c := cacheOf(ctx)
+	if c != nil {
+		c.mu.Lock()
+		k, ok := c.m[cacheKey{kind, id}]
+		c.mu.Unlock()
+		switch {
+		case ok && k.aead == nil:
+			return DataKey{}, ErrNoKey
+		case ok:
+			return k, nil
+		}
+	}
+	if wrapped == nil {
+		c.put(kind, id, DataKey{}) // known to have no key
+		return DataKey{}, ErrNoKey
+	}
+	k, err := v.unwrap(ctx, kind, id, kekID, wrapped)
+	if err != nil {
+		return DataKey{}, err
+	}
+	c.put(kind, id, k)
+	return k, nil
+}
+
+// unwrap opens the wrapped data key of record (kind, id).
+func (v *Vault) unwrap(ctx context.Context, kind string, id uuid.UUID, kekID string, wrapped []byte) (DataKey, error) {
+	raw, err := v.ring.Unwrap(ctx, kekID, wrapped, RecordAD(kind, id.String()))
+	if err != nil {
+		return DataKey{}, fmt.Errorf("keys: data key of %s %s: %w", kind, id, err)
+	}
+	defer clear(raw)
+	return ParseDataKey(raw)
 }
 
 // RotateBatch rewraps up to n data keys that are not under the current KEK

@@ -224,6 +224,12 @@ func Seek[K any](ctx context.Context, db sqlx.QueryerContext, l List, r page.Req
 	}
 	p.Args = slices.Clone(l.Args)
 	ks := page.Seek(r, l.Key, key, p.Args.Add)
-	p.Tail = ` FROM ` + l.From + l.Join + ` WHERE ` + l.Where + ks.Where + ` ORDER BY ` + ks.OrderBy + ` LIMIT ` + p.Args.Add(ks.Limit)
+	// The limit is written into the text, not passed as an argument: a
+	// page's statement may run prepared (Statements), and the generic plan
+	// of a prepared statement guesses a LIMIT argument at a tenth of the
+	// rows, which at a million cases would sort instead of walking an index
+	// in the page's order. It is a number the server computed from a
+	// validated page size, never the caller's text.
+	p.Tail = ` FROM ` + l.From + l.Join + ` WHERE ` + l.Where + ks.Where + ` ORDER BY ` + ks.OrderBy + ` LIMIT ` + strconv.Itoa(ks.Limit)
 	return p, nil
 }

@@ -1,0 +1,100 @@
+// Command sequential rewrites, in gqlgen's generated code, the marshalling
+// of the lists named in lists so that their elements are marshalled one
+// after another in the goroutine of the field holding the list, instead of
+// one goroutine per element (graphql.MarshalSliceConcurrently, gqlgen's
+// only way for a list of objects).
+//
+// A page of 50 cases holds about 100 violations: 100 goroutines per page,
+// each growing its stack through gqlgen's deep marshalling and waking the
+// scheduler, for fields that never wait (a violation's fields are its own
+// or the reference catalog's). A list may be named here only if nothing
+// beneath its elements waits on a loader: a loader batches the keys that
+// arrive within its wait window, and elements marshalled one by one would
+// each wait it out alone.
+//
+// It runs after gqlgen (go generate ./..., graph/resolver.go) and fails
+// when a list named here is not found in the shape it rewrites, so that a
+// gqlgen upgrade that changes the shape is noticed, not silently skipped.
+package main
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+)
+
+// lists are the marshal functions, as gqlgen names them, of the lists
+// marshalled sequentially.
+var lists = []string{
+	"marshalNViolation2ᚕamparoᚋinternalᚋcasefileᚐViolationᚄ", // Case.violations
+}
+
+// concurrent is gqlgen's body for a list of objects; $1 marshals one.
+var concurrent = regexp.MustCompile(`ret := graphql\.MarshalSliceConcurrently\(ctx, len\(v\), \d+, (?:true|false), func\(ctx context\.Context, i int\) graphql\.Marshaler \{
+\t\tfc := graphql\.GetFieldContext\(ctx\)
+\t\tfc\.Result = &v\[i\]
+\t\treturn (ec\.[^(]+)\(ctx, sel, v\[i\]\)
+\t\}\)`)
+
+const sequential = `ret := make(graphql.Array, len(v))
+	for i := range v { // one by one, in this goroutine (graph/sequential)
+		fc := &graphql.FieldContext{Index: &i, Result: &v[i]}
+		ret[i] = $1(graphql.WithFieldContext(ctx, fc), sel, v[i])
+	}`
+
+func main() {
+	if err := run("generated"); err != nil {
+		fmt.Fprintln(os.Stderr, "sequential:", err)
+		os.Exit(1)
+	}
+}
+
+func run(dir string) error {
+	files, err := filepath.Glob(filepath.Join(dir, "*.generated.go"))
+	if err != nil {
+		return err
+	}
+	found := map[string]bool{}
+	for _, path := range files {
+		src, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		out := src
+		for _, name := range lists {
+			head := []byte("func (ec *executionContext) " + name + "(")
+			start := bytes.Index(out, head)
+			if start < 0 {
+				continue
+			}
+			end := bytes.Index(out[start:], []byte("\n}\n"))
+			if end < 0 {
+				return fmt.Errorf("%s: %s has no end", path, name)
+			}
+			body := out[start : start+end]
+			if bytes.Contains(body, []byte("(graph/sequential)")) {
+				found[name] = true // already rewritten
+				continue
+			}
+			if !concurrent.Match(body) {
+				return fmt.Errorf("%s: %s is not in the shape this rewrites (a gqlgen upgrade?)", path, name)
+			}
+			rewritten := concurrent.ReplaceAll(body, []byte(sequential))
+			out = append(append(append([]byte{}, out[:start]...), rewritten...), out[start+end:]...)
+			found[name] = true
+		}
+		if !bytes.Equal(out, src) {
+			if err := os.WriteFile(path, out, 0o644); err != nil {
+				return err
+			}
+		}
+	}
+	for _, name := range lists {
+		if !found[name] {
+			return fmt.Errorf("no generated function %s", name)
+		}
+	}
+	return nil
+}
