@@ -71,8 +71,9 @@ type app struct {
 	handler  http.Handler
 	metrics  http.Handler // /metrics on its own listener, when AMPARO_METRICS_LISTEN is set
 	sealer   *audit.Sealer
-	alerts   *alert.Hub     // pushes alerts to this replica's subscriptions
-	watcher  *alert.Watcher // raises deadline alerts, when leading
+	alerts   *alert.Hub         // pushes alerts to this replica's subscriptions
+	watcher  *alert.Watcher     // raises deadline alerts, when leading
+	keeper   *statistics.Keeper // keeps the statistics summary, when leading
 }
 
 // build wires the server from its configuration.
@@ -255,6 +256,7 @@ func build(ctx context.Context, cfg *config, log *slog.Logger) (*app, error) {
 		cfg.devRoutes(mux, db)
 	}
 	a.alerts, a.watcher = hub, watcher
+	a.keeper = statistics.NewKeeper(db, log, statistics.KeeperConfig{})
 	a.handler = request.Middleware(accessLog(log, metrics, cors(cfg.CORSOrigins, mux)))
 	return a, nil
 }
@@ -318,6 +320,9 @@ func serve(ctx context.Context, cfg *config, log *slog.Logger, ready func(listen
 	// leader among replicas).
 	bg.Go(func() { a.alerts.Run(ctx) })
 	bg.Go(func() { a.watcher.Run(ctx) })
+	// The statistics summary: built after its migration, then kept from the
+	// queue of changed cases (one leader among replicas).
+	bg.Go(func() { a.keeper.Run(ctx) })
 	defer bg.Wait()
 	ln, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {

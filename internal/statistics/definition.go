@@ -3,6 +3,7 @@ package statistics
 import (
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"amparo/internal/apperr"
@@ -202,14 +203,29 @@ type measure struct {
 // The SQL expressions shared by measures. Joins are written so that every
 // one may appear at most once in a query; they are added in a fixed order.
 const (
-	joinChild          = "JOIN children ch ON ch.id = c.child_id"
-	joinCaseViolations = "LEFT JOIN case_violations cv ON cv.case_id = c.id LEFT JOIN violation_types vt ON vt.code = cv.type_code"
+	joinChild = "JOIN children ch ON ch.id = c.child_id"
+	// A case without violations is in no table by violation.
+	joinCaseViolations = "JOIN case_violations cv ON cv.case_id = c.id JOIN violation_types vt ON vt.code = cv.type_code"
 	joinKViolations    = "LEFT JOIN complaint_violations kv ON kv.complaint_id = k.id LEFT JOIN violation_types vt ON vt.code = kv.type_code"
 	joinKChildren      = "LEFT JOIN complaint_children kc ON kc.complaint_id = k.id LEFT JOIN children ch ON ch.id = kc.child_id"
 	joinServices       = "LEFT JOIN LATERAL unnest(r.services) AS rs(service) ON true"
 	// overdue: the current step's deadline has passed on a case not closed.
 	overdueExpr = "CASE WHEN c.status = 'CLOSED' THEN 'CLOSED' WHEN c.due_at < now() THEN 'OVERDUE' ELSE 'ON_TIME' END"
 )
+
+// overdueAt is m with OVERDUE reckoned at the instant of the SQL expression
+// at instead of now (the summary's horizon).
+func (m *measure) overdueAt(at string) *measure {
+	c := *m
+	c.dims = make(map[string]dim, len(m.dims))
+	for k, v := range m.dims {
+		c.dims[k] = v
+	}
+	d := c.dims[Overdue]
+	d.expr = strings.Replace(overdueExpr, "now()", at, 1)
+	c.dims[Overdue] = d
+	return &c
+}
 
 func monthOf(at string) string {
 	return "to_char(" + at + " AT TIME ZONE 'America/Guatemala', 'YYYY-MM')"

@@ -95,38 +95,71 @@ func (s *Service) compute(ctx context.Context, d *authz.Decision, in *Input) (*T
 		return false
 	}
 	rowsMulti, colsMulti := multi(in.Rows), multi(in.Columns)
-	var sa postgres.Args
-	if q := fromSummary(d, in, s.department, &sa); q != "" {
-		cells, err := s.count(ctx, q, len(dims), sa)
-		if err != nil {
-			return nil, err
+	plan := summaryPlan(d, m, in, s.department)
+	// One snapshot for every part of the table: its margins, and the
+	// summary, its queue, the horizon and the records counted beside them,
+	// describe the same moment.
+	var t *Table
+	err = s.snapshot(ctx, func(tx *sqlx.Tx) error {
+		p := plan
+		if p != nil {
+			ok, err := built(ctx, tx)
+			if err != nil {
+				return err
+			}
+			if !ok {
+				p = nil // not built yet: the records
+			}
 		}
-		return assemble(cells, nil, nil, len(in.Rows), false, false, s.now().UTC()), nil
-	}
-	cells, err := s.count(ctx, query(m, dims, w), len(dims), a)
+		count := func(ds []string) ([]counted, error) {
+			if p != nil {
+				return p.count(ctx, tx, s, ds)
+			}
+			return s.count(ctx, tx, query(m, ds, w), len(ds), a)
+		}
+		cells, err := count(dims)
+		if err != nil {
+			return err
+		}
+		var rowTotals []counted
+		if colsMulti {
+			if rowTotals, err = count(in.Rows); err != nil {
+				return err
+			}
+		}
+		var grand *Count
+		if rowsMulti || colsMulti {
+			g, err := count(nil)
+			if err != nil {
+				return err
+			}
+			grand = &Count{}
+			if len(g) > 0 {
+				grand = &g[0].c
+			}
+		}
+		t = assemble(cells, rowTotals, grand, len(in.Rows), rowsMulti, colsMulti, s.now().UTC())
+		return nil
+	})
+	return t, err
+}
+
+// snapshot runs fn in a read-only transaction of one snapshot.
+func (s *Service) snapshot(ctx context.Context, fn func(tx *sqlx.Tx) error) error {
+	tx, err := s.db.BeginTxx(ctx, &sql.TxOptions{Isolation: sql.LevelRepeatableRead, ReadOnly: true})
 	if err != nil {
-		return nil, err
+		return postgres.MapError(err)
 	}
-	var rowTotals []counted
-	if colsMulti {
-		if rowTotals, err = s.count(ctx, query(m, in.Rows, w), len(in.Rows), a); err != nil {
-			return nil, err
-		}
+	defer func() { _ = tx.Rollback() }()
+	if err := fn(tx); err != nil {
+		return postgres.MapError(err)
 	}
-	var grand *Count
-	if rowsMulti || colsMulti {
-		g, err := s.count(ctx, query(m, nil, w), 0, a)
-		if err != nil {
-			return nil, err
-		}
-		grand = &g[0].c
-	}
-	return assemble(cells, rowTotals, grand, len(in.Rows), rowsMulti, colsMulti, s.now().UTC()), nil
+	return postgres.MapError(tx.Commit())
 }
 
 // count runs a query of query with nDims dimensions.
-func (s *Service) count(ctx context.Context, q string, nDims int, args []any) ([]counted, error) {
-	rows, err := s.db.QueryxContext(ctx, q, args...)
+func (s *Service) count(ctx context.Context, db sqlx.QueryerContext, q string, nDims int, args []any) ([]counted, error) {
+	rows, err := db.QueryxContext(ctx, q, args...)
 	if err != nil {
 		return nil, postgres.MapError(err)
 	}
