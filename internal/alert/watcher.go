@@ -2,7 +2,6 @@ package alert
 
 import (
 	"context"
-	"database/sql/driver"
 	"fmt"
 	"log/slog"
 	"sync/atomic"
@@ -10,6 +9,8 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/jmoiron/sqlx"
+
+	"amparo/internal/postgres"
 )
 
 // watcherLock is the PostgreSQL advisory lock key that makes one deadline
@@ -42,9 +43,8 @@ type WatcherConfig struct {
 type Watcher struct {
 	db     *sqlx.DB
 	raiser *Raiser
-	log    *slog.Logger
 	cfg    WatcherConfig
-	leader atomic.Bool
+	lead   *postgres.Leadership
 	sweeps atomic.Int64
 }
 
@@ -62,53 +62,22 @@ func NewWatcher(db *sqlx.DB, r *Raiser, log *slog.Logger, cfg WatcherConfig) *Wa
 	if cfg.Batch <= 0 {
 		cfg.Batch = 500
 	}
-	if log == nil {
-		log = slog.New(slog.DiscardHandler)
-	}
-	return &Watcher{db: db, raiser: r, log: log, cfg: cfg}
+	return &Watcher{db: db, raiser: r, cfg: cfg, lead: postgres.NewLeadership(db, watcherLock, "deadline watcher", cfg.LeaderRetry, log)}
 }
 
 // Leader reports whether this watcher leads now.
-func (w *Watcher) Leader() bool { return w.leader.Load() }
+func (w *Watcher) Leader() bool { return w.lead.Leader() }
 
 // Sweeps is how many sweeps this watcher completed while leading.
 func (w *Watcher) Sweeps() int64 { return w.sweeps.Load() }
 
 // Run watches until ctx ends, leading whenever it can take the lock.
 // Failures are logged and retried.
-func (w *Watcher) Run(ctx context.Context) {
-	for {
-		if err := w.tryLead(ctx); err != nil && ctx.Err() == nil {
-			w.log.Warn("deadline watcher: stepping down", "err", err)
-		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-time.After(w.cfg.LeaderRetry):
-		}
-	}
-}
+func (w *Watcher) Run(ctx context.Context) { w.lead.Run(ctx, w.watch) }
 
-func (w *Watcher) tryLead(ctx context.Context) error {
-	conn, err := w.db.Connx(ctx)
-	if err != nil {
-		return fmt.Errorf("alert: watcher: connect: %w", err)
-	}
-	// The session holds the lock: never hand it back to the pool, close it.
-	defer func() {
-		_ = conn.Raw(func(any) error { return driver.ErrBadConn })
-		_ = conn.Close()
-	}()
-	var got bool
-	if err := conn.QueryRowxContext(ctx, `SELECT pg_try_advisory_lock($1)`, watcherLock).Scan(&got); err != nil {
-		return fmt.Errorf("alert: watcher: lock: %w", err)
-	}
-	if !got {
-		return nil
-	}
-	w.leader.Store(true)
-	defer w.leader.Store(false)
-	w.log.Info("deadline watcher: leading")
+// watch does the leader's work on the lock's connection until ctx ends or
+// a sweep fails.
+func (w *Watcher) watch(ctx context.Context, conn *sqlx.Conn) error {
 	for {
 		for {
 			n, err := w.sweep(ctx, conn)

@@ -3,7 +3,6 @@ package audit
 import (
 	"context"
 	"database/sql"
-	"database/sql/driver"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -16,6 +15,8 @@ import (
 	"github.com/lib/pq"
 	"golang.org/x/mod/sumdb/note"
 	"golang.org/x/mod/sumdb/tlog"
+
+	"amparo/internal/postgres"
 )
 
 // settle is how long the sealer waits after a new mark before it looks
@@ -51,7 +52,7 @@ type Sealer struct {
 	log      *slog.Logger
 	o        sealerOptions
 
-	leader atomic.Bool
+	lead   *postgres.Leadership
 	cycles atomic.Int64 // seal cycles run, for tests that must see the sealer pass a point
 
 	// Leader state, reset whenever leadership is taken.
@@ -118,60 +119,24 @@ func NewSealer(db *sqlx.DB, store CheckpointStore, signer note.Signer, log *slog
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
+	s.lead = postgres.NewLeadership(db, sealerLock, "audit sealer", o.retry, s.log)
 	return s
 }
 
 // Leader reports whether this sealer leads now.
-func (s *Sealer) Leader() bool { return s.leader.Load() }
+func (s *Sealer) Leader() bool { return s.lead.Leader() }
 
 // Run seals until ctx ends, leading whenever it can get the lock, and
 // returns nil then. Database and storage failures are logged and retried:
 // the sealer must outlive them.
 func (s *Sealer) Run(ctx context.Context) error {
-	for {
-		if err := s.tryLead(ctx); err != nil && ctx.Err() == nil {
-			s.log.Warn("audit sealer: stepping down", "err", err)
-		}
-		select {
-		case <-ctx.Done():
-			return nil
-		case <-time.After(s.o.retry):
-		}
-	}
+	s.lead.Run(ctx, s.seals)
+	return nil
 }
 
-// tryLead takes the lock if it is free and leads until an error or the
-// end of ctx.
-func (s *Sealer) tryLead(ctx context.Context) error {
-	conn, err := s.db.Connx(ctx)
-	if err != nil {
-		return fmt.Errorf("audit: sealer: connect: %w", err)
-	}
-	var got bool
-	if err := conn.QueryRowxContext(ctx, `SELECT pg_try_advisory_lock($1)`, sealerLock).Scan(&got); err != nil {
-		discard(conn)
-		return fmt.Errorf("audit: sealer: lock: %w", err)
-	}
-	if !got {
-		conn.Close()
-		return nil
-	}
-	// The session holds the lock: never hand it back to the pool, close it.
-	defer discard(conn)
-	s.leader.Store(true)
-	defer s.leader.Store(false)
-	s.log.Info("audit sealer: leading")
-	return s.lead(ctx, conn)
-}
-
-// discard closes conn's session instead of returning it to the pool, which
-// releases every session lock it holds.
-func discard(conn *sqlx.Conn) {
-	_ = conn.Raw(func(any) error { return driver.ErrBadConn })
-	_ = conn.Close()
-}
-
-func (s *Sealer) lead(ctx context.Context, conn *sqlx.Conn) error {
+// seals does the leader's work on the lock's connection until ctx ends or
+// a database or storage failure makes it step down.
+func (s *Sealer) seals(ctx context.Context, conn *sqlx.Conn) error {
 	s.marks, s.safe, s.lastCheckpoint, s.ahead = nil, math.MinInt64, time.Time{}, nil
 	// The session is the sealer's alone (closed, not pooled, after): times
 	// in the form rawRow reads fastest; it reads any other all the same.

@@ -2,13 +2,13 @@ package statistics
 
 import (
 	"context"
-	"database/sql/driver"
 	"fmt"
 	"log/slog"
-	"sync/atomic"
 	"time"
 
 	"github.com/jmoiron/sqlx"
+
+	"amparo/internal/postgres"
 )
 
 // keeperLock is the PostgreSQL advisory lock key that makes one summary
@@ -43,10 +43,9 @@ type KeeperConfig struct {
 // one transaction lock, so two keepers never interleave batches even while
 // leadership changes hands.
 type Keeper struct {
-	db     *sqlx.DB
-	log    *slog.Logger
-	cfg    KeeperConfig
-	leader atomic.Bool
+	db   *sqlx.DB
+	cfg  KeeperConfig
+	lead *postgres.Leadership
 }
 
 // NewKeeper returns a Keeper over db.
@@ -63,50 +62,19 @@ func NewKeeper(db *sqlx.DB, log *slog.Logger, cfg KeeperConfig) *Keeper {
 	if cfg.BuildBatch <= 0 {
 		cfg.BuildBatch = 2000
 	}
-	if log == nil {
-		log = slog.New(slog.DiscardHandler)
-	}
-	return &Keeper{db: db, log: log, cfg: cfg}
+	return &Keeper{db: db, cfg: cfg, lead: postgres.NewLeadership(db, keeperLock, "statistics keeper", cfg.LeaderRetry, log)}
 }
 
 // Leader reports whether this keeper leads now.
-func (k *Keeper) Leader() bool { return k.leader.Load() }
+func (k *Keeper) Leader() bool { return k.lead.Leader() }
 
 // Run keeps the summary until ctx ends, leading whenever it can take the
 // lock. Failures are logged and retried.
-func (k *Keeper) Run(ctx context.Context) {
-	for {
-		if err := k.tryLead(ctx); err != nil && ctx.Err() == nil {
-			k.log.Warn("statistics keeper: stepping down", "err", err)
-		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-time.After(k.cfg.LeaderRetry):
-		}
-	}
-}
+func (k *Keeper) Run(ctx context.Context) { k.lead.Run(ctx, k.keep) }
 
-func (k *Keeper) tryLead(ctx context.Context) error {
-	conn, err := k.db.Connx(ctx)
-	if err != nil {
-		return fmt.Errorf("statistics: keeper: connect: %w", err)
-	}
-	// The session holds the lock: never hand it back to the pool, close it.
-	defer func() {
-		_ = conn.Raw(func(any) error { return driver.ErrBadConn })
-		_ = conn.Close()
-	}()
-	var got bool
-	if err := conn.QueryRowxContext(ctx, `SELECT pg_try_advisory_lock($1)`, keeperLock).Scan(&got); err != nil {
-		return fmt.Errorf("statistics: keeper: lock: %w", err)
-	}
-	if !got {
-		return nil
-	}
-	k.leader.Store(true)
-	defer k.leader.Store(false)
-	k.log.Info("statistics keeper: leading")
+// keep does the leader's work on the lock's connection until ctx ends or
+// a round fails.
+func (k *Keeper) keep(ctx context.Context, conn *sqlx.Conn) error {
 	for {
 		if err := k.round(ctx, conn); err != nil {
 			return err
