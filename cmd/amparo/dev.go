@@ -16,7 +16,6 @@ import (
 	"amparo/internal/demo"
 	"amparo/internal/devstack"
 	"amparo/internal/keys"
-	"amparo/internal/postgres"
 )
 
 // devDatabase is the database `amparo dev` keeps its data in.
@@ -127,30 +126,7 @@ func devConfig(cfg *config, listen, pprofAt string) {
 // application and sealer roles log in. Every step is idempotent, so a second run over the
 // same data directory only applies what is new.
 func prepareDatabase(ctx context.Context, pg *devstack.Postgres, appPassword, sealerPassword string) error {
-	admin, err := postgres.Open(ctx, pg.SuperuserURL("postgres"))
-	if err != nil {
-		return err
-	}
-	err = postgres.EnsureDatabase(ctx, admin, devDatabase)
-	admin.Close()
-	if err != nil {
-		return err
-	}
-	owner, err := postgres.Open(ctx, pg.SuperuserURL(devDatabase))
-	if err != nil {
-		return err
-	}
-	defer owner.Close()
-	if err := postgres.Migrate(ctx, owner.DB); err != nil {
-		return err
-	}
-	if err := postgres.EnableAppLogin(ctx, owner, appPassword); err != nil {
-		return err
-	}
-	if err := postgres.EnableSealerLogin(ctx, owner, sealerPassword); err != nil {
-		return err
-	}
-	return demo.Seed(ctx, owner)
+	return demo.Prepare(ctx, pg, devDatabase, appPassword, sealerPassword)
 }
 
 // secret reads a random secret kept in path, creating it on first use.

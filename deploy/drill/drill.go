@@ -21,7 +21,6 @@ import (
 	"amparo/internal/auth"
 	"amparo/internal/demo"
 	"amparo/internal/devstack"
-	"amparo/internal/postgres"
 )
 
 const (
@@ -250,30 +249,7 @@ func (d *drill) streamWAL(ctx context.Context) error {
 // prepare migrates the database and seeds the demo users, as `amparo dev`
 // does.
 func prepare(ctx context.Context, pg *devstack.Postgres, appPW, sealPW string) error {
-	admin, err := postgres.Open(ctx, pg.SuperuserURL("postgres"))
-	if err != nil {
-		return err
-	}
-	err = postgres.EnsureDatabase(ctx, admin, database)
-	admin.Close()
-	if err != nil {
-		return err
-	}
-	owner, err := postgres.Open(ctx, pg.SuperuserURL(database))
-	if err != nil {
-		return err
-	}
-	defer owner.Close()
-	if err := postgres.Migrate(ctx, owner.DB); err != nil {
-		return err
-	}
-	if err := postgres.EnableAppLogin(ctx, owner, appPW); err != nil {
-		return err
-	}
-	if err := postgres.EnableSealerLogin(ctx, owner, sealPW); err != nil {
-		return err
-	}
-	return demo.Seed(ctx, owner)
+	return demo.Prepare(ctx, pg, database, appPW, sealPW)
 }
 
 // startAmparo makes the keys and starts `amparo serve` on site one.
