@@ -83,6 +83,7 @@ func (r *caseResolver) NoteCount(ctx context.Context, obj *casefile.Case) (int, 
 
 func (r *caseResolver) ViewerCan(ctx context.Context, obj *casefile.Case) (*casefile.Actions, error) {
 	a, err := loader.For(ctx).Actions.Load(ctx, obj.ID)
+	a = a.On(obj)
 	return &a, err
 }
 

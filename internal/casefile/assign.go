@@ -185,11 +185,11 @@ type Actions struct {
 	Assign bool
 }
 
-// Actions returns, per case of ids, what the caller may do on it now (a
-// loader batches this): decided by the guard's quiet May over each
-// permission (no audit event, as for an optional field) and by the case's
-// state, as Assign decides. Cases the caller may not act on map to no
-// action.
+// Actions returns, per case of ids, what the caller's role and scope let
+// it do on the case (a loader batches this), decided by the guard's quiet
+// Visible over each permission: no audit event, as for an optional field.
+// What the case's state allows as well is On's. Cases the caller may not
+// act on map to no action.
 //
 // Errors: BAD_USER_INPUT over authz.MaxBatch ids; UNAVAILABLE.
 func (s *Service) Actions(ctx context.Context, ids []uuid.UUID) (map[uuid.UUID]Actions, error) {
@@ -202,28 +202,18 @@ func (s *Service) Actions(ctx context.Context, ids []uuid.UUID) (map[uuid.UUID]A
 	if err != nil {
 		return nil, apperr.Wrap(op, err)
 	}
-	var some []uuid.UUID
-	for _, id := range ids {
-		if take[id] || assign[id] {
-			some = append(some, id)
-		}
-	}
 	out := make(map[uuid.UUID]Actions, len(ids))
-	if len(some) == 0 {
-		return out, nil
-	}
-	var rows []struct {
-		ID         uuid.UUID `db:"id"`
-		Status     Status    `db:"status"`
-		Unassigned bool      `db:"unassigned"`
-	}
-	const q = `SELECT id, status, assigned_to IS NULL AS unassigned FROM cases WHERE id = ANY($1::uuid[])`
-	if err := sqlx.SelectContext(ctx, s.db, &rows, q, postgres.UUIDs(some)); err != nil {
-		return nil, apperr.Wrap(op, postgres.MapError(err))
-	}
-	for _, r := range rows {
-		open := r.Status != Closed
-		out[r.ID] = Actions{Take: open && r.Unassigned && take[r.ID], Assign: open && assign[r.ID]}
+	for _, id := range ids {
+		out[id] = Actions{Take: take[id], Assign: assign[id]}
 	}
 	return out, nil
+}
+
+// On narrows what a permits to what c's state allows now, as Assign
+// decides: nothing on a closed case, and taking only while it waits
+// unassigned. c is the case as the request read it, so its state costs no
+// second read.
+func (a Actions) On(c *Case) Actions {
+	open := c.Status != Closed
+	return Actions{Take: a.Take && open && c.AssignedTo == nil, Assign: a.Assign && open}
 }
