@@ -91,6 +91,9 @@ func inputPath(p ast.Path) string {
 // once.
 func splitInvalid(ctx context.Context, next graphql.Resolver) (any, error) {
 	res, err := next(ctx)
+	if err == nil { // nearly every field: nothing to split
+		return res, nil
+	}
 	problems := apperr.Problems(err)
 	if len(problems) < 2 {
 		return res, err

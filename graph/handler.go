@@ -109,6 +109,7 @@ func NewHandler(r *Resolver, lim Limits, ext ...graphql.HandlerExtension) http.H
 	}
 	srv.Use(wsScreen{s: scr, present: presenter(r.Log)}) // subscription.go
 	srv.Use(costLimit{es: es, limit: lim.Complexity})
+	srv.Use(noDefer{})
 	srv.Use(extension.AutomaticPersistedQuery{Cache: persisted})
 	for _, e := range ext {
 		srv.Use(e)

@@ -332,3 +332,58 @@ func introspectionCost(set ast.SelectionSet, depth int) int {
 	}
 	return n
 }
+
+// noDefer refuses an operation that asks for @defer. gqlgen's prelude
+// declares the directive, but Amparo's transports answer one response per
+// operation: the deferred parts would never reach the client, while their
+// resolvers still ran after the answer was written. Refusing it also lets
+// the generated code skip the per-object bookkeeping @defer needs
+// (graph/sequential).
+type noDefer struct{}
+
+var _ interface {
+	graphql.HandlerExtension
+	graphql.OperationContextMutator
+} = noDefer{}
+
+func (noDefer) ExtensionName() string { return "NoDefer" }
+
+func (noDefer) Validate(graphql.ExecutableSchema) error { return nil }
+
+func (noDefer) MutateOperationContext(_ context.Context, oc *graphql.OperationContext) *gqlerror.Error {
+	if !defers(oc.Operation.SelectionSet, 0) {
+		return nil
+	}
+	return &gqlerror.Error{Err: apperr.New(apperr.Invalid,
+		"@defer no está disponible: pida esos campos sin @defer",
+		"@defer is not supported: ask for those fields without @defer"),
+		Message: "@defer is not supported"}
+}
+
+// defers tells whether a fragment in set, or beneath it, carries @defer
+// (fragments expanded; a validated operation has no fragment cycles).
+func defers(set ast.SelectionSet, depth int) bool {
+	if depth > 64 {
+		return false
+	}
+	for _, sel := range set {
+		switch sel := sel.(type) {
+		case *ast.Field:
+			if defers(sel.SelectionSet, depth+1) {
+				return true
+			}
+		case *ast.InlineFragment:
+			if sel.Directives.ForName("defer") != nil || defers(sel.SelectionSet, depth+1) {
+				return true
+			}
+		case *ast.FragmentSpread:
+			if sel.Directives.ForName("defer") != nil {
+				return true
+			}
+			if sel.Definition != nil && defers(sel.Definition.SelectionSet, depth+1) {
+				return true
+			}
+		}
+	}
+	return false
+}

@@ -76,6 +76,9 @@ func TestOperationCostBounded(t *testing.T) {
 			}
 			return b.String()
 		}() + "}", 422, "BAD_USER_INPUT"},
+		// One response per operation: deferred parts would never arrive.
+		{"ErrDeferInline", tok, "{ me { user { id ... @defer { email } } } }", 422, "BAD_USER_INPUT"},
+		{"ErrDeferSpreadInFragment", tok, "{ ...Q } fragment Q on Query { me { user { ...E @defer(label: \"e\") } } } fragment E on User { email }", 422, "BAD_USER_INPUT"},
 		{"ErrUnknownFieldWithoutSuggestion", tok, "{ me { user { emial } } }", 422, "BAD_USER_INPUT"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -498,7 +498,7 @@ func (ec *executionContext) _Alert(ctx context.Context, sel ast.SelectionSet, ob
 	fields := graphql.CollectFields(ec.OperationContext, sel, alertImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferred := graphql.NewDeferredGroup(ctx)
+	var deferred graphql.DeferredGroup // @defer is refused (graph/sequential)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -575,7 +575,7 @@ func (ec *executionContext) _AlertConnection(ctx context.Context, sel ast.Select
 	fields := graphql.CollectFields(ec.OperationContext, sel, alertConnectionImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferred := graphql.NewDeferredGroup(ctx)
+	var deferred graphql.DeferredGroup // @defer is refused (graph/sequential)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -625,7 +625,7 @@ func (ec *executionContext) _AlertEdge(ctx context.Context, sel ast.SelectionSet
 	fields := graphql.CollectFields(ec.OperationContext, sel, alertEdgeImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferred := graphql.NewDeferredGroup(ctx)
+	var deferred graphql.DeferredGroup // @defer is refused (graph/sequential)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -663,7 +663,7 @@ func (ec *executionContext) _MarkAlertsReadPayload(ctx context.Context, sel ast.
 	fields := graphql.CollectFields(ec.OperationContext, sel, markAlertsReadPayloadImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferred := graphql.NewDeferredGroup(ctx)
+	var deferred graphql.DeferredGroup // @defer is refused (graph/sequential)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":

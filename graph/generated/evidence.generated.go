@@ -566,7 +566,7 @@ func (ec *executionContext) _Evidence(ctx context.Context, sel ast.SelectionSet,
 	fields := graphql.CollectFields(ec.OperationContext, sel, evidenceImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferred := graphql.NewDeferredGroup(ctx)
+	var deferred graphql.DeferredGroup // @defer is refused (graph/sequential)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -640,7 +640,7 @@ func (ec *executionContext) _EvidenceDownload(ctx context.Context, sel ast.Selec
 	fields := graphql.CollectFields(ec.OperationContext, sel, evidenceDownloadImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferred := graphql.NewDeferredGroup(ctx)
+	var deferred graphql.DeferredGroup // @defer is refused (graph/sequential)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -683,7 +683,7 @@ func (ec *executionContext) _EvidencePayload(ctx context.Context, sel ast.Select
 	fields := graphql.CollectFields(ec.OperationContext, sel, evidencePayloadImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferred := graphql.NewDeferredGroup(ctx)
+	var deferred graphql.DeferredGroup // @defer is refused (graph/sequential)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -716,7 +716,7 @@ func (ec *executionContext) _EvidenceVerification(ctx context.Context, sel ast.S
 	fields := graphql.CollectFields(ec.OperationContext, sel, evidenceVerificationImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferred := graphql.NewDeferredGroup(ctx)
+	var deferred graphql.DeferredGroup // @defer is refused (graph/sequential)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":

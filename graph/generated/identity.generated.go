@@ -780,7 +780,7 @@ func (ec *executionContext) _ChildMatch(ctx context.Context, sel ast.SelectionSe
 	fields := graphql.CollectFields(ec.OperationContext, sel, childMatchImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferred := graphql.NewDeferredGroup(ctx)
+	var deferred graphql.DeferredGroup // @defer is refused (graph/sequential)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -834,7 +834,7 @@ func (ec *executionContext) _EraseChildIdentityPayload(ctx context.Context, sel 
 	fields := graphql.CollectFields(ec.OperationContext, sel, eraseChildIdentityPayloadImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferred := graphql.NewDeferredGroup(ctx)
+	var deferred graphql.DeferredGroup // @defer is refused (graph/sequential)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -867,7 +867,7 @@ func (ec *executionContext) _IdentityErasure(ctx context.Context, sel ast.Select
 	fields := graphql.CollectFields(ec.OperationContext, sel, identityErasureImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferred := graphql.NewDeferredGroup(ctx)
+	var deferred graphql.DeferredGroup // @defer is refused (graph/sequential)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -950,7 +950,7 @@ func (ec *executionContext) _IdentityReveal(ctx context.Context, sel ast.Selecti
 	fields := graphql.CollectFields(ec.OperationContext, sel, identityRevealImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferred := graphql.NewDeferredGroup(ctx)
+	var deferred graphql.DeferredGroup // @defer is refused (graph/sequential)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":

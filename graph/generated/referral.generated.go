@@ -1528,7 +1528,7 @@ func (ec *executionContext) _Consent(ctx context.Context, sel ast.SelectionSet, 
 	fields := graphql.CollectFields(ec.OperationContext, sel, consentImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferred := graphql.NewDeferredGroup(ctx)
+	var deferred graphql.DeferredGroup // @defer is refused (graph/sequential)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -1576,7 +1576,7 @@ func (ec *executionContext) _Referral(ctx context.Context, sel ast.SelectionSet,
 	fields := graphql.CollectFields(ec.OperationContext, sel, referralImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferred := graphql.NewDeferredGroup(ctx)
+	var deferred graphql.DeferredGroup // @defer is refused (graph/sequential)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -1732,7 +1732,7 @@ func (ec *executionContext) _ReferralConnection(ctx context.Context, sel ast.Sel
 	fields := graphql.CollectFields(ec.OperationContext, sel, referralConnectionImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferred := graphql.NewDeferredGroup(ctx)
+	var deferred graphql.DeferredGroup // @defer is refused (graph/sequential)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -1782,7 +1782,7 @@ func (ec *executionContext) _ReferralEdge(ctx context.Context, sel ast.Selection
 	fields := graphql.CollectFields(ec.OperationContext, sel, referralEdgeImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferred := graphql.NewDeferredGroup(ctx)
+	var deferred graphql.DeferredGroup // @defer is refused (graph/sequential)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -1820,7 +1820,7 @@ func (ec *executionContext) _ReferralForm(ctx context.Context, sel ast.Selection
 	fields := graphql.CollectFields(ec.OperationContext, sel, referralFormImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferred := graphql.NewDeferredGroup(ctx)
+	var deferred graphql.DeferredGroup // @defer is refused (graph/sequential)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -1875,7 +1875,7 @@ func (ec *executionContext) _ReferralPayload(ctx context.Context, sel ast.Select
 	fields := graphql.CollectFields(ec.OperationContext, sel, referralPayloadImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferred := graphql.NewDeferredGroup(ctx)
+	var deferred graphql.DeferredGroup // @defer is refused (graph/sequential)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -1908,7 +1908,7 @@ func (ec *executionContext) _ReferralService(ctx context.Context, sel ast.Select
 	fields := graphql.CollectFields(ec.OperationContext, sel, referralServiceImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferred := graphql.NewDeferredGroup(ctx)
+	var deferred graphql.DeferredGroup // @defer is refused (graph/sequential)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":

@@ -568,7 +568,7 @@ func (ec *executionContext) _Account(ctx context.Context, sel ast.SelectionSet, 
 	fields := graphql.CollectFields(ec.OperationContext, sel, accountImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferred := graphql.NewDeferredGroup(ctx)
+	var deferred graphql.DeferredGroup // @defer is refused (graph/sequential)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -648,7 +648,7 @@ func (ec *executionContext) _AccountPayload(ctx context.Context, sel ast.Selecti
 	fields := graphql.CollectFields(ec.OperationContext, sel, accountPayloadImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferred := graphql.NewDeferredGroup(ctx)
+	var deferred graphql.DeferredGroup // @defer is refused (graph/sequential)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -681,7 +681,7 @@ func (ec *executionContext) _PendingGrant(ctx context.Context, sel ast.Selection
 	fields := graphql.CollectFields(ec.OperationContext, sel, pendingGrantImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferred := graphql.NewDeferredGroup(ctx)
+	var deferred graphql.DeferredGroup // @defer is refused (graph/sequential)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -724,7 +724,7 @@ func (ec *executionContext) _StaffList(ctx context.Context, sel ast.SelectionSet
 	fields := graphql.CollectFields(ec.OperationContext, sel, staffListImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferred := graphql.NewDeferredGroup(ctx)
+	var deferred graphql.DeferredGroup // @defer is refused (graph/sequential)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
