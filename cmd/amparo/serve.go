@@ -296,6 +296,8 @@ type listening struct {
 // serve runs the server until ctx ends, then drains requests in flight.
 // ready, when not nil, receives the addresses it listens on.
 func serve(ctx context.Context, cfg *config, log *slog.Logger, ready func(listening)) error {
+	gc := tuneGC(os.Getenv, cgroupMemoryMax()) // gc.go
+	log.Info("garbage collector", "gc_percent", gc.Percent, "memory_limit", gc.MemoryLimit)
 	a, err := build(ctx, cfg, log)
 	if err != nil {
 		return err
