@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"strconv"
 	"strings"
+	"sync"
 	"unicode"
 
 	"golang.org/x/text/runes"
@@ -40,14 +41,22 @@ func (ix Index) Name(given, family string, birthYear int) []byte {
 	return m.Sum(nil)
 }
 
-// fold removes accents: decompose, drop combining marks, recompose.
-var fold = transform.Chain(norm.NFD, runes.Remove(runes.In(unicode.Mn)), norm.NFC)
+// folds hands out transformers that remove accents: decompose, drop
+// combining marks, recompose. A chain keeps buffers and state between its
+// calls, so one is never shared by two goroutines at once: one chain for
+// every filing panicked under concurrent filings (slice bounds out of
+// range, TestNormalizeNameConcurrently).
+var folds = sync.Pool{New: func() any {
+	return transform.Chain(norm.NFD, runes.Remove(runes.In(unicode.Mn)), norm.NFC)
+}}
 
 // NormalizeName folds a name for matching: lower case, accents removed
 // (ñ becomes n), anything but letters and digits turned into single spaces,
 // trimmed.
 func NormalizeName(s string) string {
+	fold := folds.Get().(transform.Transformer)
 	s, _, _ = transform.String(fold, s)
+	folds.Put(fold)
 	var b strings.Builder
 	space := false
 	for _, r := range strings.ToLower(s) {

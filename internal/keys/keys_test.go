@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/google/uuid"
@@ -207,6 +208,30 @@ func TestBlindIndex(t *testing.T) {
 
 // TestVaultOpen opens a data key from its wrapped form as a caller read it
 // beside its record (Vault.Open), the way Vault.Create stored it.
+// Filings run concurrently, and each normalizes the child's name for its
+// blind index.
+func TestNormalizeNameConcurrently(t *testing.T) {
+	names := map[string]string{
+		"  María José   López ": "maria jose lopez",
+		"ÑANDÚ o'brien":         "nandu o brien",
+		"José-Luis  GUZMÁN":     "jose luis guzman",
+	}
+	var wg sync.WaitGroup
+	for range 8 {
+		wg.Go(func() {
+			for range 2000 {
+				for in, want := range names {
+					if got := keys.NormalizeName(in); got != want {
+						t.Errorf("NormalizeName(%q) = %q, want %q", in, got, want)
+						return
+					}
+				}
+			}
+		})
+	}
+	wg.Wait()
+}
+
 func TestVaultOpen(t *testing.T) {
 	_, f := newFile(t)
 	v := keys.NewVault(f)
