@@ -15,7 +15,6 @@ import (
 
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/google/uuid"
-	"github.com/vektah/gqlparser/v2/gqlerror"
 
 	"amparo/internal/apperr"
 	"amparo/internal/auth"
@@ -235,13 +234,4 @@ type unseekable struct{ io.Reader }
 
 func (unseekable) Seek(int64, int) (int64, error) {
 	return 0, errors.New("upload stream cannot seek")
-}
-
-func writeResponse(w io.Writer, resp *graphql.Response) {
-	b, err := json.Marshal(resp)
-	if err != nil {
-		b, _ = json.Marshal(&graphql.Response{Errors: gqlerror.List{{Message: "internal error",
-			Extensions: map[string]any{"code": apperr.Internal.Code()}}}})
-	}
-	_, _ = w.Write(b)
 }
