@@ -431,3 +431,29 @@ func TestSealerRoleRequired(t *testing.T) {
 		}
 	})
 }
+
+// GraphQL answers write their strings as gqlgen marshalled them (< and >
+// not escaped): a browser must never sniff one into HTML, answered or
+// refused.
+func TestAnswersNotSniffed(t *testing.T) {
+	app := newTestApp(t)
+	tok := app.token("officer@pgn.demo")
+	for name, body := range map[string]string{
+		"Answered":   `{"query":"{ me { user { id } } }"}`,
+		"ErrRefused": `{"query":"{ me { roles `,
+	} {
+		t.Run(name, func(t *testing.T) {
+			req, _ := http.NewRequest(http.MethodPost, app.srv.URL+"/graphql", strings.NewReader(body))
+			req.Header.Set("Content-Type", "application/json")
+			req.Header.Set("Authorization", "Bearer "+tok)
+			res, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			res.Body.Close()
+			if got := res.Header.Get("X-Content-Type-Options"); got != "nosniff" {
+				t.Fatalf("%d: X-Content-Type-Options %q", res.StatusCode, got)
+			}
+		})
+	}
+}
