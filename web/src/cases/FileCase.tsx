@@ -16,6 +16,7 @@ import { ErrorSummary } from '../ui/ErrorSummary';
 import type { FieldErrors } from '../ui/errors';
 import { Loading, Notice, Page } from '../ui/Page';
 import { useReference } from '../ui/useReference';
+import { guatemalaToday } from '../ui/format';
 import { careStatuses, journeyStages, nationalities, options, perpetratorTypes, populationStatuses, sexes, urgencies } from '../ui/enums';
 import { emptyFileCase, emptyViolation, fromFileCaseInput, toFileCaseInput, validateFileCase, type FileCaseState, type ViolationState } from './fileCaseForm';
 
@@ -59,7 +60,7 @@ export function FileCase() {
 
   const submit = async (e: React.FormEvent) => {
     e.preventDefault();
-    const local = validateFileCase(s, new Date().toISOString().slice(0, 10));
+    const local = validateFileCase(s, guatemalaToday());
     if (Object.keys(local).length) {
       setErrors(Object.fromEntries(Object.entries(local).map(([k, v]) => [k, t(v)])));
       setGeneral([]);

@@ -12,7 +12,7 @@ import type { FieldErrors } from '../ui/errors';
 import { Loading, Notice, Page } from '../ui/Page';
 import { useReference } from '../ui/useReference';
 import { channels, complainantKinds, options } from '../ui/enums';
-import { formatDate } from '../ui/format';
+import { formatDate, guatemalaToday } from '../ui/format';
 import { emptyComplaint, fromComplaintInput, stepOf, steps, toComplaintInput, validateStep, type ComplaintState, type Step } from './complaintForm';
 import { enqueue, hasPassphrase, isUnlocked } from './queue';
 import { OUTBOX_CHANGED, sendComplaint } from './send';
@@ -37,7 +37,7 @@ export function Intake() {
   const [busy, setBusy] = useState(false);
   const [outcome, setOutcome] = useState<Outcome>(null);
   const set = <K extends keyof ComplaintState>(k: K) => (v: ComplaintState[K]) => setS((p) => ({ ...p, [k]: v }));
-  const today = new Date().toISOString().slice(0, 10);
+  const today = guatemalaToday();
   // A complaint the server refused, opened from the outbox to correct it:
   // on the step of the first field it names, or the review.
   const correction = useCorrection<SubmitComplaintInput>(ownerId, 'complaint', (input, refusal) => {

@@ -41,3 +41,12 @@ export function formatBytes(n: number): string {
   if (n < 1024 * 1024) return `${one(n / 1024)} KiB`;
   return `${one(n / 1024 / 1024)} MiB`;
 }
+
+/**
+ * guatemalaToday is today's date (YYYY-MM-DD) in Guatemala (UTC-6, no
+ * daylight saving), the day the server checks dates against: the UTC date
+ * is already tomorrow from 18:00 in Guatemala.
+ */
+export function guatemalaToday(now: number = Date.now()): string {
+  return new Date(now - 6 * 60 * 60 * 1000).toISOString().slice(0, 10);
+}
