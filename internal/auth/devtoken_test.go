@@ -56,3 +56,11 @@ func TestDevTokenLifetime(t *testing.T) {
 		}
 	})
 }
+
+// A server configured with no verifier accepts no token (errors.Join of no
+// error is nil, which would have read as accepted, with no subject).
+func TestNoVerifierAcceptsNothing(t *testing.T) {
+	if sub, err := (Verifiers{}).Verify(context.Background(), "any.token.at-all"); err == nil {
+		t.Fatalf("accepted, subject %q", sub)
+	}
+}

@@ -22,6 +22,9 @@ type Verifiers []Verifier
 
 // Verify implements Verifier.
 func (vs Verifiers) Verify(ctx context.Context, raw string) (string, error) {
+	if len(vs) == 0 { // errors.Join of nothing is nil: no verifier accepts nothing
+		return "", errors.New("no token verifier is configured")
+	}
 	errs := make([]error, 0, len(vs))
 	for _, v := range vs {
 		sub, err := v.Verify(ctx, raw)
