@@ -544,7 +544,7 @@ describe('console', () => {
     const { ctx, page, filings } = await keepCaseOffline('Niña sola en la garita. '.repeat(340));
     await ctx.setOffline(false);
     // Refused for good: shown with the server's message at its field, and not sent again.
-    const outbox = page.getByRole('complementary', { name: 'Denuncias en este dispositivo' });
+    const outbox = page.getByRole('complementary', { name: 'Pendientes de envío en este dispositivo' });
     await outbox.getByText('Rechazada', { exact: true }).waitFor();
     await outbox.getByText('1 rechazada por el servidor: corríjala o descártela.').waitFor();
     await outbox.getByText(/Resumen del caso: a lo sumo 8000 caracteres/).waitFor();
@@ -669,7 +669,7 @@ describe('console', () => {
     await off.page.getByRole('button', { name: 'Keep it encrypted on this device' }).click();
     await off.page.getByRole('heading', { name: 'Case form saved on this device' }).waitFor();
     await off.ctx.setOffline(false);
-    const outbox = off.page.getByRole('complementary', { name: 'Complaints on this device' });
+    const outbox = off.page.getByRole('complementary', { name: 'Waiting to be sent from this device' });
     await outbox.getByText('1 refused by the server: correct it or discard it.').waitFor();
     await outbox.getByText(/Case summary: at most 8000 characters/).waitFor();
     await checkEnglish(off.page, 'en-outbox-refused', data);
