@@ -121,11 +121,5 @@ func NewHandler(r *Resolver, lim Limits, ext ...graphql.HandlerExtension) http.H
 	srv.AroundOperations(func(ctx context.Context, next graphql.OperationHandler) graphql.ResponseHandler {
 		return next(keys.WithCache(ctx))
 	})
-	h := loader.Middleware(loader.Sources{Evidence: r.Svc.Evidence, Cases: r.Svc.Cases}, srv)
-	return http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
-		// Answers are JSON, their strings as written (writeResponse does
-		// not escape < and >): never to be sniffed into HTML.
-		w.Header().Set("X-Content-Type-Options", "nosniff")
-		h.ServeHTTP(w, req)
-	})
+	return loader.Middleware(loader.Sources{Evidence: r.Svc.Evidence, Cases: r.Svc.Cases}, srv)
 }

@@ -434,18 +434,19 @@ func TestSealerRoleRequired(t *testing.T) {
 
 // GraphQL answers write their strings as gqlgen marshalled them (< and >
 // not escaped): a browser must never sniff one into HTML, answered or
-// refused.
+// refused, by GraphQL or before it.
 func TestAnswersNotSniffed(t *testing.T) {
 	app := newTestApp(t)
 	tok := app.token("officer@pgn.demo")
-	for name, body := range map[string]string{
-		"Answered":   `{"query":"{ me { user { id } } }"}`,
-		"ErrRefused": `{"query":"{ me { roles `,
+	for name, c := range map[string]struct{ token, body string }{
+		"Answered":    {tok, `{"query":"{ me { user { id } } }"}`},
+		"ErrRefused":  {tok, `{"query":"{ me { roles `},
+		"ErrBadToken": {"not.a.token", `{"query":"{ me { user { id } } }"}`},
 	} {
 		t.Run(name, func(t *testing.T) {
-			req, _ := http.NewRequest(http.MethodPost, app.srv.URL+"/graphql", strings.NewReader(body))
+			req, _ := http.NewRequest(http.MethodPost, app.srv.URL+"/graphql", strings.NewReader(c.body))
 			req.Header.Set("Content-Type", "application/json")
-			req.Header.Set("Authorization", "Bearer "+tok)
+			req.Header.Set("Authorization", "Bearer "+c.token)
 			res, err := http.DefaultClient.Do(req)
 			if err != nil {
 				t.Fatal(err)

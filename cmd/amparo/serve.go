@@ -257,7 +257,7 @@ func build(ctx context.Context, cfg *config, log *slog.Logger) (*app, error) {
 	}
 	a.alerts, a.watcher = hub, watcher
 	a.keeper = statistics.NewKeeper(db, log, statistics.KeeperConfig{})
-	a.handler = request.Middleware(accessLog(log, metrics, cors(cfg.CORSOrigins, mux)))
+	a.handler = request.Middleware(noSniff(accessLog(log, metrics, cors(cfg.CORSOrigins, mux))))
 	return a, nil
 }
 
@@ -408,6 +408,18 @@ func readiness(db *sqlx.DB, blobs *blob.Store) func(context.Context) (map[string
 		}
 		return checks, ok
 	}
+}
+
+// noSniff says, on every answer, that its Content-Type is what it is: a
+// browser must never sniff one into HTML. GraphQL answers carry their
+// strings as gqlgen wrote them, < and > not escaped (graph's
+// writeResponse), and refusals before them (a bad token's 401) are JSON as
+// well.
+func noSniff(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("X-Content-Type-Options", "nosniff")
+		next.ServeHTTP(w, r)
+	})
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {
