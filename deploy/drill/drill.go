@@ -183,7 +183,8 @@ func (d *drill) startDatabase(ctx context.Context) error {
 		return err
 	}
 	d.appPW, d.sealPW = secret(), secret()
-	return prepare(ctx, d.primary, d.appPW, d.sealPW)
+	// Migrated and seeded with the demo users, as `amparo dev` does.
+	return demo.Prepare(ctx, d.primary, database, d.appPW, d.sealPW)
 }
 
 // streamWAL runs pg_receivewal into site two's directory through a
@@ -244,12 +245,6 @@ func (d *drill) streamWAL(ctx context.Context) error {
 	}
 	d.say("pg_receivewal streams the WAL to %s as the synchronous standby: a commit waits until it is there", walDir)
 	return nil
-}
-
-// prepare migrates the database and seeds the demo users, as `amparo dev`
-// does.
-func prepare(ctx context.Context, pg *devstack.Postgres, appPW, sealPW string) error {
-	return demo.Prepare(ctx, pg, database, appPW, sealPW)
 }
 
 // startAmparo makes the keys and starts `amparo serve` on site one.
