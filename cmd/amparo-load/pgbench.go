@@ -42,7 +42,7 @@ func runPgbench(ctx context.Context, client *http.Client, url, token, script str
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	runErr := cmd.Run()
-	if err := forgetReplayedKeys(ctx, script); err != nil {
+	if err := forgetReplayedKeys(ctx, script, os.Getenv("AMPARO_MIGRATE_DATABASE_URL")); err != nil {
 		return nil, err
 	}
 	if runErr != nil {
@@ -94,8 +94,8 @@ var recordedKEK = regexp.MustCompile(`INSERT INTO data_keys \([^)]*\) VALUES \([
 // narratives gone, its structured record kept), as a case is after an
 // identity erasure. The application's role cannot delete a data key (only
 // an approved erasure does, migration 00073): this runs as the schema's
-// owner, AMPARO_MIGRATE_DATABASE_URL, which dev.env names.
-func forgetReplayedKeys(ctx context.Context, script string) error {
+// owner (ownerURL: AMPARO_MIGRATE_DATABASE_URL, which dev.env names).
+func forgetReplayedKeys(ctx context.Context, script, ownerURL string) error {
 	text, err := os.ReadFile(script)
 	if err != nil {
 		return err
@@ -104,11 +104,10 @@ func forgetReplayedKeys(ctx context.Context, script string) error {
 	if m == nil {
 		return nil // the script writes no data key
 	}
-	owner := os.Getenv("AMPARO_MIGRATE_DATABASE_URL")
-	if owner == "" {
+	if ownerURL == "" {
 		return fmt.Errorf("pgbench wrote data keys of KEK %s, which no key file of this stack opens, and AMPARO_MIGRATE_DATABASE_URL is not set to delete them: the next start will refuse the key file", m[1])
 	}
-	db, err := sqlx.Open("postgres", owner)
+	db, err := sqlx.Open("postgres", ownerURL)
 	if err != nil {
 		return err
 	}
