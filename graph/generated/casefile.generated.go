@@ -14,10 +14,8 @@ import (
 	"math"
 	"strconv"
 	"sync/atomic"
-	"time"
 
 	"github.com/99designs/gqlgen/graphql"
-	"github.com/google/uuid"
 	"github.com/vektah/gqlparser/v2/ast"
 )
 
@@ -93,46 +91,14 @@ func (ec *executionContext) fieldContext_Case_nodeId(_ context.Context, field gr
 }
 
 func (ec *executionContext) _Case_id(ctx context.Context, field graphql.CollectedField, obj *casefile.Case) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_Case_id(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.ID, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v uuid.UUID) graphql.Marshaler {
-			return ec.marshalNID2githubᚗcomᚋgoogleᚋuuidᚐUUID(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	return ec.marshalNID2githubᚗcomᚋgoogleᚋuuidᚐUUID(ctx, field.Selections, obj.ID) // a plain leaf (graph/sequential)
 }
 func (ec *executionContext) fieldContext_Case_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Case", field, false, false, "ID")
 }
 
 func (ec *executionContext) _Case_reference(ctx context.Context, field graphql.CollectedField, obj *casefile.Case) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_Case_reference(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Reference, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
-			return ec.marshalNString2string(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	return ec.marshalNString2string(ctx, field.Selections, obj.Reference) // a plain leaf (graph/sequential)
 }
 func (ec *executionContext) fieldContext_Case_reference(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Case", field, false, false, "String")
@@ -162,46 +128,14 @@ func (ec *executionContext) fieldContext_Case_status(_ context.Context, field gr
 }
 
 func (ec *executionContext) _Case_urgency(ctx context.Context, field graphql.CollectedField, obj *casefile.Case) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_Case_urgency(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Urgency, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v casefile.Urgency) graphql.Marshaler {
-			return ec.marshalNUrgency2amparoᚋinternalᚋcasefileᚐUrgency(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	return ec.marshalNUrgency2amparoᚋinternalᚋcasefileᚐUrgency(ctx, field.Selections, obj.Urgency) // a plain leaf (graph/sequential)
 }
 func (ec *executionContext) fieldContext_Case_urgency(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Case", field, false, false, "Urgency")
 }
 
 func (ec *executionContext) _Case_dueAt(ctx context.Context, field graphql.CollectedField, obj *casefile.Case) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_Case_dueAt(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.DueAt, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
-			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
-		},
-		true,
-		false,
-	)
+	return ec.marshalOTime2ᚖtimeᚐTime(ctx, field.Selections, obj.DueAt) // a plain leaf (graph/sequential)
 }
 func (ec *executionContext) fieldContext_Case_dueAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Case", field, false, false, "Time")
@@ -231,23 +165,7 @@ func (ec *executionContext) fieldContext_Case_overdue(_ context.Context, field g
 }
 
 func (ec *executionContext) _Case_version(ctx context.Context, field graphql.CollectedField, obj *casefile.Case) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_Case_version(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Version, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
-			return ec.marshalNInt2int(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	return ec.marshalNInt2int(ctx, field.Selections, obj.Version) // a plain leaf (graph/sequential)
 }
 func (ec *executionContext) fieldContext_Case_version(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Case", field, false, false, "Int")
@@ -286,23 +204,7 @@ func (ec *executionContext) fieldContext_Case_assignee(_ context.Context, field 
 }
 
 func (ec *executionContext) _Case_closureReason(ctx context.Context, field graphql.CollectedField, obj *casefile.Case) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_Case_closureReason(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.ClosureReason, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
-			return ec.marshalOString2ᚖstring(ctx, selections, v)
-		},
-		true,
-		false,
-	)
+	return ec.marshalOString2ᚖstring(ctx, field.Selections, obj.ClosureReason) // a plain leaf (graph/sequential)
 }
 func (ec *executionContext) fieldContext_Case_closureReason(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Case", field, false, false, "String")
@@ -405,69 +307,21 @@ func (ec *executionContext) fieldContext_Case_department(_ context.Context, fiel
 }
 
 func (ec *executionContext) _Case_municipality(ctx context.Context, field graphql.CollectedField, obj *casefile.Case) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_Case_municipality(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Municipality, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
-			return ec.marshalOString2ᚖstring(ctx, selections, v)
-		},
-		true,
-		false,
-	)
+	return ec.marshalOString2ᚖstring(ctx, field.Selections, obj.Municipality) // a plain leaf (graph/sequential)
 }
 func (ec *executionContext) fieldContext_Case_municipality(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Case", field, false, false, "String")
 }
 
 func (ec *executionContext) _Case_entryPoint(ctx context.Context, field graphql.CollectedField, obj *casefile.Case) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_Case_entryPoint(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.EntryPoint, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
-			return ec.marshalOString2ᚖstring(ctx, selections, v)
-		},
-		true,
-		false,
-	)
+	return ec.marshalOString2ᚖstring(ctx, field.Selections, obj.EntryPoint) // a plain leaf (graph/sequential)
 }
 func (ec *executionContext) fieldContext_Case_entryPoint(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Case", field, false, false, "String")
 }
 
 func (ec *executionContext) _Case_summary(ctx context.Context, field graphql.CollectedField, obj *casefile.Case) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_Case_summary(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Summary, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
-			return ec.marshalNString2string(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	return ec.marshalNString2string(ctx, field.Selections, obj.Summary) // a plain leaf (graph/sequential)
 }
 func (ec *executionContext) fieldContext_Case_summary(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Case", field, false, false, "String")
@@ -648,69 +502,21 @@ func (ec *executionContext) fieldContext_Case_noteCount(_ context.Context, field
 }
 
 func (ec *executionContext) _Case_createdAt(ctx context.Context, field graphql.CollectedField, obj *casefile.Case) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_Case_createdAt(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.CreatedAt, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
-			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	return ec.marshalNTime2timeᚐTime(ctx, field.Selections, obj.CreatedAt) // a plain leaf (graph/sequential)
 }
 func (ec *executionContext) fieldContext_Case_createdAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Case", field, false, false, "Time")
 }
 
 func (ec *executionContext) _Case_updatedAt(ctx context.Context, field graphql.CollectedField, obj *casefile.Case) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_Case_updatedAt(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.UpdatedAt, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
-			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	return ec.marshalNTime2timeᚐTime(ctx, field.Selections, obj.UpdatedAt) // a plain leaf (graph/sequential)
 }
 func (ec *executionContext) fieldContext_Case_updatedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Case", field, false, false, "Time")
 }
 
 func (ec *executionContext) _Case_identityErasedAt(ctx context.Context, field graphql.CollectedField, obj *casefile.Case) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_Case_identityErasedAt(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.IdentityErasedAt, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
-			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
-		},
-		true,
-		false,
-	)
+	return ec.marshalOTime2ᚖtimeᚐTime(ctx, field.Selections, obj.IdentityErasedAt) // a plain leaf (graph/sequential)
 }
 func (ec *executionContext) fieldContext_Case_identityErasedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Case", field, false, false, "Time")
@@ -749,46 +555,14 @@ func (ec *executionContext) fieldContext_Case_viewerCan(_ context.Context, field
 }
 
 func (ec *executionContext) _CaseActions_take(ctx context.Context, field graphql.CollectedField, obj *casefile.Actions) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_CaseActions_take(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Take, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
-			return ec.marshalNBoolean2bool(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	return ec.marshalNBoolean2bool(ctx, field.Selections, obj.Take) // a plain leaf (graph/sequential)
 }
 func (ec *executionContext) fieldContext_CaseActions_take(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("CaseActions", field, false, false, "Boolean")
 }
 
 func (ec *executionContext) _CaseActions_assign(ctx context.Context, field graphql.CollectedField, obj *casefile.Actions) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_CaseActions_assign(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Assign, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
-			return ec.marshalNBoolean2bool(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	return ec.marshalNBoolean2bool(ctx, field.Selections, obj.Assign) // a plain leaf (graph/sequential)
 }
 func (ec *executionContext) fieldContext_CaseActions_assign(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("CaseActions", field, false, false, "Boolean")
@@ -905,23 +679,7 @@ func (ec *executionContext) fieldContext_CaseConnection_totalCountCapped(_ conte
 }
 
 func (ec *executionContext) _CaseEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *model.CaseEdge) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_CaseEdge_cursor(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Cursor, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
-			return ec.marshalNString2string(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	return ec.marshalNString2string(ctx, field.Selections, obj.Cursor) // a plain leaf (graph/sequential)
 }
 func (ec *executionContext) fieldContext_CaseEdge_cursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("CaseEdge", field, false, false, "String")
@@ -983,46 +741,14 @@ func (ec *executionContext) fieldContext_CaseNote_nodeId(_ context.Context, fiel
 }
 
 func (ec *executionContext) _CaseNote_id(ctx context.Context, field graphql.CollectedField, obj *casefile.Note) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_CaseNote_id(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.ID, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v uuid.UUID) graphql.Marshaler {
-			return ec.marshalNID2githubᚗcomᚋgoogleᚋuuidᚐUUID(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	return ec.marshalNID2githubᚗcomᚋgoogleᚋuuidᚐUUID(ctx, field.Selections, obj.ID) // a plain leaf (graph/sequential)
 }
 func (ec *executionContext) fieldContext_CaseNote_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("CaseNote", field, false, false, "ID")
 }
 
 func (ec *executionContext) _CaseNote_text(ctx context.Context, field graphql.CollectedField, obj *casefile.Note) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_CaseNote_text(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Text, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
-			return ec.marshalNString2string(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	return ec.marshalNString2string(ctx, field.Selections, obj.Text) // a plain leaf (graph/sequential)
 }
 func (ec *executionContext) fieldContext_CaseNote_text(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("CaseNote", field, false, false, "String")
@@ -1052,46 +778,14 @@ func (ec *executionContext) fieldContext_CaseNote_corrects(_ context.Context, fi
 }
 
 func (ec *executionContext) _CaseNote_authorId(ctx context.Context, field graphql.CollectedField, obj *casefile.Note) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_CaseNote_authorId(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.AuthorID, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v uuid.UUID) graphql.Marshaler {
-			return ec.marshalNID2githubᚗcomᚋgoogleᚋuuidᚐUUID(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	return ec.marshalNID2githubᚗcomᚋgoogleᚋuuidᚐUUID(ctx, field.Selections, obj.AuthorID) // a plain leaf (graph/sequential)
 }
 func (ec *executionContext) fieldContext_CaseNote_authorId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("CaseNote", field, false, false, "ID")
 }
 
 func (ec *executionContext) _CaseNote_createdAt(ctx context.Context, field graphql.CollectedField, obj *casefile.Note) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_CaseNote_createdAt(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.CreatedAt, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
-			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	return ec.marshalNTime2timeᚐTime(ctx, field.Selections, obj.CreatedAt) // a plain leaf (graph/sequential)
 }
 func (ec *executionContext) fieldContext_CaseNote_createdAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("CaseNote", field, false, false, "Time")
@@ -1185,161 +879,49 @@ func (ec *executionContext) fieldContext_Child_nodeId(_ context.Context, field g
 }
 
 func (ec *executionContext) _Child_id(ctx context.Context, field graphql.CollectedField, obj *child.Child) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_Child_id(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.ID, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v uuid.UUID) graphql.Marshaler {
-			return ec.marshalNID2githubᚗcomᚋgoogleᚋuuidᚐUUID(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	return ec.marshalNID2githubᚗcomᚋgoogleᚋuuidᚐUUID(ctx, field.Selections, obj.ID) // a plain leaf (graph/sequential)
 }
 func (ec *executionContext) fieldContext_Child_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Child", field, false, false, "ID")
 }
 
 func (ec *executionContext) _Child_ageYears(ctx context.Context, field graphql.CollectedField, obj *child.Child) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_Child_ageYears(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.AgeYears, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *int) graphql.Marshaler {
-			return ec.marshalOInt2ᚖint(ctx, selections, v)
-		},
-		true,
-		false,
-	)
+	return ec.marshalOInt2ᚖint(ctx, field.Selections, obj.AgeYears) // a plain leaf (graph/sequential)
 }
 func (ec *executionContext) fieldContext_Child_ageYears(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Child", field, false, false, "Int")
 }
 
 func (ec *executionContext) _Child_ageBand(ctx context.Context, field graphql.CollectedField, obj *child.Child) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_Child_ageBand(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.AgeBand, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *child.AgeBand) graphql.Marshaler {
-			return ec.marshalOAgeBand2ᚖamparoᚋinternalᚋchildᚐAgeBand(ctx, selections, v)
-		},
-		true,
-		false,
-	)
+	return ec.marshalOAgeBand2ᚖamparoᚋinternalᚋchildᚐAgeBand(ctx, field.Selections, obj.AgeBand) // a plain leaf (graph/sequential)
 }
 func (ec *executionContext) fieldContext_Child_ageBand(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Child", field, false, false, "AgeBand")
 }
 
 func (ec *executionContext) _Child_sex(ctx context.Context, field graphql.CollectedField, obj *child.Child) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_Child_sex(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Sex, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v child.Sex) graphql.Marshaler {
-			return ec.marshalNSex2amparoᚋinternalᚋchildᚐSex(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	return ec.marshalNSex2amparoᚋinternalᚋchildᚐSex(ctx, field.Selections, obj.Sex) // a plain leaf (graph/sequential)
 }
 func (ec *executionContext) fieldContext_Child_sex(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Child", field, false, false, "Sex")
 }
 
 func (ec *executionContext) _Child_nationality(ctx context.Context, field graphql.CollectedField, obj *child.Child) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_Child_nationality(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Nationality, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
-			return ec.marshalNString2string(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	return ec.marshalNString2string(ctx, field.Selections, obj.Nationality) // a plain leaf (graph/sequential)
 }
 func (ec *executionContext) fieldContext_Child_nationality(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Child", field, false, false, "String")
 }
 
 func (ec *executionContext) _Child_populationStatus(ctx context.Context, field graphql.CollectedField, obj *child.Child) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_Child_populationStatus(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.PopulationStatus, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v child.PopulationStatus) graphql.Marshaler {
-			return ec.marshalNPopulationStatus2amparoᚋinternalᚋchildᚐPopulationStatus(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	return ec.marshalNPopulationStatus2amparoᚋinternalᚋchildᚐPopulationStatus(ctx, field.Selections, obj.PopulationStatus) // a plain leaf (graph/sequential)
 }
 func (ec *executionContext) fieldContext_Child_populationStatus(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Child", field, false, false, "PopulationStatus")
 }
 
 func (ec *executionContext) _Child_careStatus(ctx context.Context, field graphql.CollectedField, obj *child.Child) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_Child_careStatus(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.CareStatus, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v child.CareStatus) graphql.Marshaler {
-			return ec.marshalNCareStatus2amparoᚋinternalᚋchildᚐCareStatus(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	return ec.marshalNCareStatus2amparoᚋinternalᚋchildᚐCareStatus(ctx, field.Selections, obj.CareStatus) // a plain leaf (graph/sequential)
 }
 func (ec *executionContext) fieldContext_Child_careStatus(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Child", field, false, false, "CareStatus")
@@ -1424,138 +1006,42 @@ func (ec *executionContext) fieldContext_Child_identity(_ context.Context, field
 }
 
 func (ec *executionContext) _ChildIdentity_givenName(ctx context.Context, field graphql.CollectedField, obj *child.Identity) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_ChildIdentity_givenName(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.GivenName, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
-			return ec.marshalOString2ᚖstring(ctx, selections, v)
-		},
-		true,
-		false,
-	)
+	return ec.marshalOString2ᚖstring(ctx, field.Selections, obj.GivenName) // a plain leaf (graph/sequential)
 }
 func (ec *executionContext) fieldContext_ChildIdentity_givenName(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("ChildIdentity", field, false, false, "String")
 }
 
 func (ec *executionContext) _ChildIdentity_familyName(ctx context.Context, field graphql.CollectedField, obj *child.Identity) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_ChildIdentity_familyName(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.FamilyName, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
-			return ec.marshalOString2ᚖstring(ctx, selections, v)
-		},
-		true,
-		false,
-	)
+	return ec.marshalOString2ᚖstring(ctx, field.Selections, obj.FamilyName) // a plain leaf (graph/sequential)
 }
 func (ec *executionContext) fieldContext_ChildIdentity_familyName(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("ChildIdentity", field, false, false, "String")
 }
 
 func (ec *executionContext) _ChildIdentity_otherNames(ctx context.Context, field graphql.CollectedField, obj *child.Identity) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_ChildIdentity_otherNames(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.OtherNames, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
-			return ec.marshalOString2ᚖstring(ctx, selections, v)
-		},
-		true,
-		false,
-	)
+	return ec.marshalOString2ᚖstring(ctx, field.Selections, obj.OtherNames) // a plain leaf (graph/sequential)
 }
 func (ec *executionContext) fieldContext_ChildIdentity_otherNames(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("ChildIdentity", field, false, false, "String")
 }
 
 func (ec *executionContext) _ChildIdentity_dateOfBirth(ctx context.Context, field graphql.CollectedField, obj *child.Identity) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_ChildIdentity_dateOfBirth(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.DateOfBirth, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
-			return ec.marshalODate2ᚖtimeᚐTime(ctx, selections, v)
-		},
-		true,
-		false,
-	)
+	return ec.marshalODate2ᚖtimeᚐTime(ctx, field.Selections, obj.DateOfBirth) // a plain leaf (graph/sequential)
 }
 func (ec *executionContext) fieldContext_ChildIdentity_dateOfBirth(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("ChildIdentity", field, false, false, "Date")
 }
 
 func (ec *executionContext) _ChildIdentity_dateOfBirthEstimated(ctx context.Context, field graphql.CollectedField, obj *child.Identity) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_ChildIdentity_dateOfBirthEstimated(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.DOBEstimated, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
-			return ec.marshalNBoolean2bool(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	return ec.marshalNBoolean2bool(ctx, field.Selections, obj.DOBEstimated) // a plain leaf (graph/sequential)
 }
 func (ec *executionContext) fieldContext_ChildIdentity_dateOfBirthEstimated(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("ChildIdentity", field, false, false, "Boolean")
 }
 
 func (ec *executionContext) _ChildIdentity_contact(ctx context.Context, field graphql.CollectedField, obj *child.Identity) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_ChildIdentity_contact(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Contact, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
-			return ec.marshalOString2ᚖstring(ctx, selections, v)
-		},
-		true,
-		false,
-	)
+	return ec.marshalOString2ᚖstring(ctx, field.Selections, obj.Contact) // a plain leaf (graph/sequential)
 }
 func (ec *executionContext) fieldContext_ChildIdentity_contact(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("ChildIdentity", field, false, false, "String")
@@ -1617,46 +1103,14 @@ func (ec *executionContext) fieldContext_FileCasePayload_possibleDuplicates(_ co
 }
 
 func (ec *executionContext) _TimelineEntry_at(ctx context.Context, field graphql.CollectedField, obj *casefile.TimelineEntry) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_TimelineEntry_at(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.At, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
-			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	return ec.marshalNTime2timeᚐTime(ctx, field.Selections, obj.At) // a plain leaf (graph/sequential)
 }
 func (ec *executionContext) fieldContext_TimelineEntry_at(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("TimelineEntry", field, false, false, "Time")
 }
 
 func (ec *executionContext) _TimelineEntry_kind(ctx context.Context, field graphql.CollectedField, obj *casefile.TimelineEntry) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_TimelineEntry_kind(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Kind, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
-			return ec.marshalNString2string(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	return ec.marshalNString2string(ctx, field.Selections, obj.Kind) // a plain leaf (graph/sequential)
 }
 func (ec *executionContext) fieldContext_TimelineEntry_kind(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("TimelineEntry", field, false, false, "String")
@@ -1695,23 +1149,7 @@ func (ec *executionContext) fieldContext_TimelineEntry_actor(_ context.Context, 
 }
 
 func (ec *executionContext) _TimelineEntry_summary(ctx context.Context, field graphql.CollectedField, obj *casefile.TimelineEntry) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_TimelineEntry_summary(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Summary, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
-			return ec.marshalNString2string(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	return ec.marshalNString2string(ctx, field.Selections, obj.Summary) // a plain leaf (graph/sequential)
 }
 func (ec *executionContext) fieldContext_TimelineEntry_summary(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("TimelineEntry", field, false, false, "String")
@@ -1750,161 +1188,49 @@ func (ec *executionContext) fieldContext_Violation_type(_ context.Context, field
 }
 
 func (ec *executionContext) _Violation_occurredOn(ctx context.Context, field graphql.CollectedField, obj *casefile.Violation) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_Violation_occurredOn(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.OccurredOn, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
-			return ec.marshalODate2ᚖtimeᚐTime(ctx, selections, v)
-		},
-		true,
-		false,
-	)
+	return ec.marshalODate2ᚖtimeᚐTime(ctx, field.Selections, obj.OccurredOn) // a plain leaf (graph/sequential)
 }
 func (ec *executionContext) fieldContext_Violation_occurredOn(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Violation", field, false, false, "Date")
 }
 
 func (ec *executionContext) _Violation_occurredOnPrecision(ctx context.Context, field graphql.CollectedField, obj *casefile.Violation) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_Violation_occurredOnPrecision(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.OccurredOnPrecision, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *casefile.DatePrecision) graphql.Marshaler {
-			return ec.marshalODatePrecision2ᚖamparoᚋinternalᚋcasefileᚐDatePrecision(ctx, selections, v)
-		},
-		true,
-		false,
-	)
+	return ec.marshalODatePrecision2ᚖamparoᚋinternalᚋcasefileᚐDatePrecision(ctx, field.Selections, obj.OccurredOnPrecision) // a plain leaf (graph/sequential)
 }
 func (ec *executionContext) fieldContext_Violation_occurredOnPrecision(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Violation", field, false, false, "DatePrecision")
 }
 
 func (ec *executionContext) _Violation_journeyStage(ctx context.Context, field graphql.CollectedField, obj *casefile.Violation) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_Violation_journeyStage(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.JourneyStage, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *casefile.JourneyStage) graphql.Marshaler {
-			return ec.marshalOJourneyStage2ᚖamparoᚋinternalᚋcasefileᚐJourneyStage(ctx, selections, v)
-		},
-		true,
-		false,
-	)
+	return ec.marshalOJourneyStage2ᚖamparoᚋinternalᚋcasefileᚐJourneyStage(ctx, field.Selections, obj.JourneyStage) // a plain leaf (graph/sequential)
 }
 func (ec *executionContext) fieldContext_Violation_journeyStage(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Violation", field, false, false, "JourneyStage")
 }
 
 func (ec *executionContext) _Violation_perpetratorType(ctx context.Context, field graphql.CollectedField, obj *casefile.Violation) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_Violation_perpetratorType(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.PerpetratorType, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *casefile.PerpetratorType) graphql.Marshaler {
-			return ec.marshalOPerpetratorType2ᚖamparoᚋinternalᚋcasefileᚐPerpetratorType(ctx, selections, v)
-		},
-		true,
-		false,
-	)
+	return ec.marshalOPerpetratorType2ᚖamparoᚋinternalᚋcasefileᚐPerpetratorType(ctx, field.Selections, obj.PerpetratorType) // a plain leaf (graph/sequential)
 }
 func (ec *executionContext) fieldContext_Violation_perpetratorType(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Violation", field, false, false, "PerpetratorType")
 }
 
 func (ec *executionContext) _Violation_traffickingPurpose(ctx context.Context, field graphql.CollectedField, obj *casefile.Violation) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_Violation_traffickingPurpose(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.TraffickingPurpose, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
-			return ec.marshalOString2ᚖstring(ctx, selections, v)
-		},
-		true,
-		false,
-	)
+	return ec.marshalOString2ᚖstring(ctx, field.Selections, obj.TraffickingPurpose) // a plain leaf (graph/sequential)
 }
 func (ec *executionContext) fieldContext_Violation_traffickingPurpose(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Violation", field, false, false, "String")
 }
 
 func (ec *executionContext) _Violation_discriminationGround(ctx context.Context, field graphql.CollectedField, obj *casefile.Violation) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_Violation_discriminationGround(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.DiscriminationGround, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
-			return ec.marshalOString2ᚖstring(ctx, selections, v)
-		},
-		true,
-		false,
-	)
+	return ec.marshalOString2ᚖstring(ctx, field.Selections, obj.DiscriminationGround) // a plain leaf (graph/sequential)
 }
 func (ec *executionContext) fieldContext_Violation_discriminationGround(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Violation", field, false, false, "String")
 }
 
 func (ec *executionContext) _Violation_description(ctx context.Context, field graphql.CollectedField, obj *casefile.Violation) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_Violation_description(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Description, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
-			return ec.marshalOString2ᚖstring(ctx, selections, v)
-		},
-		true,
-		false,
-	)
+	return ec.marshalOString2ᚖstring(ctx, field.Selections, obj.Description) // a plain leaf (graph/sequential)
 }
 func (ec *executionContext) fieldContext_Violation_description(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Violation", field, false, false, "String")

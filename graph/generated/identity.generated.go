@@ -13,7 +13,6 @@ import (
 	"time"
 
 	"github.com/99designs/gqlgen/graphql"
-	"github.com/google/uuid"
 	"github.com/vektah/gqlparser/v2/ast"
 )
 
@@ -46,46 +45,14 @@ type IdentityRevealResolver interface {
 // region    **************************** field.gotpl *****************************
 
 func (ec *executionContext) _ChildMatch_caseId(ctx context.Context, field graphql.CollectedField, obj *casefile.ChildMatch) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_ChildMatch_caseId(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.CaseID, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v uuid.UUID) graphql.Marshaler {
-			return ec.marshalNID2githubᚗcomᚋgoogleᚋuuidᚐUUID(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	return ec.marshalNID2githubᚗcomᚋgoogleᚋuuidᚐUUID(ctx, field.Selections, obj.CaseID) // a plain leaf (graph/sequential)
 }
 func (ec *executionContext) fieldContext_ChildMatch_caseId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("ChildMatch", field, false, false, "ID")
 }
 
 func (ec *executionContext) _ChildMatch_reference(ctx context.Context, field graphql.CollectedField, obj *casefile.ChildMatch) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_ChildMatch_reference(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Reference, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
-			return ec.marshalNString2string(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	return ec.marshalNString2string(ctx, field.Selections, obj.Reference) // a plain leaf (graph/sequential)
 }
 func (ec *executionContext) fieldContext_ChildMatch_reference(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("ChildMatch", field, false, false, "String")
@@ -124,46 +91,14 @@ func (ec *executionContext) fieldContext_ChildMatch_institution(_ context.Contex
 }
 
 func (ec *executionContext) _ChildMatch_status(ctx context.Context, field graphql.CollectedField, obj *casefile.ChildMatch) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_ChildMatch_status(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Status, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
-			return ec.marshalNString2string(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	return ec.marshalNString2string(ctx, field.Selections, obj.Status) // a plain leaf (graph/sequential)
 }
 func (ec *executionContext) fieldContext_ChildMatch_status(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("ChildMatch", field, false, false, "String")
 }
 
 func (ec *executionContext) _ChildMatch_createdAt(ctx context.Context, field graphql.CollectedField, obj *casefile.ChildMatch) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_ChildMatch_createdAt(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.CreatedAt, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
-			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	return ec.marshalNTime2timeᚐTime(ctx, field.Selections, obj.CreatedAt) // a plain leaf (graph/sequential)
 }
 func (ec *executionContext) fieldContext_ChildMatch_createdAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("ChildMatch", field, false, false, "Time")
@@ -225,46 +160,14 @@ func (ec *executionContext) fieldContext_IdentityErasure_nodeId(_ context.Contex
 }
 
 func (ec *executionContext) _IdentityErasure_id(ctx context.Context, field graphql.CollectedField, obj *casefile.Erasure) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_IdentityErasure_id(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.ID, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v uuid.UUID) graphql.Marshaler {
-			return ec.marshalNID2githubᚗcomᚋgoogleᚋuuidᚐUUID(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	return ec.marshalNID2githubᚗcomᚋgoogleᚋuuidᚐUUID(ctx, field.Selections, obj.ID) // a plain leaf (graph/sequential)
 }
 func (ec *executionContext) fieldContext_IdentityErasure_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("IdentityErasure", field, false, false, "ID")
 }
 
 func (ec *executionContext) _IdentityErasure_caseId(ctx context.Context, field graphql.CollectedField, obj *casefile.Erasure) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_IdentityErasure_caseId(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.CaseID, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v uuid.UUID) graphql.Marshaler {
-			return ec.marshalNID2githubᚗcomᚋgoogleᚋuuidᚐUUID(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	return ec.marshalNID2githubᚗcomᚋgoogleᚋuuidᚐUUID(ctx, field.Selections, obj.CaseID) // a plain leaf (graph/sequential)
 }
 func (ec *executionContext) fieldContext_IdentityErasure_caseId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("IdentityErasure", field, false, false, "ID")
@@ -294,69 +197,21 @@ func (ec *executionContext) fieldContext_IdentityErasure_status(_ context.Contex
 }
 
 func (ec *executionContext) _IdentityErasure_ground(ctx context.Context, field graphql.CollectedField, obj *casefile.Erasure) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_IdentityErasure_ground(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Ground, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
-			return ec.marshalNString2string(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	return ec.marshalNString2string(ctx, field.Selections, obj.Ground) // a plain leaf (graph/sequential)
 }
 func (ec *executionContext) fieldContext_IdentityErasure_ground(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("IdentityErasure", field, false, false, "String")
 }
 
 func (ec *executionContext) _IdentityErasure_requestedBy(ctx context.Context, field graphql.CollectedField, obj *casefile.Erasure) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_IdentityErasure_requestedBy(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.RequestedBy, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v uuid.UUID) graphql.Marshaler {
-			return ec.marshalNID2githubᚗcomᚋgoogleᚋuuidᚐUUID(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	return ec.marshalNID2githubᚗcomᚋgoogleᚋuuidᚐUUID(ctx, field.Selections, obj.RequestedBy) // a plain leaf (graph/sequential)
 }
 func (ec *executionContext) fieldContext_IdentityErasure_requestedBy(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("IdentityErasure", field, false, false, "ID")
 }
 
 func (ec *executionContext) _IdentityErasure_requestedAt(ctx context.Context, field graphql.CollectedField, obj *casefile.Erasure) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_IdentityErasure_requestedAt(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.RequestedAt, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
-			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	return ec.marshalNTime2timeᚐTime(ctx, field.Selections, obj.RequestedAt) // a plain leaf (graph/sequential)
 }
 func (ec *executionContext) fieldContext_IdentityErasure_requestedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("IdentityErasure", field, false, false, "Time")
@@ -455,69 +310,21 @@ func (ec *executionContext) fieldContext_IdentityReveal_nodeId(_ context.Context
 }
 
 func (ec *executionContext) _IdentityReveal_id(ctx context.Context, field graphql.CollectedField, obj *casefile.Reveal) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_IdentityReveal_id(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.ID, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v uuid.UUID) graphql.Marshaler {
-			return ec.marshalNID2githubᚗcomᚋgoogleᚋuuidᚐUUID(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	return ec.marshalNID2githubᚗcomᚋgoogleᚋuuidᚐUUID(ctx, field.Selections, obj.ID) // a plain leaf (graph/sequential)
 }
 func (ec *executionContext) fieldContext_IdentityReveal_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("IdentityReveal", field, false, false, "ID")
 }
 
 func (ec *executionContext) _IdentityReveal_caseId(ctx context.Context, field graphql.CollectedField, obj *casefile.Reveal) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_IdentityReveal_caseId(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.CaseID, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v uuid.UUID) graphql.Marshaler {
-			return ec.marshalNID2githubᚗcomᚋgoogleᚋuuidᚐUUID(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	return ec.marshalNID2githubᚗcomᚋgoogleᚋuuidᚐUUID(ctx, field.Selections, obj.CaseID) // a plain leaf (graph/sequential)
 }
 func (ec *executionContext) fieldContext_IdentityReveal_caseId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("IdentityReveal", field, false, false, "ID")
 }
 
 func (ec *executionContext) _IdentityReveal_revealedBy(ctx context.Context, field graphql.CollectedField, obj *casefile.Reveal) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_IdentityReveal_revealedBy(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.RevealedBy, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v uuid.UUID) graphql.Marshaler {
-			return ec.marshalNID2githubᚗcomᚋgoogleᚋuuidᚐUUID(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	return ec.marshalNID2githubᚗcomᚋgoogleᚋuuidᚐUUID(ctx, field.Selections, obj.RevealedBy) // a plain leaf (graph/sequential)
 }
 func (ec *executionContext) fieldContext_IdentityReveal_revealedBy(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("IdentityReveal", field, false, false, "ID")
@@ -556,46 +363,14 @@ func (ec *executionContext) fieldContext_IdentityReveal_institution(_ context.Co
 }
 
 func (ec *executionContext) _IdentityReveal_justification(ctx context.Context, field graphql.CollectedField, obj *casefile.Reveal) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_IdentityReveal_justification(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Justification, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
-			return ec.marshalNString2string(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	return ec.marshalNString2string(ctx, field.Selections, obj.Justification) // a plain leaf (graph/sequential)
 }
 func (ec *executionContext) fieldContext_IdentityReveal_justification(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("IdentityReveal", field, false, false, "String")
 }
 
 func (ec *executionContext) _IdentityReveal_revealedAt(ctx context.Context, field graphql.CollectedField, obj *casefile.Reveal) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_IdentityReveal_revealedAt(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.RevealedAt, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
-			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	return ec.marshalNTime2timeᚐTime(ctx, field.Selections, obj.RevealedAt) // a plain leaf (graph/sequential)
 }
 func (ec *executionContext) fieldContext_IdentityReveal_revealedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("IdentityReveal", field, false, false, "Time")
