@@ -116,14 +116,19 @@ func leaves(srcs [][]byte) map[string]bool {
 // direct rewrites src's plain leaf fields, counting them in *n.
 func direct(src []byte, leaf map[string]bool, n *int) []byte {
 	*n += bytes.Count(src, []byte("// a plain leaf (graph/sequential)"))
-	return plainField.ReplaceAllFunc(src, func(fn []byte) []byte {
-		m := plainField.FindSubmatch(fn)
-		if bytes.HasPrefix(m[3], []byte("[]")) || !leaf[string(m[4])] {
-			return fn
+	var out []byte
+	last := 0
+	for _, m := range plainField.FindAllSubmatchIndex(src, -1) {
+		typ, marshal := src[m[6]:m[7]], src[m[8]:m[9]]
+		if bytes.HasPrefix(typ, []byte("[]")) || !leaf[string(marshal)] {
+			continue
 		}
 		*n++
-		return plainField.Expand(nil, []byte(directField), fn, plainField.FindSubmatchIndex(fn))
-	})
+		out = append(out, src[last:m[0]]...)
+		out = plainField.Expand(out, []byte(directField), src, m)
+		last = m[1]
+	}
+	return append(out, src[last:]...)
 }
 
 func main() {
