@@ -3324,8 +3324,10 @@ type Subscription {
   """
   The caller's alerts as they are raised, on any replica (graphql-ws, the
   graphql-transport-ws protocol, on /graphql; authenticate in
-  connection_init with { "Authorization": "Bearer ..." }). What is raised
-  while not subscribed waits in Query.alerts.
+  connection_init with { "Authorization": "Bearer ..." }). It opens with the
+  unread alerts of the minute before (up to 16), in case one committed after
+  the client read Query.alerts: merge by id. What is raised while not
+  subscribed waits in Query.alerts.
   """
   alerts: Alert!
 }

@@ -388,27 +388,49 @@ func waitFor(tb testing.TB, cond func() bool) {
 	}
 }
 
-// TestSubscriptionIsNotToldItsInbox: a subscription hears what is raised
-// after it opened, not what already waited in the inbox, even when the hub
-// reads recent alerts back.
-func TestSubscriptionIsNotToldItsInbox(t *testing.T) {
+// TestSubscriptionOpensWithRecentUnread: a new subscription is pushed, at
+// once and once, the unread alerts of the minute before it opened (one may
+// have committed after the client read its inbox), never one already read
+// or older, not even when the hub reads recent alerts back; then what is
+// raised after it opened.
+func TestSubscriptionOpensWithRecentUnread(t *testing.T) {
 	f := newFixture(t)
 	c := f.file(t, "officer@pgn.demo", casefile.Low)
 	sup := f.userID(t, "supervisor@pgn.demo")
 	_, svc := f.hub(t, alert.HubConfig{Backstop: 50 * time.Millisecond})
-	f.raise(t, c, sup)
 	ctx, cancel := context.WithCancel(f.as(t, "supervisor@pgn.demo"))
 	defer cancel()
+	inbox := func() []uuid.UUID {
+		var ids []uuid.UUID
+		if err := f.owner.Select(&ids, `SELECT id FROM alerts WHERE recipient_id = $1 ORDER BY at, id`, sup); err != nil {
+			t.Fatal(err)
+		}
+		return ids
+	}
+	f.raise(t, c, sup) // older than the minute
+	old := inbox()[0]
+	if _, err := f.owner.Exec(`UPDATE alerts SET at = at - interval '2 minutes' WHERE id = $1`, old); err != nil {
+		t.Fatal(err)
+	}
+	f.raise(t, c, sup) // read
+	read := inbox()[1]
+	if _, err := svc.MarkRead(ctx, []uuid.UUID{read}); err != nil {
+		t.Fatal(err)
+	}
+	f.raise(t, c, sup) // unread and recent
+	recent := inbox()[2]
+
 	ch, err := svc.Subscribe(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := collect(ch, 500*time.Millisecond); len(got) != 0 {
-		t.Errorf("pushed %d alerts of the inbox", len(got))
+	if got := collect(ch, 500*time.Millisecond); len(got) != 1 || got[recent] != 1 {
+		t.Errorf("opening pushed %v, want the recent unread alert %s once", got, recent)
 	}
 	f.raise(t, c, sup)
-	if got := collect(ch, 500*time.Millisecond); len(got) != 1 {
-		t.Errorf("pushed %d alerts after subscribing, want 1", len(got))
+	after := inbox()[3]
+	if got := collect(ch, 500*time.Millisecond); len(got) != 1 || got[after] != 1 {
+		t.Errorf("pushed %v after subscribing, want %s once", got, after)
 	}
 }
 

@@ -170,43 +170,73 @@ func (h *Hub) Session(ctx context.Context, user uuid.UUID) (context.Context, fun
 // closes. The channel also closes when the subscriber falls subBuffer alerts
 // behind.
 //
+// It registers before it reads the inbox, so that an alert committed while
+// it opens is heard or read, never neither: a client reads the inbox and
+// subscribes at about the same time, and an alert committed between the two
+// would otherwise reach it only when it read the inbox again. Of the alerts
+// raised in the CommitMargin before it opened, the newest unread ones (up to
+// maxReplay) are pushed at once, and the rest count as delivered so that no
+// later read back pushes them. A client merges what it is pushed with its
+// inbox by id.
+//
 // Errors: RATE_LIMITED over the caps; UNAVAILABLE once the Hub stopped.
 func (h *Hub) subscribe(ctx context.Context, user uuid.UUID) (<-chan *Alert, error) {
-	// What the user's inbox already holds is not news: of the alerts a
-	// read back could reach, those committed by now count as delivered.
 	since := time.Now()
-	var held []struct {
-		ID uuid.UUID `db:"id"`
-		At time.Time `db:"at"`
-	}
-	if err := sqlx.SelectContext(ctx, h.db, &held, `SELECT id, at FROM alerts WHERE recipient_id = $1 AND at >= $2`,
-		user, since.Add(-h.cfg.CommitMargin)); err != nil {
-		return nil, postgres.MapError(err)
-	}
+	s := &sub{ch: make(chan *Alert, subBuffer), since: since, delivered: map[uuid.UUID]time.Time{}}
 	h.mu.Lock()
-	defer h.mu.Unlock()
 	if h.stopped {
+		h.mu.Unlock()
 		return nil, errStopped
 	}
 	if h.nsubs >= h.cfg.PerReplica || len(h.subs[user]) >= h.cfg.PerUser {
+		h.mu.Unlock()
 		return nil, tooMany("suscripciones")
-	}
-	s := &sub{ch: make(chan *Alert, subBuffer), since: since, delivered: make(map[uuid.UUID]time.Time, len(held))}
-	for _, a := range held {
-		s.delivered[a.ID] = a.At
 	}
 	if h.subs[user] == nil {
 		h.subs[user] = map[*sub]struct{}{}
 	}
 	h.subs[user][s] = struct{}{}
 	h.nsubs++
+	h.mu.Unlock()
 	context.AfterFunc(ctx, func() {
 		h.mu.Lock()
 		defer h.mu.Unlock()
 		h.drop(user, s)
 	})
+
+	var recent []*Alert
+	if err := sqlx.SelectContext(ctx, h.db, &recent, `SELECT`+columns+` FROM alerts a
+WHERE a.recipient_id = $1 AND a.at >= $2 ORDER BY a.at DESC, a.id DESC`, user, since.Add(-h.cfg.CommitMargin)); err != nil {
+		h.mu.Lock()
+		h.drop(user, s)
+		h.mu.Unlock()
+		return nil, postgres.MapError(err)
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if _, open := h.subs[user][s]; !open { // ended meanwhile: its channel is closed
+		return s.ch, nil
+	}
+	replay := make([]*Alert, 0, maxReplay)
+	for _, a := range recent {
+		if _, had := s.delivered[a.ID]; had {
+			continue
+		}
+		if a.ReadAt == nil && len(replay) < maxReplay {
+			replay = append(replay, a)
+			continue
+		}
+		s.delivered[a.ID] = a.At
+	}
+	for i := len(replay) - 1; i >= 0; i-- { // oldest first, as they were raised
+		h.push(s, replay[i], time.Now())
+	}
 	return s.ch, nil
 }
+
+// maxReplay is how many recent unread alerts a new subscription is pushed:
+// well under subBuffer, so that the replay never closes it.
+const maxReplay = subBuffer / 4
 
 // drop removes s and closes its channel, once; the caller holds h.mu.
 func (h *Hub) drop(user uuid.UUID, s *sub) {
@@ -413,20 +443,29 @@ func (h *Hub) deliver(rows []*Alert, readBack bool) int {
 			if readBack && a.At.Before(s.since.Add(-h.cfg.CommitMargin)) {
 				continue
 			}
-			select {
-			case s.ch <- a:
-				s.delivered[a.ID] = a.At
+			if h.push(s, a, now) {
 				n++
-				if h.obs != nil {
-					h.obs.Delivered(a.Kind, now.Sub(a.At))
-				}
-			default:
-				h.log.Warn("alert hub: subscriber too slow, closing its subscription", "recipient", a.Recipient)
-				h.drop(a.Recipient, s)
 			}
 		}
 	}
 	return n
+}
+
+// push sends a to s, or closes s when it is too far behind; the caller
+// holds h.mu. It reports whether a was sent.
+func (h *Hub) push(s *sub, a *Alert, now time.Time) bool {
+	select {
+	case s.ch <- a:
+		s.delivered[a.ID] = a.At
+		if h.obs != nil {
+			h.obs.Delivered(a.Kind, now.Sub(a.At))
+		}
+		return true
+	default:
+		h.log.Warn("alert hub: subscriber too slow, closing its subscription", "recipient", a.Recipient)
+		h.drop(a.Recipient, s)
+		return false
+	}
 }
 
 // prune forgets deliveries too old for any read back to reach again.

@@ -2,12 +2,13 @@
 // subscription (graphql-ws), and the unread inbox with what arrived while
 // the person was away; "mark as read" clears them. An alert holds ids and
 // codes only, so the inbox says what happened and links to it.
-import { useState } from 'react';
+import { useEffect, useRef, useState } from 'react';
 import { useMutation, useQuery, useSubscription } from '@apollo/client/react';
 import { Link } from 'react-router';
 import { useTranslation } from 'react-i18next';
 import { AlertsDocument, LiveAlertsDocument, MarkAlertsReadDocument, type AlertFieldsFragment } from '../gql/graphql';
 import { formatTime } from '../ui/format';
+import { onReconnected } from '../api/client';
 import { linkOf, unread } from './inbox';
 
 export function Bell() {
@@ -16,10 +17,20 @@ export function Bell() {
   const [live, setLive] = useState<AlertFieldsFragment[]>([]);
   const [announce, setAnnounce] = useState('');
   const kept = useQuery(AlertsDocument, { variables: { unreadOnly: true, first: 50 } });
+  // What the person already has: a subscription opens with the unread
+  // alerts of the minute before (one may have committed after the inbox was
+  // read), and those already shown are not announced again.
+  const known = useRef(new Set<string>());
+  for (const e of kept.data?.alerts.edges ?? []) known.current.add(e.node.id);
+  const { refetch } = kept;
+  // Back after a dropped connection: what was raised meanwhile waits in the
+  // inbox.
+  useEffect(() => onReconnected(() => void refetch()), [refetch]);
   useSubscription(LiveAlertsDocument, {
     onData: ({ data }) => {
       const a = data.data?.alerts;
-      if (!a) return;
+      if (!a || known.current.has(a.id)) return;
+      known.current.add(a.id);
       setLive((l) => [a, ...l]);
       setAnnounce(t('alerts.arrived', { kind: t('alertKind.' + a.kind, { defaultValue: a.kind }) }));
     },

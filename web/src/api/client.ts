@@ -36,6 +36,18 @@ export function closeSubscriptions(): void {
   sockets?.terminate();
 }
 
+const reconnected = new Set<() => void>();
+
+/**
+ * onReconnected calls f each time the graphql-ws connection is back after
+ * it dropped (what was raised meanwhile was not pushed); it returns the
+ * function that stops it.
+ */
+export function onReconnected(f: () => void): () => void {
+  reconnected.add(f);
+  return () => reconnected.delete(f);
+}
+
 function wsLink(): GraphQLWsLink {
   sockets = createClient({
     url: () => `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/graphql`,
@@ -44,6 +56,7 @@ function wsLink(): GraphQLWsLink {
     // A border post's link comes and goes: keep trying, more slowly each time.
     retryAttempts: 1_000_000,
     shouldRetry: () => getSession() !== null,
+    on: { connected: (_socket, _ack, wasRetry) => { if (wasRetry) reconnected.forEach((f) => f()); } },
   });
   return new GraphQLWsLink(sockets);
 }
