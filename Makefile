@@ -157,7 +157,8 @@ bench: postgres bin/minio
 # list and queue (a page of 50), a case read, then filing compared with
 # pgbench replaying the statements filing sends (cmd/amparo-load/filecase.pgbench)
 # on the same cluster. Seed first for size: amparo-load --seed N. One JSON
-# line per operation, then the machine's load average.
+# line per operation, with the CPU it cost Amparo, PostgreSQL and the load
+# tool (cpuMsPerOp, read from /proc), then the machine's load average.
 DATA ?= ./.amparo
 LOAD_URL ?= http://127.0.0.1:8080/graphql
 LOAD_TIME ?= 20s
@@ -167,9 +168,9 @@ bench-load:
 	@set -a; . $(DATA)/dev.env; set +a; \
 	tok=$$(go run ./cmd/amparo token --data-dir $(DATA) --user officer@pgn.demo) && \
 	for op in $(LOAD_OPS); do \
-		bin/amparo-load --url $(LOAD_URL) --token $$tok --op $$op -c 16 -d $(LOAD_TIME) --json || exit 1; \
+		bin/amparo-load --url $(LOAD_URL) --token $$tok --op $$op -c 16 -d $(LOAD_TIME) --cpu --json || exit 1; \
 	done && \
-	bin/amparo-load --url $(LOAD_URL) --token $$tok --op fileCase -c 16 -d $(LOAD_TIME) --pgbench cmd/amparo-load/filecase.pgbench --json && \
+	bin/amparo-load --url $(LOAD_URL) --token $$tok --op fileCase -c 16 -d $(LOAD_TIME) --cpu --pgbench cmd/amparo-load/filecase.pgbench --json && \
 	echo "load average: $$(cat /proc/loadavg)"
 
 # Remove build outputs from the checkout. The cached MinIO build stays.

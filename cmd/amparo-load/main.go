@@ -69,6 +69,7 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	seedWith := fs.Uint64("seed-random", 1, "random seed of --seed, for repeatable data sets")
 	asJSON := fs.Bool("json", false, "print the summary as one JSON object")
 	pgbenchFile := fs.String("pgbench", "", "with --op fileCase: then replay this script (filecase.pgbench) with pgbench, as many clients for as long, against AMPARO_DATABASE_URL, and compare")
+	cpu := fs.Bool("cpu", false, "also report the CPU each operation cost the server, PostgreSQL (AMPARO_DATABASE_URL's, with its backends) and this tool, from /proc: all on this machine")
 	ackedPath := fs.String("acked", "", "with --op fileCase: append the id of every case the server acknowledged to this file, one a line, as it is acknowledged (the restore drill counts them)")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -152,6 +153,16 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 		return fmt.Errorf("unknown --op %q", *op)
 	}
 
+	var meter *cpuMeter
+	if *cpu {
+		targets, err := cpuTargets(*url, os.Getenv("AMPARO_DATABASE_URL"))
+		if err != nil {
+			return err
+		}
+		if meter, err = startCPU(targets); err != nil {
+			return err
+		}
+	}
 	ctx, cancel := context.WithTimeout(ctx, *dur)
 	defer cancel()
 	var (
@@ -195,6 +206,13 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 		return latencies[min(len(latencies)-1, int(float64(len(latencies))*p))]
 	}
 	rate := float64(len(latencies)) / elapsed.Seconds()
+	var cpuPerOp map[string]float64
+	if meter != nil {
+		var err error
+		if cpuPerOp, err = meter.perOp(len(latencies) + int(failures.Load())); err != nil {
+			return err
+		}
+	}
 	var bench *pgbenchResult
 	if *pgbenchFile != "" {
 		if *op != "fileCase" {
@@ -212,6 +230,9 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 		if e := firstErr.Load(); e != nil {
 			summary["firstError"] = e
 		}
+		if cpuPerOp != nil {
+			summary["cpuMsPerOp"] = cpuPerOp
+		}
 		if bench != nil {
 			summary["pgbenchTPS"], summary["ofPgbench"] = bench.TPS, rate/bench.TPS
 		}
@@ -223,6 +244,15 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 		pct(0.99).Round(time.Microsecond))
 	if e := firstErr.Load(); e != nil {
 		fmt.Fprintf(out, "first error: %s\n", e)
+	}
+	if cpuPerOp != nil {
+		fmt.Fprint(out, "CPU per operation:")
+		for _, name := range []string{"amparo", "postgres", "load"} {
+			if v, ok := cpuPerOp[name]; ok {
+				fmt.Fprintf(out, " %s %.2f ms", name, v)
+			}
+		}
+		fmt.Fprintln(out)
 	}
 	if bench != nil {
 		fmt.Fprintf(out, "pgbench replaying the same statements: %.0f transactions/s (%d clients); fileCase reaches %.0f%% of it\n",
