@@ -15,8 +15,21 @@ import (
 // batch what arrives within their wait window, and on a page of 100 the
 // field resolvers do not all arrive in time; asking up front for the whole
 // page makes the number of statements independent of the page size.
+//
+// Every field beneath a page's node that reads a loader must be here: the
+// page's edges are marshalled one after another (graph/sequential), so a
+// field left to its loader would wait out the loader's window once per case,
+// each in a batch of one (TestCasePageEveryFieldBatched counts them).
 func prefetchCases(ctx context.Context, ids []uuid.UUID, fields map[string]bool) {
 	l := loader.For(ctx)
+	if fields["viewerCan"] {
+		_, _ = l.Actions.LoadAll(ctx, ids)
+	}
+	if fields["child.identity"] {
+		// The same reads, each audited, that the page's identity fields
+		// would make one by one.
+		_, _ = l.Identity.LoadAll(ctx, ids)
+	}
 	if fields["evidence"] {
 		_, _ = l.Evidence.LoadAll(ctx, ids)
 	}
@@ -49,7 +62,7 @@ func caseListOptions(fields map[string]bool) []casefile.ListOption {
 
 // nodeFields names the fields selected under edges { node { ... } } of the
 // connection field being resolved, fragments included, and those under
-// its violations as "violations.description".
+// its violations and child as "violations.description", "child.identity".
 func nodeFields(ctx context.Context) map[string]bool {
 	out := map[string]bool{}
 	oc := graphql.GetOperationContext(ctx)
@@ -63,9 +76,9 @@ func nodeFields(ctx context.Context) map[string]bool {
 			}
 			for _, f := range graphql.CollectFields(oc, node.Selections, nil) {
 				out[f.Name] = true
-				if f.Name == "violations" {
+				if f.Name == "violations" || f.Name == "child" {
 					for _, v := range graphql.CollectFields(oc, f.Selections, nil) {
-						out["violations."+v.Name] = true
+						out[f.Name+"."+v.Name] = true
 					}
 				}
 			}

@@ -8,6 +8,10 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/vektah/gqlparser/v2/ast"
+
+	"amparo/graph/generated"
 )
 
 const submitComplaintMutation = `mutation($input: SubmitComplaintInput!) {
@@ -552,4 +556,60 @@ func TestCaseListCountsOnlyWhenAsked(t *testing.T) {
 	if !strings.Contains(string(data), `"totalCount":3`) || !strings.Contains(string(data), `"totalCountCapped":false`) {
 		t.Fatalf("counted %s", data)
 	}
+}
+
+// TestCasePageEveryFieldBatched: a page selecting every field of a case,
+// two levels of objects deep (built from the schema, so that a field added
+// later is in it), costs as many statements for 10 or 30 cases as for 1.
+// The page's edges are marshalled one after another (graph/sequential): a
+// loader-backed field the cases resolver did not load for the whole page
+// would cost one statement per case, each after waiting out its loader.
+func TestCasePageEveryFieldBatched(t *testing.T) {
+	var counter statementCounter
+	app := newTestApp(t, func(c *config) { c.wrapDB = counter.wrap })
+	officer := app.token("officer@pgn.demo")
+	for i := range 30 {
+		app.fileCase("officer@pgn.demo", fmt.Sprintf("every-field-%04d", i))
+	}
+	waitCached(t, app, &counter, officer)
+	schema := generated.NewExecutableSchema(generated.Config{}).Schema()
+	q := `query($n: Int) { cases(first: $n) { edges { node { ` + selectEvery(schema, "Case", 2) + ` } } } }`
+	measure := func(n int) int64 {
+		before := counter.count()
+		var out struct {
+			Cases struct{ Edges []json.RawMessage }
+		}
+		app.do(officer, q, map[string]any{"n": n}).decode(t, &out)
+		if len(out.Cases.Edges) != n {
+			t.Fatalf("page of %d: %d edges", n, len(out.Cases.Edges))
+		}
+		return counter.count() - before
+	}
+	least := func(n int) int64 { return min(measure(n), measure(n)) }
+	if one, ten, thirty := least(1), least(10), least(30); one != ten || ten != thirty {
+		t.Errorf("statements for pages of 1, 10, 30 cases selecting every field: %d, %d, %d; want the same\n%s", one, ten, thirty, q)
+	}
+}
+
+// selectEvery selects every field of the object type name that takes no
+// required argument; of object fields, their own fields down to depth more
+// levels, and below that their __typename (which still resolves them).
+func selectEvery(s *ast.Schema, name string, depth int) string {
+	var b strings.Builder
+	for _, f := range s.Types[name].Fields {
+		if strings.HasPrefix(f.Name, "__") || slices.ContainsFunc(f.Arguments, func(a *ast.ArgumentDefinition) bool {
+			return a.Type.NonNull && a.DefaultValue == nil
+		}) {
+			continue
+		}
+		switch t := s.Types[f.Type.Name()]; {
+		case t.Kind == ast.Scalar || t.Kind == ast.Enum:
+			b.WriteString(f.Name + " ")
+		case t.Kind == ast.Object && depth > 0:
+			b.WriteString(f.Name + " { __typename " + selectEvery(s, t.Name, depth-1) + "} ")
+		default:
+			b.WriteString(f.Name + " { __typename } ")
+		}
+	}
+	return b.String()
 }

@@ -2660,11 +2660,11 @@ func (ec *executionContext) marshalNCaseConnection2ᚖamparoᚋgraphᚋmodelᚐC
 }
 
 func (ec *executionContext) marshalNCaseEdge2ᚕᚖamparoᚋgraphᚋmodelᚐCaseEdgeᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.CaseEdge) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
-		fc := graphql.GetFieldContext(ctx)
-		fc.Result = &v[i]
-		return ec.marshalNCaseEdge2ᚖamparoᚋgraphᚋmodelᚐCaseEdge(ctx, sel, v[i])
-	})
+	ret := make(graphql.Array, len(v))
+	for i := range v { // one by one, in this goroutine (graph/sequential)
+		fc := &graphql.FieldContext{Index: &i, Result: &v[i]}
+		ret[i] = ec.marshalNCaseEdge2ᚖamparoᚋgraphᚋmodelᚐCaseEdge(graphql.WithFieldContext(ctx, fc), sel, v[i])
+	}
 
 	for _, e := range ret {
 		if e == graphql.Null {
