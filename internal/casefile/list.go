@@ -86,7 +86,11 @@ func (s *Service) List(ctx context.Context, f Filter, pg page.Args, opts ...List
 	// page size (a few hundred texts at most; Statements runs others
 	// unprepared), and its plan, an index walk in the page's order, does
 	// not depend on the values (README, "At the size of a country").
-	if err := sqlx.SelectContext(ctx, s.stmts, &rows, `SELECT`+caseColumns+sel.Tail, sel.Args...); err != nil {
+	columns := caseColumns
+	if o.sealed {
+		columns = caseColumnsUnsealed
+	}
+	if err := sqlx.SelectContext(ctx, s.stmts, &rows, `SELECT`+columns+sel.Tail, sel.Args...); err != nil {
 		return nil, apperr.Wrap(op, postgres.MapError(err))
 	}
 	cases := make([]*Case, len(rows))
