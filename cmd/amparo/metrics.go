@@ -8,22 +8,23 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 )
 
-// dbPoolCollector reports the database pool as amparo_db_pool_*: how many
-// connections are open, in use and idle, the pool's cap, and how often and
-// how long requests waited for a connection (a pool too small for the load
-// shows here before it shows as latency).
+// dbPoolCollector reports the database pools as amparo_db_pool_*, summed
+// (the main pool and the prepared reads' one): how many connections are
+// open, in use and idle, the pools' caps, and how often and how long
+// requests waited for a connection (a pool too small for the load shows
+// here before it shows as latency).
 type dbPoolCollector struct {
-	db                                        *sql.DB
+	dbs                                       []*sql.DB
 	open, inUse, idle, maxOpen, waits, waited *prometheus.Desc
 	closedIdle, closedLifetime                *prometheus.Desc
 }
 
-func newDBPoolCollector(db *sql.DB) *dbPoolCollector {
+func newDBPoolCollector(dbs ...*sql.DB) *dbPoolCollector {
 	d := func(name, help string) *prometheus.Desc {
 		return prometheus.NewDesc("amparo_db_pool_"+name, help, nil, nil)
 	}
 	return &dbPoolCollector{
-		db:             db,
+		dbs:            dbs,
 		open:           d("open_connections", "Connections open to PostgreSQL, in use or idle."),
 		inUse:          d("in_use_connections", "Connections in use."),
 		idle:           d("idle_connections", "Idle connections."),
@@ -42,7 +43,18 @@ func (c *dbPoolCollector) Describe(ch chan<- *prometheus.Desc) {
 }
 
 func (c *dbPoolCollector) Collect(ch chan<- prometheus.Metric) {
-	s := c.db.Stats()
+	var s sql.DBStats
+	for _, db := range c.dbs {
+		t := db.Stats()
+		s.OpenConnections += t.OpenConnections
+		s.InUse += t.InUse
+		s.Idle += t.Idle
+		s.MaxOpenConnections += t.MaxOpenConnections
+		s.WaitCount += t.WaitCount
+		s.WaitDuration += t.WaitDuration
+		s.MaxIdleClosed += t.MaxIdleClosed
+		s.MaxLifetimeClosed += t.MaxLifetimeClosed
+	}
 	g := func(d *prometheus.Desc, v float64) { ch <- prometheus.MustNewConstMetric(d, prometheus.GaugeValue, v) }
 	n := func(d *prometheus.Desc, v float64) {
 		ch <- prometheus.MustNewConstMetric(d, prometheus.CounterValue, v)

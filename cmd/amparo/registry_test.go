@@ -613,3 +613,54 @@ func selectEvery(s *ast.Schema, name string, depth int) string {
 	}
 	return b.String()
 }
+
+// TestCasePagePlannedOnce: a page of cases, a case read and the guard's
+// scope checks run prepared on the pool that plans them once
+// (postgres.OpenGeneric): after many pages, none of the prepared
+// statements has been planned for its values (custom_plans), where
+// PostgreSQL's own choice plans a page's statement anew every time.
+func TestCasePagePlannedOnce(t *testing.T) {
+	app := newTestApp(t)
+	officer := app.token("officer@pgn.demo")
+	seedCases(t, app, 60)
+	// One connection, so that the session read below is the one that ran
+	// the statements.
+	app.server.planned.SetMaxOpenConns(1)
+	var first string
+	for range 12 {
+		var out struct {
+			Cases struct{ Edges []struct{ Node struct{ ID string } } }
+		}
+		app.do(officer, `query($f: CaseFilter) { cases(first: 50, filter: $f) { edges { node { id status child { ageBand } violations { type { code } } } } } }`,
+			map[string]any{"f": map[string]any{"departments": []string{"GT-01"}}}).decode(t, &out)
+		if len(out.Cases.Edges) > 0 && first == "" {
+			first = out.Cases.Edges[0].Node.ID
+		}
+	}
+	if first == "" {
+		t.Fatal("the page is empty")
+	}
+	for range 6 {
+		app.do(officer, `query($id: ID!) { case(id: $id) { id } }`, map[string]any{"id": first}).decode(t, &struct{}{})
+	}
+	var rows []struct {
+		Statement string `db:"statement"`
+		Generic   int64  `db:"generic_plans"`
+		Custom    int64  `db:"custom_plans"`
+	}
+	if err := app.server.planned.Select(&rows, `SELECT statement, generic_plans, custom_plans FROM pg_prepared_statements`); err != nil {
+		t.Fatal(err)
+	}
+	page := false
+	for _, r := range rows {
+		if r.Custom != 0 {
+			t.Errorf("planned for its values %d times (generic %d): %s", r.Custom, r.Generic, r.Statement)
+		}
+		if strings.Contains(r.Statement, "FROM cases c JOIN children ch") && strings.Contains(r.Statement, "LIMIT") {
+			page = r.Generic >= 12
+		}
+	}
+	if !page {
+		t.Errorf("the page's statement is not among the prepared ones, run 12 times: %+v", rows)
+	}
+}

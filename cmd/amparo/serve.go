@@ -65,6 +65,7 @@ func newLogger(w io.Writer, level string) *slog.Logger {
 // app is the running server's parts.
 type app struct {
 	db       *sqlx.DB
+	planned  *sqlx.DB // the hot reads' prepared statements, planned once (postgres.OpenGeneric)
 	sealerDB *sqlx.DB // amparo_sealer's connections
 	blobs    *blob.Store
 	exports  *export.Bucket
@@ -82,12 +83,18 @@ func build(ctx context.Context, cfg *config, log *slog.Logger) (*app, error) {
 	if err != nil {
 		return nil, fmt.Errorf("AMPARO_DATABASE_URL: %w", err)
 	}
+	planned, err := postgres.OpenGeneric(ctx, cfg.DatabaseURL, cfg.wrapDB)
+	if err != nil {
+		db.Close()
+		return nil, fmt.Errorf("AMPARO_DATABASE_URL: %w", err)
+	}
 	sealerDB, err := openSealerDB(ctx, cfg.SealerURL)
 	if err != nil {
 		db.Close()
+		planned.Close()
 		return nil, err
 	}
-	fail := func(err error) (*app, error) { db.Close(); sealerDB.Close(); return nil, err }
+	fail := func(err error) (*app, error) { db.Close(); planned.Close(); sealerDB.Close(); return nil, err }
 	blobs, err := blob.New(cfg.S3)
 	if err != nil {
 		return fail(fmt.Errorf("AMPARO_S3_ENDPOINT: %w", err))
@@ -158,7 +165,7 @@ func build(ctx context.Context, cfg *config, log *slog.Logger) (*app, error) {
 	ready := readiness(db, blobs)
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
-		newDBPoolCollector(db.DB), sealer.Collector(), readinessCollector(ready))
+		newDBPoolCollector(db.DB, planned.DB), sealer.Collector(), readinessCollector(ready))
 	metrics := newHTTPMetrics(reg)
 	uploads := newUploadMetrics(reg)
 
@@ -171,11 +178,13 @@ func build(ctx context.Context, cfg *config, log *slog.Logger) (*app, error) {
 	}
 	// The one guard every service method calls first.
 	guard := authz.NewGuard(az, db, audit.Denials{DB: db}, log)
+	guard.PrepareOn(planned)
 	raiser := alert.NewRaiser(guard)
 	alertMetrics := newAlertMetrics()
 	hub := alert.NewHub(db, cfg.DatabaseURL, log, alertMetrics, alert.HubConfig{PerUser: cfg.Alerts.PerUser, PerReplica: cfg.Alerts.PerReplica})
 	watcher := alert.NewWatcher(db, raiser, log, alert.WatcherConfig{Soon: cfg.Alerts.DeadlineSoon, Interval: cfg.Alerts.WatchEvery})
 	cases := casefile.NewService(db, guard, cat, ids, raiser)
+	cases.PrepareOn(planned)
 	complaints := complaint.NewService(db, guard, cat, cases, ids, raiser)
 	if cfg.clock != nil {
 		complaints.UseClock(cfg.clock)
@@ -231,7 +240,7 @@ func build(ctx context.Context, cfg *config, log *slog.Logger) (*app, error) {
 		writeJSON(w, status, checks)
 	})
 	metricsHandler := promhttp.HandlerFor(reg, promhttp.HandlerOpts{})
-	a := &app{db: db, sealerDB: sealerDB, blobs: blobs, exports: exports, sealer: sealer}
+	a := &app{db: db, planned: planned, sealerDB: sealerDB, blobs: blobs, exports: exports, sealer: sealer}
 	if cfg.MetricsListen == "" {
 		mux.Handle("GET /metrics", metricsHandler)
 	} else {
@@ -303,6 +312,7 @@ func serve(ctx context.Context, cfg *config, log *slog.Logger, ready func(listen
 		return err
 	}
 	defer a.db.Close()
+	defer a.planned.Close()
 	defer a.sealerDB.Close()
 	// Background work: sealing the audit trail (one leader among replicas)
 	// and the evidence janitor. Both stop with ctx, before the pool closes.

@@ -68,6 +68,10 @@ func NewGuard(az *Authorizer, db sqlx.QueryerContext, denials Denials, log *slog
 	return g
 }
 
+// PrepareOn runs the scope checks prepared on pool (postgres.OpenGeneric),
+// where they are planned once per connection.
+func (g *Guard) PrepareOn(pool *sqlx.DB) { g.stmts = postgres.NewStatements(pool) }
+
 // Target is what an action touches.
 type Target struct {
 	Kind *Kind

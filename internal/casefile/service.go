@@ -66,6 +66,11 @@ func NewService(db *sqlx.DB, g *authz.Guard, cat *reference.Catalog, ks child.Ke
 		log: slog.New(slog.DiscardHandler)}
 }
 
+// PrepareOn runs the service's hot reads (a case, a page of cases and its
+// violations and data keys) prepared on pool (postgres.OpenGeneric), where
+// they are planned once per connection. Call it before serving.
+func (s *Service) PrepareOn(pool *sqlx.DB) { s.stmts = postgres.NewStatements(pool) }
+
 // File opens a case for the caller's institution, REGISTERED, with the
 // caller as the assigned officer (unless in.Unassigned) and first contact
 // due by the urgency's deadline. A retry with the same idempotency key and the same

@@ -32,6 +32,10 @@ func Open(ctx context.Context, url string) (*sqlx.DB, error) {
 // OpenWith is Open with the driver's connector wrapped by wrap (nil for
 // none): tests count the statements a request runs this way.
 func OpenWith(ctx context.Context, url string, wrap func(driver.Connector) driver.Connector) (*sqlx.DB, error) {
+	return open(ctx, url, wrap, 32)
+}
+
+func open(ctx context.Context, url string, wrap func(driver.Connector) driver.Connector, conns int) (*sqlx.DB, error) {
 	conn, err := pq.NewConnector(url)
 	if err != nil {
 		return nil, fmt.Errorf("postgres: open: %w", err)
@@ -41,8 +45,8 @@ func OpenWith(ctx context.Context, url string, wrap func(driver.Connector) drive
 		c = wrap(c)
 	}
 	db := sqlx.NewDb(sql.OpenDB(c), "postgres")
-	db.SetMaxOpenConns(32)
-	db.SetMaxIdleConns(32)
+	db.SetMaxOpenConns(conns)
+	db.SetMaxIdleConns(conns)
 	db.SetConnMaxIdleTime(5 * time.Minute)
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
