@@ -629,7 +629,9 @@ func TestCasePagePlannedOnce(t *testing.T) {
 	var first string
 	for range 12 {
 		var out struct {
-			Cases struct{ Edges []struct{ Node struct{ ID string } } }
+			Cases struct {
+				Edges []struct{ Node struct{ ID string } }
+			}
 		}
 		app.do(officer, `query($f: CaseFilter) { cases(first: 50, filter: $f) { edges { node { id status child { ageBand } violations { type { code } } } } } }`,
 			map[string]any{"f": map[string]any{"departments": []string{"GT-01"}}}).decode(t, &out)
