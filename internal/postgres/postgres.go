@@ -22,9 +22,13 @@ import (
 	"amparo/internal/page"
 )
 
-// Open connects to url and checks the connection. The pool is sized for a
-// server that keeps each transaction short: more connections than this do not
-// make PostgreSQL faster on small machines, they only queue inside it.
+// Open connects to url and checks the connection. The pool (24) is sized for
+// a server that keeps each transaction short: more connections than this do
+// not make PostgreSQL faster on small machines, they only queue inside it.
+// A server's hot reads have a pool of their own (OpenGeneric, 16): with the
+// sealer's 3 and the alert hub's 1, a replica holds at most 44, and the four
+// replicas of a rolling update 176 of the cluster's 200
+// (deploy/kubernetes/postgres.yaml).
 func Open(ctx context.Context, url string) (*sqlx.DB, error) {
 	return OpenWith(ctx, url, nil)
 }
@@ -32,7 +36,7 @@ func Open(ctx context.Context, url string) (*sqlx.DB, error) {
 // OpenWith is Open with the driver's connector wrapped by wrap (nil for
 // none): tests count the statements a request runs this way.
 func OpenWith(ctx context.Context, url string, wrap func(driver.Connector) driver.Connector) (*sqlx.DB, error) {
-	return open(ctx, url, wrap, 32)
+	return open(ctx, url, wrap, 24)
 }
 
 func open(ctx context.Context, url string, wrap func(driver.Connector) driver.Connector, conns int) (*sqlx.DB, error) {
